@@ -1,0 +1,16 @@
+//! The vocabulary every room of assay speaks.
+//!
+//! Rooms (intake, compose, essays, sandbox) turn a submission into facts and
+//! facts into [`CheckResult`]s; the root crate turns check results into a
+//! verdict and a report. This crate holds only the shared types so that the
+//! rooms do not depend on each other.
+
+mod check;
+mod diagnostic;
+mod location;
+mod rubric;
+
+pub use check::{CheckId, CheckResult, SkipKind, Status};
+pub use rubric::*;
+pub use diagnostic::{Diagnostic, Severity};
+pub use location::Location;

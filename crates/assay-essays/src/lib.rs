@@ -1,0 +1,1 @@
+//! Essays: text out of answer documents, fair word counts, answers matched to questions.

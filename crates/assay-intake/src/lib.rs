@@ -1,0 +1,1 @@
+//! Intake: safe unpacking of a submission and discovery of its files.

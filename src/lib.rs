@@ -1,0 +1,2 @@
+//! assay grades DevOps take-home submissions.
+pub mod cli;
