@@ -1,1 +1,165 @@
-pub fn main() -> i32 { 0 }
+//! The command line: parse arguments, call the library, map the outcome to an exit code.
+
+use crate::exit::Exit;
+use crate::report::{ColorChoice, Format};
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "assay",
+    version,
+    about = "Grades DevOps take-home submissions: safe intake, compose loaded as Docker Compose does, real runs, fair word counts",
+    after_help = "Exit codes: 0 every submission PASS · 1 at least one FAIL · 2 usage error · 3 could not grade.\n\nExample:\n  assay evaluate candidate-17.zip --out reports/"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Grade one or more submissions (.zip, directory, or git checkout) and print the report.
+    #[command(
+        after_help = "Examples:\n  assay evaluate candidate.zip\n  assay evaluate --static --format json candidate.zip\n  assay evaluate --jobs 2 --out reports/ submissions/*.zip\n\nExit codes: 0 every submission PASS · 1 at least one FAIL · 2 usage error · 3 could not grade."
+    )]
+    Evaluate(EvaluateArgs),
+    /// Work with compose files as assay loads them.
+    #[command(subcommand)]
+    Compose(ComposeCommand),
+    /// Build the candidate handout: the sample webapp (source + Dockerfile) and a README with
+    /// the rubric's questions, as one zip.
+    #[command(
+        after_help = "Examples:\n  assay kit --out handout.zip\n  assay kit --rubric team-rubric.yaml --out handout.zip"
+    )]
+    Kit {
+        /// Where to write the zip.
+        #[arg(long, value_name = "FILE.zip")]
+        out: PathBuf,
+        /// Rubric whose questions the README prints (default: the built-in rubric).
+        #[arg(long, value_name = "FILE")]
+        rubric: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Submissions to grade: .zip files, directories or git checkouts. Several make a batch.
+    #[arg(required = true, value_name = "SUBMISSION")]
+    pub submissions: Vec<PathBuf>,
+    /// Rubric file (default: the built-in rubric, rubrics/default.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub rubric: Option<PathBuf>,
+    /// Static checks only: no Docker needed; runtime checks are reported as not run.
+    #[arg(long = "static")]
+    pub static_only: bool,
+    /// Write report.json, report.md, report.html and junit.xml here (a sub-folder per
+    /// submission in a batch).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Parallel evaluations in a batch.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Deadline in seconds for one submission's runtime phase (default: from the rubric).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: Option<u64>,
+    /// Set a compose variable, overriding the submission's .env (repeatable). The grader's own
+    /// environment is never used for interpolation.
+    #[arg(long = "env", value_name = "KEY=VAL", value_parser = parse_key_val)]
+    pub env: Vec<(String, String)>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ComposeCommand {
+    /// Print the resolved, canonical project (like `docker compose config`).
+    #[command(
+        after_help = "Examples:\n  assay compose config ./submission\n  assay compose config compose.yaml --format json --env TAG=16"
+    )]
+    Config {
+        /// A compose file, or a directory holding one.
+        #[arg(value_name = "FILE_OR_DIR")]
+        path: PathBuf,
+        #[arg(long, value_enum, default_value = "yaml")]
+        format: ConfigFormatArg,
+        /// Set a compose variable, overriding the .env file (repeatable).
+        #[arg(long = "env", value_name = "KEY=VAL", value_parser = parse_key_val)]
+        env: Vec<(String, String)>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConfigFormatArg {
+    Yaml,
+    Json,
+}
+
+fn parse_key_val(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
+            Ok((k.to_string(), v.to_string()))
+        }
+        _ => Err(format!("expected KEY=VALUE, got `{s}`")),
+    }
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => Exit::Usage.code(),
+            };
+        }
+    };
+    run(cli).code()
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Exit {
+    match cli.command {
+        Command::Evaluate(args) => {
+            let color = ColorChoice::resolve(
+                std::io::stdout().is_terminal(),
+                std::env::var("NO_COLOR").ok().as_deref(),
+            );
+            crate::evaluate::run_cli(args, color)
+        }
+        Command::Compose(ComposeCommand::Config { path, format, env }) => {
+            crate::compose_config::run(&path, format, &env)
+        }
+        Command::Kit { out, rubric } => {
+            let rubric = match load_rubric(rubric.as_deref()) {
+                Ok(r) => r,
+                Err(exit) => return exit,
+            };
+            match crate::kit::write_kit(&rubric, &out) {
+                Ok(n) => {
+                    eprintln!("wrote {} ({n} files)", out.display());
+                    Exit::Pass
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Exit::Usage
+                }
+            }
+        }
+    }
+}
+
+/// The rubric named on the command line, or the built-in one; a bad file is a usage error.
+pub fn load_rubric(path: Option<&std::path::Path>) -> Result<assay_core::Rubric, Exit> {
+    match path {
+        None => Ok(crate::rubric::default_rubric()),
+        Some(p) => crate::rubric::load(p).map_err(|e| {
+            eprintln!("error: {e}");
+            Exit::Usage
+        }),
+    }
+}

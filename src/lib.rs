@@ -1,2 +1,28 @@
 //! assay grades DevOps take-home submissions.
+//!
+//! The pipeline runs in one direction, each stage a function from one type to the next:
+//!
+//! 1. **intake** (`assay-intake`): the submission (.zip, directory or git checkout) is unpacked
+//!    or copied into a private temp dir under caps on entries, bytes actually written, depth and
+//!    names; its files are discovered (compose file, `.env`, answer documents, Dockerfiles,
+//!    Kubernetes manifests).
+//! 2. **facts**: the compose project is loaded exactly as Docker Compose loads it
+//!    (`assay-compose`); answer documents become text, matched to questions and counted
+//!    (`assay-essays`).
+//! 3. **checks**: static checks turn facts into [`assay_core::CheckResult`]s; the sandbox
+//!    (`assay-sandbox`) runs the stack for the runtime checks.
+//! 4. **verdict** ([`verdict`]): rubric weights and required checks give a score and PASS/FAIL.
+//! 5. **report** ([`report`]): human, JSON, Markdown, JUnit and HTML renderers.
+//!
+//! The binary (`src/main.rs`) only parses arguments and maps the outcome to an exit code
+//! ([`exit::Exit`]).
+
+pub mod batch;
 pub mod cli;
+pub mod compose_config;
+pub mod evaluate;
+pub mod exit;
+pub mod kit;
+pub mod report;
+pub mod rubric;
+pub mod verdict;

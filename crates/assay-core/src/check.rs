@@ -132,7 +132,14 @@ pub enum SkipKind {
 
 impl CheckResult {
     pub fn new(id: CheckId, status: Status, evidence: impl Into<String>) -> Self {
-        CheckResult { id, status, evidence: evidence.into(), location: None, details: Vec::new(), skip: None }
+        CheckResult {
+            id,
+            status,
+            evidence: evidence.into(),
+            location: None,
+            details: Vec::new(),
+            skip: None,
+        }
     }
 
     pub fn pass(id: CheckId, evidence: impl Into<String>) -> Self {
@@ -187,7 +194,10 @@ mod tests {
 
     #[test]
     fn location_displays_like_a_compiler() {
-        assert_eq!(Location::at("compose.yaml", 3, 5).to_string(), "compose.yaml:3:5");
+        assert_eq!(
+            Location::at("compose.yaml", 3, 5).to_string(),
+            "compose.yaml:3:5"
+        );
         assert_eq!(Location::file("a.md").to_string(), "a.md");
     }
 }

@@ -24,15 +24,30 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, message: message.into(), location: None, hint: None }
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            location: None,
+            hint: None,
+        }
     }
 
     pub fn warning(message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, message: message.into(), location: None, hint: None }
+        Diagnostic {
+            severity: Severity::Warning,
+            message: message.into(),
+            location: None,
+            hint: None,
+        }
     }
 
     pub fn info(message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Info, message: message.into(), location: None, hint: None }
+        Diagnostic {
+            severity: Severity::Info,
+            message: message.into(),
+            location: None,
+            hint: None,
+        }
     }
 
     pub fn at(mut self, location: Location) -> Self {

@@ -11,6 +11,6 @@ mod location;
 mod rubric;
 
 pub use check::{CheckId, CheckResult, SkipKind, Status};
-pub use rubric::*;
 pub use diagnostic::{Diagnostic, Severity};
 pub use location::Location;
+pub use rubric::*;

@@ -14,12 +14,20 @@ pub struct Location {
 impl Location {
     /// A whole file, no line.
     pub fn file(file: impl Into<String>) -> Self {
-        Location { file: file.into(), line: None, column: None }
+        Location {
+            file: file.into(),
+            line: None,
+            column: None,
+        }
     }
 
     /// A point in a file.
     pub fn at(file: impl Into<String>, line: u32, column: u32) -> Self {
-        Location { file: file.into(), line: Some(line), column: Some(column) }
+        Location {
+            file: file.into(),
+            line: Some(line),
+            column: Some(column),
+        }
     }
 }
 

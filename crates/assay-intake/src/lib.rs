@@ -1,1 +1,148 @@
 //! Intake: safe unpacking of a submission and discovery of its files.
+//!
+//! [`open`] takes a `.zip`, a directory or a git checkout and produces a [`Workspace`]: a
+//! private copy in a fresh temp dir (removed when the workspace drops, and on every error path),
+//! plus the [`Discovery`] of the files later stages need.
+//!
+//! Nothing the archive declares is trusted:
+//! - the zip's skeleton is read by us first ([`layout`](self)): one end record, at the very end,
+//!   pointing exactly at the central directory; no prepended, appended or hidden bytes;
+//! - every entry is checked before anything is written: names (no traversal, absolute or drive
+//!   paths, control characters, over-long names), types (no links, devices, FIFOs, sockets),
+//!   encryption, local header = central directory, no overlapping entries, no two names that
+//!   are the same file on a case-insensitive or normalising file system;
+//! - bytes are streamed through a counting copy that enforces the per-file, total and
+//!   compression-ratio caps on what is *actually written*; files are created `create_new`,
+//!   `O_NOFOLLOW`, with modes forced to 0644 / 0755.
+
+mod copy;
+mod discover;
+mod error;
+mod layout;
+mod name;
+mod sink;
+mod unpack;
+
+pub use discover::{discover, DiscoverOptions, Discovery, COMPOSE_FILE_NAMES, OVERRIDE_FILE_NAMES};
+pub use error::IntakeError;
+
+use assay_core::{Diagnostic, IntakeLimits};
+use sink::{Budget, Tree};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What the submission was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Zip,
+    Directory,
+    /// A directory with a `.git` (its `.git/` is not copied).
+    GitCheckout,
+}
+
+/// An unpacked submission in a private temp dir, removed on drop.
+#[derive(Debug)]
+pub struct Workspace {
+    /// Absolute path of the unpacked submission (a folder inside the private temp dir).
+    pub root: PathBuf,
+    pub kind: SourceKind,
+    pub discovery: Discovery,
+    /// Remarks for the reviewer: skipped links and folders, an unwrapped top folder.
+    pub notes: Vec<Diagnostic>,
+    /// Total bytes written into `root`.
+    pub bytes_written: u64,
+    _dir: tempfile::TempDir,
+}
+
+/// Takes in `submission` with the rubric's `limits` into a fresh temp dir under the system's
+/// temp folder.
+pub fn open(
+    submission: &Path,
+    limits: &IntakeLimits,
+    opts: &DiscoverOptions,
+) -> Result<Workspace, IntakeError> {
+    open_in(submission, limits, opts, &std::env::temp_dir())
+}
+
+/// [`open`], with the private temp dir created inside `temp_parent`.
+pub fn open_in(
+    submission: &Path,
+    limits: &IntakeLimits,
+    opts: &DiscoverOptions,
+    temp_parent: &Path,
+) -> Result<Workspace, IntakeError> {
+    let usage = |reason: String| IntakeError::Usage {
+        path: submission.to_path_buf(),
+        reason,
+    };
+    let meta = std::fs::metadata(submission).map_err(|e| {
+        usage(if e.kind() == std::io::ErrorKind::NotFound {
+            "no such file or directory".into()
+        } else {
+            e.to_string()
+        })
+    })?;
+    let kind = if meta.is_dir() {
+        if submission.join(".git").symlink_metadata().is_ok() {
+            SourceKind::GitCheckout
+        } else {
+            SourceKind::Directory
+        }
+    } else if meta.is_file() {
+        if !is_zip_path(submission) && !starts_like_zip(submission) {
+            return Err(usage("not a .zip file or a directory".into()));
+        }
+        SourceKind::Zip
+    } else {
+        return Err(usage("not a regular file or a directory".into()));
+    };
+
+    let dir = tempfile::Builder::new()
+        .prefix("assay-intake-")
+        .tempdir_in(temp_parent)
+        .map_err(|e| {
+            IntakeError::internal(
+                format!("creating a temp dir in {}", temp_parent.display()),
+                e,
+            )
+        })?;
+    let root = dir.path().join("submission");
+    let tree = Tree::create(root.clone())?;
+    let mut budget = Budget::new(limits);
+    let mut notes = Vec::new();
+    match kind {
+        SourceKind::Zip => {
+            let file = File::open(submission).map_err(|e| usage(e.to_string()))?;
+            let shown =
+                error::display_name(&submission.file_name().unwrap_or_default().to_string_lossy());
+            unpack::unpack_zip(&file, meta.len(), &shown, &tree, &mut budget, &mut notes)?;
+        }
+        SourceKind::Directory | SourceKind::GitCheckout => {
+            copy::copy_dir(submission, &tree, &mut budget, &mut notes)?;
+        }
+    }
+    let discovery = discover(&root, opts)?;
+    Ok(Workspace {
+        root,
+        kind,
+        discovery,
+        notes,
+        bytes_written: budget.total_bytes(),
+        _dir: dir,
+    })
+}
+
+fn is_zip_path(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+}
+
+/// Zip magic: a local header or an empty archive's end record.
+fn starts_like_zip(path: &Path) -> bool {
+    let mut head = [0u8; 4];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && (head == *b"PK\x03\x04" || head == *b"PK\x05\x06")
+}

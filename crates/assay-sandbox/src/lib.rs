@@ -1,1 +1,17 @@
 //! Sandbox: images, plans and runs of a candidate stack through the Docker Engine API.
+//!
+//! - [`engine`]: the bollard client, every call under its own timeout, typed errors.
+//! - [`images`]: `assay images` — make sure every image an evaluation needs exists locally,
+//!   pulled when a registry answers, otherwise stand-ins built from Debian packages.
+//! - [`labels`]: the Docker labels assay puts on everything it creates.
+
+mod debootstrap;
+pub mod engine;
+pub mod images;
+pub mod labels;
+
+pub use engine::{CallError, Engine, EngineError, ExecOutput, Timeouts};
+pub use images::{
+    ensure_images, is_stand_in, HostRelease, ImageAction, ImagePlan, ImageRef, ImageStatus,
+    ImagesError, ImagesOptions, ImagesReport,
+};

@@ -1,0 +1,218 @@
+//! `postgres://user:password@host:port/database?param=value` as libpq reads it.
+
+/// The parts of a Postgres connection URL, percent-decoded.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub(crate) struct PgUrl {
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// Hosts in order (libpq accepts `h1:p1,h2:p2`); an empty host means a Unix socket.
+    pub hosts: Vec<String>,
+    pub port: Option<String>,
+    pub database: Option<String>,
+}
+
+impl std::fmt::Debug for PgUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgUrl")
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("hosts", &self.hosts)
+            .field("port", &self.port)
+            .field("database", &self.database)
+            .finish()
+    }
+}
+
+/// Parses a `postgres://` or `postgresql://` URL; `Err` says what is wrong (never echoing the
+/// password).
+pub(crate) fn parse(url: &str) -> Result<PgUrl, String> {
+    let url = url.trim();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err("is not a URL (expected postgres://user:password@host:port/database)".into());
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "postgres" && scheme != "postgresql" {
+        return Err(format!("has scheme `{}`, not postgres:// or postgresql://", printable(&scheme)));
+    }
+    let rest = rest.split('#').next().unwrap_or("");
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
+    };
+    let mut out = PgUrl::default();
+    let hostlist = match authority.rfind('@') {
+        Some(i) => {
+            let userinfo = &authority[..i];
+            match userinfo.split_once(':') {
+                Some((u, p)) => {
+                    out.user = non_empty(decode(u));
+                    out.password = Some(decode(p));
+                }
+                None => out.user = non_empty(decode(userinfo)),
+            }
+            &authority[i + 1..]
+        }
+        None => authority,
+    };
+    for entry in hostlist.split(',') {
+        let (host, port) = split_host_port(entry);
+        out.hosts.push(decode(host));
+        if out.port.is_none() {
+            out.port = port.map(str::to_string);
+        }
+    }
+    out.database = path.map(decode).and_then(non_empty);
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = decode(v);
+        match k {
+            "host" => out.hosts = v.split(',').map(str::to_string).collect(),
+            "port" => out.port = non_empty(v),
+            "user" => out.user = non_empty(v),
+            "password" => out.password = Some(v),
+            "dbname" => out.database = non_empty(v),
+            _ => {}
+        }
+    }
+    if let Some(port) = &out.port {
+        if port.split(',').next().unwrap_or("").parse::<u16>().is_err() {
+            return Err(format!("has port `{}`, not a number", printable(port)));
+        }
+    }
+    Ok(out)
+}
+
+fn split_host_port(entry: &str) -> (&str, Option<&str>) {
+    if let Some(rest) = entry.strip_prefix('[') {
+        if let Some(end) = rest.find(']') {
+            let port = rest[end + 1..].strip_prefix(':');
+            return (&rest[..end], port);
+        }
+    }
+    match entry.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (entry, None),
+    }
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// Percent-decodes; a malformed escape is kept as written.
+pub(crate) fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// A value safe to put in one line of evidence: control characters escaped, length capped.
+pub(crate) fn printable(s: &str) -> String {
+    let mut out = String::new();
+    for (n, c) in s.chars().enumerate() {
+        if n >= 80 {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The URL with its password replaced by `***` (for evidence).
+pub(crate) fn masked(url: &str) -> String {
+    let url = url.trim();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(not a URL)".into();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let mut shown = format!("{scheme}://");
+    match authority.rfind('@') {
+        Some(i) => {
+            let userinfo = &authority[..i];
+            match userinfo.split_once(':') {
+                Some((u, _)) => shown.push_str(&format!("{u}:***@")),
+                None => shown.push_str(&format!("{userinfo}@")),
+            }
+            shown.push_str(&authority[i + 1..]);
+        }
+        None => shown.push_str(authority),
+    }
+    let tail = &rest[authority_end..];
+    // A password may also hide in the query string.
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let q: Vec<String> = query
+                .split('&')
+                .map(|p| if p.starts_with("password=") { "password=***".to_string() } else { p.to_string() })
+                .collect();
+            format!("{path}?{}", q.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    printable(&(shown + &tail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_contract_form() {
+        let u = parse("postgres://app:s%40cret@db:5432/notes").unwrap();
+        assert_eq!(u.user.as_deref(), Some("app"));
+        assert_eq!(u.password.as_deref(), Some("s@cret"));
+        assert_eq!(u.hosts, vec!["db"]);
+        assert_eq!(u.port.as_deref(), Some("5432"));
+        assert_eq!(u.database.as_deref(), Some("notes"));
+    }
+
+    #[test]
+    fn parses_variants() {
+        let u = parse("postgresql://db/app").unwrap();
+        assert_eq!((u.user, u.password, u.hosts, u.port), (None, None, vec!["db".to_string()], None));
+        let u = parse("postgres://u@[::1]:6543/x?password=p%20w&host=pg").unwrap();
+        assert_eq!(u.hosts, vec!["pg"]);
+        assert_eq!(u.port.as_deref(), Some("6543"));
+        assert_eq!(u.password.as_deref(), Some("p w"));
+        let u = parse("postgres://u:p@h1:5432,h2:5433/d").unwrap();
+        assert_eq!(u.hosts, vec!["h1", "h2"]);
+        assert_eq!(parse("postgres:///d").unwrap().hosts, vec![""]);
+        assert!(parse("mysql://x@y/z").unwrap_err().contains("mysql"));
+        assert!(parse("db:5432").is_err());
+        assert!(parse("postgres://u:p@h:abc/d").unwrap_err().contains("abc"));
+    }
+
+    #[test]
+    fn masking_never_shows_the_password() {
+        assert_eq!(masked("postgres://app:hunter2@db:5432/notes"), "postgres://app:***@db:5432/notes");
+        assert_eq!(masked("postgres://db/x?password=hunter2&sslmode=disable"), "postgres://db/x?password=***&sslmode=disable");
+        assert!(!format!("{:?}", parse("postgres://a:hunter2@b/c").unwrap()).contains("hunter2"));
+        assert_eq!(decode("%zz%4"), "%zz%4");
+    }
+}

@@ -1,0 +1,93 @@
+//! Stage 2: interpolation of every string value of a parsed file (keys are left alone, as in
+//! compose-go). Errors and "variable is not set" warnings are located at the value.
+
+use crate::model::{Located, Origin};
+use crate::node::{Node, NodeKind};
+use crate::template::{self, TemplateError, Usage};
+use assay_core::Diagnostic;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The variables interpolation may use: the submission's `.env` and the caller's overrides.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Variables {
+    pub values: BTreeMap<String, Located<String>>,
+    /// Names whose value came from a `.env` file (and not from an override).
+    pub from_dotenv: BTreeSet<String>,
+}
+
+impl Variables {
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        self.values.get(name).map(|v| v.value.clone())
+    }
+}
+
+/// Interpolates `node` in place. `warned` dedupes unset-variable warnings across a project.
+pub(crate) fn interpolate(node: &mut Node, vars: &Variables, warned: &mut BTreeSet<String>, diags: &mut Vec<Diagnostic>) {
+    let mut path = String::new();
+    walk(node, vars, warned, diags, &mut path);
+}
+
+fn walk(node: &mut Node, vars: &Variables, warned: &mut BTreeSet<String>, diags: &mut Vec<Diagnostic>, path: &mut String) {
+    match &mut node.kind {
+        NodeKind::Str(s) => {
+            if !s.contains('$') {
+                return;
+            }
+            let lookup = |k: &str| vars.get(k);
+            let mut usage = Usage::default();
+            match template::substitute(s, &lookup, &mut usage) {
+                Ok(v) => {
+                    for name in &usage.unset {
+                        if warned.insert(name.clone()) {
+                            diags.push(
+                                Diagnostic::warning(format!("The {name:?} variable is not set. Defaulting to a blank string."))
+                                    .at(node.location.clone()),
+                            );
+                        }
+                    }
+                    if !usage.variables.is_empty() {
+                        let from_dotenv = usage.variables.iter().filter(|v| vars.from_dotenv.contains(*v)).cloned().collect();
+                        node.origin = Origin::Interpolated { variables: usage.variables, from_dotenv };
+                    }
+                    *s = v;
+                }
+                Err(TemplateError::Invalid) => {
+                    diags.push(
+                        Diagnostic::error(format!("invalid interpolation format for {path}: {s:?}"))
+                            .at(node.location.clone())
+                            .with_hint("You may need to escape any $ with another $."),
+                    );
+                }
+                Err(TemplateError::Required { name, message }) => {
+                    diags.push(
+                        Diagnostic::error(format!(
+                            "error while interpolating {path}: {}",
+                            TemplateError::required_text(&name, &message)
+                        ))
+                        .at(node.location.clone()),
+                    );
+                }
+            }
+        }
+        NodeKind::Map(entries) => {
+            let len = path.len();
+            for (k, v) in entries.iter_mut() {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&k.name);
+                walk(v, vars, warned, diags, path);
+                path.truncate(len);
+            }
+        }
+        NodeKind::Seq(items) => {
+            let len = path.len();
+            for (i, v) in items.iter_mut().enumerate() {
+                path.push_str(&format!("[{i}]"));
+                walk(v, vars, warned, diags, path);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,168 @@
+//! Rebasing of relative paths written in an included or extended file, so that every relative
+//! path in the merged tree resolves against the main project directory (compose-go makes them
+//! absolute instead; keeping them relative keeps the values readable for reviewers).
+
+use crate::loader::normalize;
+use crate::node::{Node, NodeKind};
+use std::path::Path;
+
+/// Whether a build context or include path names a remote resource.
+pub(crate) fn is_remote(s: &str) -> bool {
+    s.contains("://") || s.starts_with("git@") || s.starts_with("github.com/") || s.starts_with("oci:")
+}
+
+/// Whether a volume source is a host path (not a named volume).
+pub(crate) fn is_host_path(s: &str) -> bool {
+    s.starts_with('.') || s.starts_with('/') || s.starts_with('~') || is_windows_path(s)
+}
+
+pub(crate) fn is_windows_path(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b.len() == 2 || b[2] == b'\\' || b[2] == b'/')
+}
+
+fn rebase_text(text: &str, base: &Path) -> String {
+    if text.starts_with('/') || text.starts_with('~') || is_windows_path(text) || is_remote(text) {
+        return text.to_string();
+    }
+    let joined = normalize(&base.join(text));
+    let s = joined.to_string_lossy().replace('\\', "/");
+    if s.is_empty() {
+        ".".into()
+    } else {
+        s
+    }
+}
+
+fn rebase_node(n: &mut Node, base: &Path) {
+    if let NodeKind::Str(s) = &mut n.kind {
+        *s = rebase_text(s, base);
+    }
+}
+
+/// Rebases the relative paths of a file's tree by `base` (the file's project directory relative
+/// to the main project directory). A no-op when `base` is empty.
+pub(crate) fn rebase(tree: &mut Node, base: &Path) {
+    if base.as_os_str().is_empty() {
+        return;
+    }
+    let NodeKind::Map(top) = &mut tree.kind else { return };
+    for (section, content) in top.iter_mut() {
+        let NodeKind::Map(items) = &mut content.kind else { continue };
+        match section.name.as_str() {
+            "services" => {
+                for (_, svc) in items.iter_mut() {
+                    rebase_service(svc, base);
+                }
+            }
+            "secrets" | "configs" => {
+                for (_, def) in items.iter_mut() {
+                    if let NodeKind::Map(fields) = &mut def.kind {
+                        for (k, v) in fields.iter_mut() {
+                            if k.name == "file" {
+                                rebase_node(v, base);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (section, content) in top.iter_mut() {
+        if section.name != "include" {
+            continue;
+        }
+        let NodeKind::Seq(items) = &mut content.kind else { continue };
+        for item in items.iter_mut() {
+            match &mut item.kind {
+                NodeKind::Str(_) => rebase_node(item, base),
+                NodeKind::Map(fields) => {
+                    for (k, v) in fields.iter_mut() {
+                        if matches!(k.name.as_str(), "path" | "env_file" | "project_directory") {
+                            match &mut v.kind {
+                                NodeKind::Seq(list) => list.iter_mut().for_each(|x| rebase_node(x, base)),
+                                _ => rebase_node(v, base),
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn rebase_service(svc: &mut Node, base: &Path) {
+    let NodeKind::Map(fields) = &mut svc.kind else { return };
+    for (k, v) in fields.iter_mut() {
+        match k.name.as_str() {
+            "build" => match &mut v.kind {
+                NodeKind::Str(_) => rebase_node(v, base),
+                NodeKind::Map(b) => {
+                    if let Some((_, c)) = b.iter_mut().find(|(k, _)| k.name == "context") {
+                        rebase_node(c, base);
+                    } else {
+                        let loc = v.location.clone();
+                        if let NodeKind::Map(b) = &mut v.kind {
+                            b.push((
+                                crate::node::Key { name: "context".into(), location: loc.clone() },
+                                Node::new(NodeKind::Str(rebase_text(".", base)), loc),
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            },
+            "env_file" => match &mut v.kind {
+                NodeKind::Str(_) => rebase_node(v, base),
+                NodeKind::Seq(items) => {
+                    for item in items.iter_mut() {
+                        match &mut item.kind {
+                            NodeKind::Str(_) => rebase_node(item, base),
+                            NodeKind::Map(f) => {
+                                if let Some((_, p)) = f.iter_mut().find(|(k, _)| k.name == "path") {
+                                    rebase_node(p, base);
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            },
+            "extends" => {
+                if let NodeKind::Map(f) = &mut v.kind {
+                    if let Some((_, p)) = f.iter_mut().find(|(k, _)| k.name == "file") {
+                        rebase_node(p, base);
+                    }
+                }
+            }
+            "volumes" => {
+                let NodeKind::Seq(items) = &mut v.kind else { continue };
+                for item in items.iter_mut() {
+                    match &mut item.kind {
+                        NodeKind::Str(s) => {
+                            let parts = crate::canonical::split_volume_spec(s);
+                            if parts.len() >= 2 && parts[0].starts_with('.') {
+                                let mut rebuilt = vec![rebase_text(&parts[0], base)];
+                                rebuilt.extend(parts[1..].iter().cloned());
+                                *s = rebuilt.join(":");
+                            }
+                        }
+                        NodeKind::Map(f) => {
+                            let is_bind = f.iter().any(|(k, v)| k.name == "type" && v.as_str() == Some("bind"));
+                            if is_bind {
+                                if let Some((_, src)) = f.iter_mut().find(|(k, _)| k.name == "source") {
+                                    rebase_node(src, base);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

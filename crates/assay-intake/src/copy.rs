@@ -1,0 +1,172 @@
+//! Taking in a directory (or git checkout): a copy into the private tree with the same caps as
+//! a zip. Links are never followed (skipped with a warning), nor are FIFOs, sockets or devices
+//! ever opened; `.git/`, `target/` and `node_modules/` are left out.
+
+use crate::error::{display_name, IntakeError};
+use crate::name::{check_chars, MAX_COMPONENT_BYTES, SKIPPED_DIRS};
+use crate::sink::{human_bytes, Budget, Tree};
+use assay_core::Diagnostic;
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// At most this many individual "skipped" warnings; the rest are counted in one line.
+const MAX_SKIP_NOTES: usize = 20;
+
+/// Copies the directory `src` into `tree`.
+pub(crate) fn copy_dir(
+    src: &Path,
+    tree: &Tree,
+    budget: &mut Budget,
+    notes: &mut Vec<Diagnostic>,
+) -> Result<(), IntakeError> {
+    let mut copier = Copier {
+        tree,
+        budget,
+        notes,
+        skipped: 0,
+    };
+    copier.walk(src, &mut Vec::new())?;
+    if copier.skipped > MAX_SKIP_NOTES {
+        let more = copier.skipped - MAX_SKIP_NOTES;
+        copier.notes.push(Diagnostic::warning(format!(
+            "and {more} more links or special files skipped"
+        )));
+    }
+    Ok(())
+}
+
+struct Copier<'a> {
+    tree: &'a Tree,
+    budget: &'a mut Budget,
+    notes: &'a mut Vec<Diagnostic>,
+    skipped: usize,
+}
+
+impl Copier<'_> {
+    fn walk(&mut self, dir: &Path, rel: &mut Vec<String>) -> Result<(), IntakeError> {
+        let shown_dir = if rel.is_empty() {
+            ".".to_string()
+        } else {
+            display_name(&rel.join("/"))
+        };
+        let unreadable = |e: std::io::Error| {
+            IntakeError::rejected(shown_dir.clone(), format!("cannot read the folder: {e}"))
+        };
+        let mut names = Vec::new();
+        for item in fs::read_dir(dir).map_err(unreadable)? {
+            let item = item.map_err(unreadable)?;
+            names.push(item.file_name());
+            if names.len() as u64 > self.budget.limits().max_entries {
+                return Err(IntakeError::rejected(
+                    shown_dir,
+                    format!(
+                        "too many entries: the limit is {}",
+                        self.budget.limits().max_entries
+                    ),
+                ));
+            }
+        }
+        names.sort();
+        for os_name in names {
+            let Some(name) = os_name.to_str() else {
+                let lossy = os_name.to_string_lossy();
+                return Err(IntakeError::rejected(
+                    display_name(&lossy),
+                    "the name is not valid UTF-8",
+                ));
+            };
+            rel.push(name.to_string());
+            let result = self.take(&dir.join(name), rel);
+            rel.pop();
+            result?;
+        }
+        Ok(())
+    }
+
+    /// One directory item at `src`, `rel` being its path in the submission.
+    fn take(&mut self, src: &Path, rel: &mut Vec<String>) -> Result<(), IntakeError> {
+        let joined = rel.join("/");
+        let shown = display_name(&joined);
+        let name = rel.last().map(String::as_str).unwrap_or_default();
+        let reject = |reason: String| IntakeError::rejected(shown.clone(), reason);
+        check_chars(&joined).map_err(reject)?;
+        let limits = self.budget.limits().clone();
+        if name.len() > MAX_COMPONENT_BYTES {
+            return Err(reject(format!(
+                "a path component is {} bytes long; the limit is {MAX_COMPONENT_BYTES}",
+                name.len()
+            )));
+        }
+        if joined.len() > limits.max_name_bytes {
+            return Err(reject(format!(
+                "path is {} bytes long; the limit is {}",
+                joined.len(),
+                limits.max_name_bytes
+            )));
+        }
+        if rel.len() > limits.max_depth {
+            return Err(reject(format!(
+                "path is {} levels deep; the limit is {}",
+                rel.len(),
+                limits.max_depth
+            )));
+        }
+        let meta = fs::symlink_metadata(src).map_err(|e| reject(format!("cannot read: {e}")))?;
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            self.skip(format!(
+                "skipped the symbolic link `{shown}` (links are never followed)"
+            ));
+            return Ok(());
+        }
+        if ft.is_dir() {
+            if SKIPPED_DIRS.contains(&name) {
+                self.notes.push(Diagnostic::info(format!(
+                    "skipped `{shown}/` (version control or build output)"
+                )));
+                return Ok(());
+            }
+            if rel.len() == 1 && name == "__MACOSX" {
+                return Ok(());
+            }
+            self.budget.add_entry(&shown)?;
+            self.tree.make_dir(rel)?;
+            return self.walk(src, rel);
+        }
+        if !ft.is_file() {
+            self.skip(format!(
+                "skipped `{shown}`: not a regular file (FIFO, socket or device)"
+            ));
+            return Ok(());
+        }
+        if name == ".DS_Store" {
+            return Ok(());
+        }
+        self.budget.add_entry(&shown)?;
+        if meta.len() > limits.max_file_bytes {
+            return Err(reject(format!(
+                "{} is larger than the per-file limit of {}",
+                human_bytes(meta.len()),
+                human_bytes(limits.max_file_bytes)
+            )));
+        }
+        // O_NOFOLLOW: a link swapped in since the check is refused; O_NONBLOCK: a FIFO swapped
+        // in cannot hang us.
+        let mut input = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(src)
+            .map_err(|e| reject(format!("cannot read: {e}")))?;
+        let mut out = self.tree.create_file(rel)?;
+        self.budget.copy(&shown, &mut input, &mut out, None)?;
+        Ok(())
+    }
+
+    fn skip(&mut self, message: String) {
+        self.skipped += 1;
+        if self.skipped <= MAX_SKIP_NOTES {
+            self.notes.push(Diagnostic::warning(message));
+        }
+    }
+}

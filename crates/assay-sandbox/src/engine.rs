@@ -1,0 +1,714 @@
+//! The Docker Engine client: bollard behind one type, every call under its own timeout, one
+//! error variant per Docker operation so a failure says what assay was doing.
+//!
+//! The API version is negotiated at [`Engine::connect`], so daemons as old as API 1.41
+//! (Docker 20.10) work with the bollard release we build against.
+
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, ImageInspect, NetworkCreateRequest,
+};
+use bollard::query_parameters::{
+    BuildImageOptions, CreateContainerOptionsBuilder, CreateImageOptions, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder, TagImageOptionsBuilder,
+    UploadToContainerOptionsBuilder,
+};
+use bollard::Docker;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+/// How long each kind of Docker call may take before assay gives up on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// `/_ping` and `/version` at connect time.
+    pub connect: Duration,
+    /// Inspect, tag, remove, create, start, list, network calls.
+    pub quick: Duration,
+    /// Stopping a container (on top of the grace period given to the call).
+    pub stop: Duration,
+    /// A whole exec (create, run to completion, inspect).
+    pub exec: Duration,
+    /// A whole image pull.
+    pub pull: Duration,
+    /// A whole `docker import` of a root filesystem.
+    pub import: Duration,
+    /// A whole image build.
+    pub build: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            quick: Duration::from_secs(30),
+            stop: Duration::from_secs(30),
+            exec: Duration::from_secs(60),
+            pull: Duration::from_secs(600),
+            import: Duration::from_secs(900),
+            build: Duration::from_secs(900),
+        }
+    }
+}
+
+/// Why one Docker call failed: the daemon said no, or it did not answer in time.
+#[derive(Debug)]
+pub enum CallError {
+    Docker(bollard::errors::Error),
+    TimedOut(Duration),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Docker(e) => write!(f, "{e}"),
+            CallError::TimedOut(d) => write!(f, "no answer from Docker within {} s", d.as_secs()),
+        }
+    }
+}
+
+impl std::error::Error for CallError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CallError::Docker(e) => Some(e),
+            CallError::TimedOut(_) => None,
+        }
+    }
+}
+
+impl CallError {
+    /// The HTTP status the daemon answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            CallError::Docker(bollard::errors::Error::DockerResponseServerError {
+                status_code,
+                ..
+            }) => Some(*status_code),
+            _ => None,
+        }
+    }
+
+    /// True when the daemon said the object does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// True when the socket itself failed (daemon gone, hung, or never there).
+    pub fn is_unreachable(&self) -> bool {
+        use bollard::errors::Error as B;
+        matches!(
+            self,
+            CallError::TimedOut(_)
+                | CallError::Docker(
+                    B::SocketNotFoundError(_)
+                        | B::HyperLegacyError { .. }
+                        | B::IOError { .. }
+                        | B::RequestTimeoutError
+                )
+        )
+    }
+}
+
+/// A failed Docker operation. One variant per operation, each naming its object.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("Docker is not reachable at {endpoint}")]
+    Unreachable {
+        endpoint: String,
+        #[source]
+        source: Option<CallError>,
+    },
+    #[error("could not negotiate the API version with Docker at {endpoint}: {source}")]
+    Version {
+        endpoint: String,
+        #[source]
+        source: CallError,
+    },
+    #[error("could not inspect image {image}: {source}")]
+    InspectImage { image: String, source: CallError },
+    #[error("could not tag image {image} as {tag}: {source}")]
+    TagImage {
+        image: String,
+        tag: String,
+        source: CallError,
+    },
+    #[error("could not remove image {image}: {source}")]
+    RemoveImage { image: String, source: CallError },
+    #[error("could not pull image {image}: {source}")]
+    PullImage { image: String, source: CallError },
+    #[error("could not import a root filesystem as {image}: {source}")]
+    ImportImage { image: String, source: CallError },
+    #[error("could not build image {image}: {source}")]
+    BuildImage { image: String, source: CallError },
+    #[error("could not create container {name}: {source}")]
+    CreateContainer { name: String, source: CallError },
+    #[error("could not start container {name}: {source}")]
+    StartContainer { name: String, source: CallError },
+    #[error("could not stop container {name}: {source}")]
+    StopContainer { name: String, source: CallError },
+    #[error("could not remove container {name}: {source}")]
+    RemoveContainer { name: String, source: CallError },
+    #[error("could not inspect container {name}: {source}")]
+    InspectContainer { name: String, source: CallError },
+    #[error("could not copy files into container {name}: {source}")]
+    UploadToContainer { name: String, source: CallError },
+    #[error("could not read the logs of container {name}: {source}")]
+    ContainerLogs { name: String, source: CallError },
+    #[error("could not run `{command}` in container {name}: {source}")]
+    Exec {
+        name: String,
+        command: String,
+        source: CallError,
+    },
+    #[error("could not create network {name}: {source}")]
+    CreateNetwork { name: String, source: CallError },
+    #[error("could not remove network {name}: {source}")]
+    RemoveNetwork { name: String, source: CallError },
+}
+
+impl EngineError {
+    /// The failed call's cause, when there is one.
+    pub fn call_error(&self) -> Option<&CallError> {
+        use EngineError::*;
+        match self {
+            Unreachable { source, .. } => source.as_ref(),
+            Version { source, .. }
+            | InspectImage { source, .. }
+            | TagImage { source, .. }
+            | RemoveImage { source, .. }
+            | PullImage { source, .. }
+            | ImportImage { source, .. }
+            | BuildImage { source, .. }
+            | CreateContainer { source, .. }
+            | StartContainer { source, .. }
+            | StopContainer { source, .. }
+            | RemoveContainer { source, .. }
+            | InspectContainer { source, .. }
+            | UploadToContainer { source, .. }
+            | ContainerLogs { source, .. }
+            | Exec { source, .. }
+            | CreateNetwork { source, .. }
+            | RemoveNetwork { source, .. } => Some(source),
+        }
+    }
+
+    /// True when the daemon went away or hung: assay could not grade (exit 3).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, EngineError::Unreachable { .. })
+            || self.call_error().is_some_and(CallError::is_unreachable)
+    }
+
+    /// True when the daemon said the object does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.call_error().is_some_and(CallError::is_not_found)
+    }
+}
+
+/// What an exec printed and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub exit_code: Option<i64>,
+    pub stdout: String,
+    pub stderr: String,
+    /// True when the output went over the cap and was cut.
+    pub truncated: bool,
+}
+
+/// Largest amount of exec or log output kept in memory, per stream.
+pub const OUTPUT_CAP: usize = 64 * 1024;
+
+/// A connected Docker daemon.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    docker: Docker,
+    endpoint: String,
+    timeouts: Timeouts,
+}
+
+/// Run `fut` under `limit`; a late answer becomes [`CallError::TimedOut`].
+async fn timed<T>(
+    limit: Duration,
+    fut: impl Future<Output = Result<T, bollard::errors::Error>>,
+) -> Result<T, CallError> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(r) => r.map_err(CallError::Docker),
+        Err(_) => Err(CallError::TimedOut(limit)),
+    }
+}
+
+/// Drain a progress stream under one deadline, passing each item to `each`.
+async fn drain<T>(
+    limit: Duration,
+    stream: impl Stream<Item = Result<T, bollard::errors::Error>>,
+    mut each: impl FnMut(T),
+) -> Result<(), CallError> {
+    let work = async {
+        futures_util::pin_mut!(stream);
+        while let Some(item) = stream.next().await {
+            each(item?);
+        }
+        Ok(())
+    };
+    timed(limit, work).await
+}
+
+impl Engine {
+    /// Connect to the daemon named by `DOCKER_HOST` (default: the local socket), check that it
+    /// answers, and negotiate the API version.
+    pub async fn connect() -> Result<Engine, EngineError> {
+        Self::connect_with(Timeouts::default()).await
+    }
+
+    /// [`Engine::connect`] with explicit timeouts.
+    pub async fn connect_with(timeouts: Timeouts) -> Result<Engine, EngineError> {
+        let endpoint = std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.trim().is_empty())
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
+        let docker = Docker::connect_with_defaults().map_err(|e| EngineError::Unreachable {
+            endpoint: endpoint.clone(),
+            source: Some(CallError::Docker(e)),
+        })?;
+        // Our own per-call timeouts rule; bollard's shared one only has to stay out of the way.
+        let docker = docker.with_timeout(Duration::from_secs(3600));
+        if let Err(e) = timed(timeouts.connect, docker.ping()).await {
+            return Err(EngineError::Unreachable {
+                endpoint,
+                source: Some(e),
+            });
+        }
+        let docker = timed(timeouts.connect, docker.negotiate_version())
+            .await
+            .map_err(|source| {
+                if source.is_unreachable() {
+                    EngineError::Unreachable {
+                        endpoint: endpoint.clone(),
+                        source: Some(source),
+                    }
+                } else {
+                    EngineError::Version {
+                        endpoint: endpoint.clone(),
+                        source,
+                    }
+                }
+            })?;
+        Ok(Engine {
+            docker,
+            endpoint,
+            timeouts,
+        })
+    }
+
+    /// Where the daemon is, as the user would write it (`unix:///var/run/docker.sock`).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The negotiated API version, e.g. `1.41`.
+    pub fn api_version(&self) -> String {
+        self.docker.client_version().to_string()
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
+    /// The raw client, for calls this type does not wrap yet. Wrap them in a timeout.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// Inspect an image; `Ok(None)` when it does not exist.
+    pub async fn inspect_image(&self, image: &str) -> Result<Option<ImageInspect>, EngineError> {
+        match timed(self.timeouts.quick, self.docker.inspect_image(image)).await {
+            Ok(i) => Ok(Some(i)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(source) => Err(EngineError::InspectImage {
+                image: image.to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Give `image` (name or id) the extra name `repo:tag`.
+    pub async fn tag_image(&self, image: &str, repo: &str, tag: &str) -> Result<(), EngineError> {
+        let opts = TagImageOptionsBuilder::default()
+            .repo(repo)
+            .tag(tag)
+            .build();
+        timed(
+            self.timeouts.quick,
+            self.docker.tag_image(image, Some(opts)),
+        )
+        .await
+        .map_err(|source| EngineError::TagImage {
+            image: image.to_string(),
+            tag: format!("{repo}:{tag}"),
+            source,
+        })
+    }
+
+    /// Remove one image name (the image goes when its last name does).
+    pub async fn remove_image(&self, image: &str) -> Result<(), EngineError> {
+        let fut = self.docker.remove_image(
+            image,
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        );
+        match timed(self.timeouts.quick, fut).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(source) => Err(EngineError::RemoveImage {
+                image: image.to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Pull `repo:tag` from its registry, reporting progress lines.
+    pub async fn pull_image(
+        &self,
+        repo: &str,
+        tag: &str,
+        progress: &dyn Fn(&str),
+    ) -> Result<(), EngineError> {
+        let opts = CreateImageOptions {
+            from_image: Some(repo.to_string()),
+            tag: Some(tag.to_string()),
+            ..Default::default()
+        };
+        let stream = self.docker.create_image(Some(opts), None, None);
+        drain(self.timeouts.pull, stream, |info| {
+            if let Some(status) = info.status {
+                if info.progress_detail.is_none() || info.id.is_none() {
+                    progress(&status);
+                }
+            }
+        })
+        .await
+        .map_err(|source| EngineError::PullImage {
+            image: format!("{repo}:{tag}"),
+            source,
+        })
+    }
+
+    /// `docker import`: turn a stream of a root filesystem's tar into image `repo:tag`, applying
+    /// Dockerfile-style `changes` (ENV, ENTRYPOINT, LABEL, ...).
+    pub async fn import_rootfs<S>(
+        &self,
+        repo: &str,
+        tag: &str,
+        changes: Vec<String>,
+        rootfs_tar: S,
+    ) -> Result<(), EngineError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        let opts = CreateImageOptions {
+            from_src: Some("-".to_string()),
+            repo: Some(repo.to_string()),
+            tag: Some(tag.to_string()),
+            changes,
+            ..Default::default()
+        };
+        let body = bollard::body_try_stream(rootfs_tar);
+        let stream = self.docker.create_image(Some(opts), Some(body), None);
+        drain(self.timeouts.import, stream, |_| {})
+            .await
+            .map_err(|source| EngineError::ImportImage {
+                image: format!("{repo}:{tag}"),
+                source,
+            })
+    }
+
+    /// Build an image from an in-memory tar build context. Output lines go to `progress`.
+    pub async fn build_image(
+        &self,
+        options: BuildImageOptions,
+        context_tar: Vec<u8>,
+        progress: &dyn Fn(&str),
+    ) -> Result<(), EngineError> {
+        let image = options.t.clone().unwrap_or_default();
+        let stream = self.docker.build_image(
+            options,
+            None,
+            Some(bollard::body_full(Bytes::from(context_tar))),
+        );
+        drain(self.timeouts.build, stream, |info| {
+            if let Some(line) = info.stream {
+                let line = line.trim_end();
+                if !line.is_empty() {
+                    progress(line);
+                }
+            }
+        })
+        .await
+        .map_err(|source| EngineError::BuildImage { image, source })
+    }
+
+    /// Create a container named `name`; returns its id.
+    pub async fn create_container(
+        &self,
+        name: &str,
+        body: ContainerCreateBody,
+    ) -> Result<String, EngineError> {
+        let opts = CreateContainerOptionsBuilder::default().name(name).build();
+        timed(
+            self.timeouts.quick,
+            self.docker.create_container(Some(opts), body),
+        )
+        .await
+        .map(|r| r.id)
+        .map_err(|source| EngineError::CreateContainer {
+            name: name.to_string(),
+            source,
+        })
+    }
+
+    pub async fn start_container(&self, name: &str) -> Result<(), EngineError> {
+        let fut = self.docker.start_container(
+            name,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        );
+        timed(self.timeouts.quick, fut)
+            .await
+            .map_err(|source| EngineError::StartContainer {
+                name: name.to_string(),
+                source,
+            })
+    }
+
+    /// Stop with the image's stop signal, then SIGKILL after `grace`.
+    pub async fn stop_container(&self, name: &str, grace: Duration) -> Result<(), EngineError> {
+        let secs = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        let opts = StopContainerOptionsBuilder::default().t(secs).build();
+        let fut = self.docker.stop_container(name, Some(opts));
+        match timed(self.timeouts.stop + grace, fut).await {
+            Ok(()) => Ok(()),
+            // 304: already stopped.
+            Err(e) if e.status() == Some(304) || e.is_not_found() => Ok(()),
+            Err(source) => Err(EngineError::StopContainer {
+                name: name.to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Force-remove a container and its anonymous volumes; a missing container is fine.
+    pub async fn remove_container(&self, name: &str) -> Result<(), EngineError> {
+        let opts = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match timed(
+            self.timeouts.quick,
+            self.docker.remove_container(name, Some(opts)),
+        )
+        .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(source) => Err(EngineError::RemoveContainer {
+                name: name.to_string(),
+                source,
+            }),
+        }
+    }
+
+    pub async fn inspect_container(
+        &self,
+        name: &str,
+    ) -> Result<ContainerInspectResponse, EngineError> {
+        let fut = self.docker.inspect_container(
+            name,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        );
+        timed(self.timeouts.quick, fut)
+            .await
+            .map_err(|source| EngineError::InspectContainer {
+                name: name.to_string(),
+                source,
+            })
+    }
+
+    /// Copy a tar archive into the (created, possibly not started) container at `path`.
+    pub async fn upload_tar(
+        &self,
+        name: &str,
+        path: &str,
+        tar: Vec<u8>,
+    ) -> Result<(), EngineError> {
+        let opts = UploadToContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let fut =
+            self.docker
+                .upload_to_container(name, Some(opts), bollard::body_full(Bytes::from(tar)));
+        timed(self.timeouts.quick, fut)
+            .await
+            .map_err(|source| EngineError::UploadToContainer {
+                name: name.to_string(),
+                source,
+            })
+    }
+
+    /// The last `tail` lines of a container's stdout+stderr, capped at [`OUTPUT_CAP`] bytes.
+    pub async fn logs_tail(&self, name: &str, tail: usize) -> Result<String, EngineError> {
+        let opts = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(&tail.to_string())
+            .build();
+        let mut out = Vec::new();
+        let stream = self.docker.logs(name, Some(opts));
+        drain(self.timeouts.quick, stream, |chunk| {
+            let bytes = chunk.into_bytes();
+            let room = OUTPUT_CAP.saturating_sub(out.len());
+            out.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        })
+        .await
+        .map_err(|source| EngineError::ContainerLogs {
+            name: name.to_string(),
+            source,
+        })?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Run `cmd` in a running container and collect its output (capped) and exit code.
+    pub async fn exec(&self, name: &str, cmd: &[&str]) -> Result<ExecOutput, EngineError> {
+        use bollard::container::LogOutput;
+        use bollard::exec::{CreateExecOptions, StartExecResults};
+        let command = cmd.join(" ");
+        let work = async {
+            let created = self
+                .docker
+                .create_exec(
+                    name,
+                    CreateExecOptions {
+                        attach_stdout: Some(true),
+                        attach_stderr: Some(true),
+                        cmd: Some(cmd.iter().map(|s| s.to_string()).collect::<Vec<String>>()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            let mut stdout = Vec::new();
+            let mut stderr = Vec::new();
+            let mut truncated = false;
+            if let StartExecResults::Attached { mut output, .. } =
+                self.docker.start_exec(&created.id, None).await?
+            {
+                while let Some(chunk) = output.next().await {
+                    let (buf, bytes) = match chunk? {
+                        LogOutput::StdOut { message } => (&mut stdout, message),
+                        LogOutput::StdErr { message } => (&mut stderr, message),
+                        _ => continue,
+                    };
+                    let room = OUTPUT_CAP.saturating_sub(buf.len());
+                    truncated |= bytes.len() > room;
+                    buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                }
+            }
+            let inspected = self.docker.inspect_exec(&created.id).await?;
+            Ok(ExecOutput {
+                exit_code: inspected.exit_code,
+                stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&stderr).into_owned(),
+                truncated,
+            })
+        };
+        timed(self.timeouts.exec, work)
+            .await
+            .map_err(|source| EngineError::Exec {
+                name: name.to_string(),
+                command,
+                source,
+            })
+    }
+
+    /// Create a network; returns its id.
+    pub async fn create_network(
+        &self,
+        request: NetworkCreateRequest,
+    ) -> Result<String, EngineError> {
+        let name = request.name.clone();
+        timed(self.timeouts.quick, self.docker.create_network(request))
+            .await
+            .map(|r| r.id)
+            .map_err(|source| EngineError::CreateNetwork { name, source })
+    }
+
+    /// Remove a network; a missing network is fine.
+    pub async fn remove_network(&self, name: &str) -> Result<(), EngineError> {
+        match timed(self.timeouts.quick, self.docker.remove_network(name)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(source) => Err(EngineError::RemoveNetwork {
+                name: name.to_string(),
+                source,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreachable_names_the_endpoint() {
+        let e = EngineError::Unreachable {
+            endpoint: "unix:///nowhere.sock".into(),
+            source: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "Docker is not reachable at unix:///nowhere.sock"
+        );
+        assert!(e.is_unreachable());
+    }
+
+    #[test]
+    fn timeouts_count_as_unreachable_and_say_how_long() {
+        let e = EngineError::InspectImage {
+            image: "postgres:16".into(),
+            source: CallError::TimedOut(Duration::from_secs(30)),
+        };
+        assert!(e.is_unreachable());
+        assert!(!e.is_not_found());
+        assert_eq!(
+            e.to_string(),
+            "could not inspect image postgres:16: no answer from Docker within 30 s"
+        );
+    }
+
+    #[test]
+    fn a_404_is_not_found_not_unreachable() {
+        let e = EngineError::RemoveNetwork {
+            name: "n".into(),
+            source: CallError::Docker(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                message: "no such network".into(),
+            }),
+        };
+        assert!(e.is_not_found());
+        assert!(!e.is_unreachable());
+    }
+
+    #[tokio::test]
+    async fn connect_to_a_missing_socket_is_unreachable() {
+        // DOCKER_HOST is process-wide; this test only reads the error shape through a direct
+        // bollard client so it does not race other tests.
+        let docker = Docker::connect_with_unix(
+            "unix:///nonexistent/assay-test.sock",
+            5,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .expect("client");
+        let err = timed(Duration::from_secs(5), docker.ping())
+            .await
+            .expect_err("no daemon there");
+        assert!(err.is_unreachable(), "{err:?}");
+    }
+}

@@ -1,0 +1,1010 @@
+//! `assay images`: make sure every image an evaluation needs exists locally.
+//!
+//! Upstream images (Postgres, Debian) are pulled when a registry answers. With `--offline`, or
+//! when pulling fails, they are replaced by **stand-ins** built from Debian packages:
+//! `debootstrap --variant=minbase [--include=postgresql-15] bookworm DIR`, streamed into
+//! `docker import`, then finished by a tiny build (entrypoint, STOPSIGNAL, labels). The pristine
+//! webapp image and the probe image are the host-built binaries copied onto a Debian base of the
+//! host's own release, so their libc matches.
+//!
+//! Everything assay builds carries `dev.assay.managed=true` and `dev.assay.content-hash=<sha256
+//! of its inputs>`; stand-ins also carry `dev.assay.stand-in=true`. An image whose hash label
+//! matches is left alone, so a second run only inspects.
+
+use crate::engine::{Engine, EngineError};
+use crate::labels;
+use bollard::query_parameters::BuildImageOptions;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The Debian release the stand-ins are built from.
+pub const STAND_IN_RELEASE: &str = "bookworm";
+/// The Postgres major version inside the Postgres stand-in (Debian bookworm's).
+pub const STAND_IN_POSTGRES_MAJOR: &str = "15";
+/// Postgres tags prepared whatever the rubric says (the ones candidates write most).
+pub const DEFAULT_POSTGRES_TAGS: &[&str] = &["15", "16", "latest", "16-alpine"];
+/// Debian base images candidates commonly use.
+pub const DEFAULT_DEBIAN_TAGS: &[&str] = &["bookworm-slim", "bookworm"];
+/// Where debootstrap downloads from unless told otherwise.
+pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
+/// Repository of the probe image.
+pub const PROBE_REPO: &str = "assay/probe";
+/// Bumped whenever the way stand-ins are made changes, so old ones are rebuilt.
+const RECIPE_VERSION: &str = "assay-standins-1";
+/// The postgres stand-in's entrypoint, baked into the image.
+pub const POSTGRES_ENTRYPOINT: &str = include_str!("../standins/postgres-entrypoint.sh");
+/// Paths left out of a root filesystem before import (package caches, docs, the cluster the
+/// Debian package creates at install time, device nodes Docker provides anyway).
+const ROOTFS_EXCLUDES: &[&str] = &[
+    "./var/cache/apt/archives/*.deb",
+    "./var/lib/apt/lists/*",
+    "./dev/*",
+    "./proc/*",
+    "./sys/*",
+    "./usr/share/doc/*",
+    "./usr/share/man/*",
+    "./usr/share/locale/*",
+    "./var/lib/postgresql/15/*",
+    "./etc/postgresql/15/*",
+];
+
+/// What `ensure_images` needs besides the rubric.
+#[derive(Debug, Clone, Default)]
+pub struct ImagesOptions {
+    /// Never try a registry: build stand-ins straight away.
+    pub offline: bool,
+    /// The host-built `sample-webapp` binary; `None` = look next to the running executable.
+    pub webapp_binary: Option<PathBuf>,
+    /// The host-built `assay-probe` binary; `None` = look next to the running executable.
+    pub probe_binary: Option<PathBuf>,
+    /// Cache directory (debootstrap trees, binary hashes), e.g. `~/.cache/assay`.
+    pub work_dir: PathBuf,
+    /// The webapp's source dir (with its Dockerfile), used for the online build.
+    pub webapp_source: Option<PathBuf>,
+    /// Debian mirror for debootstrap; `None` = [`DEFAULT_MIRROR`].
+    pub mirror: Option<String>,
+}
+
+/// What happened to one image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageAction {
+    AlreadyPresent,
+    Pulled,
+    BuiltStandIn,
+    Built,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ImageStatus {
+    /// Full reference, e.g. `postgres:16`.
+    pub tag: String,
+    pub action: ImageAction,
+    /// True when the image is assay's stand-in, not the upstream image.
+    pub stand_in: bool,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ImagesReport {
+    pub images: Vec<ImageStatus>,
+    /// Things the user should know (host not Debian, registry unreachable, ...).
+    pub warnings: Vec<String>,
+}
+
+impl ImagesReport {
+    /// True when nothing was pulled or built.
+    pub fn did_nothing(&self) -> bool {
+        self.images
+            .iter()
+            .all(|i| i.action == ImageAction::AlreadyPresent)
+    }
+}
+
+/// Why images could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum ImagesError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("debootstrap is not installed; install it (`apt-get install debootstrap`) or run `assay images` online")]
+    DebootstrapMissing,
+    #[error("debootstrap of {release} into {dir} failed ({status}):\n{tail}")]
+    Debootstrap {
+        release: String,
+        dir: PathBuf,
+        status: String,
+        tail: String,
+    },
+    #[error("{dir} has file systems mounted inside (a debootstrap was interrupted); unmount them before assay can remove it: {mounts}")]
+    MountedInsideTree { dir: PathBuf, mounts: String },
+    #[error("could not stream {dir} into `docker import`: {detail}")]
+    RootfsTar { dir: PathBuf, detail: String },
+    #[error("no `{name}` binary: looked at {searched}; build it with `cargo build -p {package}` or pass its path")]
+    MissingBinary {
+        name: String,
+        package: String,
+        searched: String,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ImagesError + '_ {
+    move |source| ImagesError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A `repo:tag` image reference.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ImageRef {
+    pub repo: String,
+    pub tag: String,
+}
+
+impl ImageRef {
+    pub fn new(repo: &str, tag: &str) -> Self {
+        ImageRef {
+            repo: repo.to_string(),
+            tag: tag.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.repo, self.tag)
+    }
+}
+
+/// The images one evaluation needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImagePlan {
+    /// `postgres:<tag>` for the default tags and every tag the rubric allows.
+    pub postgres: Vec<ImageRef>,
+    /// `debian:bookworm-slim` and friends.
+    pub debian: Vec<ImageRef>,
+    /// The pristine webapp image, `assay/sample-webapp:<version>`.
+    pub webapp: ImageRef,
+    /// The probe image, `assay/probe:<version>`.
+    pub probe: ImageRef,
+}
+
+impl ImagePlan {
+    pub fn from_rubric(rubric: &assay_core::Rubric) -> ImagePlan {
+        let mut pg_tags: Vec<String> = DEFAULT_POSTGRES_TAGS
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        for t in &rubric.database.allowed_tags {
+            let t = t.trim();
+            if is_valid_tag(t) && !pg_tags.iter().any(|x| x == t) {
+                pg_tags.push(t.to_string());
+            }
+        }
+        ImagePlan {
+            postgres: pg_tags
+                .iter()
+                .map(|t| ImageRef::new("postgres", t))
+                .collect(),
+            debian: DEFAULT_DEBIAN_TAGS
+                .iter()
+                .map(|t| ImageRef::new("debian", t))
+                .collect(),
+            webapp: webapp_image(rubric),
+            probe: probe_image(),
+        }
+    }
+
+    /// Every image reference in the plan.
+    pub fn all(&self) -> Vec<ImageRef> {
+        let mut v = self.postgres.clone();
+        v.extend(self.debian.iter().cloned());
+        v.push(self.webapp.clone());
+        v.push(self.probe.clone());
+        v
+    }
+}
+
+/// Docker's tag grammar: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+fn is_valid_tag(t: &str) -> bool {
+    let mut chars = t.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric() || c == '_')
+        && t.len() <= 128
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// The pristine webapp image: the rubric's first webapp image name + assay's version.
+pub fn webapp_image(rubric: &assay_core::Rubric) -> ImageRef {
+    let repo = rubric
+        .webapp
+        .images
+        .first()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("assay/sample-webapp");
+    ImageRef::new(repo, env!("CARGO_PKG_VERSION"))
+}
+
+/// The probe image the sandbox runs inside each run's networks.
+pub fn probe_image() -> ImageRef {
+    ImageRef::new(PROBE_REPO, env!("CARGO_PKG_VERSION"))
+}
+
+/// True when `image` exists and carries `dev.assay.stand-in=true`.
+pub async fn is_stand_in(engine: &Engine, image: &str) -> bool {
+    match engine.inspect_image(image).await {
+        Ok(Some(i)) => labels::is_true(
+            i.config.as_ref().and_then(|c| c.labels.as_ref()),
+            labels::STAND_IN,
+        ),
+        _ => false,
+    }
+}
+
+/// What the host runs, from `/etc/os-release`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRelease {
+    pub id: String,
+    pub id_like: Vec<String>,
+    pub codename: Option<String>,
+}
+
+impl HostRelease {
+    /// Parse the text of an os-release file (`KEY=value`, values optionally quoted).
+    pub fn parse(text: &str) -> HostRelease {
+        let mut map = HashMap::new();
+        for line in text.lines().take(200) {
+            if let Some((k, v)) = line.split_once('=') {
+                let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+                map.insert(k.trim().to_string(), v.to_string());
+            }
+        }
+        HostRelease {
+            id: map.get("ID").cloned().unwrap_or_else(|| "linux".into()),
+            id_like: map
+                .get("ID_LIKE")
+                .map(|s| s.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
+            codename: map
+                .get("VERSION_CODENAME")
+                .filter(|s| !s.is_empty())
+                .cloned(),
+        }
+    }
+
+    /// Read `/etc/os-release` (or `/usr/lib/os-release`).
+    pub fn detect() -> Option<HostRelease> {
+        ["/etc/os-release", "/usr/lib/os-release"]
+            .iter()
+            .find_map(|p| std::fs::read_to_string(p).ok())
+            .map(|t| HostRelease::parse(&t))
+    }
+
+    pub fn is_debian(&self) -> bool {
+        self.id == "debian"
+    }
+
+    pub fn is_debian_like(&self) -> bool {
+        self.is_debian() || self.id_like.iter().any(|s| s == "debian" || s == "ubuntu")
+    }
+
+    /// The Debian release whose libc matches the host's, or why there is none.
+    pub fn runtime_release(&self) -> Result<String, String> {
+        match (&self.codename, self.is_debian()) {
+            (Some(c), true) if is_valid_tag(c) => Ok(c.clone()),
+            _ if self.is_debian_like() => Err(format!(
+                "host is {} (Debian-like, not Debian): the host-built binaries are put on a Debian \
+                 {STAND_IN_RELEASE} base and need a glibc no newer than its 2.36",
+                self.id
+            )),
+            _ => Err(format!(
+                "host is {} (not Debian-like): the host-built binaries are put on a Debian \
+                 {STAND_IN_RELEASE} base and will only run there if they need no newer glibc \
+                 than its 2.36; build the images online or on a Debian host",
+                self.id
+            )),
+        }
+    }
+}
+
+/// sha256 of the parts, each length-prefixed so `["ab","c"]` ≠ `["a","bc"]`.
+fn hash_parts(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    hex(&h.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// sha256 of a file, remembered in `work_dir/file-hashes.json` by (path, size, mtime) so a
+/// second run does not re-read a large binary.
+fn file_sha256(path: &Path, work_dir: &Path) -> Result<String, ImagesError> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(io_err(path))?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let key = format!("{}|{}|{}", path.display(), meta.len(), mtime);
+    let cache_path = work_dir.join("file-hashes.json");
+    let mut cache: HashMap<String, String> = std::fs::read(&cache_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    if let Some(h) = cache.get(&key) {
+        return Ok(h.clone());
+    }
+    let mut f = std::fs::File::open(path).map_err(io_err(path))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    let digest = hex(&h.finalize());
+    // Keep the cache small: only entries for paths still in use survive.
+    let own = format!("{}|", path.display());
+    cache.retain(|k, _| !k.starts_with(&own));
+    if cache.len() > 64 {
+        cache.clear();
+    }
+    cache.insert(key, digest.clone());
+    if let Ok(json) = serde_json::to_vec(&cache) {
+        let tmp = cache_path.with_extension("json.tmp");
+        if std::fs::write(&tmp, json).is_ok() {
+            let _ = std::fs::rename(&tmp, &cache_path);
+        }
+    }
+    Ok(digest)
+}
+
+/// Find a binary the caller did not name: next to the running executable, or one level up
+/// (test executables live in `target/<profile>/deps`).
+pub fn locate_binary(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    let found = [Some(dir), dir.parent()]
+        .into_iter()
+        .flatten()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file());
+    found
+}
+
+fn binary_path(given: &Option<PathBuf>, name: &str, package: &str) -> Result<PathBuf, ImagesError> {
+    if let Some(p) = given {
+        if p.is_file() {
+            return Ok(p.clone());
+        }
+        return Err(ImagesError::MissingBinary {
+            name: name.into(),
+            package: package.into(),
+            searched: p.display().to_string(),
+        });
+    }
+    locate_binary(name).ok_or_else(|| ImagesError::MissingBinary {
+        name: name.into(),
+        package: package.into(),
+        searched: std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(|d| d.display().to_string()))
+            .unwrap_or_else(|| "the executable's directory".into()),
+    })
+}
+
+/// The state of one wanted image.
+enum Found {
+    Missing,
+    /// Not built by assay (pulled or the user's own): left alone.
+    Foreign,
+    /// Built by assay from the same inputs.
+    Current {
+        stand_in: bool,
+    },
+    /// Built by assay from other inputs: rebuild.
+    Outdated,
+}
+
+async fn look_up(engine: &Engine, image: &ImageRef, hash: &str) -> Result<Found, EngineError> {
+    let Some(inspect) = engine.inspect_image(&image.to_string()).await? else {
+        return Ok(Found::Missing);
+    };
+    let l = inspect.config.as_ref().and_then(|c| c.labels.as_ref());
+    if !labels::is_true(l, labels::MANAGED) {
+        return Ok(Found::Foreign);
+    }
+    if l.and_then(|l| l.get(labels::CONTENT_HASH))
+        .map(String::as_str)
+        == Some(hash)
+    {
+        Ok(Found::Current {
+            stand_in: labels::is_true(l, labels::STAND_IN),
+        })
+    } else {
+        Ok(Found::Outdated)
+    }
+}
+
+fn image_labels(role: &str, hash: &str, stand_in: bool) -> HashMap<String, String> {
+    let mut l = labels::managed();
+    l.insert(labels::CONTENT_HASH.into(), hash.into());
+    l.insert(labels::ROLE.into(), role.into());
+    if stand_in {
+        l.insert(labels::STAND_IN.into(), "true".into());
+    }
+    l
+}
+
+/// The Dockerfile `LABEL` changes for `docker import`.
+fn label_changes(l: &HashMap<String, String>) -> Vec<String> {
+    let mut keys: Vec<_> = l.keys().collect();
+    keys.sort();
+    keys.into_iter()
+        .map(|k| format!("LABEL {k}={}", serde_json::Value::String(l[k].clone())))
+        .collect()
+}
+
+/// An in-memory tar build context: (path, mode, bytes).
+fn context_tar(files: &[(&str, u32, &[u8])]) -> Result<Vec<u8>, ImagesError> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, mode, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(*mode);
+        h.set_mtime(0);
+        h.set_cksum();
+        b.append_data(&mut h, path, *data)
+            .map_err(io_err(Path::new(path)))?;
+    }
+    b.into_inner().map_err(io_err(Path::new("build context")))
+}
+
+fn build_options(image: &ImageRef, labels: HashMap<String, String>) -> BuildImageOptions {
+    BuildImageOptions {
+        dockerfile: "Dockerfile".into(),
+        t: Some(image.to_string()),
+        rm: true,
+        forcerm: true,
+        labels: Some(labels),
+        ..Default::default()
+    }
+}
+
+/// Runs the steps of `ensure_images` and collects their statuses.
+struct Preparer<'a> {
+    engine: &'a Engine,
+    opts: &'a ImagesOptions,
+    progress: &'a dyn Fn(&str),
+    report: ImagesReport,
+    /// Set after the first failed pull: no registry answers, stop trying.
+    registry_down: bool,
+}
+
+/// Make sure every image of the rubric's [`ImagePlan`] exists locally. Pulls when online and a
+/// registry answers; otherwise builds stand-ins from Debian packages (needs `debootstrap` and
+/// root). A second call with nothing changed only inspects.
+pub async fn ensure_images(
+    engine: &Engine,
+    rubric: &assay_core::Rubric,
+    opts: &ImagesOptions,
+    progress: &dyn Fn(&str),
+) -> Result<ImagesReport, ImagesError> {
+    let plan = ImagePlan::from_rubric(rubric);
+    std::fs::create_dir_all(&opts.work_dir).map_err(io_err(&opts.work_dir))?;
+    let mut p = Preparer {
+        engine,
+        opts,
+        progress,
+        report: ImagesReport::default(),
+        registry_down: opts.offline,
+    };
+    let runtime_release = match HostRelease::detect().map(|h| h.runtime_release()) {
+        Some(Ok(r)) => r,
+        Some(Err(warning)) => {
+            progress(&format!("warning: {warning}"));
+            p.report.warnings.push(warning);
+            STAND_IN_RELEASE.to_string()
+        }
+        None => {
+            let w = "cannot read /etc/os-release; assuming a Debian bookworm host".to_string();
+            progress(&format!("warning: {w}"));
+            p.report.warnings.push(w);
+            STAND_IN_RELEASE.to_string()
+        }
+    };
+    let runtime_base = ImageRef::new("debian", &format!("{runtime_release}-slim"));
+
+    let mut debian = plan.debian.clone();
+    if !debian.contains(&runtime_base) {
+        debian.push(runtime_base.clone());
+    }
+    // The Debian bases by release; the runtime base may be another release than the stand-ins.
+    let mut by_release: Vec<(String, Vec<ImageRef>)> = Vec::new();
+    for image in debian {
+        let release = image.tag.trim_end_matches("-slim").to_string();
+        match by_release.iter_mut().find(|(r, _)| *r == release) {
+            Some((_, v)) => v.push(image),
+            None => by_release.push((release, vec![image])),
+        }
+    }
+    for (release, images) in &by_release {
+        p.ensure_debian(release, images).await?;
+    }
+    p.ensure_postgres(&plan.postgres).await?;
+    p.ensure_webapp(&plan.webapp, &runtime_base).await?;
+    p.ensure_probe(&plan.probe, &runtime_base).await?;
+    Ok(p.report)
+}
+
+impl Preparer<'_> {
+    fn say(&self, line: &str) {
+        (self.progress)(line)
+    }
+
+    fn push(&mut self, image: &ImageRef, action: ImageAction, stand_in: bool, started: Instant) {
+        self.report.images.push(ImageStatus {
+            tag: image.to_string(),
+            action,
+            stand_in,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+
+    /// Look each image up; returns the ones that need work (missing or outdated). Images that
+    /// are already fine are recorded as present.
+    async fn triage(
+        &mut self,
+        images: &[ImageRef],
+        hash: &str,
+    ) -> Result<Vec<ImageRef>, ImagesError> {
+        let mut todo = Vec::new();
+        for image in images {
+            let started = Instant::now();
+            match look_up(self.engine, image, hash).await? {
+                Found::Foreign => self.push(image, ImageAction::AlreadyPresent, false, started),
+                Found::Current { stand_in } => {
+                    self.push(image, ImageAction::AlreadyPresent, stand_in, started)
+                }
+                Found::Missing | Found::Outdated => todo.push(image.clone()),
+            }
+        }
+        Ok(todo)
+    }
+
+    /// Pull `images` unless offline or the registry already failed; returns those still missing.
+    async fn try_pull(&mut self, images: Vec<ImageRef>) -> Vec<ImageRef> {
+        let mut left = Vec::new();
+        for image in images {
+            if self.registry_down {
+                left.push(image);
+                continue;
+            }
+            let started = Instant::now();
+            self.say(&format!("pulling {image}"));
+            let progress = self.progress;
+            match self
+                .engine
+                .pull_image(&image.repo, &image.tag, &|l| progress(&format!("  {l}")))
+                .await
+            {
+                Ok(()) => self.push(&image, ImageAction::Pulled, false, started),
+                Err(e) => {
+                    let w = format!("cannot pull {image} ({e}); building stand-ins instead");
+                    self.say(&w);
+                    self.report.warnings.push(w);
+                    self.registry_down = true;
+                    left.push(image);
+                }
+            }
+        }
+        left
+    }
+
+    /// Import a debootstrapped tree (built if not cached) as `image`, with `changes` applied.
+    async fn import_tree(
+        &self,
+        release: &str,
+        include: &[&str],
+        image: &ImageRef,
+        changes: Vec<String>,
+    ) -> Result<(), ImagesError> {
+        let mirror = self.opts.mirror.as_deref().unwrap_or(DEFAULT_MIRROR);
+        let dir =
+            crate::debootstrap::tree(&self.opts.work_dir, release, include, mirror, self.progress)
+                .await?;
+        crate::debootstrap::prepare_postgres_dirs(&dir)?;
+        self.say(&format!("importing {} as {image}", dir.display()));
+        let started = Instant::now();
+        crate::debootstrap::import(self.engine, &dir, ROOTFS_EXCLUDES, image, changes).await?;
+        self.say(&format!(
+            "imported {image} in {:.1} s",
+            started.elapsed().as_secs_f64()
+        ));
+        Ok(())
+    }
+
+    async fn tag_rest(
+        &mut self,
+        first: &ImageRef,
+        rest: &[ImageRef],
+        action: ImageAction,
+        stand_in: bool,
+    ) -> Result<(), ImagesError> {
+        for image in rest {
+            let started = Instant::now();
+            self.engine
+                .tag_image(&first.to_string(), &image.repo, &image.tag)
+                .await?;
+            self.push(image, action, stand_in, started);
+        }
+        Ok(())
+    }
+
+    async fn ensure_debian(
+        &mut self,
+        release: &str,
+        images: &[ImageRef],
+    ) -> Result<(), ImagesError> {
+        let base_changes = [
+            r#"CMD ["bash"]"#.to_string(),
+            "ENV LANG=C.UTF-8".to_string(),
+        ];
+        let hash = hash_parts(&[
+            RECIPE_VERSION.as_bytes(),
+            b"debian",
+            release.as_bytes(),
+            ROOTFS_EXCLUDES.join("\n").as_bytes(),
+            base_changes.join("\n").as_bytes(),
+        ]);
+        let todo = self.triage(images, &hash).await?;
+        let todo = self.try_pull(todo).await;
+        let Some((first, rest)) = todo.split_first() else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        self.say(&format!(
+            "building stand-in {first} from Debian {release} packages"
+        ));
+        let mut changes = label_changes(&image_labels("debian", &hash, true));
+        changes.extend(base_changes);
+        self.import_tree(release, &[], first, changes).await?;
+        self.push(first, ImageAction::BuiltStandIn, true, started);
+        self.tag_rest(first, rest, ImageAction::BuiltStandIn, true)
+            .await
+    }
+
+    async fn ensure_postgres(&mut self, images: &[ImageRef]) -> Result<(), ImagesError> {
+        let major = STAND_IN_POSTGRES_MAJOR;
+        let package = format!("postgresql-{major}");
+        let rootfs = ImageRef::new(
+            "assay/stand-in-rootfs",
+            &format!("{STAND_IN_RELEASE}-{package}"),
+        );
+        let rootfs_hash = hash_parts(&[
+            RECIPE_VERSION.as_bytes(),
+            STAND_IN_RELEASE.as_bytes(),
+            package.as_bytes(),
+            ROOTFS_EXCLUDES.join("\n").as_bytes(),
+        ]);
+        let dockerfile = postgres_dockerfile(&rootfs, major);
+        let hash = hash_parts(&[
+            rootfs_hash.as_bytes(),
+            dockerfile.as_bytes(),
+            POSTGRES_ENTRYPOINT.as_bytes(),
+        ]);
+        let todo = self.triage(images, &hash).await?;
+        let todo = self.try_pull(todo).await;
+        let Some((first, rest)) = todo.split_first() else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        self.say(&format!(
+            "building stand-in {first} (PostgreSQL {major} from Debian {STAND_IN_RELEASE} packages)"
+        ));
+        if !matches!(
+            look_up(self.engine, &rootfs, &rootfs_hash).await?,
+            Found::Current { .. }
+        ) {
+            let changes = label_changes(&image_labels("stand-in-rootfs", &rootfs_hash, true));
+            self.import_tree(STAND_IN_RELEASE, &[&package], &rootfs, changes)
+                .await?;
+        }
+        let ctx = context_tar(&[
+            ("Dockerfile", 0o644, dockerfile.as_bytes()),
+            (
+                "docker-entrypoint.sh",
+                0o755,
+                POSTGRES_ENTRYPOINT.as_bytes(),
+            ),
+        ])?;
+        self.say(&format!("building {first} on {rootfs}"));
+        let progress = self.progress;
+        self.engine
+            .build_image(
+                build_options(first, image_labels("postgres", &hash, true)),
+                ctx,
+                &|l| progress(&format!("  {l}")),
+            )
+            .await?;
+        self.push(first, ImageAction::BuiltStandIn, true, started);
+        self.tag_rest(first, rest, ImageAction::BuiltStandIn, true)
+            .await
+    }
+
+    /// Copy a host-built binary onto the runtime base.
+    async fn build_binary_image(
+        &mut self,
+        image: &ImageRef,
+        base: &ImageRef,
+        role: &str,
+        binary: &Path,
+        dockerfile: &str,
+    ) -> Result<(), ImagesError> {
+        let base_id = self
+            .engine
+            .inspect_image(&base.to_string())
+            .await?
+            .and_then(|i| i.id)
+            .unwrap_or_default();
+        let bin_hash = file_sha256(binary, &self.opts.work_dir)?;
+        let hash = hash_parts(&[
+            RECIPE_VERSION.as_bytes(),
+            role.as_bytes(),
+            bin_hash.as_bytes(),
+            base_id.as_bytes(),
+            dockerfile.as_bytes(),
+        ]);
+        let todo = self.triage(std::slice::from_ref(image), &hash).await?;
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        self.say(&format!(
+            "building {image} from {} on {base}",
+            binary.display()
+        ));
+        let bytes = tokio::fs::read(binary).await.map_err(io_err(binary))?;
+        let name = binary
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("binary");
+        let ctx = context_tar(&[
+            ("Dockerfile", 0o644, dockerfile.as_bytes()),
+            (name, 0o755, &bytes),
+        ])?;
+        drop(bytes);
+        let progress = self.progress;
+        self.engine
+            .build_image(
+                build_options(image, image_labels(role, &hash, false)),
+                ctx,
+                &|l| progress(&format!("  {l}")),
+            )
+            .await?;
+        self.push(image, ImageAction::Built, false, started);
+        Ok(())
+    }
+
+    async fn ensure_webapp(
+        &mut self,
+        image: &ImageRef,
+        base: &ImageRef,
+    ) -> Result<(), ImagesError> {
+        if !self.registry_down {
+            if let Some(src) = &self.opts.webapp_source {
+                match self.build_webapp_online(image, src).await {
+                    Ok(true) => return Ok(()),
+                    Ok(false) => {}
+                    Err(e) => {
+                        let w = format!(
+                            "cannot build {image} from {} ({e}); using the host-built binary",
+                            src.display()
+                        );
+                        self.say(&w);
+                        self.report.warnings.push(w);
+                    }
+                }
+            }
+        }
+        let binary = binary_path(&self.opts.webapp_binary, "sample-webapp", "sample-webapp")?;
+        let dockerfile = format!(
+            "FROM {base}\n\
+             COPY sample-webapp /usr/local/bin/sample-webapp\n\
+             ENV PORT=8080\n\
+             EXPOSE 8080\n\
+             USER 65534:65534\n\
+             CMD [\"sample-webapp\"]\n"
+        );
+        self.build_binary_image(image, base, "webapp", &binary, &dockerfile)
+            .await
+    }
+
+    /// Online: build the webapp from its own multi-stage Dockerfile. `Ok(false)` = the source
+    /// has no Dockerfile.
+    async fn build_webapp_online(
+        &mut self,
+        image: &ImageRef,
+        src: &Path,
+    ) -> Result<bool, ImagesError> {
+        let dockerfile = src.join("Dockerfile");
+        if !dockerfile.is_file() {
+            return Ok(false);
+        }
+        let ctx = crate::debootstrap::dir_tar(src)?;
+        let hash = hash_parts(&[
+            RECIPE_VERSION.as_bytes(),
+            b"webapp-online",
+            &Sha256::digest(&ctx),
+        ]);
+        if self
+            .triage(std::slice::from_ref(image), &hash)
+            .await?
+            .is_empty()
+        {
+            return Ok(true);
+        }
+        let started = Instant::now();
+        self.say(&format!("building {image} from {}", dockerfile.display()));
+        let progress = self.progress;
+        let mut opts = build_options(image, image_labels("webapp", &hash, false));
+        opts.pull = Some("true".into());
+        self.engine
+            .build_image(opts, ctx, &|l| progress(&format!("  {l}")))
+            .await?;
+        self.push(image, ImageAction::Built, false, started);
+        Ok(true)
+    }
+
+    async fn ensure_probe(&mut self, image: &ImageRef, base: &ImageRef) -> Result<(), ImagesError> {
+        let binary = binary_path(&self.opts.probe_binary, "assay-probe", "assay-probe")?;
+        let dockerfile = format!(
+            "FROM {base}\n\
+             COPY assay-probe /usr/local/bin/assay-probe\n\
+             USER 65534:65534\n\
+             STOPSIGNAL SIGKILL\n\
+             CMD [\"sleep\", \"infinity\"]\n"
+        );
+        self.build_binary_image(image, base, "probe", &binary, &dockerfile)
+            .await
+    }
+}
+
+/// The build on top of the imported Postgres root filesystem.
+fn postgres_dockerfile(rootfs: &ImageRef, major: &str) -> String {
+    format!(
+        "FROM {rootfs}\n\
+         COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh\n\
+         ENV PATH=/usr/lib/postgresql/{major}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+         PGDATA=/var/lib/postgresql/data LANG=C.UTF-8 PG_MAJOR={major}\n\
+         ENTRYPOINT [\"docker-entrypoint.sh\"]\n\
+         CMD [\"postgres\"]\n\
+         EXPOSE 5432\n\
+         STOPSIGNAL SIGINT\n\
+         VOLUME /var/lib/postgresql/data\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_release_of_debian_gives_its_codename() {
+        let h = HostRelease::parse(
+            "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_CODENAME=bookworm\n",
+        );
+        assert!(h.is_debian());
+        assert_eq!(h.runtime_release(), Ok("bookworm".to_string()));
+    }
+
+    #[test]
+    fn non_debian_hosts_are_named_in_the_warning() {
+        let fedora = HostRelease::parse("ID=fedora\nVERSION_CODENAME=\n");
+        let err = fedora.runtime_release().unwrap_err();
+        assert!(err.contains("fedora (not Debian-like)"), "{err}");
+        let ubuntu = HostRelease::parse("ID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=noble\n");
+        let err = ubuntu.runtime_release().unwrap_err();
+        assert!(err.contains("ubuntu (Debian-like, not Debian)"), "{err}");
+    }
+
+    #[test]
+    fn hostile_os_release_codename_is_not_used_as_a_tag() {
+        let h = HostRelease::parse("ID=debian\nVERSION_CODENAME=../../x y\n");
+        assert!(h.runtime_release().is_err());
+    }
+
+    #[test]
+    fn tags_follow_docker_grammar() {
+        assert!(is_valid_tag("16-alpine"));
+        assert!(is_valid_tag("latest"));
+        assert!(!is_valid_tag(""));
+        assert!(!is_valid_tag("-x"));
+        assert!(!is_valid_tag("a:b"));
+        assert!(!is_valid_tag(&"x".repeat(129)));
+    }
+
+    #[test]
+    fn hash_parts_is_unambiguous() {
+        assert_ne!(hash_parts(&[b"ab", b"c"]), hash_parts(&[b"a", b"bc"]));
+        assert_eq!(hash_parts(&[b"x"]), hash_parts(&[b"x"]));
+    }
+
+    #[test]
+    fn label_changes_quote_values() {
+        let l = image_labels("postgres", "abc", true);
+        let c = label_changes(&l);
+        assert!(
+            c.contains(&"LABEL dev.assay.managed=\"true\"".to_string()),
+            "{c:?}"
+        );
+        assert!(
+            c.contains(&"LABEL dev.assay.stand-in=\"true\"".to_string()),
+            "{c:?}"
+        );
+        assert!(
+            c.contains(&"LABEL dev.assay.content-hash=\"abc\"".to_string()),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn file_hash_is_cached_by_size_and_mtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("bin");
+        std::fs::write(&f, b"hello").unwrap();
+        let a = file_sha256(&f, dir.path()).unwrap();
+        assert_eq!(
+            a,
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+        assert!(dir.path().join("file-hashes.json").is_file());
+        // Same size, different content and mtime: a new hash.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&f, b"world").unwrap();
+        let b = file_sha256(&f, dir.path()).unwrap();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn context_tar_holds_the_files_with_modes() {
+        let bytes = context_tar(&[
+            ("Dockerfile", 0o644, b"FROM x\n"),
+            ("run.sh", 0o755, b"#!/bin/sh\n"),
+        ])
+        .unwrap();
+        let mut ar = tar::Archive::new(&bytes[..]);
+        let entries: Vec<(String, u32)> = ar
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.header().mode().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            vec![("Dockerfile".into(), 0o644), ("run.sh".into(), 0o755)]
+        );
+    }
+}

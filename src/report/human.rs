@@ -1,0 +1,162 @@
+//! The terminal report: one screen, failures first with their evidence and location.
+
+use super::{reading_order, sanitize_terminal, Report};
+use crate::verdict::Verdict;
+use assay_core::{Severity, Status};
+use std::fmt::Write;
+
+/// Whether to colour the output. Resolve `Auto` with [`ColorChoice::resolve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Colour only for a terminal, and never when `NO_COLOR` is set to a non-empty value.
+    pub fn resolve(is_terminal: bool, no_color: Option<&str>) -> ColorChoice {
+        match no_color {
+            Some(v) if !v.is_empty() => ColorChoice::Never,
+            _ if is_terminal => ColorChoice::Always,
+            _ => ColorChoice::Never,
+        }
+    }
+}
+
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\u{1b}[{code}m{s}\u{1b}[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn red(&self, s: &str) -> String {
+        self.wrap("1;31", s)
+    }
+    fn green(&self, s: &str) -> String {
+        self.wrap("1;32", s)
+    }
+    fn yellow(&self, s: &str) -> String {
+        self.wrap("33", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+    fn bold(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+}
+
+/// How many located details of one check the terminal shows before "… and N more".
+const DETAILS_SHOWN: usize = 8;
+
+pub fn render_human(report: &Report, color: ColorChoice) -> String {
+    let p = Paint(color == ColorChoice::Always);
+    let mut out = String::new();
+    let verdict = match report.verdict {
+        Verdict::Pass => p.green("PASS"),
+        Verdict::Fail => p.red("FAIL"),
+    };
+    let _ = writeln!(
+        out,
+        "{verdict}  {}  score {:.1}/{:.0} (threshold {:.0}){}",
+        p.bold(&sanitize_terminal(&report.submission)),
+        report.score,
+        report.max_score,
+        report.threshold,
+        if report.mode == "static" {
+            "  [static checks only]"
+        } else {
+            ""
+        }
+    );
+    let checks = reading_order(report);
+    let mut passed = Vec::new();
+    let mut skipped = Vec::new();
+    for c in checks {
+        match c.result.status {
+            Status::Fail => {
+                let tag = if c.required {
+                    p.red("FAIL")
+                } else {
+                    p.yellow("fail")
+                };
+                let req = if c.required { "required" } else { "optional" };
+                let _ = writeln!(
+                    out,
+                    "  {tag} {} ({req}, 0/{} pts)",
+                    p.bold(c.result.id.as_str()),
+                    c.max_points
+                );
+                let _ = writeln!(out, "       {}", sanitize_terminal(&c.result.evidence));
+                if let Some(loc) = &c.result.location {
+                    let _ = writeln!(
+                        out,
+                        "       at {}",
+                        p.dim(&sanitize_terminal(&loc.to_string()))
+                    );
+                }
+                let errors: Vec<_> = c
+                    .result
+                    .details
+                    .iter()
+                    .filter(|d| d.severity != Severity::Info)
+                    .collect();
+                for d in errors.iter().take(DETAILS_SHOWN) {
+                    let _ = writeln!(out, "       - {}", sanitize_terminal(&d.to_string()));
+                }
+                if errors.len() > DETAILS_SHOWN {
+                    let _ = writeln!(
+                        out,
+                        "       … and {} more (see report.json)",
+                        errors.len() - DETAILS_SHOWN
+                    );
+                }
+            }
+            Status::Skipped => skipped.push(c),
+            Status::Pass => passed.push(c.result.id.as_str()),
+        }
+    }
+    // Skipped checks grouped by reason, so twenty checks behind one failure take one line.
+    let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+    for c in skipped {
+        match reasons.iter_mut().find(|(r, _)| *r == c.result.evidence) {
+            Some((_, ids)) => ids.push(c.result.id.as_str()),
+            None => reasons.push((&c.result.evidence, vec![c.result.id.as_str()])),
+        }
+    }
+    for (reason, ids) in reasons {
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            p.dim(&format!("skipped ({}):", sanitize_terminal(reason))),
+            ids.join(", ")
+        );
+    }
+    if !passed.is_empty() {
+        let _ = writeln!(out, "  {} {}", p.green("passed:"), passed.join(", "));
+    }
+    if !report.answers.is_empty() {
+        let list: Vec<String> = report
+            .answers
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {} words ({}; wc -w {})",
+                    a.question,
+                    a.words,
+                    sanitize_terminal(&a.file),
+                    a.wc_words
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "  answers: {}", list.join("; "));
+    }
+    for n in &report.notes {
+        let _ = writeln!(out, "  {} {}", p.yellow("note:"), sanitize_terminal(n));
+    }
+    out
+}

@@ -1,0 +1,124 @@
+//! The report model and its renderers: `human` (terminal), `json` (grading-spec shape),
+//! `markdown`, `junit` and `html`. Candidate text is escaped for each medium.
+
+mod escape;
+mod html;
+mod human;
+mod junit;
+mod markdown;
+
+pub use escape::{escape_html, escape_markdown, sanitize_terminal};
+pub use human::{render_human, ColorChoice};
+
+use crate::verdict::{ScoredCheck, Verdict};
+use serde::Serialize;
+
+/// One written answer as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnswerSummary {
+    pub question: String,
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    pub words: usize,
+    /// What `wc -w` counts on the same extracted text, for the reviewer's comparison.
+    pub wc_words: usize,
+}
+
+/// The files intake found, so a reviewer knows what was graded.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FilesSummary {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compose_file: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_compose_files: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kubernetes_manifests: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub answer_documents: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dockerfiles: Vec<String>,
+}
+
+/// One submission's report. Serialises to the JSON shape of the grading spec (plus extra
+/// fields: `title`, `details`, `skip`, `counted`, `files`, `notes`, `mode`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub assay_version: String,
+    pub submission: String,
+    pub verdict: Verdict,
+    pub score: f64,
+    pub max_score: f64,
+    pub threshold: f64,
+    /// `full` (static + runtime) or `static`.
+    pub mode: String,
+    pub checks: Vec<ScoredCheck>,
+    pub answers: Vec<AnswerSummary>,
+    pub files: FilesSummary,
+    /// Things the reviewer must know about how the grade was made.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub duration_ms: u64,
+}
+
+/// What goes to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Markdown,
+    Junit,
+}
+
+impl Report {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("report serialises")
+    }
+}
+
+/// Renders several reports in one format (a batch prints a JSON array).
+pub fn render(reports: &[Report], format: Format, color: ColorChoice) -> String {
+    match format {
+        Format::Json if reports.len() == 1 => reports[0].to_json() + "\n",
+        Format::Json => serde_json::to_string_pretty(reports).expect("reports serialise") + "\n",
+        Format::Human => reports
+            .iter()
+            .map(|r| render_human(r, color))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Format::Markdown => reports
+            .iter()
+            .map(markdown::render_markdown)
+            .collect::<Vec<_>>()
+            .join("\n---\n\n"),
+        Format::Junit => junit::render_junit(reports),
+    }
+}
+
+/// Writes report.json, report.md, report.html and junit.xml into `dir`.
+pub fn write_all(report: &Report, dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("report.json"), report.to_json() + "\n")?;
+    std::fs::write(dir.join("report.md"), markdown::render_markdown(report))?;
+    std::fs::write(dir.join("report.html"), html::render_html(report))?;
+    std::fs::write(
+        dir.join("junit.xml"),
+        junit::render_junit(std::slice::from_ref(report)),
+    )?;
+    Ok(())
+}
+
+/// Checks in the order a reviewer reads them: failures first (required before optional),
+/// then skipped, then passes.
+pub(crate) fn reading_order(report: &Report) -> Vec<&ScoredCheck> {
+    use assay_core::Status;
+    let rank = |c: &ScoredCheck| match (c.result.status, c.required) {
+        (Status::Fail, true) => 0,
+        (Status::Fail, false) => 1,
+        (Status::Skipped, _) => 2,
+        (Status::Pass, _) => 3,
+    };
+    let mut v: Vec<&ScoredCheck> = report.checks.iter().collect();
+    v.sort_by_key(|c| rank(c));
+    v
+}
