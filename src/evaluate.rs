@@ -4,7 +4,7 @@ use crate::cli::EvaluateArgs;
 use crate::exit::Exit;
 use crate::report::{self, AnswerSummary, ColorChoice, FilesSummary, Report};
 use crate::verdict::{self, Verdict};
-use assay_core::{CheckId, CheckResult, Rubric, SkipKind, Status};
+use assay_core::{CheckId, CheckResult, Location, QuestionKind, Rubric, Severity, SkipKind};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -48,6 +48,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
         webapp_package: rubric.webapp.package_name.clone(),
     };
     let mut notes = Vec::new();
+    let mut essay_answers = Vec::new();
     let (results, answers, files) = match assay_intake::open(submission, &rubric.intake, &discover)
     {
         Err(e @ assay_intake::IntakeError::Usage { .. }) => {
@@ -65,7 +66,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
             for n in &ws.notes {
                 notes.push(n.to_string());
             }
-            grade_workspace(&ws, opts, &mut notes)
+            grade_workspace(&ws, opts, &mut notes, &mut essay_answers)
         }
     };
     let scored = verdict::score(results, rubric);
@@ -99,6 +100,8 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
         answers,
         files,
         notes,
+        similar_answers: Vec::new(),
+        essay_answers,
         duration_ms: started.elapsed().as_millis() as u64,
     })
 }
@@ -123,8 +126,10 @@ fn grade_workspace(
     ws: &assay_intake::Workspace,
     opts: &Options,
     notes: &mut Vec<String>,
+    essay_answers: &mut Vec<assay_essays::Answer>,
 ) -> (Vec<CheckResult>, Vec<AnswerSummary>, FilesSummary) {
     let d = &ws.discovery;
+    let rubric = &opts.rubric;
     let files = FilesSummary {
         compose_file: d.compose_file.as_ref().map(|p| slash(p)),
         other_compose_files: d.other_compose_files.iter().map(|p| slash(p)).collect(),
@@ -132,97 +137,80 @@ fn grade_workspace(
         answer_documents: d.answer_docs.iter().map(|p| slash(p)).collect(),
         dockerfiles: d.dockerfiles.iter().map(|p| slash(p)).collect(),
     };
-    let mut results = vec![CheckResult::pass(
-        CheckId::IntakeUnpack,
-        intake_evidence(ws),
-    )];
-    let answers = Vec::new();
+    let mut results = vec![CheckResult::pass(CheckId::IntakeUnpack, intake_evidence(ws))];
 
-    // Essays (issue 4 lands the real grading).
-    for id in [
-        CheckId::EssaysQ1,
-        CheckId::EssaysElective,
-        CheckId::EssaysMinWords,
-    ] {
-        results.push(CheckResult::skipped(
-            id,
-            SkipKind::NotRun,
-            "not implemented",
-        ));
+    // Essays: Q1 is answered by an orchestration file, or else by an essay.
+    let has_orchestration_file = d.compose_file.is_some() || !d.k8s_manifests.is_empty();
+    let essays = assay_essays::grade(&ws.root, &d.answer_docs, rubric, has_orchestration_file);
+    let q1_essay = q1_essay(&essays.answers, rubric);
+    let answers = essays.answers.iter().map(answer_summary).collect();
+    for diag in essays.diagnostics.iter().filter(|d| d.severity != Severity::Info) {
+        notes.push(format!("essays: {diag}"));
     }
+    results.extend(essays.checks);
+    *essay_answers = essays.answers;
 
-    // Orchestration file.
+    // The orchestration file, and the checks that need one.
     if let Some(file) = &d.compose_file {
         let mut ev = format!("{} found", slash(file));
-        if !d.other_compose_files.is_empty() {
-            ev.push_str(&format!(
-                "; also present, not used: {}",
-                d.other_compose_files
-                    .iter()
-                    .map(|p| slash(p))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+        if !files.other_compose_files.is_empty() {
+            ev.push_str(&format!("; also present, not used: {}", files.other_compose_files.join(", ")));
         }
-        results.push(
-            CheckResult::pass(CheckId::ComposeFound, ev)
-                .at(assay_core::Location::file(slash(file))),
-        );
-        for id in CheckId::ALL
-            .iter()
-            .filter(|c| c.family() == "compose" && **c != CheckId::ComposeFound)
-        {
-            results.push(CheckResult::skipped(
-                *id,
-                SkipKind::NotRun,
-                "not implemented",
-            ));
-        }
+        results.push(CheckResult::pass(CheckId::ComposeFound, ev).at(Location::file(slash(file))));
+        skip_family(&mut results, "compose", SkipKind::NotRun, "not implemented");
     } else if !d.k8s_manifests.is_empty() {
-        results.push(CheckResult::pass(
-            CheckId::ComposeFound,
-            format!(
-                "Kubernetes manifests: {}",
-                files.kubernetes_manifests.join(", ")
-            ),
-        ));
-        for id in CheckId::ALL
-            .iter()
-            .filter(|c| matches!(c.family(), "compose" | "runtime") && **c != CheckId::ComposeFound)
-        {
-            results.push(CheckResult::skipped(
-                *id,
-                SkipKind::NotApplicable,
-                "Kubernetes manifests are graded by a reviewer",
-            ));
-        }
-        notes.push("Q1 was answered with Kubernetes manifests: a reviewer grades them; assay lists them under files".into());
+        let ev = format!("Kubernetes manifests: {}", files.kubernetes_manifests.join(", "));
+        results.push(CheckResult::pass(CheckId::ComposeFound, ev));
+        let reason = "Kubernetes manifests are graded by a reviewer";
+        skip_family(&mut results, "compose", SkipKind::NotApplicable, reason);
+        skip_family(&mut results, "runtime", SkipKind::NotApplicable, reason);
+        notes.push("Q1 is answered with Kubernetes manifests: a reviewer grades them (listed under files)".into());
+    } else if let Some(essay) = q1_essay {
+        let ev = format!("no orchestration file; Q1 is answered as an essay: {essay}");
+        results.push(CheckResult::pass(CheckId::ComposeFound, ev));
+        let reason = "Q1 is answered as an essay: no orchestration file to check";
+        skip_family(&mut results, "compose", SkipKind::NotApplicable, reason);
+        skip_family(&mut results, "runtime", SkipKind::NotApplicable, reason);
     } else {
         results.push(CheckResult::fail(
             CheckId::ComposeFound,
-            "no compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml in the root or one folder down, and no Kubernetes manifests",
+            "no compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml in the root or one folder down, no Kubernetes manifests, and no Q1 essay",
         ));
         block_all_but(&mut results, CheckId::ComposeFound, "no orchestration file");
     }
 
-    // Runtime (issue 6 lands the sandbox).
-    for id in CheckId::ALL.iter().filter(|c| c.family() == "runtime") {
+    // Runtime.
+    let reason = if opts.static_only { "static mode: runtime checks not run" } else { "not implemented" };
+    skip_family(&mut results, "runtime", SkipKind::NotRun, reason);
+    (results, answers, files)
+}
+
+/// Adds a skipped result for every check of `family` that has no result yet.
+fn skip_family(results: &mut Vec<CheckResult>, family: &str, kind: SkipKind, reason: &str) {
+    for id in CheckId::ALL.iter().filter(|c| c.family() == family) {
         if !results.iter().any(|r| r.id == *id) {
-            let reason = if opts.static_only {
-                "static mode: runtime checks not run"
-            } else {
-                "not implemented"
-            };
-            results.push(CheckResult::skipped(*id, SkipKind::NotRun, reason));
+            results.push(CheckResult::skipped(*id, kind, reason));
         }
     }
-    let _ = (
-        &opts.env_overrides,
-        opts.timeout_secs,
-        Status::Pass,
-        Verdict::Pass,
-    );
-    (results, answers, files)
+}
+
+/// The Q1 essay that is long enough to stand in for an orchestration file, described.
+fn q1_essay(answers: &[assay_essays::Answer], rubric: &Rubric) -> Option<String> {
+    let q1 = rubric.questions.iter().find(|q| q.kind == QuestionKind::Orchestration)?;
+    answers
+        .iter()
+        .find(|a| a.question == q1.id && a.words >= rubric.essays.min_words)
+        .map(|a| format!("{} ({} words)", a.file, a.words))
+}
+
+fn answer_summary(a: &assay_essays::Answer) -> AnswerSummary {
+    AnswerSummary {
+        question: a.question.clone(),
+        file: a.file.clone(),
+        line: a.location.as_ref().and_then(|l| l.line),
+        words: a.words,
+        wc_words: a.wc_words,
+    }
 }
 
 fn intake_evidence(ws: &assay_intake::Workspace) -> String {
@@ -270,6 +258,7 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
             }
         }
     }
+    crate::batch::flag_similar_answers(&mut reports);
     if let Some(dir) = &args.out {
         let batch = args.submissions.len() > 1;
         let mut used = std::collections::BTreeSet::new();

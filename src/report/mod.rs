@@ -58,7 +58,25 @@ pub struct Report {
     /// Things the reviewer must know about how the grade was made.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// In a batch: answers near-identical to another submission's (flagged in both reports).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub similar_answers: Vec<SimilarAnswer>,
+    /// The answers with their fingerprints, for batch comparison (not part of the JSON).
+    #[serde(skip)]
+    pub essay_answers: Vec<assay_essays::Answer>,
     pub duration_ms: u64,
+}
+
+/// An answer whose text is near-identical to one in another submission of the same batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimilarAnswer {
+    pub question: String,
+    pub file: String,
+    pub other_submission: String,
+    pub other_question: String,
+    pub other_file: String,
+    /// Estimated Jaccard similarity of word shingles (0-1).
+    pub similarity: f64,
 }
 
 /// What goes to stdout.

@@ -1,1 +1,245 @@
 //! Static checks: the compose security policy and the `compose.*` checks of the grading spec.
+//!
+//! Input is what the compose loader produced ([`assay_compose::Loaded`]): the resolved project
+//! (interpolated, merged, `extends`/`include` applied) and every diagnostic. Output is one
+//! [`CheckResult`] per `compose.*` check (except `compose.found`, which intake decides) plus the
+//! facts the sandbox needs: which service is the database, which is the webapp, and the
+//! credentials Postgres is initialised with.
+//!
+//! Order and blocking:
+//! - `compose.valid` fails when the loader reported any error; then (or without a project)
+//!   every other check is blocked.
+//! - `compose.security` runs the [`security_policy`]. When it fails, the other checks still run:
+//!   they only read the model and files inside the submission (never a path the policy
+//!   rejected), so they are safe and tell the candidate everything at once. Nothing is started
+//!   by this crate.
+//! - A check that needs the db or the webapp service is blocked when that service was not found.
+//!   A webapp found only by a guess fails `compose.webapp-service` but is still used by the
+//!   later checks, so the candidate learns about their connection settings too.
+//!
+//! Evidence never contains a password (values are compared, and shown as `***` at most).
+
+mod connection;
+mod db_url;
+mod dockerfile;
+mod hygiene;
+mod identify;
+mod image_ref;
+mod paths;
+mod policy;
+mod readiness;
+mod settings;
+
+pub use policy::security_policy;
+
+use assay_compose::{Loaded, Project, Service};
+use assay_core::{CheckId, CheckResult, Diagnostic, Rubric};
+use std::path::{Path, PathBuf};
+
+/// What the checks need to know besides the loaded project.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckContext<'a> {
+    /// The submission root, absolute.
+    pub root: &'a Path,
+    /// The rubric: webapp identity (images, service hints, package name) and database images.
+    pub rubric: &'a Rubric,
+    /// Directories (relative to `root`) holding the handout webapp's Cargo.toml (intake discovery).
+    pub webapp_dirs: &'a [PathBuf],
+}
+
+/// The static checks' results and the facts later stages need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComposeFacts {
+    /// One result per `compose.*` check id except `compose.found`, in report order.
+    pub checks: Vec<CheckResult>,
+    /// The Postgres service.
+    pub db_service: Option<String>,
+    /// The webapp service (possibly a guess; see the `compose.webapp-service` result).
+    pub webapp_service: Option<String>,
+    /// What Postgres is initialised with, for reading the nonce back from the database.
+    pub db_credentials: Option<DbCredentials>,
+}
+
+/// The credentials the Postgres service is initialised with (the official image's rules:
+/// `POSTGRES_USER` default `postgres`, `POSTGRES_DB` default the user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbCredentials {
+    pub user: String,
+    pub password_source: PasswordSource,
+    pub database: String,
+}
+
+/// Where the Postgres superuser's password comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// `POSTGRES_PASSWORD`, after interpolation. Masked in `Debug`.
+    Value(String),
+    /// `POSTGRES_PASSWORD_FILE`: a file inside the db container, provided by a secret, a config
+    /// or a bind mount (`host_file` relative to the submission root, when known).
+    File { container_path: String, secret: Option<String>, host_file: Option<PathBuf> },
+    /// `POSTGRES_HOST_AUTH_METHOD=trust`: no password is checked.
+    Trust,
+    /// No password at all: the official image refuses to initialise.
+    Missing,
+}
+
+impl std::fmt::Debug for PasswordSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PasswordSource::Value(_) => f.write_str("Value(***)"),
+            PasswordSource::File { container_path, secret, host_file } => f
+                .debug_struct("File")
+                .field("container_path", container_path)
+                .field("secret", secret)
+                .field("host_file", host_file)
+                .finish(),
+            PasswordSource::Trust => f.write_str("Trust"),
+            PasswordSource::Missing => f.write_str("Missing"),
+        }
+    }
+}
+
+impl PasswordSource {
+    /// The password itself: the value, or the file's content read from inside `root` (trailing
+    /// newlines dropped, as the Postgres entrypoint does). `None` for trust, missing, or a file
+    /// that cannot be read inside the submission.
+    pub fn password(&self, root: &Path) -> Option<String> {
+        match self {
+            PasswordSource::Value(v) => Some(v.clone()),
+            PasswordSource::File { host_file: Some(f), .. } => {
+                paths::read_inside(root, f, 64 * 1024).ok().map(|t| t.trim_end_matches(['\n', '\r']).to_string())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The `compose.*` ids this crate decides, in report order.
+pub const CHECK_IDS: &[CheckId] = &[
+    CheckId::ComposeValid,
+    CheckId::ComposeSecurity,
+    CheckId::ComposeDbService,
+    CheckId::ComposeWebappService,
+    CheckId::ComposeDbHost,
+    CheckId::ComposeCredentials,
+    CheckId::ComposeHealthcheck,
+    CheckId::ComposeStartupOrder,
+    CheckId::ComposeDbVolume,
+    CheckId::ComposeNoInlineSecrets,
+    CheckId::ComposeDbNotPublished,
+    CheckId::ComposeScalable,
+    CheckId::ComposePinnedImages,
+];
+
+/// Runs every static `compose.*` check on a loaded project.
+pub fn compose_checks(loaded: &Loaded, ctx: &CheckContext) -> ComposeFacts {
+    let valid = validity(loaded);
+    let project = match &loaded.project {
+        Some(p) if valid.status == assay_core::Status::Pass => p,
+        _ => {
+            let mut checks = vec![valid];
+            checks.extend(CHECK_IDS[1..].iter().map(|id| CheckResult::blocked(*id, "the compose file is not valid (compose.valid)")));
+            return ComposeFacts { checks, db_service: None, webapp_service: None, db_credentials: None };
+        }
+    };
+    let mut checks = vec![valid, security(project, ctx.root)];
+
+    let dbs = identify::find_db(project, ctx);
+    let db_names: Vec<String> = dbs.candidates.iter().map(|c| c.name.clone()).collect();
+    let webapp = identify::find_webapp(project, ctx, &db_names);
+    let db = connection::pick_db(project, &dbs, webapp.as_ref());
+    checks.push(identify::db_service_result(&dbs, db.as_ref(), ctx));
+    checks.push(identify::webapp_service_result(webapp.as_ref(), ctx));
+
+    let svc = |name: &Option<identify::Identified>| name.as_ref().and_then(|i| project.services.get(&i.name));
+    let roles = Roles { project, root: ctx.root, db: svc(&db), webapp: svc(&webapp) };
+    checks.push(roles.both(CheckId::ComposeDbHost, connection::db_host));
+    checks.push(roles.both(CheckId::ComposeCredentials, connection::credentials));
+    checks.push(roles.db_only(CheckId::ComposeHealthcheck, readiness::healthcheck));
+    checks.push(roles.both(CheckId::ComposeStartupOrder, readiness::startup_order));
+    checks.push(roles.db_only(CheckId::ComposeDbVolume, hygiene::db_volume));
+    checks.push(hygiene::no_inline_secrets(project));
+    checks.push(roles.db_only(CheckId::ComposeDbNotPublished, hygiene::db_not_published));
+    checks.push(match roles.webapp {
+        Some(w) => hygiene::scalable(w),
+        None => CheckResult::blocked(CheckId::ComposeScalable, "no webapp service (compose.webapp-service)"),
+    });
+    checks.push(hygiene::pinned_images(project));
+
+    let db_credentials = roles.db.map(|d| connection::db_credentials(project, ctx.root, d));
+    ComposeFacts {
+        checks,
+        db_service: db.map(|d| d.name),
+        webapp_service: webapp.map(|w| w.name),
+        db_credentials,
+    }
+}
+
+/// The project and the services in their roles, for checks that need them.
+pub(crate) struct Roles<'a> {
+    pub project: &'a Project,
+    pub root: &'a Path,
+    pub db: Option<&'a Service>,
+    pub webapp: Option<&'a Service>,
+}
+
+impl Roles<'_> {
+    fn db_only(&self, id: CheckId, f: impl Fn(&Roles, &Service) -> CheckResult) -> CheckResult {
+        match self.db {
+            Some(db) => f(self, db),
+            None => CheckResult::blocked(id, "no Postgres service (compose.db-service)"),
+        }
+    }
+
+    fn both(&self, id: CheckId, f: impl Fn(&Roles, &Service, &Service) -> CheckResult) -> CheckResult {
+        match (self.webapp, self.db) {
+            (Some(w), Some(d)) => f(self, w, d),
+            (None, _) => CheckResult::blocked(id, "no webapp service (compose.webapp-service)"),
+            (_, None) => CheckResult::blocked(id, "no Postgres service (compose.db-service)"),
+        }
+    }
+}
+
+fn validity(loaded: &Loaded) -> CheckResult {
+    let errors: Vec<&Diagnostic> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
+    let warnings = loaded.diagnostics.len() - errors.len();
+    let details = loaded.diagnostics.clone();
+    let result = match (errors.first(), &loaded.project) {
+        (Some(first), _) => {
+            let more = if errors.len() > 1 { format!("{} errors; first: ", errors.len()) } else { String::new() };
+            CheckResult::fail(CheckId::ComposeValid, format!("{more}{}", first.message)).at_opt(first.location.clone())
+        }
+        (None, None) => CheckResult::fail(CheckId::ComposeValid, "the compose loader produced no project"),
+        (None, Some(p)) => {
+            let tail = if warnings > 0 { format!("; {warnings} warning{}", plural(warnings)) } else { String::new() };
+            CheckResult::pass(CheckId::ComposeValid, format!("valid: {} service{}{tail}", p.services.len(), plural(p.services.len())))
+        }
+    };
+    result.with_details(details)
+}
+
+fn security(project: &Project, root: &Path) -> CheckResult {
+    let diags = security_policy(project, root);
+    let violations: Vec<&Diagnostic> = diags.iter().filter(|d| d.is_error()).collect();
+    let notes = diags.len() - violations.len();
+    let result = match violations.first() {
+        Some(first) => {
+            let n = violations.len();
+            let head = if n > 1 { format!("{n} policy violations; first: ") } else { String::new() };
+            CheckResult::fail(CheckId::ComposeSecurity, format!("{head}{}", first.message)).at_opt(first.location.clone())
+        }
+        None => {
+            let tail = if notes > 0 { format!(" ({notes} note{} on settings the sandbox overrides)", plural(notes)) } else { String::new() };
+            CheckResult::pass(CheckId::ComposeSecurity, format!("no policy violation{tail}"))
+        }
+    };
+    result.with_details(diags)
+}
+
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

@@ -209,13 +209,6 @@ impl Policy<'_> {
         }
     }
 
-    fn service_raw<'s>(&self, name: &str, service: &'s Service) -> &'s Node
-    where
-        'a: 's,
-    {
-        &service.raw
-    }
-
     fn service(&mut self, name: &str, s: &Service) {
         let what = format!("service `{name}`");
         let from_project = self.project.raw.get("services").and_then(|m| m.get(name)).filter(|n| n.as_map().is_some());

@@ -92,8 +92,9 @@ fn opt_str(n: &Node, key: &str) -> Option<Located<String>> {
 pub(crate) fn split_volume_spec(spec: &str) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
     for piece in spec.split(':') {
+        let n = parts.len();
         if let Some(last) = parts.last_mut() {
-            if last.len() == 1 && last.as_bytes()[0].is_ascii_alphabetic() && (piece.starts_with('\\') || piece.starts_with('/')) && parts.len() <= 2 {
+            if n <= 2 && last.len() == 1 && last.as_bytes()[0].is_ascii_alphabetic() && (piece.starts_with('\\') || piece.starts_with('/')) {
                 let joined = format!("{last}:{piece}");
                 *last = joined;
                 continue;
@@ -198,7 +199,7 @@ impl Loader<'_> {
         let mut disabled = BTreeMap::new();
         if let Some(entries) = tree.get("services").and_then(Node::as_map) {
             for (key, node) in entries {
-                let svc = self.build_service(&key.name, &key.location, node, &name);
+                let svc = self.build_service(&key.name, &key.location, node);
                 let enabled = svc.profiles.is_empty()
                     || self.opts.profiles.iter().any(|p| p == "*" || svc.profiles.iter().any(|sp| sp.value == *p));
                 if enabled {
@@ -306,7 +307,7 @@ impl Loader<'_> {
         crate::loader::relative_to(&abs, &self.root)
     }
 
-    fn build_service(&mut self, name: &str, key_loc: &Location, n: &Node, project: &str) -> Service {
+    fn build_service(&mut self, name: &str, key_loc: &Location, n: &Node) -> Service {
         let mut env_files = Vec::new();
         let mut environment: BTreeMap<String, Located<Option<String>>> = BTreeMap::new();
         let env_file_items: Vec<Node> = match n.get("env_file") {
@@ -367,7 +368,7 @@ impl Loader<'_> {
             Some(Node { kind: NodeKind::Seq(items), .. }) => {
                 for item in items {
                     if let Some(s) = item.scalar_text() {
-                        networks.insert(s, ServiceNetwork { location: item.location.clone(), ..Default::default() });
+                        networks.insert(s, ServiceNetwork::at(item.location.clone()));
                     }
                 }
             }
@@ -388,7 +389,7 @@ impl Loader<'_> {
             _ => {}
         }
         if networks.is_empty() && network_mode.is_none() {
-            networks.insert("default".into(), ServiceNetwork { location: key_loc.clone(), ..Default::default() });
+            networks.insert("default".into(), ServiceNetwork::at(key_loc.clone()));
         }
         let mut depends_on = BTreeMap::new();
         match n.get("depends_on") {
@@ -461,7 +462,7 @@ impl Loader<'_> {
         };
         let secrets = file_refs("secrets");
         let configs = file_refs("configs");
-        let build = n.get("build").filter(|b| !b.is_null()).map(|b| self.build_of(b, &file_refs));
+        let build = n.get("build").filter(|b| !b.is_null()).map(|b| self.build_of(b));
         let deploy = n.get("deploy").filter(|d| !d.is_null()).map(|d| Deploy {
             location: d.location.clone(),
             mode: opt_str(d, "mode"),
@@ -550,11 +551,9 @@ impl Loader<'_> {
             dns: string_list(n.get("dns")),
             raw: n.clone(),
         }
-        .with_project(project)
     }
 
-    fn build_of(&self, b: &Node, file_refs: &dyn Fn(&str) -> Vec<Located<FileRef>>) -> Build {
-        let _ = file_refs;
+    fn build_of(&self, b: &Node) -> Build {
         let (context, map) = match &b.kind {
             NodeKind::Map(_) => (opt_str(b, "context").unwrap_or_else(|| Located::new(".".into(), b.location.clone())), Some(b)),
             _ => (located_str(b).unwrap_or_else(|| Located::new(".".into(), b.location.clone())), None),
@@ -695,12 +694,6 @@ impl Loader<'_> {
             }
         }
         Ok(v)
-    }
-}
-
-impl Service {
-    fn with_project(self, _project: &str) -> Self {
-        self
     }
 }
 

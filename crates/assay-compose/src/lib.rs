@@ -1,8 +1,15 @@
 //! Compose: load a compose project exactly as Docker Compose does, with every problem located.
 
+mod canonical;
+mod consistency;
 mod dotenv;
+mod interpolate;
+mod loader;
+mod merge;
 pub mod model;
 pub mod node;
+mod paths;
+mod render;
 mod schema;
 mod schema_data;
 mod template;
@@ -10,6 +17,7 @@ mod yaml;
 
 pub use model::*;
 pub use node::{Key, Node, NodeKind};
+pub use render::render_config;
 
 use assay_core::Diagnostic;
 use std::collections::BTreeMap;
@@ -54,9 +62,15 @@ pub enum ConfigFormat {
 /// Loads the compose project whose main file is `compose_file` (relative to `root`), as
 /// `docker compose -f FILE config` would, collecting every problem.
 pub fn load_project(root: &Path, compose_file: &Path, opts: &LoadOptions) -> Loaded {
-    let _ = (root, compose_file, opts);
-    Loaded {
-        project: None,
-        diagnostics: vec![Diagnostic::error("the compose loader is being built")],
-    }
+    loader::load(root, compose_file, opts)
+}
+
+/// Parses an env file of the submission (`.env` or an `env_file`) with compose-go's grammar.
+/// `file` is relative to `root`; values are located at their line. The first invalid line is
+/// the error (compose-go's wording, e.g. `line 7: key cannot contain a space`), located.
+pub fn load_env_file(root: &Path, file: &Path) -> Result<BTreeMap<String, Located<String>>, Diagnostic> {
+    let rel = file.to_string_lossy().replace('\\', "/");
+    let text = std::fs::read_to_string(root.join(file)).map_err(|e| Diagnostic::error(format!("cannot read {rel}: {e}")).at(assay_core::Location::file(rel.clone())))?;
+    let entries = dotenv::parse(&text, &|_| None).map_err(|e| Diagnostic::error(e.message).at(assay_core::Location::at(rel.clone(), e.line, 1)))?;
+    Ok(entries.into_iter().map(|e| (e.key, Located::new(e.value, assay_core::Location::at(rel.clone(), e.line, 1)))).collect())
 }

@@ -15,7 +15,7 @@ use crate::node::{Key, Node, NodeKind};
 use crate::yaml::{self, Budget};
 use crate::{LoadOptions, Loaded};
 use assay_core::{Diagnostic, Location};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
 
 /// Most distinct files one project may read (compose files, includes, extends, env files).
@@ -77,10 +77,12 @@ pub(crate) fn load(root: &Path, compose_file: &Path, opts: &LoadOptions) -> Load
 
     let mut stack = vec![main.clone()];
     let Some(mut tree) = l.load_compose_file(&main, &project_dir, None, &mut stack) else {
+        dedupe(&mut l.diags);
         return Loaded { project: None, diagnostics: l.diags };
     };
     if tree.as_map().is_none_or(|m| m.is_empty()) {
         l.diags.push(Diagnostic::error("empty compose file").at(Location::file(l.rel(&main))));
+        dedupe(&mut l.diags);
         return Loaded { project: None, diagnostics: l.diags };
     }
     for over in override_files(&main) {
@@ -99,9 +101,15 @@ pub(crate) fn load(root: &Path, compose_file: &Path, opts: &LoadOptions) -> Load
     Loaded { project: Some(project), diagnostics }
 }
 
+/// Drops repeated diagnostics and orders them by place (file, line, column), errors first at
+/// the same place.
 fn dedupe(diags: &mut Vec<Diagnostic>) {
     let mut seen = BTreeSet::new();
     diags.retain(|d| seen.insert((d.message.clone(), d.location.clone())));
+    diags.sort_by(|a, b| {
+        let key = |d: &Diagnostic| d.location.as_ref().map(|l| (l.file.clone(), l.line.unwrap_or(0), l.column.unwrap_or(0)));
+        key(a).cmp(&key(b)).then(a.severity.cmp(&b.severity))
+    });
 }
 
 /// The override file Docker Compose picks up beside a default-named main file.
@@ -171,6 +179,14 @@ impl Loader<'_> {
     pub(crate) fn read(&mut self, abs: &Path, at: Option<&Location>) -> Option<String> {
         let rel = self.rel(abs);
         let here = at.cloned().unwrap_or_else(|| Location::file(rel.clone()));
+        if !normalize(abs).starts_with(&self.root) {
+            self.diags.push(
+                Diagnostic::error(format!("refusing to read {rel}: it resolves outside the submission directory"))
+                    .at(here)
+                    .with_hint("every file a compose project uses must live inside the submission"),
+            );
+            return None;
+        }
         let real = match abs.canonicalize() {
             Ok(p) => p,
             Err(e) => {
@@ -297,7 +313,7 @@ impl Loader<'_> {
         crate::paths::rebase(&mut tree, &base);
         self.parsed.insert(normalize(abs), Some(tree.clone()));
         self.resolve_extends(abs, &mut tree);
-        self.resolve_includes(abs, &mut tree, include_stack);
+        self.resolve_includes(&mut tree, include_stack);
         Some(tree)
     }
 
@@ -330,10 +346,7 @@ impl Loader<'_> {
         let tree = match self.parsed.get(file) {
             Some(t) => t.clone(),
             None => {
-                let t = self.parse_file(file, at).inspect(|t| {
-                    let _ = t;
-                });
-                let t = t.map(|mut t| {
+                let t = self.parse_file(file, at).map(|mut t| {
                     let base = relative_to(&normalize(file.parent().unwrap_or(file)), &normalize(&self.project_dir));
                     crate::paths::rebase(&mut t, &base);
                     t
@@ -391,7 +404,7 @@ impl Loader<'_> {
         }
     }
 
-    fn resolve_includes(&mut self, abs: &Path, tree: &mut Node, stack: &mut Vec<PathBuf>) {
+    fn resolve_includes(&mut self, tree: &mut Node, stack: &mut Vec<PathBuf>) {
         let Some(include) = tree.get("include").cloned() else { return };
         *tree = without_key(std::mem::replace(tree, Node::default()), "include");
         let Some(items) = include.as_seq() else { return };
@@ -531,10 +544,4 @@ fn tree_entry_mut<'n>(tree: &'n mut Node, key: &str) -> Option<(&'n mut Key, &'n
         NodeKind::Map(entries) => entries.iter_mut().find(|(k, _)| k.name == key).map(|(k, v)| (k, v)),
         _ => None,
     }
-}
-
-/// Kept for callers that want the variables as a plain map.
-#[allow(dead_code)]
-pub(crate) fn variables_map(vars: &Variables) -> BTreeMap<String, String> {
-    vars.values.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect()
 }

@@ -283,6 +283,13 @@ pub struct ServiceNetwork {
     pub priority: Option<i64>,
 }
 
+impl ServiceNetwork {
+    /// An attachment with no aliases or addresses, written at `location`.
+    pub fn at(location: Location) -> Self {
+        ServiceNetwork { location, aliases: Vec::new(), ipv4_address: None, ipv6_address: None, priority: None }
+    }
+}
+
 /// One `depends_on` entry in long form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dependency {

@@ -130,6 +130,9 @@ fn expected_bits(sch: &Sch) -> u8 {
 }
 
 fn with_article(noun: &str) -> String {
+    if noun == "null" {
+        return "null".into();
+    }
     match noun.chars().next() {
         Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {noun}"),
         _ => format!("a {noun}"),

@@ -312,8 +312,23 @@ fn find_starts<'r>(
 ) -> Vec<Start<'r>> {
     let mut starts = Vec::new();
     let mut last_bare = 0usize;
+    // Level of the heading that opened the current section: deeper headings belong to it
+    // ("### Lessons" inside "## Question 3") unless they carry an explicit label.
+    let mut open_level: Option<u8> = None;
     for (i, b) in doc.blocks.iter().enumerate() {
+        if let (Some(open), Some(level)) = (open_level, b.heading) {
+            if level > open {
+                let labelled = parse_label(&b.text)
+                    .is_some_and(|l| l.explicit && question_by_number(rubric, l.number).is_some());
+                if !labelled {
+                    continue;
+                }
+            } else {
+                open_level = None;
+            }
+        }
         if let Some(start) = start_at(doc, i, b, rubric, readme, &mut last_bare, diags) {
+            open_level = b.heading;
             starts.push(start);
         }
     }
@@ -373,7 +388,10 @@ fn start_at<'r>(
         if !l.delimited {
             return None; // "Question 2 was hard" is prose
         }
-        let rest = (!l.rest.trim().is_empty()).then(|| l.rest.to_string());
+        // A short label line on its own ("Q2 - Open source") is a heading: its rest is a
+        // title, not answer text.
+        let title_line = b.standalone && count_words(&b.text) <= 8;
+        let rest = (!title_line && !l.rest.trim().is_empty()).then(|| l.rest.to_string());
         return Some(Start {
             block: i,
             question: q,

@@ -39,6 +39,9 @@ pub struct Answer {
     pub removed_question_words: usize,
     /// The first ~200 characters of the counted text, for reviewers.
     pub text_excerpt: String,
+    /// The counted text (extracted, label heading and pasted question removed).
+    #[serde(skip)]
+    pub text: String,
     /// MinHash signature for near-duplicate detection across submissions.
     #[serde(skip)]
     pub fingerprint: Fingerprint,
@@ -162,6 +165,7 @@ fn measure(s: &answers::Section, q: &assay_core::Question) -> Answer {
         removed_question_words: removed,
         text_excerpt: truncate_chars(&extract::squash_ws(&text), 200),
         fingerprint: Fingerprint::of_text(&text),
+        text,
     }
 }
 

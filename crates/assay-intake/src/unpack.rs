@@ -71,13 +71,13 @@ pub(crate) fn unpack_zip(
         let entry = metadata
             .entry(index)
             .map_err(|e| IntakeError::rejected(ce.display(), format!("unreadable entry: {e}")))?;
+        let text = entry_text_name(ce)?;
         if entry.name_raw() != ce.raw_name.as_slice() {
             return Err(IntakeError::rejected(
                 ce.display(),
                 "the zip reader reads a different name for this entry: ambiguous",
             ));
         }
-        let text = entry_text_name(ce)?;
         let shown = display_name(&text);
         let reject = |reason: String| IntakeError::rejected(shown.clone(), reason);
         if ce.is_encrypted() || entry.encrypted() {

@@ -9,3 +9,7 @@ pub mod plan;
 
 #[cfg(test)]
 mod testkit;
+pub mod evidence;
+pub mod ops;
+pub mod probe;
+pub mod reaper;

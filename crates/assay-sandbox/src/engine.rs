@@ -266,10 +266,17 @@ impl Engine {
             .ok()
             .filter(|h| !h.trim().is_empty())
             .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
-        let docker = Docker::connect_with_defaults().map_err(|e| EngineError::Unreachable {
-            endpoint: endpoint.clone(),
-            source: Some(CallError::Docker(e)),
-        })?;
+        Self::connect_to(&endpoint, timeouts).await
+    }
+
+    /// Connect to the daemon at `endpoint` (`unix://…`, `tcp://…`, `http://…`).
+    pub async fn connect_to(endpoint: &str, timeouts: Timeouts) -> Result<Engine, EngineError> {
+        let endpoint = endpoint.to_string();
+        let docker =
+            Docker::connect_with_host(&endpoint).map_err(|e| EngineError::Unreachable {
+                endpoint: endpoint.clone(),
+                source: Some(CallError::Docker(e)),
+            })?;
         // Our own per-call timeouts rule; bollard's shared one only has to stay out of the way.
         let docker = docker.with_timeout(Duration::from_secs(3600));
         if let Err(e) = timed(timeouts.connect, docker.ping()).await {
@@ -698,17 +705,29 @@ mod tests {
 
     #[tokio::test]
     async fn connect_to_a_missing_socket_is_unreachable() {
-        // DOCKER_HOST is process-wide; this test only reads the error shape through a direct
-        // bollard client so it does not race other tests.
-        let docker = Docker::connect_with_unix(
-            "unix:///nonexistent/assay-test.sock",
-            5,
-            bollard::API_DEFAULT_VERSION,
-        )
-        .expect("client");
-        let err = timed(Duration::from_secs(5), docker.ping())
+        let err = Engine::connect_to("unix:///nonexistent/assay-test.sock", Timeouts::default())
             .await
             .expect_err("no daemon there");
         assert!(err.is_unreachable(), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "Docker is not reachable at unix:///nonexistent/assay-test.sock"
+        );
+    }
+
+    #[tokio::test]
+    async fn connect_to_a_dead_socket_is_unreachable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("docker.sock");
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        let endpoint = format!("unix://{}", path.display());
+        let err = Engine::connect_to(&endpoint, Timeouts::default())
+            .await
+            .expect_err("nobody listens");
+        assert!(matches!(err, EngineError::Unreachable { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!("Docker is not reachable at {endpoint}")
+        );
     }
 }

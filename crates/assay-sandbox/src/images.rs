@@ -410,6 +410,32 @@ fn binary_path(given: &Option<PathBuf>, name: &str, package: &str) -> Result<Pat
     })
 }
 
+/// Hold an exclusive lock on `work_dir/images.lock` (released when the file is dropped).
+async fn lock_work_dir(work_dir: &Path, progress: &dyn Fn(&str)) -> Result<std::fs::File, ImagesError> {
+    let path = work_dir.join("images.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    match file.try_lock() {
+        Ok(()) => return Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            progress(&format!("waiting for another `assay images` using {}", work_dir.display()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+    }
+    let locked = path.clone();
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| ImagesError::Io {
+            path: locked.clone(),
+            source: std::io::Error::other(e),
+        })?
+        .map_err(io_err(&locked))
+}
+
 /// The state of one wanted image.
 enum Found {
     Missing,
@@ -509,6 +535,9 @@ pub async fn ensure_images(
 ) -> Result<ImagesReport, ImagesError> {
     let plan = ImagePlan::from_rubric(rubric);
     std::fs::create_dir_all(&opts.work_dir).map_err(io_err(&opts.work_dir))?;
+    // One preparer at a time per work dir (parallel evaluations, parallel tests): the others
+    // wait, then find the images present.
+    let _lock = lock_work_dir(&opts.work_dir, progress).await?;
     let mut p = Preparer {
         engine,
         opts,

@@ -253,6 +253,7 @@ pub fn write_zero_bomb(path: &Path, name: &str, zeros: u64, declared: Option<u32
     let mut z = Compress::new(Compression::best(), false);
     let mut block = Vec::with_capacity(BLOCK);
     z.compress_vec(&vec![0u8; BLOCK], &mut block, FlushCompress::Full).unwrap();
+    assert_eq!(z.total_in(), BLOCK as u64, "the block must be compressed in one call");
     let mut tail = Vec::with_capacity(64);
     z.compress_vec(&[], &mut tail, FlushCompress::Finish).unwrap();
     let compressed = block.len() as u64 * blocks + tail.len() as u64;

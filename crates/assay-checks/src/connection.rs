@@ -1,0 +1,258 @@
+//! `compose.db-host` and `compose.credentials`: will the webapp find the database, and will
+//! it log in? Also the credentials the sandbox uses to read the database itself.
+
+use crate::identify::{DbSearch, Identified};
+use crate::settings::{self, Client, Password, Server, Setting};
+use crate::{db_url, paths, DbCredentials, PasswordSource, Roles};
+use assay_compose::{Project, Service};
+use assay_core::{CheckId, CheckResult, Location};
+
+/// A name the webapp can use for the db, with the networks (shared with the webapp) it
+/// resolves on.
+struct DbName {
+    name: String,
+    how: String,
+    shared: Vec<String>,
+}
+
+/// The names under which `db` is reachable from `webapp` (service name, container_name,
+/// network aliases, link aliases), each with the networks they share where it resolves.
+fn db_names(webapp: &Service, db: &Service) -> Vec<DbName> {
+    let shared_all: Vec<String> = webapp.networks.keys().filter(|n| db.networks.contains_key(*n)).cloned().collect();
+    let mut names = vec![DbName { name: db.name.to_ascii_lowercase(), how: "service name".into(), shared: shared_all.clone() }];
+    if let Some(c) = &db.container_name {
+        names.push(DbName { name: c.value.to_ascii_lowercase(), how: "container_name".into(), shared: shared_all.clone() });
+    }
+    for (net, attach) in &db.networks {
+        for a in &attach.aliases {
+            let shared = if webapp.networks.contains_key(net) { vec![net.clone()] } else { Vec::new() };
+            names.push(DbName { name: a.value.to_ascii_lowercase(), how: format!("alias on network `{net}`"), shared });
+        }
+    }
+    for link in &webapp.links {
+        let (target, alias) = link.value.split_once(':').unwrap_or((&link.value, &link.value));
+        if target == db.name || db.container_name.as_ref().is_some_and(|c| c.value == target) {
+            names.push(DbName { name: alias.to_ascii_lowercase(), how: "link alias".into(), shared: shared_all.clone() });
+        }
+    }
+    names
+}
+
+/// Picks the db among the Postgres candidates: the one the webapp's host names, else the first.
+pub(crate) fn pick_db(project: &Project, dbs: &DbSearch, webapp: Option<&Identified>) -> Option<Identified> {
+    let client = webapp.and_then(|w| project.services.get(&w.name)).map(|w| (w, settings::client(w)));
+    if let Some((w, c)) = &client {
+        for cand in &dbs.candidates {
+            let Some(db) = project.services.get(&cand.name) else { continue };
+            if db_names(w, db).iter().any(|n| c.hosts.contains(&n.name)) {
+                return Some(cand.clone());
+            }
+        }
+    }
+    dbs.candidates.first().cloned()
+}
+
+fn host_phrase(c: &Client, host: &Setting) -> String {
+    match (&c.url, host.var.as_deref()) {
+        (Some((masked, _)), _) => format!("DATABASE_URL={masked}"),
+        (None, Some(var)) => format!("{var}={}", db_url::printable(&host.value)),
+        (None, None) => db_url::printable(&host.value),
+    }
+}
+
+fn others_phrase(db: &Service, names: &[DbName]) -> String {
+    let mut others: Vec<String> = names.iter().skip(1).map(|n| format!("`{}`", db_url::printable(&n.name))).collect();
+    others.dedup();
+    if others.is_empty() {
+        format!("the db service is `{}`", db.name)
+    } else {
+        format!("the db service is `{}` (also {})", db.name, others.join(", "))
+    }
+}
+
+pub(crate) fn db_host(roles: &Roles, webapp: &Service, db: &Service) -> CheckResult {
+    let id = CheckId::ComposeDbHost;
+    let c = settings::client(webapp);
+    if let Some(e) = &c.url_error {
+        return CheckResult::fail(id, format!("webapp {e}")).at_opt(c.url.as_ref().map(|u| u.1.clone()));
+    }
+    let Some(host) = &c.host else {
+        return CheckResult::fail(
+            id,
+            format!("webapp `{}` sets neither DATABASE_URL nor PGHOST; the sample webapp needs one to find the db service `{}`", webapp.name, db.name),
+        )
+        .at(webapp.location.clone());
+    };
+    let at = host.location.clone().unwrap_or_else(|| webapp.location.clone());
+    let phrase = host_phrase(&c, host);
+    for (who, s) in [("webapp", webapp), ("db", db)] {
+        if let Some(m) = &s.network_mode {
+            return CheckResult::fail(
+                id,
+                format!("webapp {phrase}; the {who} service `{}` uses network_mode `{}`, which the sandbox does not apply", s.name, db_url::printable(&m.value)),
+            )
+            .at(m.location.clone());
+        }
+    }
+    let names = db_names(webapp, db);
+    let matched: Vec<&DbName> = c.hosts.iter().flat_map(|h| names.iter().filter(move |n| &n.name == h)).collect();
+    let Some(first) = matched.first() else {
+        let h = c.hosts.first().map(String::as_str).unwrap_or("");
+        let why = if h.is_empty() || h.starts_with('/') {
+            "; a Unix socket cannot reach another container".to_string()
+        } else if h == "localhost" || h.starts_with("127.") || h == "::1" || h == "0.0.0.0" {
+            "; inside a container, localhost is the webapp itself".to_string()
+        } else if roles.project.services.contains_key(h) {
+            format!("; `{}` is another service", db_url::printable(h))
+        } else {
+            String::new()
+        };
+        return CheckResult::fail(id, format!("webapp {phrase}; {}{why}", others_phrase(db, &names))).at(at);
+    };
+    let Some(shared) = matched.iter().find_map(|n| n.shared.first()) else {
+        let nets = |s: &Service| s.networks.keys().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        return CheckResult::fail(
+            id,
+            format!(
+                "webapp {phrase} names the db service `{}` ({}), but they share no network (webapp: {}; db: {})",
+                db.name,
+                first.how,
+                nets(webapp),
+                nets(db)
+            ),
+        )
+        .at(at);
+    };
+    let server = settings::server(roles.project, roles.root, db);
+    let client_port = c.port.value.split(',').next().unwrap_or("").trim().to_string();
+    if client_port.parse::<u16>().ok() != server.port.value.trim().parse::<u16>().ok() {
+        return CheckResult::fail(
+            id,
+            format!("webapp connects to port {} but Postgres listens on {}", c.port.describe(), server.port.describe()),
+        )
+        .at(c.port.location.clone().unwrap_or(at));
+    }
+    let via = if first.how == "service name" { String::new() } else { format!(" ({})", first.how) };
+    CheckResult::pass(id, format!("webapp {phrase} names the db service `{}`{via} on network `{shared}`", db.name)).at(at)
+}
+
+/// A password reduced to what can be compared.
+enum Material {
+    Value(String),
+    File { provider: Option<String>, host_file: Option<std::path::PathBuf>, content: Result<String, String> },
+}
+
+fn material(roles: &Roles, service: &Service, p: &Password) -> Option<Material> {
+    match p {
+        Password::Value { value, .. } => Some(Material::Value(value.clone())),
+        Password::File { container_path, .. } => {
+            let hf = settings::host_file(roles.project, service, container_path);
+            Some(Material::File {
+                provider: hf.as_ref().and_then(|h| h.secret.clone()),
+                host_file: hf.as_ref().and_then(|h| h.host_file.as_ref().map(|f| paths::normalize(f))),
+                content: settings::read_container_file(roles.project, roles.root, service, container_path),
+            })
+        }
+        Password::Missing | Password::Unset { .. } => None,
+    }
+}
+
+/// `Ok(how)` when the webapp's password opens the db, `Err(problem)` otherwise.
+fn compare_passwords(roles: &Roles, webapp: &Service, c: &Client, db: &Service, s: &Server) -> Result<String, String> {
+    if s.trust {
+        return Ok("db trusts every connection (POSTGRES_HOST_AUTH_METHOD=trust)".into());
+    }
+    let Some(server) = material(roles, db, &s.password) else {
+        return Err(match &s.password {
+            Password::Unset { var, .. } => format!("db {var} is listed without a value (assay never passes its own environment)"),
+            _ => "db sets neither POSTGRES_PASSWORD nor POSTGRES_PASSWORD_FILE: the postgres image refuses to initialise".into(),
+        });
+    };
+    let Some(client) = material(roles, webapp, &c.password) else {
+        return Err(format!("webapp sends {} but the db expects {}", c.password.describe(), s.password.describe()));
+    };
+    if let (Material::File { provider: a, host_file: fa, .. }, Material::File { provider: b, host_file: fb, .. }) = (&client, &server) {
+        if a.is_some() && a == b {
+            return Ok(format!("both read {}", a.as_deref().unwrap_or_default()));
+        }
+        if fa.is_some() && fa == fb {
+            return Ok(format!("both read {}", fa.as_ref().map(|f| f.display().to_string()).unwrap_or_default()));
+        }
+    }
+    let text = |m: Material, who: &str| match m {
+        Material::Value(v) => Ok(v),
+        Material::File { content, .. } => content.map_err(|e| format!("cannot read the {who}'s password file: {e}")),
+    };
+    let (a, b) = (text(client, "webapp")?, text(server, "db")?);
+    if a == b {
+        Ok("same value".into())
+    } else {
+        Err(format!("webapp password {} differs from db {}", c.password.describe(), s.password.describe()))
+    }
+}
+
+pub(crate) fn credentials(roles: &Roles, webapp: &Service, db: &Service) -> CheckResult {
+    let id = CheckId::ComposeCredentials;
+    let c = settings::client(webapp);
+    if let Some(e) = &c.url_error {
+        return CheckResult::fail(id, format!("webapp {e}")).at_opt(c.url.as_ref().map(|u| u.1.clone()));
+    }
+    let s = settings::server(roles.project, roles.root, db);
+    let mut problems: Vec<(String, Option<Location>)> = Vec::new();
+    for (what, a, b) in [("user", &c.user, &s.user), ("database", &c.database, &s.database)] {
+        if a.value != b.value {
+            problems.push((format!("{what}: webapp {} ≠ db {}", a.describe(), b.describe()), a.location.clone().or(b.location.clone())));
+        }
+    }
+    let password = compare_passwords(roles, webapp, &c, db, &s);
+    if let Err(p) = &password {
+        problems.push((p.clone(), c.password.location().or(s.password.location()).cloned()));
+    }
+    if problems.is_empty() {
+        return CheckResult::pass(
+            id,
+            format!(
+                "webapp logs in as {} to {} with {}; db initialises {} / {} with {}: match ({})",
+                c.user.describe(),
+                c.database.describe(),
+                c.password.describe(),
+                s.user.describe(),
+                s.database.describe(),
+                s.password.describe(),
+                password.unwrap_or_default()
+            ),
+        )
+        .at(c.user.location.clone().or_else(|| c.password.location().cloned()).unwrap_or_else(|| webapp.location.clone()));
+    }
+    let init_scripts = db.volumes.iter().any(|v| v.value.target.starts_with("/docker-entrypoint-initdb.d"));
+    let note = if init_scripts && problems.len() > usize::from(password.is_err()) {
+        " (an init script in /docker-entrypoint-initdb.d may create them; a reviewer should look)"
+    } else {
+        ""
+    };
+    let at = problems.iter().find_map(|p| p.1.clone()).unwrap_or_else(|| webapp.location.clone());
+    let text: Vec<String> = problems.into_iter().map(|p| p.0).collect();
+    CheckResult::fail(id, format!("credentials differ: {}{note}", text.join("; "))).at(at)
+}
+
+/// What Postgres is initialised with, for the sandbox.
+pub(crate) fn db_credentials(project: &Project, root: &std::path::Path, db: &Service) -> DbCredentials {
+    let s = settings::server(project, root, db);
+    let password_source = if s.trust {
+        PasswordSource::Trust
+    } else {
+        match &s.password {
+            Password::Value { value, .. } => PasswordSource::Value(value.clone()),
+            Password::File { container_path, .. } => {
+                let hf = settings::host_file(project, db, container_path);
+                PasswordSource::File {
+                    container_path: container_path.clone(),
+                    secret: hf.as_ref().and_then(|h| h.secret.clone()),
+                    host_file: hf.and_then(|h| h.host_file),
+                }
+            }
+            Password::Missing | Password::Unset { .. } => PasswordSource::Missing,
+        }
+    };
+    DbCredentials { user: s.user.value, password_source, database: s.database.value }
+}

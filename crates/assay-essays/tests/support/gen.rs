@@ -1,0 +1,200 @@
+//! Generators for binary fixtures: a WordprocessingML .docx (zip) and a PDF with a text layer.
+
+use std::io::Write;
+use zip::write::SimpleFileOptions;
+use zip::CompressionMethod;
+
+/// One paragraph of a generated .docx.
+pub enum Para<'a> {
+    Heading(u8, &'a str),
+    Text(&'a str),
+    /// A paragraph with a footnote reference after its text.
+    WithFootnote(&'a str, &'a str),
+    /// A table: rows of cells.
+    Table(Vec<Vec<&'a str>>),
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn run(text: &str) -> String {
+    format!("<w:r><w:t xml:space=\"preserve\">{}</w:t></w:r>", esc(text))
+}
+
+/// A minimal valid .docx holding `paras`.
+pub fn docx(paras: &[Para]) -> Vec<u8> {
+    let mut body = String::new();
+    let mut notes = String::from(
+        "<w:footnote w:type=\"separator\" w:id=\"-1\"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>",
+    );
+    let mut next_note = 1;
+    for p in paras {
+        match p {
+            Para::Heading(level, text) => body.push_str(&format!(
+                "<w:p><w:pPr><w:pStyle w:val=\"Heading{level}\"/></w:pPr>{}</w:p>",
+                run(text)
+            )),
+            Para::Text(text) => {
+                // Split into two runs mid-paragraph, as Word does, to exercise run joining.
+                let cut = text.char_indices().nth(text.chars().count() / 2).map_or(text.len(), |(i, _)| i);
+                body.push_str(&format!("<w:p>{}{}</w:p>", run(&text[..cut]), run(&text[cut..])));
+            }
+            Para::WithFootnote(text, note) => {
+                body.push_str(&format!(
+                    "<w:p>{}<w:r><w:rPr><w:rStyle w:val=\"FootnoteReference\"/></w:rPr><w:footnoteReference w:id=\"{next_note}\"/></w:r></w:p>",
+                    run(text)
+                ));
+                notes.push_str(&format!("<w:footnote w:id=\"{next_note}\"><w:p>{}</w:p></w:footnote>", run(note)));
+                next_note += 1;
+            }
+            Para::Table(rows) => {
+                body.push_str("<w:tbl>");
+                for row in rows {
+                    body.push_str("<w:tr>");
+                    for cell in row {
+                        body.push_str(&format!("<w:tc><w:p>{}</w:p></w:tc>", run(cell)));
+                    }
+                    body.push_str("</w:tr>");
+                }
+                body.push_str("</w:tbl>");
+            }
+        }
+    }
+    let ns = "xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"";
+    let document = format!("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<w:document {ns}><w:body>{body}<w:sectPr/></w:body></w:document>");
+    let footnotes = format!("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<w:footnotes {ns}>{notes}</w:footnotes>");
+    zip_parts(&[
+        ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
+        ("_rels/.rels", RELS.as_bytes()),
+        ("word/_rels/document.xml.rels", DOC_RELS.as_bytes()),
+        ("word/document.xml", document.as_bytes()),
+        ("word/footnotes.xml", footnotes.as_bytes()),
+    ])
+}
+
+/// A .docx whose `word/document.xml` inflates to `bytes` bytes (a zip bomb inside a document).
+pub fn docx_bomb(bytes: usize) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        let opts = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated).compression_level(Some(1));
+        z.start_file("[Content_Types].xml", opts).unwrap();
+        z.write_all(CONTENT_TYPES.as_bytes()).unwrap();
+        z.start_file("word/document.xml", opts.large_file(bytes > u32::MAX as usize)).unwrap();
+        z.write_all(b"<w:document xmlns:w=\"x\"><w:body><w:p><w:r><w:t>").unwrap();
+        let chunk = vec![b'a'; 1 << 20];
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            z.write_all(&chunk[..n]).unwrap();
+            left -= n;
+        }
+        z.write_all(b"</w:t></w:r></w:p></w:body></w:document>").unwrap();
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+/// Rewrites every declared uncompressed size in a zip to `declared` (a lying archive).
+pub fn lie_about_sizes(mut zip: Vec<u8>, declared: u32) -> Vec<u8> {
+    let mut i = 0;
+    while i + 30 <= zip.len() {
+        let sig = &zip[i..i + 4];
+        if sig == [0x50, 0x4b, 0x03, 0x04] {
+            zip[i + 22..i + 26].copy_from_slice(&declared.to_le_bytes());
+        } else if sig == [0x50, 0x4b, 0x01, 0x02] && i + 46 <= zip.len() {
+            zip[i + 24..i + 28].copy_from_slice(&declared.to_le_bytes());
+        }
+        i += 1;
+    }
+    zip
+}
+
+fn zip_parts(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        let opts = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+        for (name, data) in parts {
+            z.start_file(*name, opts).unwrap();
+            z.write_all(data).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/><Override PartName="/word/footnotes.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"/></Types>"#;
+const RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>"#;
+const DOC_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/footnotes" Target="footnotes.xml"/></Relationships>"#;
+
+/// A PDF (Helvetica, WinAnsi) with one page per entry of `pages`; each page is a list of lines,
+/// an empty line leaving a gap. Lines must be ASCII.
+pub fn pdf(pages: &[Vec<String>]) -> Vec<u8> {
+    let mut objects: Vec<String> = Vec::new(); // object i+1
+    let n = pages.len();
+    // 1 catalog, 2 pages, 3 font, then per page: page object, content object.
+    objects.push("<< /Type /Catalog /Pages 2 0 R >>".into());
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    objects.push(format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")));
+    objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".into());
+    for (i, lines) in pages.iter().enumerate() {
+        let mut content = String::new();
+        let mut y = 760;
+        for line in lines {
+            if !line.is_empty() {
+                let escaped = line.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)");
+                content.push_str(&format!("BT /F1 10 Tf 56 {y} Td ({escaped}) Tj ET\n"));
+            }
+            y -= if line.is_empty() { 10 } else { 13 };
+        }
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+            5 + 2 * i
+        ));
+        objects.push(format!("<< /Length {} >>\nstream\n{content}endstream", content.len()));
+    }
+    let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    out
+}
+
+/// Wraps paragraphs into ~90-character lines and lays them out `lines_per_page` to a page,
+/// a blank line between paragraphs.
+pub fn pdf_from_paragraphs(paragraphs: &[String], lines_per_page: usize) -> Vec<u8> {
+    let mut lines = Vec::new();
+    for p in paragraphs {
+        let mut line = String::new();
+        for w in p.split_whitespace() {
+            if !line.is_empty() && line.len() + w.len() + 1 > 90 {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(w);
+        }
+        if !line.is_empty() {
+            lines.push(line);
+        }
+        lines.push(String::new());
+    }
+    let pages: Vec<Vec<String>> = lines.chunks(lines_per_page.max(1)).map(|c| c.to_vec()).collect();
+    pdf(&pages)
+}

@@ -1,0 +1,38 @@
+//! `assay-probe`: see the library docs. Prints one JSON object; exit 0 unless the usage is wrong.
+
+use std::io::Write;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if matches!(
+        args.first().map(String::as_str),
+        Some("-h" | "--help" | "help")
+    ) {
+        println!("{}", assay_probe::USAGE);
+        return;
+    }
+    let cmd = match assay_probe::parse(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("assay-probe: {e}\n{}", assay_probe::USAGE);
+            std::process::exit(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            println!(
+                "{}",
+                assay_probe::failure(format!("cannot start the runtime: {e}"))
+            );
+            return;
+        }
+    };
+    let result = runtime.block_on(assay_probe::run(cmd));
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{result}");
+    let _ = out.flush();
+}

@@ -1,0 +1,140 @@
+//! Shared setup of the daemon tests: connect or skip, build the binaries, prepare the images,
+//! and a guard that removes every container and network a test created.
+
+#![allow(dead_code)]
+
+use assay_sandbox::{ensure_images, Engine, ImagesOptions, ImagesReport};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn rubric() -> assay_core::Rubric {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rubric.json"),
+    )
+    .expect("fixture");
+    serde_json::from_str(&text).expect("fixture rubric parses")
+}
+
+/// The daemon, or `None` after printing why the test is skipped. Under `CI=true` a missing
+/// daemon fails the test instead.
+pub async fn engine_or_skip(test: &str) -> Option<Engine> {
+    match Engine::connect().await {
+        Ok(e) => Some(e),
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("{test}: CI=true and {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPED {test}: {e}");
+            None
+        }
+    }
+}
+
+/// Build `assay-probe` and `sample-webapp` (debug) and return their paths.
+pub fn host_binaries() -> (PathBuf, PathBuf) {
+    let status = std::process::Command::new(env!("CARGO"))
+        .current_dir(workspace_root())
+        .args(["build", "--quiet", "-p", "assay-probe", "-p", "sample-webapp"])
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build -p assay-probe -p sample-webapp failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    (
+        target.join("debug/assay-probe"),
+        target.join("debug/sample-webapp"),
+    )
+}
+
+/// The cache dir the daemon tests share (debootstrap trees survive between runs).
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("assay-images-cache")
+}
+
+pub fn options() -> ImagesOptions {
+    let (probe, webapp) = host_binaries();
+    ImagesOptions {
+        offline: true,
+        webapp_binary: Some(webapp),
+        probe_binary: Some(probe),
+        work_dir: cache_dir(),
+        ..Default::default()
+    }
+}
+
+/// Offline `ensure_images`, printing its progress.
+pub async fn prepare(engine: &Engine) -> ImagesReport {
+    let opts = options();
+    ensure_images(engine, &rubric(), &opts, &|line| eprintln!("[images] {line}"))
+        .await
+        .expect("ensure_images --offline")
+}
+
+/// Removes the containers and networks a test created, even when the test panics.
+pub struct Cleanup {
+    engine: Engine,
+    containers: Mutex<Vec<String>>,
+    networks: Mutex<Vec<String>>,
+}
+
+impl Cleanup {
+    pub fn new(engine: &Engine) -> Self {
+        Cleanup {
+            engine: engine.clone(),
+            containers: Mutex::new(Vec::new()),
+            networks: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn container(&self, name: &str) {
+        self.containers.lock().unwrap().push(name.to_string());
+    }
+
+    pub fn network(&self, name: &str) {
+        self.networks.lock().unwrap().push(name.to_string());
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let engine = self.engine.clone();
+        let containers = std::mem::take(&mut *self.containers.lock().unwrap());
+        let networks = std::mem::take(&mut *self.networks.lock().unwrap());
+        // A fresh runtime on its own thread: Drop may run inside (or after) the test's runtime.
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                for c in &containers {
+                    if let Err(e) = engine.remove_container(c).await {
+                        eprintln!("cleanup: {e}");
+                    }
+                }
+                for n in &networks {
+                    if let Err(e) = engine.remove_network(n).await {
+                        eprintln!("cleanup: {e}");
+                    }
+                }
+            })
+        });
+        let _ = done.join();
+    }
+}
+
+/// A name unique to this process and call.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "assay-test-{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}

@@ -1,0 +1,110 @@
+//! Fixture submissions through the real binary, reports snapshotted with volatile values
+//! (durations, version) redacted. Regenerate with `INSTA_UPDATE=always cargo nextest run -p assay`
+//! and review the diff.
+
+mod support;
+use support::*;
+
+fn json_report(fixture: &str) -> (Option<i32>, serde_json::Value) {
+    let path = repo_root().join("tests/fixtures").join(fixture);
+    let o = assay(&["evaluate", "--static", "--format", "json", path.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{fixture}: {e}: {}", stderr(&o)));
+    (o.status.code(), v)
+}
+
+fn snapshot(fixture: &str) {
+    let (code, v) = json_report(fixture);
+    let expected = if v["verdict"] == "pass" { 0 } else { 1 };
+    assert_eq!(code, Some(expected), "exit code follows the verdict");
+    insta::assert_json_snapshot!(fixture, v, {
+        ".duration_ms" => "[duration]",
+        ".assay_version" => "[version]",
+    });
+}
+
+#[test]
+fn q1_answered_as_an_essay_passes_without_compose() {
+    snapshot("essay-only");
+}
+
+#[test]
+fn kubernetes_manifests_are_found_and_left_to_a_reviewer() {
+    snapshot("k8s");
+}
+
+#[test]
+fn a_submission_with_nothing_fails_on_compose_found_and_essays() {
+    snapshot("nothing");
+}
+
+#[test]
+fn json_report_has_the_grading_spec_shape() {
+    let (_, v) = json_report("essay-only");
+    for key in ["assay_version", "submission", "verdict", "score", "max_score", "threshold", "checks", "answers", "duration_ms"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert!(["pass", "fail"].contains(&v["verdict"].as_str().unwrap()));
+    let checks = v["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 24, "every check id appears once");
+    for c in checks {
+        for key in ["id", "title", "status", "required", "points", "max_points", "evidence"] {
+            assert!(c.get(key).is_some(), "check {c} lacks {key}");
+        }
+        assert!(["pass", "fail", "skipped"].contains(&c["status"].as_str().unwrap()));
+        if let Some(loc) = c.get("location") {
+            assert!(loc["file"].is_string());
+        }
+    }
+    for a in v["answers"].as_array().unwrap() {
+        assert!(a["question"].is_string() && a["file"].is_string() && a["words"].is_u64());
+    }
+}
+
+#[test]
+fn human_report_fits_a_screen_and_names_failures() {
+    let path = repo_root().join("tests/fixtures/nothing");
+    let o = assay(&["evaluate", "--static", path.to_str().unwrap()]);
+    let text = stdout(&o);
+    assert!(text.starts_with("FAIL  nothing"), "{text}");
+    assert!(text.contains("FAIL compose.found"));
+    assert!(!text.contains('\u{1b}'), "NO_COLOR means no escape codes");
+    assert!(text.lines().count() < 25, "one screen: {text}");
+}
+
+#[test]
+fn out_dir_gets_every_report_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = repo_root().join("tests/fixtures/essay-only");
+    let o = assay(&["evaluate", "--static", "--out", dir.path().to_str().unwrap(), path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for f in ["report.json", "report.md", "report.html", "junit.xml"] {
+        let p = dir.path().join(f);
+        assert!(p.is_file(), "{f} missing");
+    }
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase ").count(), 24);
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.starts_with("# assay: PASS"));
+}
+
+#[test]
+fn batch_prints_a_json_array_and_flags_copied_essays() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("alice");
+    let b = dir.path().join("bob");
+    for d in [&a, &b] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::copy(repo_root().join("tests/fixtures/essay-only/ANSWERS.md"), d.join("ANSWERS.md")).unwrap();
+    }
+    let o = assay(&["evaluate", "--static", "--jobs", "2", "--format", "json", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let reports = v.as_array().expect("a batch prints an array");
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0]["submission"], "alice");
+    assert_eq!(reports[1]["submission"], "bob");
+    for (r, other) in [(&reports[0], "bob"), (&reports[1], "alice")] {
+        let sim = r["similar_answers"].as_array().expect("similar answers flagged");
+        assert!(sim.iter().any(|s| s["other_submission"] == other && s["question"] == "q4"), "{r}");
+    }
+}
