@@ -11,7 +11,7 @@ for dir in "$here"/*/; do
   name=$(basename "$dir")
   mkdir -p "$stage/$name/sample-webapp"
   cp -a "$dir/." "$stage/$name/"
-  (cd "$repo/sample-webapp" && cp -a Cargo.toml Dockerfile README.md src "$stage/$name/sample-webapp/")
+  (cd "$repo/sample-webapp" && cp -a Cargo.toml Dockerfile .dockerignore README.md src "$stage/$name/sample-webapp/")
   rm -f "$here/$name.zip"
   # -X: no extra attributes; sorted names so the archive is stable
   (cd "$stage" && find "$name" -type f | LC_ALL=C sort | TZ=UTC zip -q -X -D "$here/$name.zip" -@)

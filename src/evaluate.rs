@@ -78,10 +78,9 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
         .collect();
     if !not_run.is_empty() {
         notes.push(format!(
-            "{} of {} checks were not run and are left out of the verdict: {}",
+            "{} of {} checks were not run (listed as skipped) and are left out of the verdict",
             not_run.len(),
-            scored.checks.len(),
-            not_run.join(", ")
+            scored.checks.len()
         ));
     }
     Ok(Report {

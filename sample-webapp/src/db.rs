@@ -172,6 +172,7 @@ pub async fn connect_at_start(
     let deadline = Instant::now() + deadline_after;
     let mut attempt = 0u32;
     let mut telling_error: Option<DbError> = None;
+    let mut last_logged: Option<DbError> = None;
     loop {
         attempt += 1;
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -187,10 +188,14 @@ pub async fn connect_at_start(
         if remaining.is_zero() {
             return Err(telling_error.unwrap_or(error));
         }
-        log::warn(
-            "database not reachable yet",
-            json!({"database": target.endpoint(), "attempt": attempt, "error": error}),
-        );
+        // A new reason is always worth a line; the same one again only every tenth attempt.
+        if last_logged.as_ref() != Some(&error) || attempt % 10 == 0 {
+            log::warn(
+                "database not reachable yet",
+                json!({"database": target.endpoint(), "attempt": attempt, "error": error}),
+            );
+            last_logged = Some(error);
+        }
         sleep(START_RETRY_DELAY.min(remaining)).await;
     }
 }

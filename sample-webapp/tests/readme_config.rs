@@ -34,7 +34,10 @@ fn documented_rows() -> Vec<Row> {
         .filter(|line| line.starts_with("| `"))
         .map(|line| {
             let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
-            assert!(cells.len() >= 4, "a configuration row has 4 columns: {line}");
+            assert!(
+                cells.len() >= 4,
+                "a configuration row has 4 columns: {line}"
+            );
             Row {
                 name: code_span(cells[0]).unwrap_or_else(|| panic!("no `NAME` in {line}")),
                 literal_default: code_span(cells[1]),
@@ -42,7 +45,10 @@ fn documented_rows() -> Vec<Row> {
             }
         })
         .collect();
-    assert!(rows.len() >= 5, "the configuration table was not found: {rows:?}");
+    assert!(
+        rows.len() >= 5,
+        "the configuration table was not found: {rows:?}"
+    );
     rows
 }
 
@@ -132,7 +138,11 @@ fn documented_defaults_are_the_real_defaults() {
         let Some(default) = row.literal_default else {
             continue;
         };
-        assert_ne!(default, row.example, "{}: the example should differ from the default", row.name);
+        assert_ne!(
+            default, row.example,
+            "{}: the example should differ from the default",
+            row.name
+        );
         let mut explicit = baseline.clone();
         explicit.insert(row.name.clone(), default.clone());
         assert_eq!(
@@ -143,7 +153,10 @@ fn documented_defaults_are_the_real_defaults() {
         );
         checked += 1;
     }
-    assert!(checked >= 4, "expected literal defaults for PORT, PGPORT, PGUSER, DB_CONNECT_TIMEOUT_SECS");
+    assert!(
+        checked >= 4,
+        "expected literal defaults for PORT, PGPORT, PGUSER, DB_CONNECT_TIMEOUT_SECS"
+    );
 }
 
 #[test]
@@ -165,12 +178,23 @@ fn readme_has_the_questions_marker_once() {
 #[test]
 fn readme_does_not_reveal_hidden_scenario_details() {
     let lower = README.to_lowercase();
-    for secret in ["pause", "10 s", "10 seconds", "nonce", "replicas: 2", "two replicas", "runtime."] {
+    for secret in [
+        "pause",
+        "10 s",
+        "10 seconds",
+        "nonce",
+        "replicas: 2",
+        "two replicas",
+        "runtime.",
+    ] {
         assert!(!lower.contains(secret), "the README mentions {secret:?}");
     }
 }
 
 #[test]
 fn readme_names_the_table_the_code_creates() {
-    assert!(README.contains(&format!("CREATE TABLE IF NOT EXISTS {} (", sample_webapp::db::TABLE)));
+    assert!(README.contains(&format!(
+        "CREATE TABLE IF NOT EXISTS {} (",
+        sample_webapp::db::TABLE
+    )));
 }

@@ -38,6 +38,22 @@ fn db_names(webapp: &Service, db: &Service) -> Vec<DbName> {
     names
 }
 
+/// `; it sets PG_HOST, DB_USER, which the sample webapp does not read` (or nothing).
+fn unread_lookalikes(webapp: &Service) -> String {
+    const READ: &[&str] = &["DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGPASSWORD_FILE", "PGDATABASE"];
+    let looks = |k: &str| {
+        let k = k.to_ascii_uppercase();
+        (k.contains("PG") || k.contains("DB") || k.contains("POSTGRES") || k.contains("DATABASE"))
+            && ["HOST", "USER", "PASS", "NAME", "URL", "DATABASE", "PORT"].iter().any(|p| k.contains(p))
+    };
+    let found: Vec<&str> = webapp.environment.keys().map(String::as_str).filter(|k| !READ.contains(k) && looks(k)).take(6).collect();
+    if found.is_empty() {
+        String::new()
+    } else {
+        format!("; it sets {}, which the sample webapp does not read", found.join(", "))
+    }
+}
+
 /// Picks the db among the Postgres candidates: the one the webapp's host names, else the first.
 pub(crate) fn pick_db(project: &Project, dbs: &DbSearch, webapp: Option<&Identified>) -> Option<Identified> {
     let client = webapp.and_then(|w| project.services.get(&w.name)).map(|w| (w, settings::client(w)));
@@ -79,7 +95,12 @@ pub(crate) fn db_host(roles: &Roles, webapp: &Service, db: &Service) -> CheckRes
     let Some(host) = &c.host else {
         return CheckResult::fail(
             id,
-            format!("webapp `{}` sets neither DATABASE_URL nor PGHOST; the sample webapp needs one to find the db service `{}`", webapp.name, db.name),
+            format!(
+                "webapp `{}` sets neither DATABASE_URL nor PGHOST; the sample webapp needs one to find the db service `{}`{}",
+                webapp.name,
+                db.name,
+                unread_lookalikes(webapp)
+            ),
         )
         .at(webapp.location.clone());
     };
@@ -114,9 +135,8 @@ pub(crate) fn db_host(roles: &Roles, webapp: &Service, db: &Service) -> CheckRes
         return CheckResult::fail(
             id,
             format!(
-                "webapp {phrase} names the db service `{}` ({}), but they share no network (webapp: {}; db: {})",
+                "webapp {phrase} names the db service `{}`, but they share no network (webapp: {}; db: {})",
                 db.name,
-                first.how,
                 nets(webapp),
                 nets(db)
             ),
@@ -132,7 +152,7 @@ pub(crate) fn db_host(roles: &Roles, webapp: &Service, db: &Service) -> CheckRes
         )
         .at(c.port.location.clone().unwrap_or(at));
     }
-    let via = if first.how == "service name" { String::new() } else { format!(" ({})", first.how) };
+    let via = if first.how == "service name" { String::new() } else { format!(" (its {})", first.how) };
     CheckResult::pass(id, format!("webapp {phrase} names the db service `{}`{via} on network `{shared}`", db.name)).at(at)
 }
 
@@ -197,6 +217,13 @@ pub(crate) fn credentials(roles: &Roles, webapp: &Service, db: &Service) -> Chec
     if let Some(e) = &c.url_error {
         return CheckResult::fail(id, format!("webapp {e}")).at_opt(c.url.as_ref().map(|u| u.1.clone()));
     }
+    if !webapp.environment.keys().any(|k| k == "DATABASE_URL" || k.starts_with("PG")) {
+        return CheckResult::fail(
+            id,
+            format!("webapp `{}` sets no database variable (DATABASE_URL or PG*){}", webapp.name, unread_lookalikes(webapp)),
+        )
+        .at(webapp.location.clone());
+    }
     let s = settings::server(roles.project, roles.root, db);
     let mut problems: Vec<(String, Option<Location>)> = Vec::new();
     for (what, a, b) in [("user", &c.user, &s.user), ("database", &c.database, &s.database)] {
@@ -209,17 +236,17 @@ pub(crate) fn credentials(roles: &Roles, webapp: &Service, db: &Service) -> Chec
         problems.push((p.clone(), c.password.location().or(s.password.location()).cloned()));
     }
     if problems.is_empty() {
+        let how = password.unwrap_or_default();
         return CheckResult::pass(
             id,
             format!(
-                "webapp logs in as {} to {} with {}; db initialises {} / {} with {}: match ({})",
-                c.user.describe(),
-                c.database.describe(),
+                "webapp logs in as `{}` to `{}` with {}; the db is initialised with {}, {}, {}: match ({how})",
+                db_url::printable(&c.user.value),
+                db_url::printable(&c.database.value),
                 c.password.describe(),
                 s.user.describe(),
                 s.database.describe(),
                 s.password.describe(),
-                password.unwrap_or_default()
             ),
         )
         .at(c.user.location.clone().or_else(|| c.password.location().cloned()).unwrap_or_else(|| webapp.location.clone()));

@@ -20,6 +20,8 @@ pub(crate) struct Identified {
     pub location: Location,
     /// Not proven (webapp recognised only by its name or its database variables).
     pub guessed: bool,
+    /// For the db: a remark when its image tag is not one the grader prepares.
+    pub tag_note: String,
 }
 
 /// The outcome of looking for the Postgres service.
@@ -61,6 +63,7 @@ pub(crate) fn find_db(project: &Project, ctx: &CheckContext) -> DbSearch {
                     reason: format!("built FROM {} ({file})", printable(&base)),
                     location: loc,
                     guessed: false,
+                    tag_note: String::new(),
                 });
                 continue;
             }
@@ -73,12 +76,26 @@ pub(crate) fn find_db(project: &Project, ctx: &CheckContext) -> DbSearch {
                 reason: format!("image `{}`", printable(&image.value)),
                 location: image.location.clone(),
                 guessed: false,
+                tag_note: tag_note(&r, &ctx.rubric.database.allowed_tags),
             });
         } else if r.short_repository().rsplit('/').next().is_some_and(|last| last.contains("postgres") || last.contains("postgis")) {
             out.lookalikes.push((name.clone(), image.value.clone(), image.location.clone()));
         }
     }
     out
+}
+
+/// `; tag `alpine` is not one the grader prepares (15, 16)` when the tag is not allowed.
+fn tag_note(r: &ImageRef, allowed: &[String]) -> String {
+    if r.digest.is_some() {
+        return String::new();
+    }
+    let tag = r.tag.as_deref().unwrap_or("latest");
+    if allowed.is_empty() || allowed.iter().any(|t| t == tag) {
+        String::new()
+    } else {
+        format!("; its tag `{}` is not one the grader prepares ({})", printable(tag), allowed.join(", "))
+    }
 }
 
 fn printable(s: &str) -> String {
@@ -136,6 +153,7 @@ pub(crate) fn find_webapp(project: &Project, ctx: &CheckContext, not: &[String])
                 ),
                 location: b.context.location.clone(),
                 guessed: false,
+                tag_note: String::new(),
             });
         }
     }
@@ -146,6 +164,7 @@ pub(crate) fn find_webapp(project: &Project, ctx: &CheckContext, not: &[String])
                 reason: format!("its image `{}` is the handout webapp's", printable(&image.value)),
                 location: image.location.clone(),
                 guessed: false,
+                tag_note: String::new(),
             });
         }
     }
@@ -165,9 +184,52 @@ pub(crate) fn find_webapp(project: &Project, ctx: &CheckContext, not: &[String])
         if let Some(k) = db_var {
             why.push(format!("it sets {k}"));
         }
-        best = Some((score, Identified { name: name.clone(), reason: why.join(" and "), location: s.location.clone(), guessed: true }));
+        best = Some((score, Identified { name: name.clone(), reason: why.join(" and "), location: s.location.clone(), guessed: true, tag_note: String::new() }));
     }
     best.map(|(_, i)| i)
+}
+
+/// `compose.db-service`.
+pub(crate) fn db_service_result(dbs: &DbSearch, picked: Option<&Identified>, ctx: &CheckContext) -> assay_core::CheckResult {
+    use assay_core::{CheckId, CheckResult};
+    let id = CheckId::ComposeDbService;
+    let accepted = ctx.rubric.database.images.join(", ");
+    if let Some(p) = picked {
+        let more = if dbs.candidates.len() > 1 {
+            let all: Vec<String> = dbs.candidates.iter().map(|c| format!("`{}`", c.name)).collect();
+            format!(" ({} Postgres services: {}; the webapp uses `{}`)", all.len(), all.join(", "), p.name)
+        } else {
+            String::new()
+        };
+        return CheckResult::pass(id, format!("service `{}`: {}{more}{}", p.name, p.reason, p.tag_note)).at(p.location.clone());
+    }
+    if let Some((name, image, at)) = dbs.lookalikes.first() {
+        return CheckResult::fail(
+            id,
+            format!("service `{name}` uses `{}`, which is not a Postgres image the grader runs ({accepted})", printable(image)),
+        )
+        .at(at.clone());
+    }
+    CheckResult::fail(id, format!("no service uses a Postgres image ({accepted}) or builds FROM one"))
+}
+
+/// `compose.webapp-service`.
+pub(crate) fn webapp_service_result(webapp: Option<&Identified>, ctx: &CheckContext) -> assay_core::CheckResult {
+    use assay_core::{CheckId, CheckResult};
+    let id = CheckId::ComposeWebappService;
+    let identity = &ctx.rubric.webapp;
+    let dirs: Vec<String> = ctx.webapp_dirs.iter().map(|d| format!("`{}`", d.display())).collect();
+    let wanted = format!(
+        "no service builds the handout webapp ({}{}) or uses its image ({})",
+        identity.package_name,
+        if dirs.is_empty() { String::new() } else { format!(" in {}", dirs.join(", ")) },
+        identity.images.join(", ")
+    );
+    match webapp {
+        Some(w) if !w.guessed => CheckResult::pass(id, format!("service `{}`: {}", w.name, w.reason)).at(w.location.clone()),
+        Some(w) => CheckResult::fail(id, format!("{wanted}; guessed `{}` ({}) for the other checks", w.name, w.reason)).at(w.location.clone()),
+        None => CheckResult::fail(id, wanted),
+    }
 }
 
 #[cfg(test)]

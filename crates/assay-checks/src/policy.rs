@@ -6,9 +6,9 @@
 //! secrets, configs, the top level) must be known to be safe or be handled by a rule below;
 //! anything else is a violation "key X is not allowed by the grading policy".
 //!
-//! Violations are [`Severity::Error`] diagnostics (they fail `compose.security`); remarks about
+//! Violations are [`assay_core::Severity::Error`] diagnostics (they fail `compose.security`); remarks about
 //! things the sandbox overrides anyway (container names, published ports, restart policies,
-//! grace periods, log drivers) are [`Severity::Info`].
+//! grace periods, log drivers) are [`assay_core::Severity::Info`].
 //!
 //! Decisions:
 //! - Labels in assay's namespace `dev.assay.*` are a violation (not only stripped): a candidate
@@ -20,7 +20,7 @@
 
 use crate::paths::{self, Resolved};
 use assay_compose::{MountKind, Node, NodeKind, Project, Service};
-use assay_core::{Diagnostic, Location, Severity};
+use assay_core::{Diagnostic, Location};
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -72,7 +72,7 @@ const ALWAYS_REJECTED: &[(&str, &str)] = &[
     ("external_links", "links to containers outside the project"),
 ];
 
-/// Evaluates the policy; every violation is an [`Severity::Error`] diagnostic with its location.
+/// Evaluates the policy; every violation is an [`assay_core::Severity::Error`] diagnostic with its location.
 pub fn security_policy(project: &Project, root: &Path) -> Vec<Diagnostic> {
     let mut p = Policy { project, root, out: Vec::new() };
     p.top_level();
@@ -573,9 +573,9 @@ impl Policy<'_> {
         let defs = self
             .project
             .secrets
-            .values()
-            .map(|d| ("secret", &d.name, &d.file, &d.file_resolved, &d.environment, &d.external))
-            .chain(self.project.configs.values().map(|d| ("config", &d.name, &d.file, &d.file_resolved, &d.environment, &d.external)))
+            .iter()
+            .map(|(name, d)| ("secret", name, &d.file, &d.file_resolved, &d.environment, &d.external))
+            .chain(self.project.configs.iter().map(|(name, d)| ("config", name, &d.file, &d.file_resolved, &d.environment, &d.external)))
             .collect::<Vec<_>>();
         for (kind, name, file, resolved, environment, external) in defs {
             let what = format!("{kind} `{name}`");
@@ -635,9 +635,4 @@ fn is_host_or_local(ip: IpAddr) -> bool {
                 || v6.to_ipv4_mapped().is_some_and(|v4| is_host_or_local(IpAddr::V4(v4)))
         }
     }
-}
-
-/// Whether a diagnostic list holds a violation.
-pub(crate) fn has_violation(diags: &[Diagnostic]) -> bool {
-    diags.iter().any(|d| d.severity == Severity::Error)
 }

@@ -684,6 +684,13 @@ impl Loader<'_> {
                 }
             }
         }
+        // a container path is cleaned (`/data/` and `/data` are the same mount point)
+        if v.target.len() > 1 && v.target.ends_with('/') && !crate::paths::is_windows_path(&v.target) {
+            v.target = v.target.trim_end_matches('/').to_string();
+            if v.target.is_empty() {
+                v.target = "/".into();
+            }
+        }
         if v.kind == MountKind::Bind {
             if let Some(src) = &v.source {
                 v.host_path = Some(if src.starts_with('~') || Path::new(src).is_absolute() {

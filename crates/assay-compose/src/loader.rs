@@ -395,7 +395,8 @@ impl Loader<'_> {
             chain.pop();
             return Some(without_key(svc, "extends"));
         }
-        let base = self.extended_service(&target_file, &target, chain, Some(&ext.location));
+        let at = ext.get("file").map_or_else(|| ext.location.clone(), |f| f.location.clone());
+        let base = self.extended_service(&target_file, &target, chain, Some(&at));
         chain.pop();
         let own = without_key(svc, "extends");
         match base {

@@ -140,18 +140,20 @@ pub(crate) fn question_by_number(rubric: &Rubric, n: usize) -> Option<&Question>
         .or_else(|| n.checked_sub(1).and_then(|i| rubric.questions.get(i)))
 }
 
-/// How many of a question's keywords (and its title, worth two) a heading contains.
+/// How many distinct phrases among a question's keywords and title a heading contains (whole
+/// words, case-insensitive).
 fn keyword_score(heading: &str, q: &Question) -> usize {
     let hay = format!(" {} ", words_lower(heading).join(" "));
-    let has = |phrase: &str| {
-        let w = words_lower(phrase);
-        !w.is_empty() && hay.contains(&format!(" {} ", w.join(" ")))
-    };
-    let mut score = q.keywords.iter().filter(|k| has(k)).count();
-    if has(&q.title) {
-        score += 2;
-    }
-    score
+    let mut phrases: Vec<String> = q
+        .keywords
+        .iter()
+        .chain(std::iter::once(&q.title))
+        .map(|p| words_lower(p).join(" "))
+        .filter(|p| !p.is_empty())
+        .collect();
+    phrases.sort();
+    phrases.dedup();
+    phrases.iter().filter(|p| hay.contains(&format!(" {p} "))).count()
 }
 
 /// The question a heading's words point to, if exactly one scores best (≥ `min`).

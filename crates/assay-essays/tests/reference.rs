@@ -7,6 +7,16 @@
 mod support;
 
 use std::path::PathBuf;
+
+/// Differences from the reference that are understood, with the reason. Anything else fails.
+const KNOWN_DIFFERENCES: &[(&str, &str, usize, usize, &str)] = &[(
+    "cjk-thai",
+    "q5",
+    29,
+    28,
+    "Thai ดีมาก ('very good'): ICU4X's dictionary segmenter gives ดีม|า|ก (3 words), \
+     ICU4C's Thai break engine (PyICU) gives ดี|มาก (2); Han and kana runs agree",
+)];
 use std::process::Command;
 
 fn under_ci() -> bool {
@@ -59,7 +69,12 @@ fn counts_agree_with_the_independent_uax29_reference_on_every_fixture() {
         }
         let reference = reference.expect("a count per file") as usize;
         println!("{label:<16} {q:<4} {ours:>6} {reference:>10} {wc:>6}");
-        if reference != *ours {
+        let known = KNOWN_DIFFERENCES
+            .iter()
+            .find(|k| k.0 == *label && k.1 == q && k.2 == *ours && k.3 == reference);
+        if let Some(k) = known {
+            println!("  known difference: {}", k.4);
+        } else if reference != *ours {
             differences.push(format!("{label} {q}: assay {ours}, reference {reference}"));
         }
     }

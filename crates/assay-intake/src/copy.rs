@@ -115,10 +115,8 @@ impl Copier<'_> {
         let meta = fs::symlink_metadata(src).map_err(|e| reject(format!("cannot read: {e}")))?;
         let ft = meta.file_type();
         if ft.is_symlink() {
-            self.skip(format!(
-                "skipped the symbolic link `{shown}` (links are never followed)"
-            ));
-            return Ok(());
+            let message = format!("skipped the symbolic link `{shown}` (links are never followed)");
+            return self.skip(&shown, message);
         }
         if ft.is_dir() {
             if SKIPPED_DIRS.contains(&name) {
@@ -135,10 +133,8 @@ impl Copier<'_> {
             return self.walk(src, rel);
         }
         if !ft.is_file() {
-            self.skip(format!(
-                "skipped `{shown}`: not a regular file (FIFO, socket or device)"
-            ));
-            return Ok(());
+            let message = format!("skipped `{shown}`: not a regular file (FIFO, socket or device)");
+            return self.skip(&shown, message);
         }
         if name == ".DS_Store" {
             return Ok(());
@@ -163,10 +159,14 @@ impl Copier<'_> {
         Ok(())
     }
 
-    fn skip(&mut self, message: String) {
+    /// Notes a skipped link or special file; it still counts against the entry cap, so a
+    /// folder of a million links cannot keep us busy.
+    fn skip(&mut self, shown: &str, message: String) -> Result<(), IntakeError> {
+        self.budget.add_entry(shown)?;
         self.skipped += 1;
         if self.skipped <= MAX_SKIP_NOTES {
             self.notes.push(Diagnostic::warning(message));
         }
+        Ok(())
     }
 }

@@ -102,6 +102,25 @@ pub(crate) fn collision_key(path: &str) -> String {
     nfc.to_lowercase().nfc().collect()
 }
 
+/// Folders never taken in: version control and build output (they are not the candidate's
+/// answer and can be huge).
+pub(crate) const SKIPPED_DIRS: [&str; 3] = [".git", "target", "node_modules"];
+
+/// Why an entry is left out, if it is: junk an archiver adds (`__MACOSX/`, `.DS_Store`) or a
+/// folder in [`SKIPPED_DIRS`]. Returns the path prefix that is skipped.
+pub(crate) fn skipped_prefix(components: &[String]) -> Option<String> {
+    if components.first().is_some_and(|c| c == "__MACOSX") {
+        return Some("__MACOSX/".into());
+    }
+    if components.last().is_some_and(|c| c == ".DS_Store") {
+        return Some(components.join("/"));
+    }
+    components
+        .iter()
+        .position(|c| SKIPPED_DIRS.contains(&c.as_str()))
+        .map(|i| format!("{}/", components[..=i].join("/")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,23 +171,23 @@ mod tests {
         );
         assert_ne!(collision_key("a.md"), collision_key("b.md"));
     }
-}
 
-/// Folders never taken in: version control and build output (they are not the candidate's
-/// answer and can be huge).
-pub(crate) const SKIPPED_DIRS: [&str; 3] = [".git", "target", "node_modules"];
-
-/// Why an entry is left out, if it is: junk an archiver adds (`__MACOSX/`, `.DS_Store`) or a
-/// folder in [`SKIPPED_DIRS`]. Returns the path prefix that is skipped.
-pub(crate) fn skipped_prefix(components: &[String]) -> Option<String> {
-    if components.first().is_some_and(|c| c == "__MACOSX") {
-        return Some("__MACOSX/".into());
+    #[test]
+    fn junk_and_build_output_are_skipped() {
+        let c = |p: &str| p.split('/').map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            skipped_prefix(&c("__MACOSX/a/._b")),
+            Some("__MACOSX/".into())
+        );
+        assert_eq!(
+            skipped_prefix(&c("a/.DS_Store")),
+            Some("a/.DS_Store".into())
+        );
+        assert_eq!(
+            skipped_prefix(&c("app/target/debug/x")),
+            Some("app/target/".into())
+        );
+        assert_eq!(skipped_prefix(&c(".git/config")), Some(".git/".into()));
+        assert_eq!(skipped_prefix(&c("web/src/main.rs")), None);
     }
-    if components.last().is_some_and(|c| c == ".DS_Store") {
-        return Some(components.join("/"));
-    }
-    components
-        .iter()
-        .position(|c| SKIPPED_DIRS.contains(&c.as_str()))
-        .map(|i| format!("{}/", components[..=i].join("/")))
 }

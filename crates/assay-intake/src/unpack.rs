@@ -409,3 +409,18 @@ fn cp437(b: u8) -> char {
         HIGH.chars().nth((b - 0x80) as usize).unwrap_or('\u{fffd}')
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::cp437;
+
+    #[test]
+    fn cp437_maps_every_high_byte() {
+        let high: String = (0x80..=0xffu8).map(cp437).collect();
+        assert_eq!(high.chars().count(), 128);
+        assert!(!high.contains('\u{fffd}'));
+        assert_eq!(cp437(0x82), 'é');
+        assert_eq!(cp437(0xe1), 'ß');
+        assert_eq!(cp437(b'a'), 'a');
+    }
+}

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use support::*;
 
 fn opts() -> DiscoverOptions {
-    DiscoverOptions { webapp_package: "sample-webapp".into() }
+    DiscoverOptions {
+        webapp_package: "sample-webapp".into(),
+    }
 }
 
 fn paths(v: &[&str]) -> Vec<PathBuf> {
@@ -29,12 +31,27 @@ fn a_zip_of_a_folder_is_unwrapped_and_mac_junk_left_out() {
         .file("candidate/.DS_Store", b"\0\0\0\x01Bud1")
         .file("__MACOSX/candidate/._compose.yaml", b"\0\x05\x16\x07");
     zip.write(&case.path("submission.zip"));
-    let ws = open_in(&case.path("submission.zip"), &IntakeLimits::default(), &opts(), &case.work()).unwrap();
+    let ws = open_in(
+        &case.path("submission.zip"),
+        &IntakeLimits::default(),
+        &opts(),
+        &case.work(),
+    )
+    .unwrap();
     assert_eq!(ws.kind, SourceKind::Zip);
     assert!(ws.root.is_absolute());
     assert_eq!(tree(&ws.root), ["ANSWERS.md", "compose.yaml"]);
-    assert_eq!(ws.discovery.compose_file, Some(PathBuf::from("compose.yaml")));
-    assert!(ws.notes.iter().any(|n| n.message.contains("unwrapped the single top folder `candidate/`")), "{:?}", ws.notes);
+    assert_eq!(
+        ws.discovery.compose_file,
+        Some(PathBuf::from("compose.yaml"))
+    );
+    assert!(
+        ws.notes.iter().any(|n| n
+            .message
+            .contains("unwrapped the single top folder `candidate/`")),
+        "{:?}",
+        ws.notes
+    );
     drop(ws);
     case.assert_clean(&["submission.zip"]);
 }
@@ -42,9 +59,17 @@ fn a_zip_of_a_folder_is_unwrapped_and_mac_junk_left_out() {
 #[test]
 fn two_top_folders_or_a_top_level_file_are_not_unwrapped() {
     let case = Case::new();
-    let zip = Zip::new().file("a/compose.yaml", COMPOSE).file("README.md", b"# hi");
+    let zip = Zip::new()
+        .file("a/compose.yaml", COMPOSE)
+        .file("README.md", b"# hi");
     zip.write(&case.path("submission.zip"));
-    let ws = open_in(&case.path("submission.zip"), &IntakeLimits::default(), &opts(), &case.work()).unwrap();
+    let ws = open_in(
+        &case.path("submission.zip"),
+        &IntakeLimits::default(),
+        &opts(),
+        &case.work(),
+    )
+    .unwrap();
     assert_eq!(tree(&ws.root), ["README.md", "a/", "a/compose.yaml"]);
     assert!(ws.notes.is_empty());
 }
@@ -61,11 +86,27 @@ fn discovery_prefers_compose_yaml_like_docker_compose_and_reports_the_rest() {
         .file("compose.override.yml", b"services: {}\n")
         .file(".env", b"POSTGRES_PASSWORD=x\n");
     zip.write(&case.path("submission.zip"));
-    let ws = open_in(&case.path("submission.zip"), &IntakeLimits::default(), &opts(), &case.work()).unwrap();
+    let ws = open_in(
+        &case.path("submission.zip"),
+        &IntakeLimits::default(),
+        &opts(),
+        &case.work(),
+    )
+    .unwrap();
     let d = &ws.discovery;
     assert_eq!(d.compose_file, Some(PathBuf::from("compose.yaml")));
-    assert_eq!(d.other_compose_files, paths(&["compose.yml", "docker-compose.yml", "old/docker-compose.yaml"]));
-    assert_eq!(d.override_files, paths(&["compose.override.yml", "docker-compose.override.yml"]));
+    assert_eq!(
+        d.other_compose_files,
+        paths(&[
+            "compose.yml",
+            "docker-compose.yml",
+            "old/docker-compose.yaml"
+        ])
+    );
+    assert_eq!(
+        d.override_files,
+        paths(&["compose.override.yml", "docker-compose.override.yml"])
+    );
     assert_eq!(d.env_file, Some(PathBuf::from(".env")));
 }
 
@@ -80,10 +121,22 @@ fn discovery_looks_one_folder_down_and_finds_the_env_beside_the_compose_file() {
         .file(".devcontainer/compose.yaml", COMPOSE)
         .file("deep/er/compose.yaml", COMPOSE);
     zip.write(&case.path("submission.zip"));
-    let ws = open_in(&case.path("submission.zip"), &IntakeLimits::default(), &opts(), &case.work()).unwrap();
+    let ws = open_in(
+        &case.path("submission.zip"),
+        &IntakeLimits::default(),
+        &opts(),
+        &case.work(),
+    )
+    .unwrap();
     let d = &ws.discovery;
-    assert_eq!(d.compose_file, Some(PathBuf::from("deploy/docker-compose.yml")));
-    assert_eq!(d.other_compose_files, paths(&[".devcontainer/compose.yaml"]));
+    assert_eq!(
+        d.compose_file,
+        Some(PathBuf::from("deploy/docker-compose.yml"))
+    );
+    assert_eq!(
+        d.other_compose_files,
+        paths(&[".devcontainer/compose.yaml"])
+    );
     assert_eq!(d.env_file, Some(PathBuf::from("deploy/.env")));
     assert_eq!(d.readme, Some(PathBuf::from("README.md")));
     assert_eq!(d.answer_docs, paths(&["README.md"]));
@@ -113,11 +166,20 @@ fn discovery_finds_answers_dockerfiles_manifests_and_the_webapp() {
         .file("webapp/Dockerfile", b"FROM rust")
         .file("db/db.Dockerfile", b"FROM postgres")
         .file("Dockerfile.dev", b"FROM rust")
-        .file("k8s/deploy.yaml", b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n")
+        .file(
+            "k8s/deploy.yaml",
+            b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n",
+        )
         .file("k8s/values.yml", b"replicas: 2\n")
         .file("other/Cargo.toml", b"[package]\nname = \"helper\"\n");
     zip.write(&case.path("submission.zip"));
-    let ws = open_in(&case.path("submission.zip"), &IntakeLimits::default(), &opts(), &case.work()).unwrap();
+    let ws = open_in(
+        &case.path("submission.zip"),
+        &IntakeLimits::default(),
+        &opts(),
+        &case.work(),
+    )
+    .unwrap();
     let d = &ws.discovery;
     assert_eq!(
         d.answer_docs,
@@ -133,7 +195,10 @@ fn discovery_finds_answers_dockerfiles_manifests_and_the_webapp() {
         ])
     );
     assert_eq!(d.readme, Some(PathBuf::from("README.md")));
-    assert_eq!(d.dockerfiles, paths(&["Dockerfile.dev", "db/db.Dockerfile", "webapp/Dockerfile"]));
+    assert_eq!(
+        d.dockerfiles,
+        paths(&["Dockerfile.dev", "db/db.Dockerfile", "webapp/Dockerfile"])
+    );
     assert_eq!(d.k8s_manifests, paths(&["k8s/deploy.yaml"]));
     assert_eq!(d.webapp_dirs, paths(&["webapp"]));
 }
@@ -148,7 +213,13 @@ fn a_submission_that_is_the_webapp_folder_keeps_its_readme_out_of_the_answers() 
         .file("compose.yaml", COMPOSE)
         .file("ANSWERS.md", b"# Q1");
     zip.write(&case.path("submission.zip"));
-    let ws = open_in(&case.path("submission.zip"), &IntakeLimits::default(), &opts(), &case.work()).unwrap();
+    let ws = open_in(
+        &case.path("submission.zip"),
+        &IntakeLimits::default(),
+        &opts(),
+        &case.work(),
+    )
+    .unwrap();
     assert_eq!(ws.discovery.webapp_dirs, paths(&["."]));
     assert_eq!(ws.discovery.readme, Some(PathBuf::from("README.md")));
     assert_eq!(ws.discovery.answer_docs, paths(&["ANSWERS.md"]));
@@ -166,28 +237,55 @@ fn a_directory_is_copied_with_links_and_build_output_left_out() {
     }
     std::fs::write(src.join("compose.yaml"), COMPOSE).unwrap();
     std::fs::write(src.join("answers/q2.md"), b"answer").unwrap();
-    std::fs::set_permissions(src.join("answers/q2.md"), std::fs::Permissions::from_mode(0o4755)).unwrap();
+    std::fs::set_permissions(
+        src.join("answers/q2.md"),
+        std::fs::Permissions::from_mode(0o4755),
+    )
+    .unwrap();
     std::fs::write(src.join("target/debug/huge"), b"build output").unwrap();
     std::fs::write(src.join("node_modules/x/index.js"), b"js").unwrap();
     symlink(&outside, src.join("leak.txt")).unwrap();
     symlink("/", src.join("webapp/root")).unwrap();
     let fifo = src.join("pipe");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
 
     let ws = open_in(&src, &IntakeLimits::default(), &opts(), &case.work()).unwrap();
     assert_eq!(ws.kind, SourceKind::Directory);
-    assert_eq!(tree(&ws.root), ["answers/", "answers/q2.md", "compose.yaml", "webapp/"]);
-    assert_eq!(std::fs::metadata(ws.root.join("answers/q2.md")).unwrap().permissions().mode() & 0o7777, 0o644);
-    let warnings: Vec<&str> =
-        ws.notes.iter().filter(|n| n.severity == Severity::Warning).map(|n| n.message.as_str()).collect();
+    assert_eq!(
+        tree(&ws.root),
+        ["answers/", "answers/q2.md", "compose.yaml", "webapp/"]
+    );
+    assert_eq!(
+        std::fs::metadata(ws.root.join("answers/q2.md"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o644
+    );
+    let warnings: Vec<&str> = ws
+        .notes
+        .iter()
+        .filter(|n| n.severity == Severity::Warning)
+        .map(|n| n.message.as_str())
+        .collect();
     assert_eq!(warnings.len(), 3, "{warnings:?}");
     assert!(warnings.iter().any(|w| w.contains("`leak.txt`")));
     assert!(warnings.iter().any(|w| w.contains("`webapp/root`")));
-    assert!(warnings.iter().any(|w| w.contains("`pipe`") && w.contains("not a regular file")));
+    assert!(warnings
+        .iter()
+        .any(|w| w.contains("`pipe`") && w.contains("not a regular file")));
     assert!(ws.notes.iter().any(|n| n.message.contains("`target/`")));
     drop(ws);
     assert_eq!(std::fs::read(&outside).unwrap(), b"grader secret");
-    assert!(case.work().read_dir().unwrap().next().is_none(), "the temp dir is removed on drop");
+    assert!(
+        case.work().read_dir().unwrap().next().is_none(),
+        "the temp dir is removed on drop"
+    );
 }
 
 #[test]
@@ -195,12 +293,19 @@ fn a_git_checkout_is_copied_without_its_git_folder() {
     let case = Case::new();
     let src = case.path("repo");
     std::fs::create_dir_all(src.join(".git/objects")).unwrap();
-    std::fs::write(src.join(".git/config"), b"[core]\n\thooksPath = /tmp/evil\n").unwrap();
+    std::fs::write(
+        src.join(".git/config"),
+        b"[core]\n\thooksPath = /tmp/evil\n",
+    )
+    .unwrap();
     std::fs::write(src.join("docker-compose.yml"), COMPOSE).unwrap();
     let ws = open_in(&src, &IntakeLimits::default(), &opts(), &case.work()).unwrap();
     assert_eq!(ws.kind, SourceKind::GitCheckout);
     assert_eq!(tree(&ws.root), ["docker-compose.yml"]);
-    assert_eq!(ws.discovery.compose_file, Some(PathBuf::from("docker-compose.yml")));
+    assert_eq!(
+        ws.discovery.compose_file,
+        Some(PathBuf::from("docker-compose.yml"))
+    );
 }
 
 #[test]
@@ -209,7 +314,10 @@ fn a_directory_over_the_caps_is_rejected_and_nothing_is_left() {
     let src = case.path("big");
     std::fs::create_dir(&src).unwrap();
     std::fs::write(src.join("a.bin"), vec![0u8; 5000]).unwrap();
-    let limits = IntakeLimits { max_file_bytes: 4096, ..IntakeLimits::default() };
+    let limits = IntakeLimits {
+        max_file_bytes: 4096,
+        ..IntakeLimits::default()
+    };
     match open_in(&src, &limits, &opts(), &case.work()) {
         Err(IntakeError::Rejected { entry, reason }) => {
             assert_eq!(entry, "a.bin");
@@ -226,11 +334,18 @@ fn usage_errors_are_told_apart_from_rejections() {
     let missing = case.path("no/such/file.zip");
     let err = open(&missing, &IntakeLimits::default(), &opts()).unwrap_err();
     assert!(matches!(err, IntakeError::Usage { .. }), "{err:?}");
-    assert_eq!(err.to_string(), format!("{}: no such file or directory", missing.display()));
+    assert_eq!(
+        err.to_string(),
+        format!("{}: no such file or directory", missing.display())
+    );
     let text = case.path("notes.txt");
     std::fs::write(&text, b"hello").unwrap();
     let err = open(&text, &IntakeLimits::default(), &opts()).unwrap_err();
-    assert!(err.to_string().ends_with("notes.txt: not a .zip file or a directory"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("notes.txt: not a .zip file or a directory"),
+        "{err}"
+    );
     // A zip without the .zip name is still a zip.
     let odd = case.path("submission.bin");
     Zip::new().file("compose.yaml", COMPOSE).write(&odd);
@@ -242,7 +357,18 @@ fn usage_errors_are_told_apart_from_rejections() {
 #[test]
 fn rejection_messages_are_one_clear_line() {
     let case = Case::new();
-    Zip::new().entry(Entry::stored("../evil.txt", b"x")).write(&case.path("submission.zip"));
-    let err = open_in(&case.path("submission.zip"), &IntakeLimits::default(), &opts(), &case.work()).unwrap_err();
-    assert_eq!(err.to_string(), "entry `../evil.txt`: path traversal: the name contains a `..` component");
+    Zip::new()
+        .entry(Entry::stored("../evil.txt", b"x"))
+        .write(&case.path("submission.zip"));
+    let err = open_in(
+        &case.path("submission.zip"),
+        &IntakeLimits::default(),
+        &opts(),
+        &case.work(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "entry `../evil.txt`: path traversal: the name contains a `..` component"
+    );
 }

@@ -9,7 +9,9 @@ use assay_intake::{open_in, DiscoverOptions, IntakeError, Workspace};
 use support::*;
 
 fn opts() -> DiscoverOptions {
-    DiscoverOptions { webapp_package: "sample-webapp".into() }
+    DiscoverOptions {
+        webapp_package: "sample-webapp".into(),
+    }
 }
 
 fn open_zip(case: &Case, zip: &Zip, limits: &IntakeLimits) -> Result<Workspace, IntakeError> {
@@ -21,12 +23,21 @@ fn open_zip(case: &Case, zip: &Zip, limits: &IntakeLimits) -> Result<Workspace, 
 #[track_caller]
 fn assert_rejected(case: &Case, result: Result<Workspace, IntakeError>, entry: &str, reason: &str) {
     match result {
-        Err(IntakeError::Rejected { entry: e, reason: r }) => {
+        Err(IntakeError::Rejected {
+            entry: e,
+            reason: r,
+        }) => {
             assert_eq!(e, entry, "wrong entry named (reason: {r})");
-            assert!(r.contains(reason), "reason {r:?} does not contain {reason:?}");
+            assert!(
+                r.contains(reason),
+                "reason {r:?} does not contain {reason:?}"
+            );
         }
         Err(other) => panic!("expected Rejected({entry}), got {other:?}"),
-        Ok(ws) => panic!("expected Rejected({entry}), got a workspace: {:?}", tree(&ws.root)),
+        Ok(ws) => panic!(
+            "expected Rejected({entry}), got a workspace: {:?}",
+            tree(&ws.root)
+        ),
     }
     case.assert_clean(&["submission.zip"]);
 }
@@ -52,7 +63,11 @@ fn item01_traversal_absolute_drive_and_control_names_are_rejected() {
     ];
     for (raw, shown, reason) in cases {
         let case = Case::new();
-        let result = open_zip(&case, &one(Entry::stored_raw(raw, b"pwned")), &IntakeLimits::default());
+        let result = open_zip(
+            &case,
+            &one(Entry::stored_raw(raw, b"pwned")),
+            &IntakeLimits::default(),
+        );
         assert_rejected(&case, result, shown, reason);
         assert!(!case.path("evil.txt").exists() && !case.work().join("evil.txt").exists());
     }
@@ -72,23 +87,44 @@ fn item02_links_devices_fifos_and_sockets_are_rejected() {
     for (mode, reason) in modes {
         let case = Case::new();
         let entry = Entry::stored("link", b"/etc/passwd").mode(mode);
-        assert_rejected(&case, open_zip(&case, &one(entry), &IntakeLimits::default()), "link", reason);
+        assert_rejected(
+            &case,
+            open_zip(&case, &one(entry), &IntakeLimits::default()),
+            "link",
+            reason,
+        );
     }
     // A hard link as PKWARE's Unix extra field carries it: the link target after 12 fixed bytes.
     let case = Case::new();
     let mut entry = Entry::stored("hard", b"");
     let target = b"/etc/shadow";
-    entry.central.extra.extend_from_slice(&0x000du16.to_le_bytes());
-    entry.central.extra.extend_from_slice(&((12 + target.len()) as u16).to_le_bytes());
+    entry
+        .central
+        .extra
+        .extend_from_slice(&0x000du16.to_le_bytes());
+    entry
+        .central
+        .extra
+        .extend_from_slice(&((12 + target.len()) as u16).to_le_bytes());
     entry.central.extra.extend_from_slice(&[0; 12]);
     entry.central.extra.extend_from_slice(target);
-    assert_rejected(&case, open_zip(&case, &one(entry), &IntakeLimits::default()), "hard", "link");
+    assert_rejected(
+        &case,
+        open_zip(&case, &one(entry), &IntakeLimits::default()),
+        "hard",
+        "link",
+    );
     // A Windows reparse point (NTFS host, FILE_ATTRIBUTE_REPARSE_POINT).
     let case = Case::new();
     let mut entry = Entry::stored("junction", b"C:\\Windows");
     entry.central.made_by = 10 << 8 | 30;
     entry.central.external_attrs = 0x400;
-    assert_rejected(&case, open_zip(&case, &one(entry), &IntakeLimits::default()), "junction", "reparse point");
+    assert_rejected(
+        &case,
+        open_zip(&case, &one(entry), &IntakeLimits::default()),
+        "junction",
+        "reparse point",
+    );
 }
 
 // 3. Bombs: entries cap, bytes actually written, compression ratio, overlapping entries.
@@ -96,7 +132,12 @@ fn item02_links_devices_fifos_and_sockets_are_rejected() {
 fn item03_a_gibibyte_of_zeros_is_rejected_before_inflating() {
     let case = Case::new();
     write_zero_bomb(&case.path("submission.zip"), "zeros.bin", 1 << 30, None);
-    let result = open_in(&case.path("submission.zip"), &IntakeLimits::default(), &opts(), &case.work());
+    let result = open_in(
+        &case.path("submission.zip"),
+        &IntakeLimits::default(),
+        &opts(),
+        &case.work(),
+    );
     assert_rejected(&case, result, "zeros.bin", "per-file limit");
 }
 
@@ -104,37 +145,76 @@ fn item03_a_gibibyte_of_zeros_is_rejected_before_inflating() {
 fn item03_a_bomb_that_lies_about_its_size_stops_at_the_counting_copy() {
     let case = Case::new();
     // Declares 60 MiB (under the 64 MiB per-file cap), inflates to 1 GiB.
-    write_zero_bomb(&case.path("submission.zip"), "zeros.bin", 1 << 30, Some(60 << 20));
-    let result = open_in(&case.path("submission.zip"), &IntakeLimits::default(), &opts(), &case.work());
+    write_zero_bomb(
+        &case.path("submission.zip"),
+        "zeros.bin",
+        1 << 30,
+        Some(60 << 20),
+    );
+    let result = open_in(
+        &case.path("submission.zip"),
+        &IntakeLimits::default(),
+        &opts(),
+        &case.work(),
+    );
     assert_rejected(&case, result, "zeros.bin", "declared uncompressed size");
     // With a ratio cap below what zeros reach, the ratio check trips first.
     let case = Case::new();
-    write_zero_bomb(&case.path("submission.zip"), "zeros.bin", 64 << 20, Some(60 << 20));
-    let limits = IntakeLimits { max_compression_ratio: 50, ..IntakeLimits::default() };
+    write_zero_bomb(
+        &case.path("submission.zip"),
+        "zeros.bin",
+        64 << 20,
+        Some(60 << 20),
+    );
+    let limits = IntakeLimits {
+        max_compression_ratio: 50,
+        ..IntakeLimits::default()
+    };
     let result = open_in(&case.path("submission.zip"), &limits, &opts(), &case.work());
     assert_rejected(&case, result, "zeros.bin", "compression ratio above 50:1");
 }
 
 #[test]
 fn item03_entry_and_total_caps() {
-    let limits = IntakeLimits { max_entries: 5, max_total_bytes: 10_000, ..IntakeLimits::default() };
+    let limits = IntakeLimits {
+        max_entries: 5,
+        max_total_bytes: 10_000,
+        ..IntakeLimits::default()
+    };
     let case = Case::new();
     let mut zip = Zip::new();
     for i in 0..6 {
         zip = zip.file(&format!("f{i}.txt"), b"x");
     }
-    assert_rejected(&case, open_zip(&case, &zip, &limits), "submission.zip", "declares 6 entries; the limit is 5");
+    assert_rejected(
+        &case,
+        open_zip(&case, &zip, &limits),
+        "submission.zip",
+        "declares 6 entries; the limit is 5",
+    );
     // Honest sizes over the total: refused from the declared sizes.
     let case = Case::new();
-    let zip = Zip::new().file("a.bin", &[1; 6000]).file("b.bin", &[2; 6000]);
-    assert_rejected(&case, open_zip(&case, &zip, &limits), "b.bin", "total limit");
+    let zip = Zip::new()
+        .file("a.bin", &[1; 6000])
+        .file("b.bin", &[2; 6000]);
+    assert_rejected(
+        &case,
+        open_zip(&case, &zip, &limits),
+        "b.bin",
+        "total limit",
+    );
     // Lying sizes over the total: refused by the counting copy.
     let case = Case::new();
     let zip = Zip::new()
         .file("a.bin", &[1; 6000])
         .entry(Entry::deflated("b.bin", &[2; 6000]).declared_size(10))
         .entry(Entry::deflated("c.bin", &[3; 1000]));
-    assert_rejected(&case, open_zip(&case, &zip, &limits), "b.bin", "declared uncompressed size");
+    assert_rejected(
+        &case,
+        open_zip(&case, &zip, &limits),
+        "b.bin",
+        "declared uncompressed size",
+    );
 }
 
 #[test]
@@ -159,7 +239,12 @@ fn item03_overlapping_entries_are_rejected() {
     zip_bytes.extend_from_slice(&eocd(2, cd.len() as u32, cd_offset, b""));
     let case = Case::new();
     std::fs::write(case.path("submission.zip"), zip_bytes).unwrap();
-    let result = open_in(&case.path("submission.zip"), &IntakeLimits::default(), &opts(), &case.work());
+    let result = open_in(
+        &case.path("submission.zip"),
+        &IntakeLimits::default(),
+        &opts(),
+        &case.work(),
+    );
     assert_rejected(&case, result, "outer", "overlap entry `inner`");
 
     // Two central entries pointing at the same local header (the quoted-overlap family).
@@ -176,7 +261,12 @@ fn item03_overlapping_entries_are_rejected() {
     bytes.extend_from_slice(&cd);
     bytes.extend_from_slice(&eocd(2, cd.len() as u32, cd_offset, b""));
     std::fs::write(case.path("submission.zip"), bytes).unwrap();
-    let result = open_in(&case.path("submission.zip"), &IntakeLimits::default(), &opts(), &case.work());
+    let result = open_in(
+        &case.path("submission.zip"),
+        &IntakeLimits::default(),
+        &opts(),
+        &case.work(),
+    );
     assert_rejected(&case, result, "other", "local header names it `same`");
 }
 
@@ -186,20 +276,45 @@ fn item04_declared_size_lies_are_caught() {
     // Small declared, huge actual.
     let case = Case::new();
     let entry = Entry::deflated("lie.bin", &vec![0u8; 10 << 20]).declared_size(10);
-    assert_rejected(&case, open_zip(&case, &one(entry), &IntakeLimits::default()), "lie.bin", "declared");
+    assert_rejected(
+        &case,
+        open_zip(&case, &one(entry), &IntakeLimits::default()),
+        "lie.bin",
+        "declared",
+    );
     // Large declared, small actual.
     let case = Case::new();
     let entry = Entry::deflated("short.bin", b"tiny").declared_size(1000);
-    assert_rejected(&case, open_zip(&case, &one(entry), &IntakeLimits::default()), "short.bin", "declares 1000 bytes but holds 4");
+    assert_rejected(
+        &case,
+        open_zip(&case, &one(entry), &IntakeLimits::default()),
+        "short.bin",
+        "declares 1000 bytes but holds 4",
+    );
     // A data descriptor whose central sizes lie.
     let case = Case::new();
-    let entry = Entry::deflated("dd.bin", &vec![7u8; 1 << 20]).declared_size(100).with_descriptor();
-    assert_rejected(&case, open_zip(&case, &one(entry), &IntakeLimits::default()), "dd.bin", "declared");
+    let entry = Entry::deflated("dd.bin", &vec![7u8; 1 << 20])
+        .declared_size(100)
+        .with_descriptor();
+    assert_rejected(
+        &case,
+        open_zip(&case, &one(entry), &IntakeLimits::default()),
+        "dd.bin",
+        "declared",
+    );
     // The per-file cap holds even when the declared size sits right at it.
     let case = Case::new();
-    let limits = IntakeLimits { max_file_bytes: 4096, ..IntakeLimits::default() };
+    let limits = IntakeLimits {
+        max_file_bytes: 4096,
+        ..IntakeLimits::default()
+    };
     let entry = Entry::deflated("cap.bin", &[5u8; 8192]).declared_size(4096);
-    assert_rejected(&case, open_zip(&case, &one(entry), &limits), "cap.bin", "declared uncompressed size");
+    assert_rejected(
+        &case,
+        open_zip(&case, &one(entry), &limits),
+        "cap.bin",
+        "declared uncompressed size",
+    );
 }
 
 #[test]
@@ -214,9 +329,13 @@ fn item04_an_honest_streamed_entry_with_a_data_descriptor_is_taken() {
 // 5. Nested zips are stored as files, never recursed into.
 #[test]
 fn item05_nested_zips_are_stored_as_files() {
-    let inner = Zip::new().entry(Entry::stored("../evil.txt", b"pwned")).build();
+    let inner = Zip::new()
+        .entry(Entry::stored("../evil.txt", b"pwned"))
+        .build();
     let case = Case::new();
-    let zip = Zip::new().entry(Entry::stored("inner.zip", &inner)).file("README.md", b"# hi");
+    let zip = Zip::new()
+        .entry(Entry::stored("inner.zip", &inner))
+        .file("README.md", b"# hi");
     let ws = open_zip(&case, &zip, &IntakeLimits::default()).expect("a nested zip is just a file");
     assert_eq!(std::fs::read(ws.root.join("inner.zip")).unwrap(), inner);
     assert_eq!(tree(&ws.root), ["README.md", "inner.zip"]);
@@ -229,15 +348,35 @@ fn item05_nested_zips_are_stored_as_files() {
 fn item06_duplicate_and_colliding_names_are_rejected() {
     let cases: [(&str, &str, &str, &str); 5] = [
         ("a.txt", "a.txt", "a.txt", "duplicate name"),
-        ("README.md", "readme.md", "readme.md", "collides with `README.md`"),
-        ("caf\u{e9}.md", "cafe\u{301}.md", "cafe\u{301}.md", "Unicode normalisation"),
-        ("notes", "notes/q1.md", "notes/q1.md", "both a file and a folder"),
+        (
+            "README.md",
+            "readme.md",
+            "readme.md",
+            "collides with `README.md`",
+        ),
+        (
+            "caf\u{e9}.md",
+            "cafe\u{301}.md",
+            "cafe\u{301}.md",
+            "Unicode normalisation",
+        ),
+        (
+            "notes",
+            "notes/q1.md",
+            "notes/q1.md",
+            "both a file and a folder",
+        ),
         ("x.txt", "./x.txt", "./x.txt", "duplicate name once"),
     ];
     for (first, second, named, reason) in cases {
         let case = Case::new();
         let zip = Zip::new().file(first, b"one").file(second, b"two");
-        assert_rejected(&case, open_zip(&case, &zip, &IntakeLimits::default()), named, reason);
+        assert_rejected(
+            &case,
+            open_zip(&case, &zip, &IntakeLimits::default()),
+            named,
+            reason,
+        );
     }
 }
 
@@ -251,7 +390,12 @@ fn item07_local_and_central_names_must_agree() {
     local.name = b"../evil.txt".to_vec();
     entry.local = Some(local);
     let result = open_zip(&case, &one(entry), &IntakeLimits::default());
-    assert_rejected(&case, result, "innocent.txt", "local header names it `../evil.txt`");
+    assert_rejected(
+        &case,
+        result,
+        "innocent.txt",
+        "local header names it `../evil.txt`",
+    );
 }
 
 #[test]
@@ -263,22 +407,42 @@ fn item07_prepended_appended_and_doubled_structures_are_rejected() {
     let case = Case::new();
     let mut zip = base.clone();
     zip.prefix = b"#!/bin/sh\nexec something\n".to_vec();
-    assert_rejected(&case, open_zip(&case, &zip, &limits), "submission.zip", "prepended");
+    assert_rejected(
+        &case,
+        open_zip(&case, &zip, &limits),
+        "submission.zip",
+        "prepended",
+    );
     // A self-extracting layout: offsets that count the stub.
     let case = Case::new();
     zip.offsets_include_prefix = true;
-    assert_rejected(&case, open_zip(&case, &zip, &limits), "submission.zip", "before the first entry");
+    assert_rejected(
+        &case,
+        open_zip(&case, &zip, &limits),
+        "submission.zip",
+        "before the first entry",
+    );
     // A PDF/zip polyglot.
     let case = Case::new();
     let mut zip = base.clone();
     zip.prefix = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n".to_vec();
     zip.offsets_include_prefix = true;
-    assert_rejected(&case, open_zip(&case, &zip, &limits), "submission.zip", "polyglot");
+    assert_rejected(
+        &case,
+        open_zip(&case, &zip, &limits),
+        "submission.zip",
+        "polyglot",
+    );
     // Appended bytes.
     let case = Case::new();
     let mut zip = base.clone();
     zip.suffix = b"trailing".to_vec();
-    assert_rejected(&case, open_zip(&case, &zip, &limits), "submission.zip", "bytes after the end");
+    assert_rejected(
+        &case,
+        open_zip(&case, &zip, &limits),
+        "submission.zip",
+        "bytes after the end",
+    );
     // A second end record appended after the first.
     let case = Case::new();
     let mut bytes = base.build();
@@ -286,27 +450,52 @@ fn item07_prepended_appended_and_doubled_structures_are_rejected() {
     bytes.extend_from_slice(&second);
     std::fs::write(case.path("submission.zip"), &bytes).unwrap();
     let result = open_in(&case.path("submission.zip"), &limits, &opts(), &case.work());
-    assert_rejected(&case, result, "submission.zip", "the end record does not point at the central directory");
+    assert_rejected(
+        &case,
+        result,
+        "submission.zip",
+        "the end record does not point at the central directory",
+    );
     // Two end records that both fit: the second hides in the first one's comment.
     let case = Case::new();
     let mut zip = base.clone();
     zip.comment = eocd(0, 0, 0, b"");
-    assert_rejected(&case, open_zip(&case, &zip, &limits), "submission.zip", "two end-of-central-directory records");
+    assert_rejected(
+        &case,
+        open_zip(&case, &zip, &limits),
+        "submission.zip",
+        "two end-of-central-directory records",
+    );
     // An end record hiding in a comment without fitting.
     let case = Case::new();
     let mut zip = base.clone();
     zip.comment = [eocd(0, 0, 0, b""), b"more".to_vec()].concat();
-    assert_rejected(&case, open_zip(&case, &zip, &limits), "submission.zip", "hides in the archive comment");
+    assert_rejected(
+        &case,
+        open_zip(&case, &zip, &limits),
+        "submission.zip",
+        "hides in the archive comment",
+    );
     // A huge comment.
     let case = Case::new();
     let mut zip = base.clone();
     zip.comment = vec![b'c'; 5000];
-    assert_rejected(&case, open_zip(&case, &zip, &limits), "submission.zip", "archive comment of 5000 bytes");
+    assert_rejected(
+        &case,
+        open_zip(&case, &zip, &limits),
+        "submission.zip",
+        "archive comment of 5000 bytes",
+    );
     // Hidden bytes between two entries.
     let case = Case::new();
     let mut zip = base.clone();
     zip.entries[0].descriptor = Some(b"hidden payload".to_vec());
-    assert_rejected(&case, open_zip(&case, &zip, &limits), "a.txt", "14 unaccounted bytes");
+    assert_rejected(
+        &case,
+        open_zip(&case, &zip, &limits),
+        "a.txt",
+        "14 unaccounted bytes",
+    );
 }
 
 #[test]
@@ -316,37 +505,73 @@ fn item07_other_ambiguities_garbage_and_encryption_are_rejected() {
     let case = Case::new();
     let mut entry = Entry::stored("safe.txt", b"x");
     let other = b"../evil.txt";
-    entry.central.extra.extend_from_slice(&0x7075u16.to_le_bytes());
-    entry.central.extra.extend_from_slice(&((5 + other.len()) as u16).to_le_bytes());
+    entry
+        .central
+        .extra
+        .extend_from_slice(&0x7075u16.to_le_bytes());
+    entry
+        .central
+        .extra
+        .extend_from_slice(&((5 + other.len()) as u16).to_le_bytes());
     entry.central.extra.push(1);
-    entry.central.extra.extend_from_slice(&crc32fast::hash(b"safe.txt").to_le_bytes());
+    entry
+        .central
+        .extra
+        .extend_from_slice(&crc32fast::hash(b"safe.txt").to_le_bytes());
     entry.central.extra.extend_from_slice(other);
-    assert_rejected(&case, open_zip(&case, &one(entry), &limits), "safe.txt", "Unicode path field names another file");
+    assert_rejected(
+        &case,
+        open_zip(&case, &one(entry), &limits),
+        "safe.txt",
+        "Unicode path field names another file",
+    );
     // An encrypted entry.
     let case = Case::new();
     let mut entry = Entry::stored("secret.txt", b"xxxxxxxxxxxxxxxx");
     entry.central.flags |= 1;
-    assert_rejected(&case, open_zip(&case, &one(entry), &limits), "secret.txt", "encrypted");
+    assert_rejected(
+        &case,
+        open_zip(&case, &one(entry), &limits),
+        "secret.txt",
+        "encrypted",
+    );
     // A compression method we do not take.
     let case = Case::new();
     let mut entry = Entry::stored("b.bz2", b"BZh9");
     entry.central.method = 12;
-    assert_rejected(&case, open_zip(&case, &one(entry), &limits), "b.bz2", "compression method 12");
+    assert_rejected(
+        &case,
+        open_zip(&case, &one(entry), &limits),
+        "b.bz2",
+        "compression method 12",
+    );
     // A local header that disagrees on the method.
     let case = Case::new();
     let mut entry = Entry::stored("m.txt", b"plain");
     let mut local = entry.central.clone();
     local.method = 8;
     entry.local = Some(local);
-    assert_rejected(&case, open_zip(&case, &one(entry), &limits), "m.txt", "disagree on compression");
+    assert_rejected(
+        &case,
+        open_zip(&case, &one(entry), &limits),
+        "m.txt",
+        "disagree on compression",
+    );
     // Garbage bytes named .zip: a rejection with a clear reason, not a usage error.
-    for garbage in [&b""[..], b"PK", b"this is not a zip file at all, just some text\n", b"PK\x03\x04garbage"] {
+    for garbage in [
+        &b""[..],
+        b"PK",
+        b"this is not a zip file at all, just some text\n",
+        b"PK\x03\x04garbage",
+    ] {
         let case = Case::new();
         std::fs::write(case.path("submission.zip"), garbage).unwrap();
         let result = open_in(&case.path("submission.zip"), &limits, &opts(), &case.work());
         match &result {
             Err(IntakeError::Rejected { reason, .. }) => assert!(
-                reason.contains("not a zip archive") || reason.contains("truncated") || reason.contains("empty file"),
+                reason.contains("not a zip archive")
+                    || reason.contains("truncated")
+                    || reason.contains("empty file"),
                 "{reason}"
             ),
             other => panic!("{other:?}"),
@@ -365,15 +590,25 @@ fn item08_permissions_are_forced() {
         .entry(Entry::stored("locked/setuid", b"#!/bin/sh\n").mode(0o106777))
         .entry(Entry::stored("world-writable", b"x").mode(0o100777))
         .entry(Entry::stored("unreadable", b"x").mode(0o100000));
-    let ws = open_zip(&case, &zip, &IntakeLimits::default()).expect("modes are not a reason to reject");
-    let mode = |p: &str| std::fs::metadata(ws.root.join(p)).unwrap().permissions().mode() & 0o7777;
+    let ws =
+        open_zip(&case, &zip, &IntakeLimits::default()).expect("modes are not a reason to reject");
+    let mode = |p: &str| {
+        std::fs::metadata(ws.root.join(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    };
     assert_eq!(mode("locked"), 0o755);
     assert_eq!(mode("locked/setuid"), 0o644);
     assert_eq!(mode("world-writable"), 0o644);
     assert_eq!(mode("unreadable"), 0o644);
     let root = ws.root.clone();
     drop(ws);
-    assert!(!root.exists(), "the temp dir is removed on drop, even with a 0000 dir in the archive");
+    assert!(
+        !root.exists(),
+        "the temp dir is removed on drop, even with a 0000 dir in the archive"
+    );
     case.assert_clean(&["submission.zip"]);
 }
 
@@ -388,7 +623,12 @@ fn item09_over_long_names_are_rejected_cleanly() {
 
     let deep = format!("{}f.txt", "d/".repeat(40));
     let case = Case::new();
-    assert_rejected(&case, open_zip(&case, &one(Entry::stored(&deep, b"x")), &limits), &deep, "41 levels deep");
+    assert_rejected(
+        &case,
+        open_zip(&case, &one(Entry::stored(&deep, b"x")), &limits),
+        &deep,
+        "41 levels deep",
+    );
 
     // A 2000-byte name: refused from the central directory, named by its first 1024 bytes.
     let long_path = format!("{}end.txt", "abcdefghi/".repeat(200));
@@ -398,7 +638,10 @@ fn item09_over_long_names_are_rejected_cleanly() {
     match result {
         Err(IntakeError::Rejected { entry, reason }) => {
             assert!(entry.starts_with(shown) && entry.ends_with('…'), "{entry}");
-            assert!(reason.contains("2007 bytes long; the limit is 1024"), "{reason}");
+            assert!(
+                reason.contains("2007 bytes long; the limit is 1024"),
+                "{reason}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -416,7 +659,10 @@ fn item10_mutated_archives_never_panic_nor_blame_assay() {
         ..IntakeLimits::default()
     };
     let seed_zip = Zip::new()
-        .file("compose.yaml", b"services:\n  db:\n    image: postgres:16\n")
+        .file(
+            "compose.yaml",
+            b"services:\n  db:\n    image: postgres:16\n",
+        )
         .entry(Entry::dir("answers/"))
         .file("answers/q2.md", &b"word ".repeat(300))
         .entry(Entry::stored("a/b.txt", b"stored").with_descriptor())
@@ -446,7 +692,11 @@ fn item10_mutated_archives_never_panic_nor_blame_assay() {
             // random bytes with a zip-looking start
             _ => {
                 let len = (next() % 400) as usize;
-                bytes = b"PK\x03\x04".iter().copied().chain((0..len).map(|_| next() as u8)).collect();
+                bytes = b"PK\x03\x04"
+                    .iter()
+                    .copied()
+                    .chain((0..len).map(|_| next() as u8))
+                    .collect();
             }
         }
         std::fs::write(&path, &bytes).unwrap();

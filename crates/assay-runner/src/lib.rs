@@ -13,3 +13,11 @@ pub mod evidence;
 pub mod ops;
 pub mod probe;
 pub mod reaper;
+pub mod run;
+pub mod scenarios;
+
+pub use plan::{plan, Limits, PlanInputs, RunPlan};
+pub use reaper::{gc, GcReport};
+pub use run::{cancel_on_signals, RunError};
+pub use scenarios::{run_checks, DbCredentials, RunInputs, Scenarios};
+pub use tokio_util::sync::CancellationToken;

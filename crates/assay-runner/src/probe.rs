@@ -103,8 +103,12 @@ pub struct Probe<'e> {
 
 impl<'e> Probe<'e> {
     async fn run(&self, args: &[&str], limit: Duration) -> Result<ProbeReply, EngineError> {
+        // The probe gives up a little before we do, so its JSON answer arrives.
+        let own = limit.saturating_sub(Duration::from_millis(500)).max(Duration::from_millis(300));
+        let ms = own.as_millis().to_string();
         let mut cmd = vec![PROBE_BIN];
         cmd.extend_from_slice(args);
+        cmd.extend_from_slice(&["--timeout-ms", &ms]);
         let out = match tokio::time::timeout(limit, self.engine.exec(&self.container, &cmd)).await {
             Ok(r) => r?,
             Err(_) => {

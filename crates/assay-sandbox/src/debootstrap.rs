@@ -60,7 +60,8 @@ pub async fn tree(
             remove_tree(stale)?;
         }
     }
-    let cache = root.join("debs");
+    // One package cache per tree: two debootstraps may run at once.
+    let cache = root.join(format!("debs-{name}"));
     std::fs::create_dir_all(&cache).map_err(io_err(&cache))?;
     let mut args: Vec<String> = vec!["--variant=minbase".into()];
     if !include.is_empty() {
@@ -92,23 +93,29 @@ pub async fn tree(
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut lines = BufReader::new(stdout).lines();
     let mut tail: Vec<String> = Vec::new();
-    let mut phase = String::new();
+    let mut phases: Vec<String> = Vec::new();
     let started = std::time::Instant::now();
+    let mut last_said = started;
     let work = async {
         while let Ok(Some(line)) = lines.next_line().await {
-            // "I: Retrieving libc6" → phase "I: Retrieving": one progress line per phase.
-            let this_phase: String = line
+            // "I: Retrieving libc6" is phase "I: Retrieving": the first line of each phase is
+            // shown, and otherwise one line every 10 s so a slow step still shows life.
+            let phase: String = line
                 .split_whitespace()
                 .take(2)
                 .collect::<Vec<_>>()
                 .join(" ");
-            if this_phase != phase {
+            let new_phase = !phases.contains(&phase);
+            if new_phase || last_said.elapsed() >= Duration::from_secs(10) {
                 progress(&format!(
-                    "  [{:>3.0} s] {}",
+                    "  [{name} {:>3.0} s] {}",
                     started.elapsed().as_secs_f64(),
                     line.chars().take(160).collect::<String>()
                 ));
-                phase = this_phase;
+                last_said = std::time::Instant::now();
+                if new_phase && phases.len() < 64 {
+                    phases.push(phase);
+                }
             }
             if tail.len() == TAIL_LINES {
                 tail.remove(0);

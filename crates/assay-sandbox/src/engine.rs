@@ -443,9 +443,10 @@ impl Engine {
             Some(bollard::body_full(Bytes::from(context_tar))),
         );
         drain(self.timeouts.build, stream, |info| {
+            // The steps and the result; the per-step chatter stays out.
             if let Some(line) = info.stream {
                 let line = line.trim_end();
-                if !line.is_empty() {
+                if line.starts_with("Step ") || line.starts_with("Successfully") {
                     progress(line);
                 }
             }

@@ -32,7 +32,7 @@ pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 /// Repository of the probe image.
 pub const PROBE_REPO: &str = "assay/probe";
 /// Bumped whenever the way stand-ins are made changes, so old ones are rebuilt.
-const RECIPE_VERSION: &str = "assay-standins-1";
+const RECIPE_VERSION: &str = "assay-standins-2";
 /// The postgres stand-in's entrypoint, baked into the image.
 pub const POSTGRES_ENTRYPOINT: &str = include_str!("../standins/postgres-entrypoint.sh");
 /// Paths left out of a root filesystem before import (package caches, docs, the cluster the
@@ -411,7 +411,10 @@ fn binary_path(given: &Option<PathBuf>, name: &str, package: &str) -> Result<Pat
 }
 
 /// Hold an exclusive lock on `work_dir/images.lock` (released when the file is dropped).
-async fn lock_work_dir(work_dir: &Path, progress: &dyn Fn(&str)) -> Result<std::fs::File, ImagesError> {
+async fn lock_work_dir(
+    work_dir: &Path,
+    progress: &dyn Fn(&str),
+) -> Result<std::fs::File, ImagesError> {
     let path = work_dir.join("images.lock");
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -421,9 +424,10 @@ async fn lock_work_dir(work_dir: &Path, progress: &dyn Fn(&str)) -> Result<std::
         .map_err(io_err(&path))?;
     match file.try_lock() {
         Ok(()) => return Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            progress(&format!("waiting for another `assay images` using {}", work_dir.display()))
-        }
+        Err(std::fs::TryLockError::WouldBlock) => progress(&format!(
+            "waiting for another `assay images` using {}",
+            work_dir.display()
+        )),
         Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
     }
     let locked = path.clone();
@@ -473,9 +477,9 @@ fn image_labels(role: &str, hash: &str, stand_in: bool) -> HashMap<String, Strin
     let mut l = labels::managed();
     l.insert(labels::CONTENT_HASH.into(), hash.into());
     l.insert(labels::ROLE.into(), role.into());
-    if stand_in {
-        l.insert(labels::STAND_IN.into(), "true".into());
-    }
+    // Always set: labels are inherited from the base image, and a webapp built on a stand-in
+    // base is not a stand-in.
+    l.insert(labels::STAND_IN.into(), stand_in.to_string());
     l
 }
 
@@ -574,6 +578,9 @@ pub async fn ensure_images(
             None => by_release.push((release, vec![image])),
         }
     }
+    if p.registry_down {
+        p.prefetch_trees(&by_release, &plan.postgres).await?;
+    }
     for (release, images) in &by_release {
         p.ensure_debian(release, images).await?;
     }
@@ -586,6 +593,59 @@ pub async fn ensure_images(
 impl Preparer<'_> {
     fn say(&self, line: &str) {
         (self.progress)(line)
+    }
+
+    /// Offline, the stand-ins that will be built need debootstrap trees; build the missing
+    /// ones at the same time (each is mostly waiting on downloads and dpkg).
+    async fn prefetch_trees(
+        &self,
+        debian: &[(String, Vec<ImageRef>)],
+        postgres: &[ImageRef],
+    ) -> Result<(), ImagesError> {
+        let mut wanted: Vec<(String, Vec<&str>)> = Vec::new();
+        for (release, images) in debian {
+            let (hash, _) = debian_recipe(release);
+            if self.needs_build(images, &hash).await? {
+                wanted.push((release.clone(), vec![]));
+            }
+        }
+        let recipe = postgres_recipe();
+        if self.needs_build(postgres, &recipe.hash).await?
+            && !matches!(
+                look_up(self.engine, &recipe.rootfs, &recipe.rootfs_hash).await?,
+                Found::Current { .. }
+            )
+        {
+            wanted.push((STAND_IN_RELEASE.to_string(), vec![recipe.package.as_str()]));
+        }
+        if wanted.len() < 2 {
+            return Ok(());
+        }
+        let mirror = self.opts.mirror.as_deref().unwrap_or(DEFAULT_MIRROR);
+        self.say(&format!(
+            "building {} Debian trees at the same time",
+            wanted.len()
+        ));
+        let runs = wanted.iter().map(|(release, include)| {
+            crate::debootstrap::tree(&self.opts.work_dir, release, include, mirror, self.progress)
+        });
+        for r in futures_util::future::join_all(runs).await {
+            r?;
+        }
+        Ok(())
+    }
+
+    /// True when some image of `images` is missing or outdated.
+    async fn needs_build(&self, images: &[ImageRef], hash: &str) -> Result<bool, ImagesError> {
+        for image in images {
+            if matches!(
+                look_up(self.engine, image, hash).await?,
+                Found::Missing | Found::Outdated
+            ) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn push(&mut self, image: &ImageRef, action: ImageAction, stand_in: bool, started: Instant) {
@@ -692,17 +752,7 @@ impl Preparer<'_> {
         release: &str,
         images: &[ImageRef],
     ) -> Result<(), ImagesError> {
-        let base_changes = [
-            r#"CMD ["bash"]"#.to_string(),
-            "ENV LANG=C.UTF-8".to_string(),
-        ];
-        let hash = hash_parts(&[
-            RECIPE_VERSION.as_bytes(),
-            b"debian",
-            release.as_bytes(),
-            ROOTFS_EXCLUDES.join("\n").as_bytes(),
-            base_changes.join("\n").as_bytes(),
-        ]);
+        let (hash, base_changes) = debian_recipe(release);
         let todo = self.triage(images, &hash).await?;
         let todo = self.try_pull(todo).await;
         let Some((first, rest)) = todo.split_first() else {
@@ -721,24 +771,14 @@ impl Preparer<'_> {
     }
 
     async fn ensure_postgres(&mut self, images: &[ImageRef]) -> Result<(), ImagesError> {
+        let PostgresRecipe {
+            package,
+            rootfs,
+            rootfs_hash,
+            dockerfile,
+            hash,
+        } = postgres_recipe();
         let major = STAND_IN_POSTGRES_MAJOR;
-        let package = format!("postgresql-{major}");
-        let rootfs = ImageRef::new(
-            "assay/stand-in-rootfs",
-            &format!("{STAND_IN_RELEASE}-{package}"),
-        );
-        let rootfs_hash = hash_parts(&[
-            RECIPE_VERSION.as_bytes(),
-            STAND_IN_RELEASE.as_bytes(),
-            package.as_bytes(),
-            ROOTFS_EXCLUDES.join("\n").as_bytes(),
-        ]);
-        let dockerfile = postgres_dockerfile(&rootfs, major);
-        let hash = hash_parts(&[
-            rootfs_hash.as_bytes(),
-            dockerfile.as_bytes(),
-            POSTGRES_ENTRYPOINT.as_bytes(),
-        ]);
         let todo = self.triage(images, &hash).await?;
         let todo = self.try_pull(todo).await;
         let Some((first, rest)) = todo.split_first() else {
@@ -913,6 +953,59 @@ impl Preparer<'_> {
         );
         self.build_binary_image(image, base, "probe", &binary, &dockerfile)
             .await
+    }
+}
+
+/// The content hash of a Debian stand-in and the `docker import` changes besides labels.
+fn debian_recipe(release: &str) -> (String, Vec<String>) {
+    let base_changes = vec![
+        r#"CMD ["bash"]"#.to_string(),
+        "ENV LANG=C.UTF-8".to_string(),
+    ];
+    let hash = hash_parts(&[
+        RECIPE_VERSION.as_bytes(),
+        b"debian",
+        release.as_bytes(),
+        ROOTFS_EXCLUDES.join("\n").as_bytes(),
+        base_changes.join("\n").as_bytes(),
+    ]);
+    (hash, base_changes)
+}
+
+/// Everything the Postgres stand-in is made from.
+struct PostgresRecipe {
+    package: String,
+    rootfs: ImageRef,
+    rootfs_hash: String,
+    dockerfile: String,
+    hash: String,
+}
+
+fn postgres_recipe() -> PostgresRecipe {
+    let major = STAND_IN_POSTGRES_MAJOR;
+    let package = format!("postgresql-{major}");
+    let rootfs = ImageRef::new(
+        "assay/stand-in-rootfs",
+        &format!("{STAND_IN_RELEASE}-{package}"),
+    );
+    let rootfs_hash = hash_parts(&[
+        RECIPE_VERSION.as_bytes(),
+        STAND_IN_RELEASE.as_bytes(),
+        package.as_bytes(),
+        ROOTFS_EXCLUDES.join("\n").as_bytes(),
+    ]);
+    let dockerfile = postgres_dockerfile(&rootfs, major);
+    let hash = hash_parts(&[
+        rootfs_hash.as_bytes(),
+        dockerfile.as_bytes(),
+        POSTGRES_ENTRYPOINT.as_bytes(),
+    ]);
+    PostgresRecipe {
+        package,
+        rootfs,
+        rootfs_hash,
+        dockerfile,
+        hash,
     }
 }
 

@@ -21,10 +21,18 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral loopback port")
 }
 
-/// Finds the newest `/usr/lib/postgresql/<major>/bin` holding initdb, postgres and pg_isready.
+const SERVER_TOOLS: [&str; 3] = ["initdb", "postgres", "pg_isready"];
+
+fn has_server_tools(bin: &Path) -> bool {
+    SERVER_TOOLS.iter().all(|tool| bin.join(tool).is_file())
+}
+
+/// The directory holding initdb, postgres and pg_isready: `$SAMPLE_WEBAPP_PG_BIN` when set,
+/// else the newest `/usr/lib/postgresql/<major>/bin` (Debian's layout).
 fn postgres_bin_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("SAMPLE_WEBAPP_PG_BIN") {
-        return Some(PathBuf::from(dir));
+        let dir = PathBuf::from(dir);
+        return has_server_tools(&dir).then_some(dir);
     }
     let mut dirs: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
@@ -32,10 +40,7 @@ fn postgres_bin_dir() -> Option<PathBuf> {
             let entry = entry.ok()?;
             let major: u32 = entry.file_name().to_str()?.parse().ok()?;
             let bin = entry.path().join("bin");
-            ["initdb", "postgres", "pg_isready"]
-                .iter()
-                .all(|tool| bin.join(tool).is_file())
-                .then_some((major, bin))
+            has_server_tools(&bin).then_some((major, bin))
         })
         .collect();
     dirs.sort();
@@ -99,8 +104,8 @@ impl Postgres {
     /// missing. Under `CI=true` missing binaries fail the test instead.
     pub fn start() -> Option<Postgres> {
         let Some(bin) = postgres_bin_dir() else {
-            let notice = "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin \
-                          (install postgresql-15)";
+            let notice = "PostgreSQL server binaries (initdb, postgres, pg_isready) not found in \
+                          $SAMPLE_WEBAPP_PG_BIN or /usr/lib/postgresql/*/bin (install postgresql-15)";
             if ci() {
                 panic!("{notice}; CI=true requires them");
             }

@@ -8,7 +8,7 @@
 
 use super::{text::lines_to_blocks, Block, ExtractLimits};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
+use std::sync::{mpsc, Once};
 
 pub(crate) fn blocks(bytes: &[u8], limits: &ExtractLimits) -> Result<Vec<Block>, String> {
     if !bytes.starts_with(b"%PDF-")
@@ -32,10 +32,29 @@ pub(crate) fn blocks(bytes: &[u8], limits: &ExtractLimits) -> Result<Vec<Block>,
     Ok(out)
 }
 
+/// Name of the extraction thread; its panics are expected and kept off stderr.
+const THREAD_NAME: &str = "assay-pdf-extract";
+
+/// Installs (once per process) a panic hook that stays silent for the PDF extraction thread,
+/// whose panics are caught and reported as diagnostics, and defers to the previous hook for
+/// every other thread.
+fn quiet_extraction_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() != Some(THREAD_NAME) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 fn extract_pages_isolated(bytes: Vec<u8>, limits: &ExtractLimits) -> Result<Vec<String>, String> {
+    quiet_extraction_panics();
     let (tx, rx) = mpsc::channel();
     let spawned = std::thread::Builder::new()
-        .name("assay-pdf-extract".into())
+        .name(THREAD_NAME.into())
         .stack_size(64 * 1024 * 1024)
         .spawn(move || {
             let result = catch_unwind(AssertUnwindSafe(|| {

@@ -119,7 +119,12 @@ impl Entry {
         h.crc = crc32fast::hash(content);
         h.compressed_size = content.len() as u32;
         h.size = content.len() as u32;
-        Entry { central: h, local: None, data: content.to_vec(), descriptor: None }
+        Entry {
+            central: h,
+            local: None,
+            data: content.to_vec(),
+            descriptor: None,
+        }
     }
 
     /// A deflated file with honest sizes and CRC.
@@ -130,7 +135,12 @@ impl Entry {
         h.crc = crc32fast::hash(content);
         h.compressed_size = data.len() as u32;
         h.size = content.len() as u32;
-        Entry { central: h, local: None, data, descriptor: None }
+        Entry {
+            central: h,
+            local: None,
+            data,
+            descriptor: None,
+        }
     }
 
     pub fn dir(name: &str) -> Self {
@@ -206,7 +216,11 @@ impl Zip {
 
     pub fn build(&self) -> Vec<u8> {
         let mut out = self.prefix.clone();
-        let base = if self.offsets_include_prefix { 0 } else { self.prefix.len() };
+        let base = if self.offsets_include_prefix {
+            0
+        } else {
+            self.prefix.len()
+        };
         let mut centrals = Vec::new();
         for e in &self.entries {
             let mut c = e.central.clone();
@@ -226,7 +240,12 @@ impl Zip {
             cd.extend_from_slice(&c.central());
         }
         out.extend_from_slice(&cd);
-        out.extend_from_slice(&eocd(centrals.len() as u16, cd.len() as u32, cd_offset, &self.comment));
+        out.extend_from_slice(&eocd(
+            centrals.len() as u16,
+            cd.len() as u32,
+            cd_offset,
+            &self.comment,
+        ));
         out.extend_from_slice(&self.suffix);
         out
     }
@@ -252,10 +271,16 @@ pub fn write_zero_bomb(path: &Path, name: &str, zeros: u64, declared: Option<u32
     let blocks = zeros / BLOCK as u64;
     let mut z = Compress::new(Compression::best(), false);
     let mut block = Vec::with_capacity(BLOCK);
-    z.compress_vec(&vec![0u8; BLOCK], &mut block, FlushCompress::Full).unwrap();
-    assert_eq!(z.total_in(), BLOCK as u64, "the block must be compressed in one call");
+    z.compress_vec(&vec![0u8; BLOCK], &mut block, FlushCompress::Full)
+        .unwrap();
+    assert_eq!(
+        z.total_in(),
+        BLOCK as u64,
+        "the block must be compressed in one call"
+    );
     let mut tail = Vec::with_capacity(64);
-    z.compress_vec(&[], &mut tail, FlushCompress::Finish).unwrap();
+    z.compress_vec(&[], &mut tail, FlushCompress::Finish)
+        .unwrap();
     let compressed = block.len() as u64 * blocks + tail.len() as u64;
 
     let mut one = crc32fast::Hasher::new();
@@ -279,7 +304,13 @@ pub fn write_zero_bomb(path: &Path, name: &str, zeros: u64, declared: Option<u32
     let local_len = h.local().len() as u64;
     let cd = h.central();
     f.write_all(&cd).unwrap();
-    f.write_all(&eocd(1, cd.len() as u32, (local_len + compressed) as u32, b"")).unwrap();
+    f.write_all(&eocd(
+        1,
+        cd.len() as u32,
+        (local_len + compressed) as u32,
+        b"",
+    ))
+    .unwrap();
     f.flush().unwrap();
     compressed
 }
@@ -319,14 +350,23 @@ impl Case {
         let mut expected: Vec<String> = inputs.iter().map(|s| s.to_string()).collect();
         expected.push("work".into());
         expected.sort();
-        assert_eq!(self.listing(), expected, "intake left something behind or wrote outside its dir");
+        assert_eq!(
+            self.listing(),
+            expected,
+            "intake left something behind or wrote outside its dir"
+        );
     }
 }
 
 fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
     for item in std::fs::read_dir(dir).unwrap() {
         let item = item.unwrap();
-        let rel = item.path().strip_prefix(base).unwrap().to_string_lossy().into_owned();
+        let rel = item
+            .path()
+            .strip_prefix(base)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         out.push(rel);
         if item.file_type().unwrap().is_dir() {
             walk(base, &item.path(), out);
@@ -338,8 +378,16 @@ fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
 pub fn tree(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     walk(root, root, &mut out);
-    let mut out: Vec<String> =
-        out.into_iter().map(|p| if root.join(&p).is_dir() { format!("{p}/") } else { p }).collect();
+    let mut out: Vec<String> = out
+        .into_iter()
+        .map(|p| {
+            if root.join(&p).is_dir() {
+                format!("{p}/")
+            } else {
+                p
+            }
+        })
+        .collect();
     out.sort();
     out
 }

@@ -35,6 +35,9 @@ fn networks_are_per_run_and_labelled() {
     assert_eq!(p.networks[0].labels["dev.assay.managed"], "true");
     assert_eq!(p.networks[0].labels["dev.assay.run"], "r1a2b3");
     assert_eq!(p.networks[0].labels[COMPOSE_PROJECT], "assay-r1a2b3");
+    let req = p.networks[0].create_request();
+    assert_eq!(req.internal, Some(true), "no egress");
+    assert_eq!(req.options.unwrap()[INHIBIT_IPV4], "true", "no route to the host's listeners");
 }
 
 #[test]

@@ -38,10 +38,20 @@ pub async fn engine_or_skip(test: &str) -> Option<Engine> {
 pub fn host_binaries() -> (PathBuf, PathBuf) {
     let status = std::process::Command::new(env!("CARGO"))
         .current_dir(workspace_root())
-        .args(["build", "--quiet", "-p", "assay-probe", "-p", "sample-webapp"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "assay-probe",
+            "-p",
+            "sample-webapp",
+        ])
         .status()
         .expect("run cargo build");
-    assert!(status.success(), "cargo build -p assay-probe -p sample-webapp failed");
+    assert!(
+        status.success(),
+        "cargo build -p assay-probe -p sample-webapp failed"
+    );
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
@@ -70,9 +80,11 @@ pub fn options() -> ImagesOptions {
 /// Offline `ensure_images`, printing its progress.
 pub async fn prepare(engine: &Engine) -> ImagesReport {
     let opts = options();
-    ensure_images(engine, &rubric(), &opts, &|line| eprintln!("[images] {line}"))
-        .await
-        .expect("ensure_images --offline")
+    ensure_images(engine, &rubric(), &opts, &|line| {
+        eprintln!("[images] {line}")
+    })
+    .await
+    .expect("ensure_images --offline")
 }
 
 /// Removes the containers and networks a test created, even when the test panics.

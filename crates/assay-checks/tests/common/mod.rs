@@ -1,0 +1,99 @@
+//! Helpers shared by the integration tests: a rubric, loading a fixture, finding a check.
+#![allow(dead_code)]
+
+use assay_checks::{compose_checks, CheckContext, ComposeFacts};
+use assay_compose::{load_project, LoadOptions, Loaded};
+use assay_core::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The parts of the default rubric the compose checks read.
+pub fn rubric() -> Rubric {
+    Rubric {
+        name: "test".into(),
+        pass_threshold: 70.0,
+        essays: EssayRules { min_words: 250, electives_required: 1, near_miss_fraction: 0.05 },
+        questions: Vec::new(),
+        checks: BTreeMap::new(),
+        intake: IntakeLimits::default(),
+        webapp: WebappIdentity {
+            images: vec!["assay/sample-webapp".into()],
+            service_hints: ["webapp", "web", "app", "api", "backend", "server", "sample-webapp"].iter().map(|s| s.to_string()).collect(),
+            package_name: "sample-webapp".into(),
+            default_port: 8080,
+        },
+        database: DatabaseRules {
+            images: ["postgres", "library/postgres", "docker.io/library/postgres", "docker.io/postgres"].iter().map(|s| s.to_string()).collect(),
+            allowed_tags: ["15", "16", "latest", "16-alpine", "15-alpine"].iter().map(|s| s.to_string()).collect(),
+        },
+        runtime: RuntimeRules { timeout_secs: 180, required: true, cold_start_pause_secs: 10 },
+    }
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The first compose file of a directory, as intake would find it.
+pub fn compose_file(root: &Path) -> PathBuf {
+    for name in ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"] {
+        if root.join(name).is_file() {
+            return PathBuf::from(name);
+        }
+    }
+    panic!("no compose file in {}", root.display());
+}
+
+pub fn load(root: &Path) -> Loaded {
+    load_project(root, &compose_file(root), &LoadOptions::default())
+}
+
+/// Loads `root` and runs every check, with the webapp dirs intake would discover (`sample-webapp`
+/// when present).
+pub fn run(root: &Path) -> (Loaded, ComposeFacts) {
+    let loaded = load(root);
+    let dirs: Vec<PathBuf> = if root.join("sample-webapp/Cargo.toml").is_file() { vec![PathBuf::from("sample-webapp")] } else { Vec::new() };
+    let rubric = rubric();
+    let ctx = CheckContext { root, rubric: &rubric, webapp_dirs: &dirs };
+    let facts = compose_checks(&loaded, &ctx);
+    (loaded, facts)
+}
+
+pub fn check(facts: &ComposeFacts, id: CheckId) -> &CheckResult {
+    facts.checks.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no result for {id}"))
+}
+
+/// Writes files (path → content) under `dir`, creating parents.
+pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (path, content) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+}
+
+/// Where the shared corpora live; `None` (after a printed notice) when absent, a panic under CI.
+pub fn corpora() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("the shared corpora are missing at {} (CI=true)", dir.display());
+    }
+    eprintln!("notice: skipping: the shared corpora are not at {}", dir.display());
+    None
+}
+
+/// One line per check: `id status evidence @ location`.
+pub fn table(facts: &ComposeFacts) -> String {
+    facts
+        .checks
+        .iter()
+        .map(|c| {
+            let at = c.location.as_ref().map(|l| format!(" @ {l}")).unwrap_or_default();
+            format!("  {:<26} {:<7} {}{at}", c.id.as_str(), c.status.to_string(), c.evidence)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,48 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code)]
+
+use assay_compose::{load_project, LoadOptions, Loaded};
+use assay_core::Diagnostic;
+use std::path::{Path, PathBuf};
+
+/// `<workspace root>/../shared/corpora`, or `None` (with a printed notice) when absent.
+/// Under `CI=true` a missing corpus fails the test.
+pub fn corpora() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("the shared corpora are missing at {} and CI=true", dir.display());
+    }
+    eprintln!("notice: skipping, the shared corpora are not at {}", dir.display());
+    None
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+pub fn load(root: &Path, file: &str) -> Loaded {
+    load_project(root, Path::new(file), &LoadOptions::default())
+}
+
+pub fn errors(l: &Loaded) -> Vec<&Diagnostic> {
+    l.diagnostics.iter().filter(|d| d.is_error()).collect()
+}
+
+/// Every compose file of the awesome-compose corpus: (directory, file name).
+pub fn awesome_compose_files(corpora: &Path) -> Vec<(PathBuf, String)> {
+    let root = corpora.join("awesome-compose");
+    let mut out = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root).expect("awesome-compose is readable").flatten().map(|e| e.path()).collect();
+    dirs.sort();
+    for dir in dirs {
+        for name in ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"] {
+            if dir.join(name).is_file() {
+                out.push((dir.clone(), name.to_string()));
+            }
+        }
+    }
+    out
+}

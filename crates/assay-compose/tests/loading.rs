@@ -1,0 +1,136 @@
+//! Loading behaviour on fixtures written for assay: every problem at once and located,
+//! variables only from the submission, override files, profiles, hostile input.
+
+mod common;
+
+use assay_compose::{load_project, render_config, ConfigFormat, LoadOptions, MountKind, Origin};
+use assay_core::Severity;
+use common::*;
+use std::path::Path;
+
+#[test]
+fn five_mistakes_give_five_located_errors_in_one_run() {
+    let loaded = load(&fixtures(), "five-mistakes/compose.yaml");
+    let errs: Vec<String> = errors(&loaded).iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        errs,
+        [
+            "five-mistakes/compose.yaml:4:5: services.web: additional property \"restrat\" is not allowed (hint: did you mean \"restart\"?)",
+            "five-mistakes/compose.yaml:6:19: error while interpolating services.web.environment.PGPASSWORD: required variable DB_PASSWORD is missing a value: set DB_PASSWORD in .env",
+            "five-mistakes/compose.yaml:8:9: service \"web\" depends on undefined service \"databse\"",
+            "five-mistakes/compose.yaml:10:9: service \"web\" refers to undefined network backend (hint: declare it under the top-level `networks:` key)",
+            "five-mistakes/compose.yaml:13:5: mapping key \"image\" already defined at line 12",
+        ]
+    );
+    assert!(loaded.project.is_some(), "the model is still built for later checks");
+}
+
+#[test]
+fn variables_come_from_the_submission_never_from_the_process() {
+    // The grader's own environment must not leak into interpolation.
+    std::env::set_var("ASSAY_TEST_SHELL_ONLY", "leaked");
+    std::env::set_var("WEB_TAG", "leaked");
+    let loaded = load(&fixtures(), "env-sources/compose.yaml");
+    assert!(errors(&loaded).is_empty(), "{:#?}", loaded.diagnostics);
+    let warning = loaded.diagnostics.iter().find(|d| d.severity == Severity::Warning).unwrap();
+    assert_eq!(warning.message, "The \"ASSAY_TEST_SHELL_ONLY\" variable is not set. Defaulting to a blank string.");
+    assert_eq!(warning.location.as_ref().unwrap().to_string(), "env-sources/compose.yaml:11:19");
+    let p = loaded.project.unwrap();
+    let web = &p.services["web"];
+    assert_eq!(web.image.as_ref().unwrap().value, "assay/sample-webapp:1.0");
+    assert_eq!(web.environment["FROM_SHELL"].value.as_deref(), Some(""));
+    assert_eq!(web.environment["DATABASE_URL"].value.as_deref(), Some("postgres://app:s3cret@db:5432/app"));
+    assert_eq!(
+        web.environment["DATABASE_URL"].origin,
+        Origin::Interpolated { variables: vec!["DB_PASSWORD".into()], from_dotenv: vec!["DB_PASSWORD".into()] }
+    );
+    // env_file first, environment over it; each value says where it came from
+    assert_eq!(web.environment["PGHOST"].value.as_deref(), Some("db"));
+    assert_eq!(web.environment["PGHOST"].origin, Origin::Literal);
+    assert_eq!(web.environment["PGUSER"].origin, Origin::EnvFile { file: "env-sources/app.env".into() });
+    assert_eq!(web.environment["PGUSER"].location.to_string(), "env-sources/app.env:1:1");
+    assert_eq!(web.environment["BARE"].value, None);
+    assert_eq!(web.env_files.len(), 2);
+    assert!(!web.env_files[1].required && !web.env_files[1].loaded);
+    assert_eq!(web.ports[0].value.published.as_deref(), Some("8081"));
+    assert_eq!(web.ports[0].value.target, 8080);
+    let db = &p.services["db"];
+    assert_eq!(db.privileged.as_ref().unwrap().value, false, "compose casts \"no\" on boolean fields");
+    assert_eq!(db.healthcheck.as_ref().unwrap().test.as_ref().unwrap().value, ["CMD-SHELL", "pg_isready -U app"]);
+    assert_eq!(p.variables["DB_PASSWORD"].location.to_string(), "env-sources/.env:2:1");
+
+    // explicit overrides win over .env
+    let mut opts = LoadOptions::default();
+    opts.env_overrides.insert("DB_PASSWORD".into(), "over".into());
+    let p = load_project(&fixtures(), Path::new("env-sources/compose.yaml"), &opts).project.unwrap();
+    assert_eq!(p.services["db"].environment["POSTGRES_PASSWORD"].value.as_deref(), Some("over"));
+    match &p.services["db"].environment["POSTGRES_PASSWORD"].origin {
+        Origin::Interpolated { from_dotenv, .. } => assert!(from_dotenv.is_empty()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn override_file_merges_like_compose() {
+    let loaded = load(&fixtures(), "override/compose.yaml");
+    assert!(errors(&loaded).is_empty(), "{:#?}", loaded.diagnostics);
+    let p = loaded.project.unwrap();
+    assert_eq!(p.files, [Path::new("override/compose.yaml"), Path::new("override/compose.override.yaml")]);
+    let web = &p.services["web"];
+    let env: Vec<(&str, Option<&str>)> = web.environment.iter().map(|(k, v)| (k.as_str(), v.value.as_deref())).collect();
+    assert_eq!(env, [("A", Some("1")), ("B", Some("three")), ("C", Some("4"))]);
+    assert_eq!(web.ports.len(), 2, "ports are appended");
+    assert_eq!(web.volumes.len(), 1, "volumes merge by target");
+    assert_eq!(web.volumes[0].value.source.as_deref(), Some("./b"));
+    assert_eq!(web.volumes[0].value.kind, MountKind::Bind);
+    assert_eq!(web.command.as_ref().unwrap().value, ["run", "b"], "command is replaced");
+    assert!(p.services["db"].ports.is_empty(), "!reset clears");
+    assert_eq!(web.environment["C"].location.to_string(), "override/compose.override.yaml:5:10");
+}
+
+#[test]
+fn profiles_enable_services() {
+    let p = load(&fixtures(), "profiles/compose.yaml").project.unwrap();
+    assert_eq!(p.services.keys().collect::<Vec<_>>(), ["web"]);
+    assert!(p.disabled_services.contains_key("debug"));
+    let opts = LoadOptions { profiles: vec!["debug".into()], ..Default::default() };
+    let p = load_project(&fixtures(), Path::new("profiles/compose.yaml"), &opts).project.unwrap();
+    assert_eq!(p.services.len(), 2);
+}
+
+#[test]
+fn files_outside_the_submission_are_never_read() {
+    let loaded = load(&fixtures().join("escape"), "sub/compose.yaml");
+    let errs: Vec<String> = errors(&loaded).iter().map(|d| d.to_string()).collect();
+    assert_eq!(errs.len(), 2, "{errs:#?}");
+    assert!(errs.iter().all(|e| e.contains("resolves outside the submission directory")), "{errs:#?}");
+    assert!(errs[0].starts_with("sub/compose.yaml:4:15"));
+    assert!(errs[1].starts_with("sub/compose.yaml:6:13"));
+    let p = loaded.project.unwrap();
+    assert!(p.services["web"].environment.is_empty(), "nothing of /etc/passwd reached the model");
+}
+
+#[test]
+fn alias_bomb_is_a_located_error() {
+    let loaded = load(&fixtures(), "bomb/compose.yaml");
+    assert!(loaded.project.is_none());
+    let e = &errors(&loaded)[0];
+    assert!(e.message.contains("more than 200000 YAML nodes"), "{e}");
+    assert_eq!(e.location.as_ref().unwrap().file, "bomb/compose.yaml");
+}
+
+#[test]
+fn config_renders_yaml_and_json() {
+    let p = load(&fixtures(), "env-sources/compose.yaml").project.unwrap();
+    let json: serde_json::Value = serde_json::from_str(&render_config(&p, ConfigFormat::Json)).unwrap();
+    assert_eq!(json["services"]["web"]["ports"][0]["published"], "8081");
+    assert_eq!(json["services"]["db"]["environment"]["POSTGRES_PASSWORD"], "s3cret");
+    let yaml = render_config(&p, ConfigFormat::Yaml);
+    assert!(yaml.starts_with("name: env-sources\n"), "{yaml}");
+    assert!(yaml.contains("      - mode: ingress\n        protocol: tcp\n        published: \"8081\"\n        target: 8080\n"), "{yaml}");
+    // the YAML reads back to the same JSON
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), &yaml).unwrap();
+    let again = load(dir.path(), "compose.yaml");
+    assert!(errors(&again).is_empty(), "{:#?}", again.diagnostics);
+}

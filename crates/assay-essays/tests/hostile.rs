@@ -1,0 +1,163 @@
+//! Hostile answer documents: each is a located diagnostic, never a panic or an exhaustion.
+
+mod support;
+
+use assay_core::{CheckId, Severity, Status};
+use assay_essays::{extract::extract_bytes, grade_with_limits, ExtractLimits, Format};
+use support::gen;
+
+fn unread(file: &str, bytes: Vec<u8>) -> assay_core::Diagnostic {
+    let o = support::grade_files(&[(file.to_string(), bytes)], true);
+    assert!(o.answers.is_empty(), "{file}: {:?}", o.answers);
+    let errors: Vec<_> = o.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
+    assert_eq!(errors.len(), 1, "{file}: {:?}", o.diagnostics);
+    assert_eq!(errors[0].location.as_ref().unwrap().to_string(), file);
+    let elective = o.checks.iter().find(|c| c.id == CheckId::EssaysElective).unwrap();
+    assert_eq!(elective.status, Status::Fail);
+    assert_eq!(&elective.details[0], errors[0], "the failing check names the unreadable document");
+    errors[0].clone()
+}
+
+#[test]
+fn malformed_pdfs_are_diagnostics() {
+    let good = support::pdf_fixture();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("header only", b"%PDF-1.7\n".to_vec()),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("no xref, garbage", [b"%PDF-1.4\n".as_slice(), &[0xAB; 4096]].concat()),
+        ("not a pdf", b"hello, this is a text file named .pdf".to_vec()),
+        ("empty", Vec::new()),
+        ("broken objects", b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Kids [2 0 R] /Count 999999999 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF".to_vec()),
+    ];
+    for (what, bytes) in cases {
+        let d = unread("q5.pdf", bytes);
+        assert!(
+            d.message.contains("PDF") || d.message.contains("pdf"),
+            "{what}: {}",
+            d.message
+        );
+    }
+}
+
+#[test]
+fn mutated_pdfs_never_crash() {
+    // Deterministic corruptions of a valid PDF: each must come back as text or an error.
+    let good = support::pdf_fixture();
+    let limits = ExtractLimits::default();
+    let mut seed = 0x9e37_79b9_u64;
+    let mut errors = 0;
+    for round in 0..60 {
+        let mut bytes = good.clone();
+        for _ in 0..(1 + round % 8) {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let at = (seed >> 33) as usize % bytes.len();
+            bytes[at] = (seed >> 17) as u8;
+        }
+        if round % 5 == 0 {
+            bytes.truncate(bytes.len() * 3 / 4);
+        }
+        if extract_bytes("m.pdf", Format::Pdf, &bytes, &limits).is_err() {
+            errors += 1;
+        }
+    }
+    println!("{errors} of 60 mutated PDFs were unreadable");
+}
+
+#[test]
+fn a_docx_with_a_zip_bomb_inside_is_a_diagnostic() {
+    // word/document.xml inflates to 20 MiB from a few KiB; the part cap is 16 MiB.
+    let bomb = gen::docx_bomb(20 * 1024 * 1024);
+    assert!(bomb.len() < 200 * 1024, "the bomb is small on disk: {}", bomb.len());
+    let d = unread("Q3 - answer.docx", bomb);
+    assert!(d.message.contains("expands beyond") && d.message.contains("zip bomb"), "{}", d.message);
+}
+
+#[test]
+fn a_docx_that_lies_about_its_sizes_is_still_bounded() {
+    let bomb = gen::lie_about_sizes(gen::docx_bomb(20 * 1024 * 1024), 100);
+    let d = unread("q3.docx", bomb);
+    assert!(d.message.contains("word/document.xml") || d.message.contains("zip"), "{}", d.message);
+}
+
+#[test]
+fn other_broken_docx_files_are_diagnostics() {
+    let d = unread("q2.docx", b"PK\x03\x04 this is not really a zip".to_vec());
+    assert!(d.message.contains(".docx"), "{}", d.message);
+    // A zip without word/document.xml.
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        z.start_file("hello.txt", zip::write::SimpleFileOptions::default()).unwrap();
+        std::io::Write::write_all(&mut z, b"hi").unwrap();
+        z.finish().unwrap();
+    }
+    let d = unread("q2.docx", buf.into_inner());
+    assert!(d.message.contains("word/document.xml is missing"), "{}", d.message);
+    // Too many entries.
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        for i in 0..2_500 {
+            z.start_file(format!("f{i}"), zip::write::SimpleFileOptions::default()).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    let d = unread("q2.docx", buf.into_inner());
+    assert!(d.message.contains("2500 zip entries"), "{}", d.message);
+    // Broken XML inside.
+    let mut doc = gen::docx(&[gen::Para::Text("fine")]);
+    let at = doc.windows(4).position(|w| w == b"fine").map(|_| 0);
+    assert!(at.is_none(), "document.xml is compressed");
+    doc = {
+        let mut buf = std::io::Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut buf);
+            z.start_file("word/document.xml", zip::write::SimpleFileOptions::default()).unwrap();
+            std::io::Write::write_all(&mut z, b"<w:document><w:body><w:p><w:t>unclosed &bogus; </w:p>").unwrap();
+            z.finish().unwrap();
+        }
+        buf.into_inner()
+    };
+    let d = unread("q2.docx", doc);
+    assert!(d.message.starts_with("word/document.xml:"), "{}", d.message);
+}
+
+#[test]
+fn oversized_and_special_files_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("q2.md"), "word ".repeat(5_000)).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("q3.txt")).unwrap();
+    let limits = ExtractLimits { max_file_bytes: 1024, ..ExtractLimits::default() };
+    let docs = vec!["q2.md".into(), "q3.txt".into(), "missing.md".into()];
+    let o = grade_with_limits(dir.path(), &docs, &support::rubric(), true, &limits);
+    assert!(o.answers.is_empty());
+    let msgs: Vec<String> = o.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(msgs[0].starts_with("q2.md: answer document is 25000 bytes, over the 1024-byte limit"), "{msgs:?}");
+    #[cfg(unix)]
+    assert!(msgs[1].starts_with("q3.txt: answer document is not a regular file"), "{msgs:?}");
+    assert!(msgs.last().unwrap().starts_with("missing.md: cannot read answer document"), "{msgs:?}");
+}
+
+#[test]
+fn long_text_is_capped_with_a_warning() {
+    let limits = ExtractLimits { max_text_bytes: 1000, ..ExtractLimits::default() };
+    let text = "A line of ten words that goes on and on.\n".repeat(100);
+    let doc = extract_bytes("q2.txt", Format::Text, text.as_bytes(), &limits).unwrap();
+    assert!(doc.text().len() <= 1000);
+    assert!(doc.diagnostics[0].message.contains("longer than 1000 bytes"));
+}
+
+#[test]
+fn pathological_markup_is_linear_and_safe() {
+    let limits = ExtractLimits::default();
+    let deep_md = format!("{}deep\n", "> ".repeat(10_000));
+    let html = "<div>".repeat(50_000) + &"<a href='".repeat(1000) + "<script>";
+    let entities = "&#xFFFFFF;&#99999999999;&;&#;&#x;".repeat(1000);
+    for (fmt, src) in [(Format::Markdown, deep_md), (Format::Html, html), (Format::Html, entities), (Format::Markdown, "[".repeat(50_000))] {
+        let start = std::time::Instant::now();
+        let r = extract_bytes("x", fmt, src.as_bytes(), &limits);
+        assert!(r.is_ok(), "{fmt:?}");
+        println!("{fmt:?} {} bytes in {:?}", src.len(), start.elapsed());
+    }
+}

@@ -1,0 +1,622 @@
+//! The `runtime.*` checks: what runs in the main run (up, health, round-trip, persistence,
+//! scale) and in the cold-start run, each turned into a [`CheckResult`] with evidence.
+
+use crate::evidence::Masker;
+use crate::plan::{self, Limits, PlanInputs};
+use crate::probe::PgTarget;
+use crate::reaper;
+use crate::run::{random_hex, Failure, Hooks, Readiness, RunError, Stack, Step};
+use assay_compose::Project;
+use assay_core::{CheckId, CheckResult, Diagnostic, SkipKind};
+use assay_sandbox::Engine;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// The credentials Postgres was initialised with (`POSTGRES_USER`, the password, `POSTGRES_DB`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DbCredentials {
+    pub user: String,
+    /// `None` for `POSTGRES_HOST_AUTH_METHOD=trust`.
+    pub password: Option<String>,
+    pub database: String,
+}
+
+impl std::fmt::Debug for DbCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbCredentials")
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("database", &self.database)
+            .finish()
+    }
+}
+
+/// Which optional scenarios to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scenarios {
+    pub cold_start: bool,
+    pub persistence: bool,
+    pub scale: bool,
+}
+
+impl Default for Scenarios {
+    fn default() -> Self {
+        Scenarios { cold_start: true, persistence: true, scale: true }
+    }
+}
+
+/// Everything [`crate::run_checks`] needs besides the project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInputs {
+    pub db_service: String,
+    pub webapp_service: String,
+    pub db_credentials: DbCredentials,
+    /// The pristine webapp image (`assay_sandbox::images::webapp_image(rubric)`).
+    pub webapp_image: String,
+    /// The probe image (`assay_sandbox::images::probe_image()`).
+    pub probe_image: String,
+    /// `rubric.webapp.default_port`.
+    pub webapp_default_port: u16,
+    /// Deadline of one run (`--timeout`, default `rubric.runtime.timeout_secs`).
+    pub timeout: Duration,
+    /// `rubric.runtime.cold_start_pause_secs`.
+    pub cold_start_pause: Duration,
+    pub limits: Limits,
+    /// Where run locks live (`reaper::default_state_dir()`).
+    pub state_dir: PathBuf,
+    pub scenarios: Scenarios,
+    /// Further values to mask in evidence (the db password is always masked).
+    pub secrets: Vec<String>,
+}
+
+impl RunInputs {
+    /// Defaults for everything but the services, credentials and images.
+    pub fn new(
+        db_service: &str,
+        webapp_service: &str,
+        db_credentials: DbCredentials,
+        webapp_image: &str,
+        probe_image: &str,
+    ) -> RunInputs {
+        RunInputs {
+            db_service: db_service.into(),
+            webapp_service: webapp_service.into(),
+            db_credentials,
+            webapp_image: webapp_image.into(),
+            probe_image: probe_image.into(),
+            webapp_default_port: 8080,
+            timeout: Duration::from_secs(180),
+            cold_start_pause: Duration::from_secs(10),
+            limits: Limits::default(),
+            state_dir: reaper::default_state_dir(),
+            scenarios: Scenarios::default(),
+            secrets: Vec::new(),
+        }
+    }
+
+    fn plan_inputs(&self, run_id: &str) -> PlanInputs {
+        PlanInputs {
+            run_id: run_id.into(),
+            db_service: self.db_service.clone(),
+            webapp_service: self.webapp_service.clone(),
+            webapp_image: self.webapp_image.clone(),
+            probe_image: self.probe_image.clone(),
+            webapp_default_port: self.webapp_default_port,
+            limits: self.limits.clone(),
+        }
+    }
+
+    fn pg_target(&self) -> PgTarget {
+        PgTarget {
+            host: self.db_service.clone(),
+            port: 5432,
+            user: self.db_credentials.user.clone(),
+            password: self.db_credentials.password.clone().unwrap_or_default(),
+            database: self.db_credentials.database.clone(),
+        }
+    }
+
+    /// The masker for this submission: the db password, every secret-looking environment
+    /// value of the project, and the caller's extras.
+    pub fn masker(&self, project: &Project) -> Masker {
+        let mut secrets = self.secrets.clone();
+        secrets.extend(self.db_credentials.password.clone());
+        for s in project.services.values() {
+            for (k, v) in &s.environment {
+                let k = k.to_ascii_uppercase();
+                if ["PASSWORD", "SECRET", "TOKEN", "KEY"].iter().any(|w| k.contains(w)) {
+                    secrets.extend(v.value.clone());
+                }
+                if k.ends_with("_URL") {
+                    if let Some(pw) = v.value.as_deref().and_then(url_password) {
+                        secrets.push(pw);
+                    }
+                }
+            }
+        }
+        Masker::new(secrets)
+    }
+}
+
+/// The password part of `scheme://user:password@host`, percent-decoded.
+fn url_password(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let userinfo = rest.split(['/', '?', '#']).next()?.rsplit_once('@')?.0;
+    let pw = userinfo.split_once(':')?.1;
+    let bytes = pw.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&pw[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    Some(String::from_utf8_lossy(&out).into_owned()).filter(|s| !s.is_empty())
+}
+
+fn blocked(id: CheckId, why: &str) -> CheckResult {
+    CheckResult::blocked(id, why)
+}
+
+fn not_run(id: CheckId) -> CheckResult {
+    CheckResult::skipped(id, SkipKind::NotRun, "not requested")
+}
+
+fn failed(id: CheckId, f: Failure, details: Vec<Diagnostic>) -> CheckResult {
+    let mut all = f.details;
+    all.extend(details);
+    CheckResult::fail(id, f.evidence).at_opt(f.location).with_details(all)
+}
+
+/// Body of `GET /health` says the database is ok.
+fn database_ok(body: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("database").and_then(|d| d.as_str()).map(|d| d == "ok"))
+        .unwrap_or(false)
+}
+
+/// Polls `GET /health` on `host` until 200 with the database ok, or the deadline.
+async fn healthy(stack: &Stack<'_>, host: &str) -> Step<String> {
+    let url = format!("http://{host}:{}/health", stack.plan.webapp.port);
+    loop {
+        let r = stack.probe().http("GET", &url, None, stack.probe_limit()).await?;
+        let last = match r.http_status() {
+            Some(200) if database_ok(r.body()) => {
+                return Ok(Ok(format!("GET {url} → 200 {}", stack.masker.clean(r.body().trim()))))
+            }
+            Some(s) => format!("GET {url} answered {s}: {}", stack.masker.clean(r.body().trim())),
+            None => format!(
+                "GET {url} failed: {}",
+                stack.masker.clean(&r.error().unwrap_or_else(|| "no answer".into()))
+            ),
+        };
+        if Instant::now() >= stack.deadline {
+            return Ok(Err(Failure::new(format!("{last} (deadline reached)"))));
+        }
+        stack.nap(Duration::from_millis(500)).await?;
+    }
+}
+
+/// A nonce stored by [`roundtrip`], for the persistence scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub nonce: String,
+    pub id: i64,
+}
+
+/// POSTs a fresh nonce, reads it back through the webapp and straight from Postgres.
+async fn roundtrip(stack: &Stack<'_>) -> Step<(Stored, String)> {
+    let nonce = format!("assay-nonce-{}", random_hex(2));
+    let base = format!("http://{}:{}", stack.plan.webapp.service, stack.plan.webapp.port);
+    let clean = |s: &str| stack.masker.clean(s.trim());
+    let limit = stack.probe_limit();
+    let post = stack.probe().http("POST", &format!("{base}/notes"), Some(&nonce), limit).await?;
+    let id = match post.http_status() {
+        Some(201) => serde_json::from_str::<serde_json::Value>(post.body())
+            .ok()
+            .and_then(|v| v.get("id").and_then(|i| i.as_i64())),
+        Some(s) => {
+            return Ok(Err(Failure::new(format!("POST {base}/notes answered {s}: {}", clean(post.body())))))
+        }
+        None => {
+            let why = post.error().unwrap_or_default();
+            return Ok(Err(Failure::new(format!("POST {base}/notes failed: {}", clean(&why)))));
+        }
+    };
+    let Some(id) = id else {
+        let body = clean(post.body());
+        return Ok(Err(Failure::new(format!("POST {base}/notes answered 201 without an id: {body}"))));
+    };
+    let get = stack.probe().http("GET", &format!("{base}/notes/{id}"), None, stack.probe_limit()).await?;
+    if get.http_status() != Some(200) || get.body() != nonce {
+        let status = get.http_status().map(|s| s.to_string()).unwrap_or_else(|| "no answer".into());
+        let what = get.error().unwrap_or_else(|| get.body().to_string());
+        return Ok(Err(Failure::new(format!(
+            "GET {base}/notes/{id} did not return the nonce: {status} {}",
+            clean(&what)
+        ))));
+    }
+    if let Err(mut f) = read_nonce(stack, &nonce).await? {
+        f.evidence = format!("the webapp stored and returned note {id}, but {}", f.evidence);
+        return Ok(Err(f));
+    }
+    let pg = &stack.pg;
+    let ev = format!(
+        "note {id} POSTed to the webapp, read back through it, and found directly in Postgres \
+         ({}@{}:{}/{}, table notes)",
+        pg.user, pg.host, pg.port, pg.database
+    );
+    Ok(Ok((Stored { nonce, id }, ev)))
+}
+
+/// Looks the nonce up in `notes.body` with the credentials the db was initialised with.
+async fn read_nonce(stack: &Stack<'_>, nonce: &str) -> Step {
+    let pg = &stack.pg;
+    let r = stack.probe().pg(pg, Some(nonce), stack.probe_limit()).await?;
+    let place = format!("{}@{}:{}/{}", pg.user, pg.host, pg.port, pg.database);
+    match r.nonce_found() {
+        Some(true) => Ok(Ok(())),
+        Some(false) => Ok(Err(Failure::new(format!(
+            "the nonce is not in table notes of {place}: the webapp does not write to the database the db service was initialised with"
+        )))),
+        None => Ok(Err(Failure::new(format!(
+            "reading the nonce from {place} failed: {}",
+            stack.masker.clean(&r.error().unwrap_or_else(|| r.json.to_string()))
+        )))),
+    }
+}
+
+/// `runtime.persistence`: remove and recreate the db container (volumes kept), read the nonce.
+async fn persistence(stack: &Stack<'_>, stored: &Stored) -> Step<String> {
+    let Some(db) = stack.plan.service(&stack.plan.db_service).cloned() else {
+        return Ok(Err(Failure::new("no db service in the plan")));
+    };
+    for c in &db.containers {
+        stack.engine().stop_container(&c.name, c.limits.stop_grace).await?;
+        stack.engine().remove_container(&c.name).await?;
+    }
+    for c in &db.containers {
+        if let Err(f) = stack.create(c).await? {
+            return Ok(Err(f));
+        }
+        stack.engine().start_container(&c.name).await?;
+    }
+    let readiness = stack.up_readiness(&db.name);
+    for c in &db.containers {
+        for r in [readiness.clone(), Readiness::Postgres(stack.pg.clone())] {
+            if let Err(mut f) = stack.wait_ready(&c.name, &db.name, &r).await? {
+                f.evidence = format!("after the db container was recreated: {}", f.evidence);
+                return Ok(Err(f));
+            }
+        }
+    }
+    match read_nonce(stack, &stored.nonce).await? {
+        Ok(()) => Ok(Ok(format!(
+            "after removing and recreating the db container (volumes kept), note {} is still in Postgres",
+            stored.id
+        ))),
+        Err(mut f) => {
+            if f.evidence.contains("is not in table notes") || f.evidence.contains("does not exist") {
+                f.evidence = format!(
+                    "after removing and recreating the db container (volumes kept), note {} is gone: the Postgres data is not on a volume",
+                    stored.id
+                );
+            } else {
+                f.evidence = format!("after recreating the db container: {}", f.evidence);
+            }
+            Ok(Err(f))
+        }
+    }
+}
+
+/// Why compose itself could not run two replicas of the webapp, if it could not.
+fn unscalable(project: &Project, webapp: &str) -> Option<Failure> {
+    let s = project.services.get(webapp)?;
+    if let Some(n) = &s.container_name {
+        let mut f = Failure::new(format!(
+            "the webapp has container_name `{}`: a second replica cannot be created (the name is taken)",
+            n.value
+        ));
+        f.location = Some(n.location.clone());
+        return Some(f);
+    }
+    let fixed = s.ports.iter().find(|p| {
+        p.value.published.as_deref().is_some_and(|h| !h.is_empty() && !h.contains('-') && h != "0")
+    })?;
+    let mut f = Failure::new(format!(
+        "the webapp publishes fixed host port {}: a second replica cannot bind it",
+        fixed.value.published.clone().unwrap_or_default()
+    ));
+    f.location = Some(fixed.location.clone());
+    Some(f)
+}
+
+/// `runtime.scale`: two webapp replicas, each answering `/health` with the database ok.
+async fn scale(stack: &Stack<'_>) -> Step<String> {
+    let Some(web) = stack.plan.service(&stack.plan.webapp.service).cloned() else {
+        return Ok(Err(Failure::new("no webapp service in the plan")));
+    };
+    let mut replicas = web.containers.clone();
+    if replicas.len() < 2 {
+        let extra = web.containers[0].replica(2);
+        if let Err(f) = stack.create(&extra).await? {
+            return Ok(Err(f));
+        }
+        stack.engine().start_container(&extra.name).await?;
+        replicas.push(extra);
+    }
+    let mut seen = Vec::new();
+    for c in &replicas {
+        if let Err(mut f) = healthy(stack, &c.name).await? {
+            f.evidence = format!("replica {}: {}", c.name, f.evidence);
+            return Ok(Err(f));
+        }
+        seen.push(c.name.clone());
+    }
+    Ok(Ok(format!(
+        "{} webapp replicas answer /health with the database ok: {}",
+        seen.len(),
+        seen.join(", ")
+    )))
+}
+
+/// What one run produced.
+struct Outcome {
+    results: Vec<CheckResult>,
+    up_failed: bool,
+}
+
+/// Everything that happens inside the main run, in order; each failure blocks what needs it.
+async fn main_steps(stack: &mut Stack<'_>, inputs: &RunInputs, project: &Project) -> Result<Outcome, RunError> {
+    use CheckId::*;
+    let mut results = Vec::new();
+    let containers = stack.service_containers();
+    let up = match stack.start_services(&Hooks::default()).await? {
+        Ok(()) => stack.wait_up().await?,
+        Err(f) => Err(f),
+    };
+    if let Err(f) = up {
+        let details = stack.details(&containers).await;
+        results.push(failed(RuntimeUp, f, details));
+        for id in [RuntimeHealth, RuntimeRoundtrip, RuntimePersistence, RuntimeScale] {
+            results.push(blocked(id, "runtime.up failed"));
+        }
+        return Ok(Outcome { results, up_failed: true });
+    }
+    let names: Vec<String> = stack.plan.services.iter().map(|s| s.name.clone()).collect();
+    results.push(CheckResult::pass(RuntimeUp, format!("every service became ready: {}", names.join(", "))));
+
+    let health = healthy(stack, &stack.plan.webapp.service.clone()).await?;
+    let health_ok = health.is_ok();
+    match health {
+        Ok(ev) => results.push(CheckResult::pass(RuntimeHealth, ev)),
+        Err(f) => {
+            let d = stack.details(&containers).await;
+            results.push(failed(RuntimeHealth, f, d));
+        }
+    }
+    let stored = if health_ok {
+        match roundtrip(stack).await? {
+            Ok((stored, ev)) => {
+                results.push(CheckResult::pass(RuntimeRoundtrip, ev));
+                Some(stored)
+            }
+            Err(f) => {
+                let d = stack.details(&containers).await;
+                results.push(failed(RuntimeRoundtrip, f, d));
+                None
+            }
+        }
+    } else {
+        results.push(blocked(RuntimeRoundtrip, "runtime.health failed"));
+        None
+    };
+
+    if !inputs.scenarios.persistence {
+        results.push(not_run(RuntimePersistence));
+    } else if let Some(stored) = &stored {
+        match persistence(stack, stored).await? {
+            Ok(ev) => results.push(CheckResult::pass(RuntimePersistence, ev)),
+            Err(f) => {
+                let d = stack.details(&containers).await;
+                results.push(failed(RuntimePersistence, f, d));
+            }
+        }
+    } else {
+        results.push(blocked(RuntimePersistence, "runtime.roundtrip failed"));
+    }
+
+    if !inputs.scenarios.scale {
+        results.push(not_run(RuntimeScale));
+    } else if let Some(f) = unscalable(project, &inputs.webapp_service) {
+        results.push(failed(RuntimeScale, f, Vec::new()));
+    } else if health_ok {
+        match scale(stack).await? {
+            Ok(ev) => results.push(CheckResult::pass(RuntimeScale, ev)),
+            Err(f) => {
+                let mut all = containers.clone();
+                if let Some(web) = stack.plan.service(&stack.plan.webapp.service) {
+                    let extra = web.containers[0].replica(2).name;
+                    if !all.iter().any(|(_, n)| *n == extra) {
+                        all.push((web.name.clone(), extra));
+                    }
+                }
+                let d = stack.details(&all).await;
+                results.push(failed(RuntimeScale, f, d));
+            }
+        }
+    } else {
+        results.push(blocked(RuntimeScale, "runtime.health failed"));
+    }
+    Ok(Outcome { results, up_failed: false })
+}
+
+/// The cold-start run: the db is paused right after it starts; the stack must still converge
+/// and round-trip.
+async fn cold_steps(stack: &mut Stack<'_>, pause: Duration) -> Result<CheckResult, RunError> {
+    let id = CheckId::RuntimeColdStart;
+    let containers = stack.service_containers();
+    let secs = pause.as_secs();
+    let up = match stack.start_services(&Hooks { pause_db_for: Some(pause) }).await? {
+        Ok(()) => stack.wait_up().await?,
+        Err(f) => Err(f),
+    };
+    let step = match up {
+        Ok(()) => match healthy(stack, &stack.plan.webapp.service.clone()).await? {
+            Ok(_) => roundtrip(stack).await?.map(|_| ()),
+            Err(f) => Err(f),
+        },
+        Err(f) => Err(f),
+    };
+    Ok(match step {
+        Ok(()) => CheckResult::pass(
+            id,
+            format!("with the db paused for {secs} s right after it started, the stack converged and round-tripped a note"),
+        ),
+        Err(mut f) => {
+            f.evidence = format!("with the db paused for {secs} s right after it started: {}", f.evidence);
+            let d = stack.details(&containers).await;
+            failed(id, f, d)
+        }
+    })
+}
+
+/// Sets a run up, runs `steps`, and tears down whatever happened.
+async fn with_stack<'e, T>(
+    engine: &'e Engine,
+    project: &Project,
+    inputs: &RunInputs,
+    cancel: CancellationToken,
+    steps: impl for<'s> AsyncFnOnce(&'s mut Stack<'e>) -> Result<T, RunError>,
+) -> Result<Result<T, Vec<Diagnostic>>, RunError> {
+    let run_id = format!("r{}", &random_hex(1)[..11]);
+    let plan = match plan::plan(project, &inputs.plan_inputs(&run_id)) {
+        Ok(p) => p,
+        Err(d) => return Ok(Err(d)),
+    };
+    let masker = inputs.masker(project);
+    let mut stack =
+        Stack::setup(engine, plan, &inputs.state_dir, inputs.timeout, cancel, masker, inputs.pg_target()).await?;
+    let result = steps(&mut stack).await;
+    let torn = stack.teardown().await;
+    let value = result?;
+    torn?;
+    Ok(Ok(value))
+}
+
+/// Runs the candidate's stack and returns one result per `runtime.*` check, in report order.
+pub async fn run_checks(
+    engine: &Engine,
+    project: &Project,
+    inputs: &RunInputs,
+    cancel: CancellationToken,
+) -> Result<Vec<CheckResult>, RunError> {
+    use CheckId::*;
+    if let Err(e) = reaper::sweep(engine, &inputs.state_dir).await {
+        if e.is_unreachable() {
+            return Err(e.into());
+        }
+    }
+    let cold_cancel = cancel.child_token();
+    let main = async {
+        let r = with_stack(engine, project, inputs, cancel.clone(), async |s: &mut Stack<'_>| {
+            main_steps(s, inputs, project).await
+        })
+        .await;
+        if !matches!(&r, Ok(Ok(o)) if !o.up_failed) {
+            cold_cancel.cancel();
+        }
+        r
+    };
+    let cold = async {
+        if !inputs.scenarios.cold_start {
+            return Ok(Ok(not_run(RuntimeColdStart)));
+        }
+        let pause = inputs.cold_start_pause;
+        with_stack(engine, project, inputs, cold_cancel.clone(), async |s: &mut Stack<'_>| {
+            cold_steps(s, pause).await
+        })
+        .await
+    };
+    let (main, cold) = tokio::join!(main, cold);
+    if cancel.is_cancelled() {
+        return Err(RunError::Cancelled);
+    }
+    let outcome = match main? {
+        Ok(o) => o,
+        Err(diags) => {
+            let first = diags.first().map(|d| d.to_string()).unwrap_or_default();
+            let mut results = vec![CheckResult::fail(RuntimeUp, format!("the project cannot be run: {first}"))
+                .with_details(diags)];
+            for id in [RuntimeHealth, RuntimeRoundtrip, RuntimeColdStart, RuntimePersistence, RuntimeScale] {
+                results.push(blocked(id, "runtime.up failed"));
+            }
+            return Ok(results);
+        }
+    };
+    let cold = if outcome.up_failed {
+        blocked(RuntimeColdStart, "runtime.up failed")
+    } else {
+        match cold {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => blocked(RuntimeColdStart, "the project cannot be run"),
+            Err(RunError::Cancelled) => blocked(RuntimeColdStart, "runtime.up failed"),
+            Err(e) => return Err(e),
+        }
+    };
+    let mut results = outcome.results;
+    results.push(cold);
+    results.sort_by_key(|r| r.id);
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_passwords_are_decoded() {
+        assert_eq!(url_password("postgres://app:p%40ss@db:5432/notes").as_deref(), Some("p@ss"));
+        assert_eq!(url_password("postgres://app@db/notes"), None);
+        assert_eq!(url_password("not a url"), None);
+        assert_eq!(url_password("postgres://a:b%4@db").as_deref(), Some("b%4"));
+    }
+
+    #[test]
+    fn health_body_must_say_database_ok() {
+        assert!(database_ok(r#"{"status":"ok","database":"ok"}"#));
+        assert!(!database_ok(r#"{"status":"degraded","database":"error: refused"}"#));
+        assert!(!database_ok("ok"));
+    }
+
+    #[test]
+    fn masker_covers_env_secrets_and_urls() {
+        let root = std::path::Path::new("/s");
+        let mut p = crate::testkit::good_project(root);
+        crate::testkit::env(p.services.get_mut("webapp").unwrap(), "API_TOKEN", "tok-123");
+        let inputs = RunInputs::new(
+            "db",
+            "webapp",
+            DbCredentials { user: "app".into(), password: Some("pw-x".into()), database: "notes".into() },
+            "w",
+            "p",
+        );
+        let m = inputs.masker(&p);
+        let out = m.clean("s3cret-pw tok-123 pw-x");
+        assert_eq!(out, "**** **** ****");
+    }
+
+    #[test]
+    fn credentials_debug_hides_the_password() {
+        let c = DbCredentials { user: "u".into(), password: Some("hunter2".into()), database: "d".into() };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

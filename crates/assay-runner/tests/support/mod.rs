@@ -1,0 +1,116 @@
+//! Shared setup of the daemon tests: connect or skip, prepare the images once (the sandbox's
+//! `ensure_images`, cached and locked), inputs for a run, and leak checks by label.
+#![allow(dead_code)]
+
+use assay_runner::{DbCredentials, RunInputs};
+use assay_sandbox::images::{probe_image, webapp_image};
+use assay_sandbox::{ensure_images, Engine, ImagesOptions};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn rubric() -> assay_core::Rubric {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rubric.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("rubric parses")
+}
+
+/// The daemon with the images ready, or `None` after printing why the test is skipped.
+/// Under `CI=true` a missing daemon fails the test.
+pub async fn engine_or_skip(test: &str) -> Option<Engine> {
+    let engine = match Engine::connect().await {
+        Ok(e) => e,
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => panic!("{test}: CI=true and {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED {test}: {e}");
+            return None;
+        }
+    };
+    prepare_images(&engine).await;
+    Some(engine)
+}
+
+fn host_binaries() -> (PathBuf, PathBuf) {
+    let status = std::process::Command::new(env!("CARGO"))
+        .current_dir(workspace_root())
+        .args(["build", "--quiet", "-p", "assay-probe", "-p", "sample-webapp"])
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build -p assay-probe -p sample-webapp failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    (target.join("debug/assay-probe"), target.join("debug/sample-webapp"))
+}
+
+/// Offline `ensure_images` into the cache the sandbox tests share (it locks itself).
+pub async fn prepare_images(engine: &Engine) {
+    let (probe, webapp) = host_binaries();
+    let opts = ImagesOptions {
+        offline: true,
+        webapp_binary: Some(webapp),
+        probe_binary: Some(probe),
+        work_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("assay-images-cache"),
+        ..Default::default()
+    };
+    ensure_images(engine, &rubric(), &opts, &|line| eprintln!("[images] {line}"))
+        .await
+        .expect("ensure_images --offline");
+}
+
+/// Run inputs for a db `db` / webapp `webapp` stack with the given credentials.
+pub fn inputs(user: &str, password: &str, database: &str) -> RunInputs {
+    let r = rubric();
+    let mut i = RunInputs::new(
+        "db",
+        "webapp",
+        DbCredentials { user: user.into(), password: Some(password.into()), database: database.into() },
+        &webapp_image(&r).to_string(),
+        &probe_image().to_string(),
+    );
+    i.timeout = Duration::from_secs(90);
+    i.cold_start_pause = Duration::from_secs(r.runtime.cold_start_pause_secs);
+    i
+}
+
+/// Labelled containers, networks and volumes whose run id starts with `prefix`.
+pub async fn leftovers(engine: &Engine, prefix: &str) -> Vec<String> {
+    use assay_runner::ops;
+    let mut out = Vec::new();
+    let key = assay_sandbox::labels::RUN;
+    for c in ops::list_containers(engine, "dev.assay.managed").await.unwrap() {
+        let run = c.labels.as_ref().and_then(|l| l.get(key)).cloned().unwrap_or_default();
+        if run.starts_with(prefix) {
+            out.push(format!("container {:?}", c.names));
+        }
+    }
+    for n in ops::list_networks(engine, "dev.assay.managed").await.unwrap() {
+        let run = n.labels.as_ref().and_then(|l| l.get(key)).cloned().unwrap_or_default();
+        if run.starts_with(prefix) {
+            out.push(format!("network {:?}", n.name));
+        }
+    }
+    for v in ops::list_volumes(engine, "dev.assay.managed").await.unwrap() {
+        if v.labels.get(key).is_some_and(|r| r.starts_with(prefix)) {
+            out.push(format!("volume {}", v.name));
+        }
+    }
+    out
+}
+
+/// Prints a compact view of results (shown when a test fails).
+pub fn show(results: &[assay_core::CheckResult]) -> String {
+    results
+        .iter()
+        .map(|r| {
+            let mut s = format!("{} {}: {}", r.id, r.status, r.evidence);
+            for d in &r.details {
+                s.push_str(&format!("\n    {}", d.message.replace('\n', "\n    ")));
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
