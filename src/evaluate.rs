@@ -137,6 +137,16 @@ fn grade_workspace(
         dockerfiles: d.dockerfiles.iter().map(|p| slash(p)).collect(),
     };
     let mut results = vec![CheckResult::pass(CheckId::IntakeUnpack, intake_evidence(ws))];
+    for dir in &d.webapp_dirs {
+        let changes = crate::kit::webapp_changes(&ws.root.join(dir));
+        if !changes.is_empty() {
+            notes.push(format!(
+                "the webapp source in {}/ differs from the handout ({}); the evaluation runs the pristine webapp",
+                slash(dir),
+                changes.join(", ")
+            ));
+        }
+    }
 
     // Essays: Q1 is answered by an orchestration file, or else by an essay.
     let has_orchestration_file = d.compose_file.is_some() || !d.k8s_manifests.is_empty();

@@ -89,3 +89,37 @@ pub fn write_kit(rubric: &Rubric, out: &Path) -> Result<usize, String> {
         .map_err(|e| format!("{}: {e}", out.display()))?;
     Ok(count)
 }
+
+/// How a submission's copy of the webapp differs from the handout (for the reviewer: the
+/// evaluation runs the pristine webapp whatever the copy says).
+pub fn webapp_changes(webapp_dir: &Path) -> Vec<String> {
+    let mut changes = Vec::new();
+    for (rel, ours) in WEBAPP_FILES {
+        if *rel == "README.md" {
+            continue; // the handout README carries the questions; candidates may edit it
+        }
+        match std::fs::read(webapp_dir.join(rel)) {
+            Ok(theirs) if theirs == *ours => {}
+            Ok(_) => changes.push(format!("changed {rel}")),
+            Err(_) => changes.push(format!("missing {rel}")),
+        }
+    }
+    let mut stack = vec![webapp_dir.join("src")];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        for entry in rd.flatten() {
+            let path = entry.path();
+            let Ok(ft) = entry.file_type() else { continue };
+            if ft.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(webapp_dir) {
+                let rel = rel.to_string_lossy().replace('\\', "/");
+                if !WEBAPP_FILES.iter().any(|(p, _)| *p == rel) {
+                    changes.push(format!("added {rel}"));
+                }
+            }
+        }
+    }
+    changes.sort();
+    changes
+}

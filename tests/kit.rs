@@ -72,3 +72,28 @@ fn kit_into_a_missing_folder_is_a_clear_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/no/such/dir/handout.zip"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_modified_webapp_in_a_submission_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    let web = sub.join("sample-webapp");
+    std::fs::create_dir_all(web.join("src")).unwrap();
+    for (rel, bytes) in assay::kit::WEBAPP_FILES {
+        let p = web.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    std::fs::copy(repo_root().join("tests/fixtures/essay-only/ANSWERS.md"), sub.join("ANSWERS.md")).unwrap();
+    let run = || {
+        let o = assay(&["evaluate", "--static", "--format", "json", sub.to_str().unwrap()]);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        v["notes"].as_array().cloned().unwrap_or_default()
+    };
+    assert!(!run().iter().any(|n| n.as_str().unwrap().contains("differs from the handout")), "pristine copy");
+    std::fs::write(web.join("src/main.rs"), "fn main() { /* always healthy */ }").unwrap();
+    std::fs::write(web.join("src/extra.rs"), "").unwrap();
+    let notes = run();
+    let note = notes.iter().map(|n| n.as_str().unwrap()).find(|n| n.contains("differs from the handout")).expect("reported");
+    assert!(note.contains("changed src/main.rs") && note.contains("added src/extra.rs"), "{note}");
+}

@@ -68,6 +68,8 @@ pub struct RunInputs {
     pub scenarios: Scenarios,
     /// Further values to mask in evidence (the db password is always masked).
     pub secrets: Vec<String>,
+    /// Start of every run id (`[a-z0-9]`, default `r`); tests use their own to find leaks.
+    pub run_prefix: String,
 }
 
 impl RunInputs {
@@ -92,6 +94,7 @@ impl RunInputs {
             state_dir: reaper::default_state_dir(),
             scenarios: Scenarios::default(),
             secrets: Vec::new(),
+            run_prefix: "r".into(),
         }
     }
 
@@ -497,7 +500,7 @@ async fn with_stack<'e, T>(
     cancel: CancellationToken,
     steps: impl for<'s> AsyncFnOnce(&'s mut Stack<'e>) -> Result<T, RunError>,
 ) -> Result<Result<T, Vec<Diagnostic>>, RunError> {
-    let run_id = format!("r{}", &random_hex(1)[..11]);
+    let run_id = format!("{}{}", inputs.run_prefix, &random_hex(1)[..10]);
     let plan = match plan::plan(project, &inputs.plan_inputs(&run_id)) {
         Ok(p) => p,
         Err(d) => return Ok(Err(d)),
