@@ -4,7 +4,7 @@ use crate::cli::EvaluateArgs;
 use crate::exit::Exit;
 use crate::report::{self, AnswerSummary, ColorChoice, FilesSummary, Report};
 use crate::verdict::{self, Verdict};
-use assay_core::{CheckId, CheckResult, Location, QuestionKind, Rubric, Severity, SkipKind};
+use assay_core::{CheckId, CheckResult, Location, QuestionKind, Rubric, Severity, SkipKind, Status};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -166,7 +166,16 @@ fn grade_workspace(
             ev.push_str(&format!("; also present, not used: {}", files.other_compose_files.join(", ")));
         }
         results.push(CheckResult::pass(CheckId::ComposeFound, ev).at(Location::file(slash(file))));
-        skip_family(&mut results, "compose", SkipKind::NotRun, "not implemented");
+        let load = assay_compose::LoadOptions { env_overrides: opts.env_overrides.clone(), ..Default::default() };
+        let loaded = assay_compose::load_project(&ws.root, file, &load);
+        let ctx = assay_checks::CheckContext { root: &ws.root, rubric, webapp_dirs: &d.webapp_dirs };
+        let facts = assay_checks::compose_checks(&loaded, &ctx);
+        let static_ok = facts.checks.iter().all(|c| !(c.status == Status::Fail && is_gate(c.id)));
+        results.extend(facts.checks);
+        if !static_ok {
+            let reason = "not run: the compose file is invalid or violates the security policy";
+            skip_family(&mut results, "runtime", SkipKind::Blocked, reason);
+        }
     } else if !d.k8s_manifests.is_empty() {
         let ev = format!("Kubernetes manifests: {}", files.kubernetes_manifests.join(", "));
         results.push(CheckResult::pass(CheckId::ComposeFound, ev));
@@ -192,6 +201,11 @@ fn grade_workspace(
     let reason = if opts.static_only { "static mode: runtime checks not run" } else { "not implemented" };
     skip_family(&mut results, "runtime", SkipKind::NotRun, reason);
     (results, answers, files)
+}
+
+/// Checks that must pass before anything of the candidate's runs.
+fn is_gate(id: CheckId) -> bool {
+    matches!(id, CheckId::ComposeValid | CheckId::ComposeSecurity | CheckId::ComposeDbService | CheckId::ComposeWebappService)
 }
 
 /// Adds a skipped result for every check of `family` that has no result yet.

@@ -108,3 +108,42 @@ fn batch_prints_a_json_array_and_flags_copied_essays() {
         assert!(sim.iter().any(|s| s["other_submission"] == other && s["question"] == "q4"), "{r}");
     }
 }
+
+/// The candidate-like submissions shared with the checks and runner crates: each fails exactly
+/// the static checks its name says.
+#[test]
+fn shared_submission_fixtures_fail_exactly_their_checks() {
+    let base = repo_root().join("crates/assay-checks/tests/fixtures/submissions");
+    let cases: &[(&str, &[&str])] = &[
+        ("good", &[]),
+        ("wrong-host", &["compose.db-host"]),
+        ("wrong-password", &["compose.credentials"]),
+        ("disjoint-networks", &["compose.db-host"]),
+        ("no-startup-order", &["compose.healthcheck", "compose.startup-order"]),
+        ("no-volume", &["compose.db-volume"]),
+        ("container-name-fixed-port", &["compose.scalable"]),
+    ];
+    for (name, expected) in cases {
+        let path = base.join(name);
+        let o = assay(&["evaluate", "--static", "--format", "json", path.to_str().unwrap()]);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let failed: Vec<&str> = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "fail" && c["id"].as_str().unwrap().starts_with("compose."))
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(&failed, expected, "{name}");
+        let mut redacted = v.clone();
+        redacted["duration_ms"] = "[duration]".into();
+        redacted["assay_version"] = "[version]".into();
+        insta::assert_json_snapshot!(format!("submission-{name}"), redacted);
+    }
+}
+
+#[test]
+fn bundled_example_passes_static_grading() {
+    let o = assay(&["evaluate", "--static", "--format", "json", repo_root().join("examples/good.zip").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}

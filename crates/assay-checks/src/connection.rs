@@ -1,9 +1,10 @@
 //! `compose.db-host` and `compose.credentials`: will the webapp find the database, and will
 //! it log in? Also the credentials the sandbox uses to read the database itself.
 
+use crate::evidence::printable;
 use crate::identify::{DbSearch, Identified};
 use crate::settings::{self, Client, Password, Server, Setting};
-use crate::{db_url, paths, DbCredentials, PasswordSource, Roles};
+use crate::{paths, DbCredentials, PasswordSource, Roles};
 use assay_compose::{Project, Service};
 use assay_core::{CheckId, CheckResult, Location};
 
@@ -18,21 +19,54 @@ struct DbName {
 /// The names under which `db` is reachable from `webapp` (service name, container_name,
 /// network aliases, link aliases), each with the networks they share where it resolves.
 fn db_names(webapp: &Service, db: &Service) -> Vec<DbName> {
-    let shared_all: Vec<String> = webapp.networks.keys().filter(|n| db.networks.contains_key(*n)).cloned().collect();
-    let mut names = vec![DbName { name: db.name.to_ascii_lowercase(), how: "service name".into(), shared: shared_all.clone() }];
+    let shared_all: Vec<String> = webapp
+        .networks
+        .keys()
+        .filter(|n| db.networks.contains_key(*n))
+        .cloned()
+        .collect();
+    let mut names = vec![DbName {
+        name: db.name.to_ascii_lowercase(),
+        how: "service name".into(),
+        shared: shared_all.clone(),
+    }];
     if let Some(c) = &db.container_name {
-        names.push(DbName { name: c.value.to_ascii_lowercase(), how: "container_name".into(), shared: shared_all.clone() });
+        names.push(DbName {
+            name: c.value.to_ascii_lowercase(),
+            how: "container_name".into(),
+            shared: shared_all.clone(),
+        });
     }
     for (net, attach) in &db.networks {
         for a in &attach.aliases {
-            let shared = if webapp.networks.contains_key(net) { vec![net.clone()] } else { Vec::new() };
-            names.push(DbName { name: a.value.to_ascii_lowercase(), how: format!("alias on network `{net}`"), shared });
+            let shared = if webapp.networks.contains_key(net) {
+                vec![net.clone()]
+            } else {
+                Vec::new()
+            };
+            names.push(DbName {
+                name: a.value.to_ascii_lowercase(),
+                how: format!("alias on network `{net}`"),
+                shared,
+            });
         }
     }
     for link in &webapp.links {
-        let (target, alias) = link.value.split_once(':').unwrap_or((&link.value, &link.value));
-        if target == db.name || db.container_name.as_ref().is_some_and(|c| c.value == target) {
-            names.push(DbName { name: alias.to_ascii_lowercase(), how: "link alias".into(), shared: shared_all.clone() });
+        let (target, alias) = link
+            .value
+            .split_once(':')
+            .unwrap_or((&link.value, &link.value));
+        if target == db.name
+            || db
+                .container_name
+                .as_ref()
+                .is_some_and(|c| c.value == target)
+        {
+            names.push(DbName {
+                name: alias.to_ascii_lowercase(),
+                how: "link alias".into(),
+                shared: shared_all.clone(),
+            });
         }
     }
     names
@@ -40,49 +74,85 @@ fn db_names(webapp: &Service, db: &Service) -> Vec<DbName> {
 
 /// `; it sets PG_HOST, DB_USER, which the sample webapp does not read` (or nothing).
 fn unread_lookalikes(webapp: &Service) -> String {
-    const READ: &[&str] = &["DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGPASSWORD_FILE", "PGDATABASE"];
+    const READ: &[&str] = &[
+        "DATABASE_URL",
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGPASSWORD",
+        "PGPASSWORD_FILE",
+        "PGDATABASE",
+    ];
     let looks = |k: &str| {
         let k = k.to_ascii_uppercase();
         (k.contains("PG") || k.contains("DB") || k.contains("POSTGRES") || k.contains("DATABASE"))
-            && ["HOST", "USER", "PASS", "NAME", "URL", "DATABASE", "PORT"].iter().any(|p| k.contains(p))
+            && ["HOST", "USER", "PASS", "NAME", "URL", "DATABASE", "PORT"]
+                .iter()
+                .any(|p| k.contains(p))
     };
-    let found: Vec<&str> = webapp.environment.keys().map(String::as_str).filter(|k| !READ.contains(k) && looks(k)).take(6).collect();
+    let found: Vec<&str> = webapp
+        .environment
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !READ.contains(k) && looks(k))
+        .take(6)
+        .collect();
     if found.is_empty() {
         String::new()
     } else {
-        format!("; it sets {}, which the sample webapp does not read", found.join(", "))
+        format!(
+            "; it sets {}, which the sample webapp does not read",
+            found.join(", ")
+        )
     }
 }
 
-/// Picks the db among the Postgres candidates: the one the webapp's host names, else the first.
-pub(crate) fn pick_db(project: &Project, dbs: &DbSearch, webapp: Option<&Identified>) -> Option<Identified> {
-    let client = webapp.and_then(|w| project.services.get(&w.name)).map(|w| (w, settings::client(w)));
+/// Picks the db among the Postgres candidates: the one the webapp's host names (`true`), else
+/// the first (`false`).
+pub(crate) fn pick_db(
+    project: &Project,
+    dbs: &DbSearch,
+    webapp: Option<&Identified>,
+) -> Option<(Identified, bool)> {
+    let client = webapp
+        .and_then(|w| project.services.get(&w.name))
+        .map(|w| (w, settings::client(w)));
     if let Some((w, c)) = &client {
         for cand in &dbs.candidates {
-            let Some(db) = project.services.get(&cand.name) else { continue };
+            let Some(db) = project.services.get(&cand.name) else {
+                continue;
+            };
             if db_names(w, db).iter().any(|n| c.hosts.contains(&n.name)) {
-                return Some(cand.clone());
+                return Some((cand.clone(), true));
             }
         }
     }
-    dbs.candidates.first().cloned()
+    dbs.candidates.first().cloned().map(|c| (c, false))
 }
 
 fn host_phrase(c: &Client, host: &Setting) -> String {
     match (&c.url, host.var.as_deref()) {
         (Some((masked, _)), _) => format!("DATABASE_URL={masked}"),
-        (None, Some(var)) => format!("{var}={}", db_url::printable(&host.value)),
-        (None, None) => db_url::printable(&host.value),
+        (None, Some(var)) => format!("{var}={}", printable(&host.value)),
+        (None, None) => printable(&host.value),
     }
 }
 
 fn others_phrase(db: &Service, names: &[DbName]) -> String {
-    let mut others: Vec<String> = names.iter().skip(1).map(|n| format!("`{}`", db_url::printable(&n.name))).collect();
+    let mut others: Vec<String> = names
+        .iter()
+        .skip(1)
+        .map(|n| format!("`{}`", printable(&n.name)))
+        .collect();
     others.dedup();
     if others.is_empty() {
         format!("the db service is `{}`", db.name)
     } else {
-        format!("the db service is `{}` (also {})", db.name, others.join(", "))
+        format!(
+            "the db service is `{}` (also {})",
+            db.name,
+            others.join(", ")
+        )
     }
 }
 
@@ -90,7 +160,8 @@ pub(crate) fn db_host(roles: &Roles, webapp: &Service, db: &Service) -> CheckRes
     let id = CheckId::ComposeDbHost;
     let c = settings::client(webapp);
     if let Some(e) = &c.url_error {
-        return CheckResult::fail(id, format!("webapp {e}")).at_opt(c.url.as_ref().map(|u| u.1.clone()));
+        return CheckResult::fail(id, format!("webapp {e}"))
+            .at_opt(c.url.as_ref().map(|u| u.1.clone()));
     }
     let Some(host) = &c.host else {
         return CheckResult::fail(
@@ -104,19 +175,26 @@ pub(crate) fn db_host(roles: &Roles, webapp: &Service, db: &Service) -> CheckRes
         )
         .at(webapp.location.clone());
     };
-    let at = host.location.clone().unwrap_or_else(|| webapp.location.clone());
+    let at = host
+        .location
+        .clone()
+        .unwrap_or_else(|| webapp.location.clone());
     let phrase = host_phrase(&c, host);
     for (who, s) in [("webapp", webapp), ("db", db)] {
         if let Some(m) = &s.network_mode {
             return CheckResult::fail(
                 id,
-                format!("webapp {phrase}; the {who} service `{}` uses network_mode `{}`, which the sandbox does not apply", s.name, db_url::printable(&m.value)),
+                format!("webapp {phrase}; the {who} service `{}` uses network_mode `{}`, which the sandbox does not apply", s.name, printable(&m.value)),
             )
             .at(m.location.clone());
         }
     }
     let names = db_names(webapp, db);
-    let matched: Vec<&DbName> = c.hosts.iter().flat_map(|h| names.iter().filter(move |n| &n.name == h)).collect();
+    let matched: Vec<&DbName> = c
+        .hosts
+        .iter()
+        .flat_map(|h| names.iter().filter(move |n| &n.name == h))
+        .collect();
     let Some(first) = matched.first() else {
         let h = c.hosts.first().map(String::as_str).unwrap_or("");
         let why = if h.is_empty() || h.starts_with('/') {
@@ -124,14 +202,24 @@ pub(crate) fn db_host(roles: &Roles, webapp: &Service, db: &Service) -> CheckRes
         } else if h == "localhost" || h.starts_with("127.") || h == "::1" || h == "0.0.0.0" {
             "; inside a container, localhost is the webapp itself".to_string()
         } else if roles.project.services.contains_key(h) {
-            format!("; `{}` is another service", db_url::printable(h))
+            format!("; `{}` is another service", printable(h))
         } else {
             String::new()
         };
-        return CheckResult::fail(id, format!("webapp {phrase}; {}{why}", others_phrase(db, &names))).at(at);
+        return CheckResult::fail(
+            id,
+            format!("webapp {phrase}; {}{why}", others_phrase(db, &names)),
+        )
+        .at(at);
     };
     let Some(shared) = matched.iter().find_map(|n| n.shared.first()) else {
-        let nets = |s: &Service| s.networks.keys().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        let nets = |s: &Service| {
+            s.networks
+                .keys()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         return CheckResult::fail(
             id,
             format!(
@@ -144,22 +232,47 @@ pub(crate) fn db_host(roles: &Roles, webapp: &Service, db: &Service) -> CheckRes
         .at(at);
     };
     let server = settings::server(roles.project, roles.root, db);
-    let client_port = c.port.value.split(',').next().unwrap_or("").trim().to_string();
+    let client_port = c
+        .port
+        .value
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     if client_port.parse::<u16>().ok() != server.port.value.trim().parse::<u16>().ok() {
         return CheckResult::fail(
             id,
-            format!("webapp connects to port {} but Postgres listens on {}", c.port.describe(), server.port.describe()),
+            format!(
+                "webapp connects to port {} but Postgres listens on {}",
+                c.port.describe(),
+                server.port.describe()
+            ),
         )
         .at(c.port.location.clone().unwrap_or(at));
     }
-    let via = if first.how == "service name" { String::new() } else { format!(" (its {})", first.how) };
-    CheckResult::pass(id, format!("webapp {phrase} names the db service `{}`{via} on network `{shared}`", db.name)).at(at)
+    let how = if first.how.starts_with("alias") {
+        format!("by its {}", first.how)
+    } else if first.how == "service name" {
+        format!("on network `{shared}`")
+    } else {
+        format!("(its {}) on network `{shared}`", first.how)
+    };
+    CheckResult::pass(
+        id,
+        format!("webapp {phrase} names the db service `{}` {how}", db.name),
+    )
+    .at(at)
 }
 
 /// A password reduced to what can be compared.
 enum Material {
     Value(String),
-    File { provider: Option<String>, host_file: Option<std::path::PathBuf>, content: Result<String, String> },
+    File {
+        provider: Option<String>,
+        host_file: Option<std::path::PathBuf>,
+        content: Result<String, String>,
+    },
 }
 
 fn material(roles: &Roles, service: &Service, p: &Password) -> Option<Material> {
@@ -169,8 +282,15 @@ fn material(roles: &Roles, service: &Service, p: &Password) -> Option<Material> 
             let hf = settings::host_file(roles.project, service, container_path);
             Some(Material::File {
                 provider: hf.as_ref().and_then(|h| h.secret.clone()),
-                host_file: hf.as_ref().and_then(|h| h.host_file.as_ref().map(|f| paths::normalize(f))),
-                content: settings::read_container_file(roles.project, roles.root, service, container_path),
+                host_file: hf
+                    .as_ref()
+                    .and_then(|h| h.host_file.as_ref().map(|f| paths::normalize(f))),
+                content: settings::read_container_file(
+                    roles.project,
+                    roles.root,
+                    service,
+                    container_path,
+                ),
             })
         }
         Password::Missing | Password::Unset { .. } => None,
@@ -178,9 +298,15 @@ fn material(roles: &Roles, service: &Service, p: &Password) -> Option<Material> 
 }
 
 /// `Ok(how)` when the webapp's password opens the db, `Err(problem)` otherwise.
-fn compare_passwords(roles: &Roles, webapp: &Service, c: &Client, db: &Service, s: &Server) -> Result<String, String> {
+fn compare_passwords(
+    roles: &Roles,
+    webapp: &Service,
+    c: &Client,
+    db: &Service,
+    s: &Server,
+) -> Result<String, String> {
     if s.trust {
-        return Ok("db trusts every connection (POSTGRES_HOST_AUTH_METHOD=trust)".into());
+        return Ok("the db trusts every connection: POSTGRES_HOST_AUTH_METHOD=trust".into());
     }
     let Some(server) = material(roles, db, &s.password) else {
         return Err(match &s.password {
@@ -189,25 +315,52 @@ fn compare_passwords(roles: &Roles, webapp: &Service, c: &Client, db: &Service, 
         });
     };
     let Some(client) = material(roles, webapp, &c.password) else {
-        return Err(format!("webapp sends {} but the db expects {}", c.password.describe(), s.password.describe()));
+        return Err(format!(
+            "webapp sends {} but the db expects {}",
+            c.password.describe(),
+            s.password.describe()
+        ));
     };
-    if let (Material::File { provider: a, host_file: fa, .. }, Material::File { provider: b, host_file: fb, .. }) = (&client, &server) {
+    if let (
+        Material::File {
+            provider: a,
+            host_file: fa,
+            ..
+        },
+        Material::File {
+            provider: b,
+            host_file: fb,
+            ..
+        },
+    ) = (&client, &server)
+    {
         if a.is_some() && a == b {
             return Ok(format!("both read {}", a.as_deref().unwrap_or_default()));
         }
         if fa.is_some() && fa == fb {
-            return Ok(format!("both read {}", fa.as_ref().map(|f| f.display().to_string()).unwrap_or_default()));
+            return Ok(format!(
+                "both read {}",
+                fa.as_ref()
+                    .map(|f| f.display().to_string())
+                    .unwrap_or_default()
+            ));
         }
     }
     let text = |m: Material, who: &str| match m {
         Material::Value(v) => Ok(v),
-        Material::File { content, .. } => content.map_err(|e| format!("cannot read the {who}'s password file: {e}")),
+        Material::File { content, .. } => {
+            content.map_err(|e| format!("cannot read the {who}'s password file: {e}"))
+        }
     };
     let (a, b) = (text(client, "webapp")?, text(server, "db")?);
     if a == b {
         Ok("same value".into())
     } else {
-        Err(format!("webapp password {} differs from db {}", c.password.describe(), s.password.describe()))
+        Err(format!(
+            "webapp password {} differs from db {}",
+            c.password.describe(),
+            s.password.describe()
+        ))
     }
 }
 
@@ -215,25 +368,43 @@ pub(crate) fn credentials(roles: &Roles, webapp: &Service, db: &Service) -> Chec
     let id = CheckId::ComposeCredentials;
     let c = settings::client(webapp);
     if let Some(e) = &c.url_error {
-        return CheckResult::fail(id, format!("webapp {e}")).at_opt(c.url.as_ref().map(|u| u.1.clone()));
+        return CheckResult::fail(id, format!("webapp {e}"))
+            .at_opt(c.url.as_ref().map(|u| u.1.clone()));
     }
-    if !webapp.environment.keys().any(|k| k == "DATABASE_URL" || k.starts_with("PG")) {
+    if !webapp
+        .environment
+        .keys()
+        .any(|k| k == "DATABASE_URL" || k.starts_with("PG"))
+    {
         return CheckResult::fail(
             id,
-            format!("webapp `{}` sets no database variable (DATABASE_URL or PG*){}", webapp.name, unread_lookalikes(webapp)),
+            format!(
+                "webapp `{}` sets no database variable (DATABASE_URL or PG*){}",
+                webapp.name,
+                unread_lookalikes(webapp)
+            ),
         )
         .at(webapp.location.clone());
     }
     let s = settings::server(roles.project, roles.root, db);
     let mut problems: Vec<(String, Option<Location>)> = Vec::new();
-    for (what, a, b) in [("user", &c.user, &s.user), ("database", &c.database, &s.database)] {
+    for (what, a, b) in [
+        ("user", &c.user, &s.user),
+        ("database", &c.database, &s.database),
+    ] {
         if a.value != b.value {
-            problems.push((format!("{what}: webapp {} ≠ db {}", a.describe(), b.describe()), a.location.clone().or(b.location.clone())));
+            problems.push((
+                format!("{what}: webapp {} ≠ db {}", a.describe(), b.describe()),
+                a.location.clone().or(b.location.clone()),
+            ));
         }
     }
     let password = compare_passwords(roles, webapp, &c, db, &s);
     if let Err(p) = &password {
-        problems.push((p.clone(), c.password.location().or(s.password.location()).cloned()));
+        problems.push((
+            p.clone(),
+            c.password.location().or(s.password.location()).cloned(),
+        ));
     }
     if problems.is_empty() {
         let how = password.unwrap_or_default();
@@ -241,8 +412,8 @@ pub(crate) fn credentials(roles: &Roles, webapp: &Service, db: &Service) -> Chec
             id,
             format!(
                 "webapp logs in as `{}` to `{}` with {}; the db is initialised with {}, {}, {}: match ({how})",
-                db_url::printable(&c.user.value),
-                db_url::printable(&c.database.value),
+                printable(&c.user.value),
+                printable(&c.database.value),
                 c.password.describe(),
                 s.user.describe(),
                 s.database.describe(),
@@ -251,19 +422,29 @@ pub(crate) fn credentials(roles: &Roles, webapp: &Service, db: &Service) -> Chec
         )
         .at(c.user.location.clone().or_else(|| c.password.location().cloned()).unwrap_or_else(|| webapp.location.clone()));
     }
-    let init_scripts = db.volumes.iter().any(|v| v.value.target.starts_with("/docker-entrypoint-initdb.d"));
+    let init_scripts = db
+        .volumes
+        .iter()
+        .any(|v| v.value.target.starts_with("/docker-entrypoint-initdb.d"));
     let note = if init_scripts && problems.len() > usize::from(password.is_err()) {
         " (an init script in /docker-entrypoint-initdb.d may create them; a reviewer should look)"
     } else {
         ""
     };
-    let at = problems.iter().find_map(|p| p.1.clone()).unwrap_or_else(|| webapp.location.clone());
+    let at = problems
+        .iter()
+        .find_map(|p| p.1.clone())
+        .unwrap_or_else(|| webapp.location.clone());
     let text: Vec<String> = problems.into_iter().map(|p| p.0).collect();
     CheckResult::fail(id, format!("credentials differ: {}{note}", text.join("; "))).at(at)
 }
 
 /// What Postgres is initialised with, for the sandbox.
-pub(crate) fn db_credentials(project: &Project, root: &std::path::Path, db: &Service) -> DbCredentials {
+pub(crate) fn db_credentials(
+    project: &Project,
+    root: &std::path::Path,
+    db: &Service,
+) -> DbCredentials {
     let s = settings::server(project, root, db);
     let password_source = if s.trust {
         PasswordSource::Trust
@@ -281,5 +462,9 @@ pub(crate) fn db_credentials(project: &Project, root: &std::path::Path, db: &Ser
             Password::Missing | Password::Unset { .. } => PasswordSource::Missing,
         }
     };
-    DbCredentials { user: s.user.value, password_source, database: s.database.value }
+    DbCredentials {
+        user: s.user.value,
+        password_source,
+        database: s.database.value,
+    }
 }

@@ -1,5 +1,7 @@
 //! `postgres://user:password@host:port/database?param=value` as libpq reads it.
 
+use crate::evidence::printable;
+
 /// The parts of a Postgres connection URL, percent-decoded.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub(crate) struct PgUrl {
@@ -32,7 +34,10 @@ pub(crate) fn parse(url: &str) -> Result<PgUrl, String> {
     };
     let scheme = scheme.to_ascii_lowercase();
     if scheme != "postgres" && scheme != "postgresql" {
-        return Err(format!("has scheme `{}`, not postgres:// or postgresql://", printable(&scheme)));
+        return Err(format!(
+            "has scheme `{}`, not postgres:// or postgresql://",
+            printable(&scheme)
+        ));
     }
     let rest = rest.split('#').next().unwrap_or("");
     let (rest, query) = match rest.split_once('?') {
@@ -43,6 +48,12 @@ pub(crate) fn parse(url: &str) -> Result<PgUrl, String> {
         Some(i) => (&rest[..i], Some(&rest[i + 1..])),
         None => (rest, None),
     };
+    if path.is_some_and(|p| p.contains('@')) {
+        // Not echoed: the part before the `@` is likely the tail of a password.
+        return Err(
+            "has an `@` after the host (is a `/` in the password not percent-encoded?)".into(),
+        );
+    }
     let mut out = PgUrl::default();
     let hostlist = match authority.rfind('@') {
         Some(i) => {
@@ -80,7 +91,8 @@ pub(crate) fn parse(url: &str) -> Result<PgUrl, String> {
     }
     if let Some(port) = &out.port {
         if port.split(',').next().unwrap_or("").parse::<u16>().is_err() {
-            return Err(format!("has port `{}`, not a number", printable(port)));
+            // Not echoed: in a malformed URL the "port" may be part of a password.
+            return Err("has a port that is not a number (is a `/` or `:` in the password not percent-encoded?)".into());
         }
     }
     Ok(out)
@@ -101,6 +113,14 @@ fn split_host_port(entry: &str) -> (&str, Option<&str>) {
 
 fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
+}
+
+/// The password of the URL's userinfo exactly as written (still percent-encoded).
+pub(crate) fn raw_password(url: &str) -> Option<&str> {
+    let (_, rest) = url.trim().split_once("://")?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let userinfo = &authority[..authority.rfind('@')?];
+    userinfo.split_once(':').map(|(_, p)| p)
 }
 
 /// Percent-decodes; a malformed escape is kept as written.
@@ -126,56 +146,44 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
-/// A value safe to put in one line of evidence: control characters escaped, length capped.
-pub(crate) fn printable(s: &str) -> String {
-    let mut out = String::new();
-    for (n, c) in s.chars().enumerate() {
-        if n >= 80 {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// The URL with its password replaced by `***` (for evidence).
+/// The URL with its password replaced by `***` (for evidence). Conservative: everything between
+/// `scheme://` and the last `@` before the query is credentials, so a malformed URL (a `/` in an
+/// unencoded password) does not leak part of the password either.
 pub(crate) fn masked(url: &str) -> String {
     let url = url.trim();
     let Some((scheme, rest)) = url.split_once("://") else {
         return "(not a URL)".into();
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
+    let query_start = rest.find('?').unwrap_or(rest.len());
+    let (before_query, query) = rest.split_at(query_start);
     let mut shown = format!("{scheme}://");
-    match authority.rfind('@') {
+    match before_query.rfind('@') {
         Some(i) => {
-            let userinfo = &authority[..i];
+            let userinfo = &before_query[..i];
             match userinfo.split_once(':') {
                 Some((u, _)) => shown.push_str(&format!("{u}:***@")),
                 None => shown.push_str(&format!("{userinfo}@")),
             }
-            shown.push_str(&authority[i + 1..]);
+            shown.push_str(&before_query[i + 1..]);
         }
-        None => shown.push_str(authority),
+        None => shown.push_str(before_query),
     }
-    let tail = &rest[authority_end..];
     // A password may also hide in the query string.
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let q: Vec<String> = query
-                .split('&')
-                .map(|p| if p.starts_with("password=") { "password=***".to_string() } else { p.to_string() })
-                .collect();
-            format!("{path}?{}", q.join("&"))
-        }
-        None => tail.to_string(),
-    };
-    printable(&(shown + &tail))
+    if let Some(q) = query.strip_prefix('?') {
+        let q: Vec<String> = q
+            .split('&')
+            .map(|p| {
+                if p.starts_with("password=") {
+                    "password=***".to_string()
+                } else {
+                    p.to_string()
+                }
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&q.join("&"));
+    }
+    printable(&shown)
 }
 
 #[cfg(test)]
@@ -195,7 +203,10 @@ mod tests {
     #[test]
     fn parses_variants() {
         let u = parse("postgresql://db/app").unwrap();
-        assert_eq!((u.user, u.password, u.hosts, u.port), (None, None, vec!["db".to_string()], None));
+        assert_eq!(
+            (u.user, u.password, u.hosts, u.port),
+            (None, None, vec!["db".to_string()], None)
+        );
         let u = parse("postgres://u@[::1]:6543/x?password=p%20w&host=pg").unwrap();
         assert_eq!(u.hosts, vec!["pg"]);
         assert_eq!(u.port.as_deref(), Some("6543"));
@@ -205,14 +216,31 @@ mod tests {
         assert_eq!(parse("postgres:///d").unwrap().hosts, vec![""]);
         assert!(parse("mysql://x@y/z").unwrap_err().contains("mysql"));
         assert!(parse("db:5432").is_err());
-        assert!(parse("postgres://u:p@h:abc/d").unwrap_err().contains("abc"));
+        assert!(parse("postgres://u:p@h:abc/d")
+            .unwrap_err()
+            .contains("not a number"));
+        // A `/` in an unencoded password: the error and the masked URL show none of it.
+        let bad = "postgres://user:zq/xw@host/db";
+        assert!(!parse(bad).unwrap_err().contains("zq"));
+        assert_eq!(masked(bad), "postgres://user:***@host/db");
+        let bad = "postgres://user:123/zqxw@host/db";
+        assert!(parse(bad).is_err());
+        assert_eq!(masked(bad), "postgres://user:***@host/db");
     }
 
     #[test]
     fn masking_never_shows_the_password() {
-        assert_eq!(masked("postgres://app:hunter2@db:5432/notes"), "postgres://app:***@db:5432/notes");
-        assert_eq!(masked("postgres://db/x?password=hunter2&sslmode=disable"), "postgres://db/x?password=***&sslmode=disable");
+        assert_eq!(
+            masked("postgres://app:hunter2@db:5432/notes"),
+            "postgres://app:***@db:5432/notes"
+        );
+        assert_eq!(
+            masked("postgres://db/x?password=hunter2&sslmode=disable"),
+            "postgres://db/x?password=***&sslmode=disable"
+        );
         assert!(!format!("{:?}", parse("postgres://a:hunter2@b/c").unwrap()).contains("hunter2"));
         assert_eq!(decode("%zz%4"), "%zz%4");
+        assert_eq!(raw_password("postgres://u:p%40ss@h/d"), Some("p%40ss"));
+        assert_eq!(raw_password("postgres://u@h/d"), None);
     }
 }

@@ -36,13 +36,22 @@ pub(crate) fn analyze(text: &str) -> DockerfileFacts {
                 }
             }
             "FROM" => {
-                let words: Vec<&str> = args.split_whitespace().filter(|w| !w.starts_with("--")).collect();
+                let words: Vec<&str> = args
+                    .split_whitespace()
+                    .filter(|w| !w.starts_with("--"))
+                    .collect();
                 let Some(image) = words.first() else { continue };
                 let name = match words.as_slice() {
-                    [_, as_kw, name, ..] if as_kw.eq_ignore_ascii_case("as") => Some(name.to_ascii_lowercase()),
+                    [_, as_kw, name, ..] if as_kw.eq_ignore_ascii_case("as") => {
+                        Some(name.to_ascii_lowercase())
+                    }
                     _ => None,
                 };
-                stages.push(Stage { name, base: substitute(image, &global_args), healthcheck: None });
+                stages.push(Stage {
+                    name,
+                    base: substitute(image, &global_args),
+                    healthcheck: None,
+                });
             }
             "HEALTHCHECK" => {
                 if let Some(stage) = stages.last_mut() {
@@ -53,14 +62,19 @@ pub(crate) fn analyze(text: &str) -> DockerfileFacts {
         }
     }
     let mut facts = DockerfileFacts::default();
-    let Some(mut idx) = stages.len().checked_sub(1) else { return facts };
+    let Some(mut idx) = stages.len().checked_sub(1) else {
+        return facts;
+    };
     // Follow `FROM stage` chains, at most once per stage.
     for _ in 0..stages.len() {
         if facts.healthcheck.is_none() {
             facts.healthcheck = stages[idx].healthcheck.clone();
         }
         let base = stages[idx].base.to_ascii_lowercase();
-        match stages[..idx].iter().rposition(|s| s.name.as_deref() == Some(base.as_str())) {
+        match stages[..idx]
+            .iter()
+            .rposition(|s| s.name.as_deref() == Some(base.as_str()))
+        {
             Some(earlier) => idx = earlier,
             None => break,
         }
@@ -113,11 +127,18 @@ fn substitute(s: &str, args: &HashMap<String, String>) -> String {
                 Some((n, d)) => (n, Some(d)),
                 None => (expr, None),
             };
-            let value = args.get(name).filter(|v| !v.is_empty()).map(String::as_str).or(default).unwrap_or("");
+            let value = args
+                .get(name)
+                .filter(|v| !v.is_empty())
+                .map(String::as_str)
+                .or(default)
+                .unwrap_or("");
             out.push_str(value);
             rest = &inner[end + 1..];
         } else {
-            let len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
             out.push_str(args.get(&after[..len]).map(String::as_str).unwrap_or(""));
             rest = &after[len..];
         }

@@ -1,9 +1,10 @@
 //! The good-practice checks: `compose.db-volume`, `compose.no-inline-secrets`,
 //! `compose.db-not-published`, `compose.scalable`, `compose.pinned-images`.
 
+use crate::evidence::printable;
 use crate::image_ref::ImageRef;
 use crate::paths::{self, Resolved};
-use crate::{db_url, plural, settings, Roles};
+use crate::{db_url, fail_summary, plural, settings, Roles};
 use assay_compose::{Located, MountKind, Origin, Port, Project, Service};
 use assay_core::{CheckId, CheckResult, Diagnostic};
 use std::path::{Path, PathBuf};
@@ -14,9 +15,15 @@ fn pgdata(db: &Service) -> (PathBuf, String) {
     if let Some((v, _)) = settings::env(db, "PGDATA").filter(|(v, _)| v.starts_with('/')) {
         return (paths::normalize(Path::new(v)), "PGDATA".into());
     }
-    let major = db.image.as_ref().and_then(|i| ImageRef::parse(&i.value).major_version());
+    let major = db
+        .image
+        .as_ref()
+        .and_then(|i| ImageRef::parse(&i.value).major_version());
     match major {
-        Some(m) if m >= 18 => (PathBuf::from(format!("/var/lib/postgresql/{m}/docker")), format!("postgres {m} default")),
+        Some(m) if m >= 18 => (
+            PathBuf::from(format!("/var/lib/postgresql/{m}/docker")),
+            format!("postgres {m} default"),
+        ),
         _ => (PathBuf::from("/var/lib/postgresql/data"), "default".into()),
     }
 }
@@ -39,7 +46,7 @@ pub(crate) fn db_volume(roles: &Roles, db: &Service) -> CheckResult {
         .at(db.location.clone());
     };
     let m = &v.value;
-    let source = m.source.as_deref().map(db_url::printable).unwrap_or_default();
+    let source = m.source.as_deref().map(printable).unwrap_or_default();
     let result = match m.kind {
         MountKind::Volume if m.source.is_some() => {
             CheckResult::pass(id, format!("Postgres data {shown} is on named volume `{source}`"))
@@ -66,13 +73,16 @@ pub(crate) fn db_volume(roles: &Roles, db: &Service) -> CheckResult {
 }
 
 /// Whether a secret value is written in the compose file (literal, or a default of an
-/// interpolation whose variable the submission does not define).
-fn written_inline(project: &Project, origin: &Origin, secret: &str) -> bool {
+/// interpolation whose variable the submission does not define). `forms` are the ways the
+/// secret appears in the value (decoded, and as written in a URL).
+fn written_inline(project: &Project, origin: &Origin, forms: &[&str]) -> bool {
     match origin {
         Origin::Literal => true,
         Origin::EnvFile { .. } => false,
         Origin::Interpolated { variables, .. } => !variables.iter().any(|v| {
-            project.variables.get(v).is_some_and(|val| !val.value.is_empty() && secret.contains(val.value.as_str()))
+            project.variables.get(v).is_some_and(|val| {
+                !val.value.is_empty() && forms.iter().any(|f| f.contains(val.value.as_str()))
+            })
         }),
     }
 }
@@ -83,28 +93,44 @@ pub(crate) fn no_inline_secrets(project: &Project) -> CheckResult {
     let mut sources = Vec::new();
     for (name, s) in &project.services {
         for var in ["POSTGRES_PASSWORD", "PGPASSWORD", "DATABASE_URL"] {
-            let Some((value, at)) = settings::env(s, var) else { continue };
-            let secret = if var == "DATABASE_URL" {
+            let Some((value, at)) = settings::env(s, var) else {
+                continue;
+            };
+            let (secret, raw) = if var == "DATABASE_URL" {
                 match db_url::parse(value) {
-                    Ok(u) => u.password.unwrap_or_default(),
+                    Ok(u) => (
+                        u.password.unwrap_or_default(),
+                        db_url::raw_password(value).unwrap_or_default(),
+                    ),
                     Err(_) => continue,
                 }
             } else {
-                value.to_string()
+                (value.to_string(), value)
             };
             if secret.is_empty() {
                 continue;
             }
-            let what = if var == "DATABASE_URL" { "the password in DATABASE_URL" } else { var };
-            if written_inline(project, &at.origin, &secret) {
-                let how = if at.origin.is_literal() { "a literal in the compose file" } else { "a default written in the compose file" };
+            let what = if var == "DATABASE_URL" {
+                "the password in DATABASE_URL"
+            } else {
+                var
+            };
+            if written_inline(project, &at.origin, &[&secret, raw]) {
+                let how = if at.origin.is_literal() {
+                    "a literal in the compose file"
+                } else {
+                    "a default written in the compose file"
+                };
                 inline.push(
                     Diagnostic::error(format!("service `{name}`: {what} is {how}"))
                         .at(at.location.clone())
                         .with_hint("put it in .env (POSTGRES_PASSWORD=${DB_PASSWORD}) or a secret file (POSTGRES_PASSWORD_FILE)"),
                 );
             } else {
-                sources.push(format!("{var} of `{name}` {}", settings::origin_words(&at.origin)));
+                sources.push(format!(
+                    "{var} of `{name}` {}",
+                    settings::origin_words(&at.origin)
+                ));
             }
         }
         for var in ["POSTGRES_PASSWORD_FILE", "PGPASSWORD_FILE"] {
@@ -114,19 +140,18 @@ pub(crate) fn no_inline_secrets(project: &Project) -> CheckResult {
         }
     }
     match inline.first() {
-        Some(first) => {
-            let n = inline.len();
-            let head = if n > 1 { format!("{n} inline passwords; first: ") } else { String::new() };
-            CheckResult::fail(id, format!("{head}{}", first.message)).at_opt(first.location.clone()).with_details(inline)
+        Some(_) => fail_summary(id, "inline passwords", &inline.iter().collect::<Vec<_>>())
+            .with_details(inline),
+        None if sources.is_empty() => {
+            CheckResult::pass(id, "no password variable is set in the compose file")
         }
-        None if sources.is_empty() => CheckResult::pass(id, "no password variable is set in the compose file"),
         None => CheckResult::pass(id, format!("no literal password: {}", sources.join(", "))),
     }
 }
 
 fn port_text(p: &Port) -> String {
     match p.published.as_deref() {
-        Some(h) if !h.is_empty() => format!("{} → host {}", p.target, db_url::printable(h)),
+        Some(h) if !h.is_empty() => format!("{} → host {}", p.target, printable(h)),
         _ => format!("{} → a random host port", p.target),
     }
 }
@@ -134,14 +159,26 @@ fn port_text(p: &Port) -> String {
 pub(crate) fn db_not_published(_roles: &Roles, db: &Service) -> CheckResult {
     let id = CheckId::ComposeDbNotPublished;
     let Some(first) = db.ports.first() else {
-        return CheckResult::pass(id, format!("db service `{}` publishes no port", db.name)).at(db.location.clone());
+        return CheckResult::pass(id, format!("db service `{}` publishes no port", db.name))
+            .at(db.location.clone());
     };
     let details: Vec<Diagnostic> = db
         .ports
         .iter()
-        .map(|p| Diagnostic::error(format!("db service `{}` publishes {}", db.name, port_text(&p.value))).at(p.location.clone()))
+        .map(|p| {
+            Diagnostic::error(format!(
+                "db service `{}` publishes {}",
+                db.name,
+                port_text(&p.value)
+            ))
+            .at(p.location.clone())
+        })
         .collect();
-    let more = if db.ports.len() > 1 { format!(" (and {} more)", db.ports.len() - 1) } else { String::new() };
+    let more = if db.ports.len() > 1 {
+        format!(" (and {} more)", db.ports.len() - 1)
+    } else {
+        String::new()
+    };
     CheckResult::fail(
         id,
         format!("db service `{}` publishes {}{more}; use `expose:` or nothing, the webapp reaches it on the project network", db.name, port_text(&first.value)),
@@ -152,22 +189,41 @@ pub(crate) fn db_not_published(_roles: &Roles, db: &Service) -> CheckResult {
 
 /// A published host port that is one number (a range or none lets replicas coexist).
 fn fixed_host_port(p: &Located<Port>) -> Option<&str> {
-    p.value.published.as_deref().filter(|h| !h.is_empty() && !h.contains('-') && *h != "0")
+    p.value
+        .published
+        .as_deref()
+        .filter(|h| !h.is_empty() && !h.contains('-') && *h != "0")
 }
 
 pub(crate) fn scalable(webapp: &Service) -> CheckResult {
     let id = CheckId::ComposeScalable;
     let mut problems = Vec::new();
     if let Some(c) = &webapp.container_name {
-        problems.push(Diagnostic::error(format!("webapp sets container_name `{}`", db_url::printable(&c.value))).at(c.location.clone()));
+        problems.push(
+            Diagnostic::error(format!(
+                "webapp sets container_name `{}`",
+                printable(&c.value)
+            ))
+            .at(c.location.clone()),
+        );
     }
     for p in &webapp.ports {
         if let Some(h) = fixed_host_port(p) {
-            problems.push(Diagnostic::error(format!("webapp publishes fixed host port {}", db_url::printable(h))).at(p.location.clone()));
+            problems.push(
+                Diagnostic::error(format!("webapp publishes fixed host port {}", printable(h)))
+                    .at(p.location.clone()),
+            );
         }
     }
     match problems.first() {
-        None => CheckResult::pass(id, format!("webapp `{}` has no container_name and no fixed host port", webapp.name)).at(webapp.location.clone()),
+        None => CheckResult::pass(
+            id,
+            format!(
+                "webapp `{}` has no container_name and no fixed host port",
+                webapp.name
+            ),
+        )
+        .at(webapp.location.clone()),
         Some(first) => {
             let text: Vec<&str> = problems.iter().map(|d| d.message.as_str()).collect();
             CheckResult::fail(id, format!("{}: two replicas would clash", text.join("; ")))
@@ -183,23 +239,41 @@ pub(crate) fn pinned_images(project: &Project) -> CheckResult {
     let mut pinned = Vec::new();
     for (name, s) in &project.services {
         // With `build`, `image` names the built image: nothing is pulled.
-        let Some(image) = s.image.as_ref().filter(|_| s.build.is_none()) else { continue };
+        let Some(image) = s.image.as_ref().filter(|_| s.build.is_none()) else {
+            continue;
+        };
         let r = ImageRef::parse(&image.value);
-        let shown = db_url::printable(&image.value);
+        let shown = printable(&image.value);
         if r.is_pinned() {
-            pinned.push(format!("`{shown}`"));
+            if !pinned.contains(&format!("`{shown}`")) {
+                pinned.push(format!("`{shown}`"));
+            }
         } else {
-            let why = if r.tag.is_some() { "uses the `latest` tag" } else { "has no tag (means latest)" };
-            unpinned.push(Diagnostic::error(format!("service `{name}`: image `{shown}` {why}")).at(image.location.clone()));
+            let why = if r.tag.is_some() {
+                "uses the `latest` tag"
+            } else {
+                "has no tag (means latest)"
+            };
+            unpinned.push(
+                Diagnostic::error(format!("service `{name}`: image `{shown}` {why}"))
+                    .at(image.location.clone()),
+            );
         }
     }
     match unpinned.first() {
-        Some(first) => {
-            let n = unpinned.len();
-            let head = if n > 1 { format!("{n} unpinned images; first: ") } else { String::new() };
-            CheckResult::fail(id, format!("{head}{}", first.message)).at_opt(first.location.clone()).with_details(unpinned)
+        Some(_) => fail_summary(id, "unpinned images", &unpinned.iter().collect::<Vec<_>>())
+            .with_details(unpinned),
+        None if pinned.is_empty() => {
+            CheckResult::pass(id, "no image is pulled: every service is built")
         }
-        None if pinned.is_empty() => CheckResult::pass(id, "no image is pulled: every service is built"),
-        None => CheckResult::pass(id, format!("{} image{} pinned: {}", pinned.len(), plural(pinned.len()), pinned.join(", "))),
+        None => CheckResult::pass(
+            id,
+            format!(
+                "{} image{} pinned: {}",
+                pinned.len(),
+                plural(pinned.len()),
+                pinned.join(", ")
+            ),
+        ),
     }
 }

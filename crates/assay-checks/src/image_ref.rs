@@ -22,7 +22,10 @@ impl ImageRef {
         };
         let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
         let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(i) => (&rest[..last_slash + i], Some(rest[last_slash + i + 1..].to_string())),
+            Some(i) => (
+                &rest[..last_slash + i],
+                Some(rest[last_slash + i + 1..].to_string()),
+            ),
             None => (rest, None),
         };
         let mut parts: Vec<&str> = name.split('/').collect();
@@ -41,12 +44,19 @@ impl ImageRef {
         if parts.len() == 1 && registry.is_none() {
             repository = format!("library/{repository}");
         }
-        ImageRef { registry, repository, tag: tag.filter(|t| !t.is_empty()), digest }
+        ImageRef {
+            registry,
+            repository,
+            tag: tag.filter(|t| !t.is_empty()),
+            digest,
+        }
     }
 
     /// The repository without Docker Hub's `library/` prefix (`postgres`, `bitnami/postgresql`).
     pub(crate) fn short_repository(&self) -> &str {
-        self.repository.strip_prefix("library/").unwrap_or(&self.repository)
+        self.repository
+            .strip_prefix("library/")
+            .unwrap_or(&self.repository)
     }
 
     /// Whether the repository is one of `names` (each itself an image name), whatever the tag,
@@ -54,13 +64,18 @@ impl ImageRef {
     pub(crate) fn matches_any(&self, names: &[String]) -> bool {
         names.iter().any(|n| {
             let other = ImageRef::parse(n);
-            other.repository == self.repository || self.repository.ends_with(&format!("/{}", other.repository))
+            other.repository == self.repository
+                || self.repository.ends_with(&format!("/{}", other.repository))
         })
     }
 
     /// Whether the reference pins a version: a digest, or a tag other than `latest`.
     pub(crate) fn is_pinned(&self) -> bool {
-        self.digest.is_some() || self.tag.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("latest"))
+        self.digest.is_some()
+            || self
+                .tag
+                .as_deref()
+                .is_some_and(|t| !t.eq_ignore_ascii_case("latest"))
     }
 
     /// The major version of a numeric tag (`16`, `16.2-alpine` → 16).
@@ -82,14 +97,23 @@ mod tests {
     #[test]
     fn parses_tags_digests_and_registries() {
         let r = ImageRef::parse("postgres:16-alpine");
-        assert_eq!((r.repository.as_str(), r.tag.as_deref(), r.registry), ("library/postgres", Some("16-alpine"), None));
+        assert_eq!(
+            (r.repository.as_str(), r.tag.as_deref(), r.registry),
+            ("library/postgres", Some("16-alpine"), None)
+        );
         let r = ImageRef::parse("localhost:5000/assay/sample-webapp:1.2@sha256:abc");
         assert_eq!(r.registry.as_deref(), Some("localhost:5000"));
         assert_eq!(r.repository, "assay/sample-webapp");
         assert_eq!(r.tag.as_deref(), Some("1.2"));
         assert_eq!(r.digest.as_deref(), Some("sha256:abc"));
-        assert_eq!(ImageRef::parse("docker.io/library/postgres").repository, "library/postgres");
-        assert_eq!(ImageRef::parse("docker.io/postgres").repository, "library/postgres");
+        assert_eq!(
+            ImageRef::parse("docker.io/library/postgres").repository,
+            "library/postgres"
+        );
+        assert_eq!(
+            ImageRef::parse("docker.io/postgres").repository,
+            "library/postgres"
+        );
     }
 
     #[test]
@@ -109,6 +133,9 @@ mod tests {
         assert!(!ImageRef::parse("postgres:latest").is_pinned());
         assert!(ImageRef::parse("postgres:16").is_pinned());
         assert!(ImageRef::parse("postgres@sha256:ab").is_pinned());
-        assert_eq!(ImageRef::parse("postgres:18.1-alpine").major_version(), Some(18));
+        assert_eq!(
+            ImageRef::parse("postgres:18.1-alpine").major_version(),
+            Some(18)
+        );
     }
 }

@@ -22,6 +22,7 @@
 mod connection;
 mod db_url;
 mod dockerfile;
+mod evidence;
 mod hygiene;
 mod identify;
 mod image_ref;
@@ -76,7 +77,11 @@ pub enum PasswordSource {
     Value(String),
     /// `POSTGRES_PASSWORD_FILE`: a file inside the db container, provided by a secret, a config
     /// or a bind mount (`host_file` relative to the submission root, when known).
-    File { container_path: String, secret: Option<String>, host_file: Option<PathBuf> },
+    File {
+        container_path: String,
+        secret: Option<String>,
+        host_file: Option<PathBuf>,
+    },
     /// `POSTGRES_HOST_AUTH_METHOD=trust`: no password is checked.
     Trust,
     /// No password at all: the official image refuses to initialise.
@@ -87,7 +92,11 @@ impl std::fmt::Debug for PasswordSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PasswordSource::Value(_) => f.write_str("Value(***)"),
-            PasswordSource::File { container_path, secret, host_file } => f
+            PasswordSource::File {
+                container_path,
+                secret,
+                host_file,
+            } => f
                 .debug_struct("File")
                 .field("container_path", container_path)
                 .field("secret", secret)
@@ -106,9 +115,11 @@ impl PasswordSource {
     pub fn password(&self, root: &Path) -> Option<String> {
         match self {
             PasswordSource::Value(v) => Some(v.clone()),
-            PasswordSource::File { host_file: Some(f), .. } => {
-                paths::read_inside(root, f, 64 * 1024).ok().map(|t| t.trim_end_matches(['\n', '\r']).to_string())
-            }
+            PasswordSource::File {
+                host_file: Some(f), ..
+            } => paths::read_inside(root, f, 64 * 1024)
+                .ok()
+                .map(|t| t.trim_end_matches(['\n', '\r']).to_string()),
             _ => None,
         }
     }
@@ -138,8 +149,15 @@ pub fn compose_checks(loaded: &Loaded, ctx: &CheckContext) -> ComposeFacts {
         Some(p) if valid.status == assay_core::Status::Pass => p,
         _ => {
             let mut checks = vec![valid];
-            checks.extend(CHECK_IDS[1..].iter().map(|id| CheckResult::blocked(*id, "the compose file is not valid (compose.valid)")));
-            return ComposeFacts { checks, db_service: None, webapp_service: None, db_credentials: None };
+            checks.extend(CHECK_IDS[1..].iter().map(|id| {
+                CheckResult::blocked(*id, "the compose file is not valid (compose.valid)")
+            }));
+            return ComposeFacts {
+                checks,
+                db_service: None,
+                webapp_service: None,
+                db_credentials: None,
+            };
         }
     };
     let mut checks = vec![valid, security(project, ctx.root)];
@@ -147,12 +165,25 @@ pub fn compose_checks(loaded: &Loaded, ctx: &CheckContext) -> ComposeFacts {
     let dbs = identify::find_db(project, ctx);
     let db_names: Vec<String> = dbs.candidates.iter().map(|c| c.name.clone()).collect();
     let webapp = identify::find_webapp(project, ctx, &db_names);
-    let db = connection::pick_db(project, &dbs, webapp.as_ref());
-    checks.push(identify::db_service_result(&dbs, db.as_ref(), ctx));
+    let picked = connection::pick_db(project, &dbs, webapp.as_ref());
+    checks.push(identify::db_service_result(
+        project,
+        &dbs,
+        picked.as_ref(),
+        ctx,
+    ));
+    let db = picked.map(|(db, _)| db);
     checks.push(identify::webapp_service_result(webapp.as_ref(), ctx));
 
-    let svc = |name: &Option<identify::Identified>| name.as_ref().and_then(|i| project.services.get(&i.name));
-    let roles = Roles { project, root: ctx.root, db: svc(&db), webapp: svc(&webapp) };
+    let svc = |name: &Option<identify::Identified>| {
+        name.as_ref().and_then(|i| project.services.get(&i.name))
+    };
+    let roles = Roles {
+        project,
+        root: ctx.root,
+        db: svc(&db),
+        webapp: svc(&webapp),
+    };
     checks.push(roles.both(CheckId::ComposeDbHost, connection::db_host));
     checks.push(roles.both(CheckId::ComposeCredentials, connection::credentials));
     checks.push(roles.db_only(CheckId::ComposeHealthcheck, readiness::healthcheck));
@@ -162,11 +193,16 @@ pub fn compose_checks(loaded: &Loaded, ctx: &CheckContext) -> ComposeFacts {
     checks.push(roles.db_only(CheckId::ComposeDbNotPublished, hygiene::db_not_published));
     checks.push(match roles.webapp {
         Some(w) => hygiene::scalable(w),
-        None => CheckResult::blocked(CheckId::ComposeScalable, "no webapp service (compose.webapp-service)"),
+        None => CheckResult::blocked(
+            CheckId::ComposeScalable,
+            "no webapp service (compose.webapp-service)",
+        ),
     });
     checks.push(hygiene::pinned_images(project));
 
-    let db_credentials = roles.db.map(|d| connection::db_credentials(project, ctx.root, d));
+    let db_credentials = roles
+        .db
+        .map(|d| connection::db_credentials(project, ctx.root, d));
     ComposeFacts {
         checks,
         db_service: db.map(|d| d.name),
@@ -191,7 +227,11 @@ impl Roles<'_> {
         }
     }
 
-    fn both(&self, id: CheckId, f: impl Fn(&Roles, &Service, &Service) -> CheckResult) -> CheckResult {
+    fn both(
+        &self,
+        id: CheckId,
+        f: impl Fn(&Roles, &Service, &Service) -> CheckResult,
+    ) -> CheckResult {
         match (self.webapp, self.db) {
             (Some(w), Some(d)) => f(self, w, d),
             (None, _) => CheckResult::blocked(id, "no webapp service (compose.webapp-service)"),
@@ -205,14 +245,25 @@ fn validity(loaded: &Loaded) -> CheckResult {
     let warnings = loaded.diagnostics.len() - errors.len();
     let details = loaded.diagnostics.clone();
     let result = match (errors.first(), &loaded.project) {
-        (Some(first), _) => {
-            let more = if errors.len() > 1 { format!("{} errors; first: ", errors.len()) } else { String::new() };
-            CheckResult::fail(CheckId::ComposeValid, format!("{more}{}", first.message)).at_opt(first.location.clone())
-        }
-        (None, None) => CheckResult::fail(CheckId::ComposeValid, "the compose loader produced no project"),
+        (Some(_), _) => fail_summary(CheckId::ComposeValid, "errors", &errors),
+        (None, None) => CheckResult::fail(
+            CheckId::ComposeValid,
+            "the compose loader produced no project",
+        ),
         (None, Some(p)) => {
-            let tail = if warnings > 0 { format!("; {warnings} warning{}", plural(warnings)) } else { String::new() };
-            CheckResult::pass(CheckId::ComposeValid, format!("valid: {} service{}{tail}", p.services.len(), plural(p.services.len())))
+            let tail = if warnings > 0 {
+                format!("; {warnings} warning{}", plural(warnings))
+            } else {
+                String::new()
+            };
+            CheckResult::pass(
+                CheckId::ComposeValid,
+                format!(
+                    "valid: {} service{}{tail}",
+                    p.services.len(),
+                    plural(p.services.len())
+                ),
+            )
         }
     };
     result.with_details(details)
@@ -223,17 +274,37 @@ fn security(project: &Project, root: &Path) -> CheckResult {
     let violations: Vec<&Diagnostic> = diags.iter().filter(|d| d.is_error()).collect();
     let notes = diags.len() - violations.len();
     let result = match violations.first() {
-        Some(first) => {
-            let n = violations.len();
-            let head = if n > 1 { format!("{n} policy violations; first: ") } else { String::new() };
-            CheckResult::fail(CheckId::ComposeSecurity, format!("{head}{}", first.message)).at_opt(first.location.clone())
-        }
+        Some(_) => fail_summary(CheckId::ComposeSecurity, "policy violations", &violations),
         None => {
-            let tail = if notes > 0 { format!(" ({notes} note{} on settings the sandbox overrides)", plural(notes)) } else { String::new() };
-            CheckResult::pass(CheckId::ComposeSecurity, format!("no policy violation{tail}"))
+            let tail = if notes > 0 {
+                format!(
+                    " ({notes} note{} on settings the sandbox overrides)",
+                    plural(notes)
+                )
+            } else {
+                String::new()
+            };
+            CheckResult::pass(
+                CheckId::ComposeSecurity,
+                format!("no policy violation{tail}"),
+            )
         }
     };
     result.with_details(diags)
+}
+
+/// A failing result that summarises located problems: the first one's message (prefixed with
+/// `N <noun>; first: ` when there are several) at the first one's location.
+pub(crate) fn fail_summary(id: CheckId, noun: &str, problems: &[&Diagnostic]) -> CheckResult {
+    let Some(first) = problems.first() else {
+        return CheckResult::fail(id, format!("no {noun}"));
+    };
+    let head = if problems.len() > 1 {
+        format!("{} {noun}; first: ", problems.len())
+    } else {
+        String::new()
+    };
+    CheckResult::fail(id, format!("{head}{}", first.message)).at_opt(first.location.clone())
 }
 
 pub(crate) fn plural(n: usize) -> &'static str {

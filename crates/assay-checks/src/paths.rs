@@ -50,8 +50,11 @@ pub(crate) fn canonical_root(root: &Path) -> PathBuf {
 /// Resolves `path` as the kernel would: every existing symlink along it is followed (bounded),
 /// missing components are appended as written. `path` must be absolute.
 pub(crate) fn realpath(path: &Path) -> PathBuf {
-    let mut pending: Vec<std::ffi::OsString> =
-        normalize(path).components().rev().filter_map(component_name).collect();
+    let mut pending: Vec<std::ffi::OsString> = normalize(path)
+        .components()
+        .rev()
+        .filter_map(component_name)
+        .collect();
     let mut out = PathBuf::from("/");
     let mut hops = 0usize;
     let mut missing = false;
@@ -105,9 +108,17 @@ pub(crate) fn resolve(root: &Path, base: &Path, written: &str) -> Resolved {
         return Resolved::Home;
     }
     let root_abs = canonical_root(root);
-    let base_abs = if base.is_absolute() { base.to_path_buf() } else { root.join(base) };
+    let base_abs = if base.is_absolute() {
+        base.to_path_buf()
+    } else {
+        root.join(base)
+    };
     let p = Path::new(written);
-    let abs = if p.is_absolute() { p.to_path_buf() } else { base_abs.join(p) };
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base_abs.join(p)
+    };
     classify(root, &root_abs, &abs)
 }
 
@@ -134,13 +145,38 @@ fn classify(root: &Path, root_canon: &Path, abs: &Path) -> Resolved {
     }
 }
 
+/// Shows an outside path relative to the root when they share more than `/` (`../outside/x`),
+/// absolute otherwise (`/etc/passwd`), so reports do not depend on where the grader unpacked.
+pub(crate) fn shown_from_root(root: &Path, real: &Path) -> String {
+    let root = canonical_root(root);
+    let common = root
+        .components()
+        .zip(real.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    if common <= 1 {
+        return real.display().to_string();
+    }
+    let ups = root.components().count() - common;
+    let mut rel = PathBuf::new();
+    for _ in 0..ups {
+        rel.push("..");
+    }
+    for c in real.components().skip(common) {
+        rel.push(c.as_os_str());
+    }
+    rel.display().to_string()
+}
+
 /// Reads a regular file inside `root` (path relative to it), at most `cap` bytes; `Err` says why
 /// not (outside the root, missing, not a file, too big).
 pub(crate) fn read_inside(root: &Path, rel: &Path, cap: u64) -> Result<String, String> {
     let shown = rel.display().to_string();
     let inside = match resolve_path(root, rel) {
         Resolved::Inside(p) => p,
-        Resolved::Outside(_) | Resolved::Home => return Err(format!("`{shown}` is outside the submission")),
+        Resolved::Outside(_) | Resolved::Home => {
+            return Err(format!("`{shown}` is outside the submission"))
+        }
     };
     let full = canonical_root(root).join(inside);
     let meta = std::fs::metadata(&full).map_err(|_| format!("`{shown}` does not exist"))?;
@@ -182,12 +218,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir(root.join("data")).unwrap();
-        assert_eq!(resolve(root, Path::new(""), "./data"), Resolved::Inside(PathBuf::from("data")));
-        assert_eq!(resolve(root, Path::new(""), "./missing/x"), Resolved::Inside(PathBuf::from("missing/x")));
-        assert!(matches!(resolve(root, Path::new(""), "../.."), Resolved::Outside(_)));
-        assert!(matches!(resolve(root, Path::new(""), "/etc"), Resolved::Outside(p) if p == Path::new("/etc")));
+        assert_eq!(
+            resolve(root, Path::new(""), "./data"),
+            Resolved::Inside(PathBuf::from("data"))
+        );
+        assert_eq!(
+            resolve(root, Path::new(""), "./missing/x"),
+            Resolved::Inside(PathBuf::from("missing/x"))
+        );
+        assert!(matches!(
+            resolve(root, Path::new(""), "../.."),
+            Resolved::Outside(_)
+        ));
+        assert!(
+            matches!(resolve(root, Path::new(""), "/etc"), Resolved::Outside(p) if p == Path::new("/etc"))
+        );
         assert_eq!(resolve(root, Path::new(""), "~/.ssh"), Resolved::Home);
-        assert_eq!(resolve(root, Path::new("sub"), "../data"), Resolved::Inside(PathBuf::from("data")));
+        assert_eq!(
+            resolve(root, Path::new("sub"), "../data"),
+            Resolved::Inside(PathBuf::from("data"))
+        );
     }
 
     #[test]
@@ -197,19 +247,39 @@ mod tests {
         std::os::unix::fs::symlink("/etc", root.join("etc-link")).unwrap();
         std::os::unix::fs::symlink("../..", root.join("up")).unwrap();
         std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
-        assert!(matches!(resolve(root, Path::new(""), "etc-link/passwd"), Resolved::Outside(p) if p == Path::new("/etc/passwd")));
-        assert!(matches!(resolve(root, Path::new(""), "up/x"), Resolved::Outside(_)));
+        assert!(
+            matches!(resolve(root, Path::new(""), "etc-link/passwd"), Resolved::Outside(p) if p == Path::new("/etc/passwd"))
+        );
+        assert!(matches!(
+            resolve(root, Path::new(""), "up/x"),
+            Resolved::Outside(_)
+        ));
         // A self-loop resolves to nothing, but stays a path inside the root (bounded, no hang).
         assert!(resolve(root, Path::new(""), "loop/x").is_inside());
-        assert!(read_inside(root, Path::new("etc-link/passwd"), 1024).unwrap_err().contains("outside"));
+        assert!(read_inside(root, Path::new("etc-link/passwd"), 1024)
+            .unwrap_err()
+            .contains("outside"));
+        assert_eq!(
+            shown_from_root(root, Path::new("/etc/passwd")),
+            "/etc/passwd"
+        );
+        let sibling = canonical_root(root).parent().unwrap().join("outside/x");
+        assert_eq!(shown_from_root(root, &sibling), "../outside/x");
     }
 
     #[test]
     fn read_inside_caps_size() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("f"), "hello").unwrap();
-        assert_eq!(read_inside(dir.path(), Path::new("f"), 10).unwrap(), "hello");
-        assert!(read_inside(dir.path(), Path::new("f"), 3).unwrap_err().contains("larger"));
-        assert!(read_inside(dir.path(), Path::new("nope"), 3).unwrap_err().contains("does not exist"));
+        assert_eq!(
+            read_inside(dir.path(), Path::new("f"), 10).unwrap(),
+            "hello"
+        );
+        assert!(read_inside(dir.path(), Path::new("f"), 3)
+            .unwrap_err()
+            .contains("larger"));
+        assert!(read_inside(dir.path(), Path::new("nope"), 3)
+            .unwrap_err()
+            .contains("does not exist"));
     }
 }

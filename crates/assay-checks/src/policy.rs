@@ -18,6 +18,7 @@
 //! - `network_mode` other than `none` is a violation (`bridge` too: it is the daemon's default
 //!   bridge, not the run's internal network).
 
+use crate::evidence::printable;
 use crate::paths::{self, Resolved};
 use assay_compose::{MountKind, Node, NodeKind, Project, Service};
 use assay_core::{Diagnostic, Location};
@@ -26,38 +27,168 @@ use std::path::Path;
 
 /// Service keys that are safe as they are (validated by the loader, harmless to run).
 const SAFE_SERVICE_KEYS: &[&str] = &[
-    "image", "environment", "expose", "depends_on", "healthcheck", "command", "entrypoint", "user",
-    "working_dir", "hostname", "domainname", "profiles", "scale", "init", "read_only", "tmpfs",
-    "platform", "pull_policy", "stop_signal", "dns", "dns_opt", "dns_search", "links", "cap_drop",
-    "mem_limit", "mem_reservation", "memswap_limit", "mem_swappiness", "cpus", "cpu_count",
-    "cpu_percent", "cpu_shares", "cpu_quota", "cpu_period", "cpuset", "pids_limit", "shm_size",
-    "ulimits", "stdin_open", "tty", "attach", "annotations", "develop", "group_add", "mac_address",
+    "image",
+    "environment",
+    "expose",
+    "depends_on",
+    "healthcheck",
+    "command",
+    "entrypoint",
+    "user",
+    "working_dir",
+    "hostname",
+    "domainname",
+    "profiles",
+    "scale",
+    "init",
+    "read_only",
+    "tmpfs",
+    "platform",
+    "pull_policy",
+    "stop_signal",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "links",
+    "cap_drop",
+    "mem_limit",
+    "mem_reservation",
+    "memswap_limit",
+    "mem_swappiness",
+    "cpus",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_shares",
+    "cpu_quota",
+    "cpu_period",
+    "cpuset",
+    "pids_limit",
+    "shm_size",
+    "ulimits",
+    "stdin_open",
+    "tty",
+    "attach",
+    "annotations",
+    "develop",
+    "group_add",
+    "mac_address",
 ];
 
 /// Service keys with a rule of their own below.
 const HANDLED_SERVICE_KEYS: &[&str] = &[
-    "build", "volumes", "env_file", "label_file", "extends", "network_mode", "networks", "pid", "ipc",
-    "uts", "cgroup", "privileged", "cap_add", "devices", "device_cgroup_rules", "security_opt",
-    "sysctls", "cgroup_parent", "runtime", "userns_mode", "oom_kill_disable", "oom_score_adj",
-    "volumes_from", "external_links", "extra_hosts", "labels", "container_name", "ports", "restart",
-    "stop_grace_period", "logging", "deploy", "secrets", "configs", "post_start", "pre_stop",
+    "build",
+    "volumes",
+    "env_file",
+    "label_file",
+    "extends",
+    "network_mode",
+    "networks",
+    "pid",
+    "ipc",
+    "uts",
+    "cgroup",
+    "privileged",
+    "cap_add",
+    "devices",
+    "device_cgroup_rules",
+    "security_opt",
+    "sysctls",
+    "cgroup_parent",
+    "runtime",
+    "userns_mode",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "volumes_from",
+    "external_links",
+    "extra_hosts",
+    "labels",
+    "container_name",
+    "ports",
+    "restart",
+    "stop_grace_period",
+    "logging",
+    "deploy",
+    "secrets",
+    "configs",
+    "post_start",
+    "pre_stop",
 ];
 
-const TOP_LEVEL_KEYS: &[&str] = &["version", "name", "services", "networks", "volumes", "secrets", "configs", "include"];
-const BUILD_KEYS: &[&str] = &[
-    "context", "dockerfile", "dockerfile_inline", "args", "ssh", "cache_from", "cache_to",
-    "additional_contexts", "extra_hosts", "labels", "network", "no_cache", "pull", "platforms",
-    "privileged", "secrets", "shm_size", "tags", "target", "ulimits",
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "version", "name", "services", "networks", "volumes", "secrets", "configs", "include",
 ];
-const DEPLOY_KEYS: &[&str] =
-    &["replicas", "mode", "resources", "restart_policy", "labels", "placement", "update_config", "rollback_config", "endpoint_mode"];
+const BUILD_KEYS: &[&str] = &[
+    "context",
+    "dockerfile",
+    "dockerfile_inline",
+    "args",
+    "ssh",
+    "cache_from",
+    "cache_to",
+    "additional_contexts",
+    "extra_hosts",
+    "labels",
+    "network",
+    "no_cache",
+    "pull",
+    "platforms",
+    "privileged",
+    "secrets",
+    "shm_size",
+    "tags",
+    "target",
+    "ulimits",
+];
+const DEPLOY_KEYS: &[&str] = &[
+    "replicas",
+    "mode",
+    "resources",
+    "restart_policy",
+    "labels",
+    "placement",
+    "update_config",
+    "rollback_config",
+    "endpoint_mode",
+];
 const RESOURCE_KEYS: &[&str] = &["cpus", "memory", "pids"];
-const ENDPOINT_KEYS: &[&str] =
-    &["aliases", "ipv4_address", "ipv6_address", "link_local_ips", "mac_address", "priority", "gw_priority", "interface_name"];
-const NETWORK_KEYS: &[&str] = &["name", "driver", "external", "internal", "attachable", "enable_ipv6", "enable_ipv4", "ipam", "labels", "driver_opts"];
+const ENDPOINT_KEYS: &[&str] = &[
+    "aliases",
+    "ipv4_address",
+    "ipv6_address",
+    "link_local_ips",
+    "mac_address",
+    "priority",
+    "gw_priority",
+    "interface_name",
+];
+const NETWORK_KEYS: &[&str] = &[
+    "name",
+    "driver",
+    "external",
+    "internal",
+    "attachable",
+    "enable_ipv6",
+    "enable_ipv4",
+    "ipam",
+    "labels",
+    "driver_opts",
+];
 const VOLUME_KEYS: &[&str] = &["name", "driver", "external", "labels", "driver_opts"];
-const SECRET_KEYS: &[&str] = &["name", "file", "environment", "external", "labels", "content"];
-const HOOK_KEYS: &[&str] = &["command", "user", "privileged", "working_dir", "environment"];
+const SECRET_KEYS: &[&str] = &[
+    "name",
+    "file",
+    "environment",
+    "external",
+    "labels",
+    "content",
+];
+const HOOK_KEYS: &[&str] = &[
+    "command",
+    "user",
+    "privileged",
+    "working_dir",
+    "environment",
+];
 
 /// Keys that are a violation whenever they carry a value (item 11), with the reason.
 const ALWAYS_REJECTED: &[(&str, &str)] = &[
@@ -65,16 +196,26 @@ const ALWAYS_REJECTED: &[(&str, &str)] = &[
     ("devices", "gives the container host devices"),
     ("device_cgroup_rules", "opens host devices to the container"),
     ("sysctls", "changes kernel parameters"),
-    ("cgroup_parent", "places the container in a host cgroup of its choosing"),
+    (
+        "cgroup_parent",
+        "places the container in a host cgroup of its choosing",
+    ),
     ("runtime", "selects another container runtime"),
-    ("userns_mode", "changes the user namespace (e.g. to the host's)"),
+    (
+        "userns_mode",
+        "changes the user namespace (e.g. to the host's)",
+    ),
     ("volumes_from", "mounts another container's volumes"),
     ("external_links", "links to containers outside the project"),
 ];
 
 /// Evaluates the policy; every violation is an [`assay_core::Severity::Error`] diagnostic with its location.
 pub fn security_policy(project: &Project, root: &Path) -> Vec<Diagnostic> {
-    let mut p = Policy { project, root, out: Vec::new() };
+    let mut p = Policy {
+        project,
+        root,
+        out: Vec::new(),
+    };
     p.top_level();
     for (name, service) in &project.services {
         p.service(name, service);
@@ -83,7 +224,8 @@ pub fn security_policy(project: &Project, root: &Path) -> Vec<Diagnostic> {
     p.volumes();
     p.secrets_and_configs();
     p.files_read();
-    p.out.sort_by(|a, b| (a.severity, &a.location).cmp(&(b.severity, &b.location)));
+    p.out
+        .sort_by(|a, b| (a.severity, &a.location).cmp(&(b.severity, &b.location)));
     p.out
 }
 
@@ -117,23 +259,34 @@ fn truthy(n: &Node) -> bool {
 /// Every string a raw value holds (a scalar, the items of a sequence, `k=v` for a mapping).
 fn strings(n: &Node) -> Vec<(String, Location)> {
     match &n.kind {
-        NodeKind::Seq(items) => items.iter().filter_map(|i| i.scalar_text().map(|s| (s, i.location.clone()))).collect(),
+        NodeKind::Seq(items) => items
+            .iter()
+            .filter_map(|i| i.scalar_text().map(|s| (s, i.location.clone())))
+            .collect(),
         NodeKind::Map(entries) => entries
             .iter()
-            .map(|(k, v)| (format!("{}={}", k.name, v.scalar_text().unwrap_or_default()), k.location.clone()))
+            .map(|(k, v)| {
+                (
+                    format!("{}={}", k.name, v.scalar_text().unwrap_or_default()),
+                    k.location.clone(),
+                )
+            })
             .collect(),
-        _ => n.scalar_text().map(|s| vec![(s, n.location.clone())]).unwrap_or_default(),
+        _ => n
+            .scalar_text()
+            .map(|s| vec![(s, n.location.clone())])
+            .unwrap_or_default(),
     }
-}
-
-fn short(s: &str) -> String {
-    crate::db_url::printable(s)
 }
 
 impl Policy<'_> {
     fn violation(&mut self, at: &Location, message: String, hint: &str) {
         let d = Diagnostic::error(message).at(at.clone());
-        self.out.push(if hint.is_empty() { d } else { d.with_hint(hint) });
+        self.out.push(if hint.is_empty() {
+            d
+        } else {
+            d.with_hint(hint)
+        });
     }
 
     fn note(&mut self, at: &Location, message: String) {
@@ -143,7 +296,10 @@ impl Policy<'_> {
     fn not_allowed(&mut self, what: &str, key: &assay_compose::Key) {
         self.violation(
             &key.location,
-            format!("{what}: key `{}` is not allowed by the grading policy", short(&key.name)),
+            format!(
+                "{what}: key `{}` is not allowed by the grading policy",
+                printable(&key.name)
+            ),
             "assay runs only keys it knows to be safe; remove it",
         );
     }
@@ -151,7 +307,9 @@ impl Policy<'_> {
     /// Checks the keys of a raw mapping against an allow-list (`x-*` extensions always pass).
     fn allow_keys(&mut self, what: &str, node: &Node, allowed: &[&[&str]]) {
         for (key, _) in node.as_map().unwrap_or_default() {
-            if key.name.starts_with("x-") || allowed.iter().any(|list| list.contains(&key.name.as_str())) {
+            if key.name.starts_with("x-")
+                || allowed.iter().any(|list| list.contains(&key.name.as_str()))
+            {
                 continue;
             }
             self.not_allowed(what, key);
@@ -169,14 +327,25 @@ impl Policy<'_> {
             Resolved::Inside(_) => {}
             Resolved::Home => self.violation(
                 at,
-                format!("{what} `{}` is in the grader's home directory", short(written)),
+                format!(
+                    "{what} `{}` is in the grader's home directory",
+                    printable(written)
+                ),
                 "use a path inside your submission",
             ),
             Resolved::Outside(real) => {
-                let shown = if real.as_os_str() == written { String::new() } else { format!(" (resolves to {})", real.display()) };
+                let real = paths::shown_from_root(self.root, &real);
+                let shown = if real == written {
+                    String::new()
+                } else {
+                    format!(" (resolves to {real})")
+                };
                 self.violation(
                     at,
-                    format!("{what} `{}` leaves the submission directory{shown}", short(written)),
+                    format!(
+                        "{what} `{}` leaves the submission directory{shown}",
+                        printable(written)
+                    ),
                     "use a path inside your submission",
                 );
             }
@@ -186,7 +355,9 @@ impl Policy<'_> {
     fn top_level(&mut self) {
         let raw = &self.project.raw;
         self.allow_keys("top level", raw, &[TOP_LEVEL_KEYS]);
-        let Some(include) = raw.get("include") else { return };
+        let Some(include) = raw.get("include") else {
+            return;
+        };
         for item in include.as_seq().unwrap_or_default() {
             let mut paths = Vec::new();
             match item.as_map() {
@@ -201,7 +372,11 @@ impl Policy<'_> {
             }
             for (p, at) in paths {
                 if p.contains("://") || p.starts_with("git@") {
-                    self.violation(&at, format!("include `{}` is remote", short(&p)), "include files of your submission only");
+                    self.violation(
+                        &at,
+                        format!("include `{}` is remote", printable(&p)),
+                        "include files of your submission only",
+                    );
                 } else {
                     self.path_inside("include", &p, &at);
                 }
@@ -211,26 +386,52 @@ impl Policy<'_> {
 
     fn service(&mut self, name: &str, s: &Service) {
         let what = format!("service `{name}`");
-        let from_project = self.project.raw.get("services").and_then(|m| m.get(name)).filter(|n| n.as_map().is_some());
+        let from_project = self
+            .project
+            .raw
+            .get("services")
+            .and_then(|m| m.get(name))
+            .filter(|n| n.as_map().is_some());
         let raw = from_project.unwrap_or(&s.raw);
         self.allow_keys(&what, raw, &[SAFE_SERVICE_KEYS, HANDLED_SERVICE_KEYS]);
 
         // Item 11: privileges.
         for (key, why) in ALWAYS_REJECTED {
             if let Some((k, v)) = raw.get_entry(key).filter(|(_, v)| has_value(v)) {
-                let shown = strings(v).into_iter().map(|(s, _)| short(&s)).collect::<Vec<_>>().join(", ");
-                self.violation(&k.location, format!("{what}: `{key}` ({shown}) {why}; not allowed by the grading policy"), "remove it");
+                let shown = strings(v)
+                    .into_iter()
+                    .map(|(s, _)| printable(&s))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.violation(
+                    &k.location,
+                    format!("{what}: `{key}` ({shown}) {why}; not allowed by the grading policy"),
+                    "remove it",
+                );
             }
         }
-        for (key, why) in [("privileged", "runs the container with full host privileges"), ("oom_kill_disable", "disables the OOM killer")] {
+        for (key, why) in [
+            ("privileged", "runs the container with full host privileges"),
+            ("oom_kill_disable", "disables the OOM killer"),
+        ] {
             if let Some((k, _)) = raw.get_entry(key).filter(|(_, v)| truthy(v)) {
-                self.violation(&k.location, format!("{what}: `{key}: true` {why}; not allowed by the grading policy"), "remove it");
+                self.violation(
+                    &k.location,
+                    format!("{what}: `{key}: true` {why}; not allowed by the grading policy"),
+                    "remove it",
+                );
             }
         }
-        if let Some((k, v)) = raw.get_entry("oom_score_adj").filter(|(_, v)| v.scalar_text().is_some_and(|t| t.trim() != "0")) {
+        if let Some((k, v)) = raw
+            .get_entry("oom_score_adj")
+            .filter(|(_, v)| v.scalar_text().is_some_and(|t| t.trim() != "0"))
+        {
             self.violation(
                 &k.location,
-                format!("{what}: `oom_score_adj: {}` changes the OOM killer's choice; not allowed", short(&v.scalar_text().unwrap_or_default())),
+                format!(
+                    "{what}: `oom_score_adj: {}` changes the OOM killer's choice; not allowed",
+                    printable(&v.scalar_text().unwrap_or_default())
+                ),
                 "remove it",
             );
         }
@@ -245,22 +446,47 @@ impl Policy<'_> {
             if v != "none" {
                 let why = match v.as_str() {
                     "host" => "shares the host's network stack".to_string(),
-                    "bridge" => "joins the daemon's default bridge instead of the run's isolated network".to_string(),
-                    m if m.starts_with("container:") => "joins another container's network namespace".to_string(),
-                    m if m.starts_with("service:") => "joins another service's network namespace".to_string(),
+                    "bridge" => {
+                        "joins the daemon's default bridge instead of the run's isolated network"
+                            .to_string()
+                    }
+                    m if m.starts_with("container:") => {
+                        "joins another container's network namespace".to_string()
+                    }
+                    m if m.starts_with("service:") => {
+                        "joins another service's network namespace".to_string()
+                    }
                     _ => "is not a mode the sandbox supports".to_string(),
                 };
-                let at = raw.get("network_mode").map_or(&s.location, Node::location).clone();
-                self.violation(&at, format!("{what}: `network_mode: {}` {why}", short(&v)), "remove network_mode; services share the project's networks");
+                let at = raw
+                    .get("network_mode")
+                    .map_or(&s.location, Node::location)
+                    .clone();
+                self.violation(
+                    &at,
+                    format!("{what}: `network_mode: {}` {why}", printable(&v)),
+                    "remove network_mode; services share the project's networks",
+                );
             }
         }
         for key in ["pid", "ipc", "uts", "cgroup"] {
             let Some(node) = raw.get(key) else { continue };
-            let Some(v) = node.scalar_text() else { continue };
-            let ok = matches!(v.as_str(), "" | "private" | "shareable" | "none") || (v.starts_with("service:") && key != "uts" && key != "cgroup");
+            let Some(v) = node.scalar_text() else {
+                continue;
+            };
+            let ok = matches!(v.as_str(), "" | "private" | "shareable" | "none")
+                || (v.starts_with("service:") && key != "uts" && key != "cgroup");
             if !ok {
-                let why = if v == "host" { "shares the host's namespace" } else { "joins a namespace outside the project" };
-                self.violation(&node.location, format!("{what}: `{key}: {}` {why}; not allowed", short(&v)), "remove it");
+                let why = if v == "host" {
+                    "shares the host's namespace"
+                } else {
+                    "joins a namespace outside the project"
+                };
+                self.violation(
+                    &node.location,
+                    format!("{what}: `{key}: {}` {why}; not allowed", printable(&v)),
+                    "remove it",
+                );
             }
         }
 
@@ -272,7 +498,12 @@ impl Policy<'_> {
         // Item 14: files read from the host.
         for e in &s.env_files {
             let resolved = paths::resolve_path(self.root, &e.resolved);
-            self.check_resolved(&format!("{what}: env_file"), &e.path.value, resolved, &e.path.location);
+            self.check_resolved(
+                &format!("{what}: env_file"),
+                &e.path.value,
+                resolved,
+                &e.path.location,
+            );
         }
         if let Some(v) = raw.get("label_file") {
             for (p, at) in strings(v) {
@@ -301,33 +532,55 @@ impl Policy<'_> {
         if let Some(nets) = raw.get("networks").and_then(Node::as_map) {
             for (net, cfg) in nets {
                 if cfg.as_map().is_some() {
-                    self.allow_keys(&format!("{what}: network `{}`", net.name), cfg, &[ENDPOINT_KEYS]);
+                    self.allow_keys(
+                        &format!("{what}: network `{}`", net.name),
+                        cfg,
+                        &[ENDPOINT_KEYS],
+                    );
                 }
             }
         }
 
         // Items 17-18: overridden by the sandbox (notes, not violations).
         if let Some(c) = &s.container_name {
-            self.note(&c.location, format!("{what}: container_name `{}` is not applied; the sandbox names containers per run", short(&c.value)));
+            self.note(&c.location, format!("{what}: container_name `{}` is not applied; the sandbox names containers per run", printable(&c.value)));
         }
         for p in s.ports.iter().filter(|p| p.value.published.is_some()) {
             self.note(
                 &p.location,
                 format!(
                     "{what}: port {} is not published to the host; probes reach containers on their network",
-                    p.value.published.as_deref().map_or_else(String::new, |h| format!("{}:{}", short(h), p.value.target))
+                    p.value.published.as_deref().map_or_else(String::new, |h| format!("{}:{}", printable(h), p.value.target))
                 ),
             );
         }
         if let Some(r) = s.restart.as_ref().filter(|r| r.value != "no") {
-            self.note(&r.location, format!("{what}: restart `{}` is bounded by the run's deadline", short(&r.value)));
+            self.note(
+                &r.location,
+                format!(
+                    "{what}: restart `{}` is bounded by the run's deadline",
+                    printable(&r.value)
+                ),
+            );
         }
         if let Some(g) = &s.stop_grace_period {
-            self.note(&g.location, format!("{what}: stop_grace_period `{}` is capped at 10 s", short(&g.value)));
+            self.note(
+                &g.location,
+                format!(
+                    "{what}: stop_grace_period `{}` is capped at 10 s",
+                    printable(&g.value)
+                ),
+            );
         }
         if let Some(d) = s.logging.as_ref().and_then(|l| l.driver.as_ref()) {
             if d.value != "json-file" && d.value != "local" {
-                self.note(&d.location, format!("{what}: logging driver `{}` is replaced by `local` with a size cap", short(&d.value)));
+                self.note(
+                    &d.location,
+                    format!(
+                        "{what}: logging driver `{}` is replaced by `local` with a size cap",
+                        printable(&d.value)
+                    ),
+                );
             }
         }
 
@@ -342,7 +595,11 @@ impl Policy<'_> {
             for h in raw.get(hook).and_then(Node::as_seq).unwrap_or_default() {
                 self.allow_keys(&format!("{what}: {hook}"), h, &[HOOK_KEYS]);
                 if let Some((k, _)) = h.get_entry("privileged").filter(|(_, v)| truthy(v)) {
-                    self.violation(&k.location, format!("{what}: {hook} hook with `privileged: true`; not allowed"), "remove it");
+                    self.violation(
+                        &k.location,
+                        format!("{what}: {hook} hook with `privileged: true`; not allowed"),
+                        "remove it",
+                    );
                 }
             }
         }
@@ -350,7 +607,10 @@ impl Policy<'_> {
 
     fn security_opt(&mut self, what: &str, opt: &str, at: &Location) {
         let norm = opt.trim().to_ascii_lowercase().replace('=', ":");
-        if matches!(norm.as_str(), "no-new-privileges" | "no-new-privileges:true") {
+        if matches!(
+            norm.as_str(),
+            "no-new-privileges" | "no-new-privileges:true"
+        ) {
             return;
         }
         let why = if norm.ends_with(":unconfined") || norm == "label:disable" {
@@ -360,7 +620,11 @@ impl Policy<'_> {
         } else {
             "is not an option the grading policy allows"
         };
-        self.violation(at, format!("{what}: security_opt `{}` {why}", short(opt)), "only `no-new-privileges:true` is allowed");
+        self.violation(
+            at,
+            format!("{what}: security_opt `{}` {why}", printable(opt)),
+            "only `no-new-privileges:true` is allowed",
+        );
     }
 
     fn mount(&mut self, what: &str, v: &assay_compose::Located<assay_compose::VolumeMount>) {
@@ -371,26 +635,49 @@ impl Policy<'_> {
                 let written = m.source.clone().unwrap_or_default();
                 let resolved = match &m.host_path {
                     Some(h) if !written.starts_with('~') => paths::resolve_path(self.root, h),
-                    _ => paths::resolve(self.root, &self.root.join(&self.project.working_dir), &written),
+                    _ => paths::resolve(
+                        self.root,
+                        &self.root.join(&self.project.working_dir),
+                        &written,
+                    ),
                 };
-                let sock = |p: &Path| p.ends_with("docker.sock") || p.ends_with("containerd.sock") || p.ends_with("podman.sock");
-                if sock(Path::new(&written)) || matches!(&resolved, Resolved::Outside(p) if sock(p)) {
+                let sock = |p: &Path| {
+                    p.ends_with("docker.sock")
+                        || p.ends_with("containerd.sock")
+                        || p.ends_with("podman.sock")
+                };
+                if sock(Path::new(&written)) || matches!(&resolved, Resolved::Outside(p) if sock(p))
+                {
                     self.violation(
                         &v.location,
-                        format!("{what}: bind mount of `{}` gives the container control of the container engine", short(&written)),
+                        format!("{what}: bind mount of `{}` gives the container control of the container engine", printable(&written)),
                         "never mount the Docker socket",
                     );
                 } else if resolved.is_inside() {
                     if !m.read_only {
-                        self.note(&v.location, format!("{what}: bind mount `{}` is mounted read-only by the sandbox", short(&written)));
+                        self.note(
+                            &v.location,
+                            format!(
+                                "{what}: bind mount `{}` is mounted read-only by the sandbox",
+                                printable(&written)
+                            ),
+                        );
                     }
                 } else {
-                    self.check_resolved(&format!("{what}: bind mount"), &written, resolved, &v.location);
+                    self.check_resolved(
+                        &format!("{what}: bind mount"),
+                        &written,
+                        resolved,
+                        &v.location,
+                    );
                 }
             }
             other => self.violation(
                 &v.location,
-                format!("{what}: `{}` mounts are not allowed by the grading policy", other.as_str()),
+                format!(
+                    "{what}: `{}` mounts are not allowed by the grading policy",
+                    other.as_str()
+                ),
                 "use a named volume or a bind inside your submission",
             ),
         }
@@ -405,15 +692,28 @@ impl Policy<'_> {
         match &b.context_path {
             None => self.violation(
                 &b.context.location,
-                format!("{what}: context `{}` is remote (git or URL)", short(&b.context.value)),
+                format!(
+                    "{what}: context `{}` is remote (git or URL)",
+                    printable(&b.context.value)
+                ),
                 "build from a directory of your submission",
             ),
             Some(ctx) => {
                 let resolved = paths::resolve_path(self.root, ctx);
-                self.check_resolved(&format!("{what}: context"), &b.context.value, resolved, &b.context.location);
+                self.check_resolved(
+                    &format!("{what}: context"),
+                    &b.context.value,
+                    resolved,
+                    &b.context.location,
+                );
                 if let Some(d) = &b.dockerfile {
                     let resolved = paths::resolve_path(self.root, &ctx.join(&d.value));
-                    self.check_resolved(&format!("{what}: dockerfile"), &d.value, resolved, &d.location);
+                    self.check_resolved(
+                        &format!("{what}: dockerfile"),
+                        &d.value,
+                        resolved,
+                        &d.location,
+                    );
                 }
             }
         }
@@ -422,29 +722,69 @@ impl Policy<'_> {
             (&b.cache_to, "cache_to", "exports the build cache"),
         ] {
             for item in list {
-                self.violation(&item.location, format!("{what}: `{key}` ({}) {why}; not allowed", short(&item.value)), "remove it");
+                self.violation(
+                    &item.location,
+                    format!(
+                        "{what}: `{key}` ({}) {why}; not allowed",
+                        printable(&item.value)
+                    ),
+                    "remove it",
+                );
             }
         }
         for item in &b.secrets {
-            self.violation(&item.location, format!("{what}: build secret `{}` is not allowed", short(&item.value.source)), "remove it");
+            self.violation(
+                &item.location,
+                format!(
+                    "{what}: build secret `{}` is not allowed",
+                    printable(&item.value.source)
+                ),
+                "remove it",
+            );
         }
         for (name, item) in &b.additional_contexts {
             self.violation(
                 &item.location,
-                format!("{what}: additional context `{}` = `{}` is not allowed", short(name), short(&item.value)),
+                format!(
+                    "{what}: additional context `{}` = `{}` is not allowed",
+                    printable(name),
+                    printable(&item.value)
+                ),
                 "copy what the build needs into the build context",
             );
         }
         for item in &b.cache_from {
             if item.value.contains("type=") {
-                self.violation(&item.location, format!("{what}: cache_from `{}` reads a cache outside the submission", short(&item.value)), "remove it");
+                self.violation(
+                    &item.location,
+                    format!(
+                        "{what}: cache_from `{}` reads a cache outside the submission",
+                        printable(&item.value)
+                    ),
+                    "remove it",
+                );
             }
         }
-        if let Some(n) = b.network.as_ref().filter(|n| !matches!(n.value.as_str(), "default" | "none")) {
-            self.violation(&n.location, format!("{what}: `network: {}` is not allowed while building", short(&n.value)), "remove it");
+        if let Some(n) = b
+            .network
+            .as_ref()
+            .filter(|n| !matches!(n.value.as_str(), "default" | "none"))
+        {
+            self.violation(
+                &n.location,
+                format!(
+                    "{what}: `network: {}` is not allowed while building",
+                    printable(&n.value)
+                ),
+                "remove it",
+            );
         }
         if let Some(p) = b.privileged.as_ref().filter(|p| p.value) {
-            self.violation(&p.location, format!("{what}: `privileged: true` is not allowed"), "remove it");
+            self.violation(
+                &p.location,
+                format!("{what}: `privileged: true` is not allowed"),
+                "remove it",
+            );
         }
         for h in &b.extra_hosts {
             self.extra_host(&what, &h.value, &h.location);
@@ -472,10 +812,20 @@ impl Policy<'_> {
         match reason {
             Some(why) => self.violation(
                 at,
-                format!("{what}: extra_hosts `{}` → `{}` {why}", short(host), short(addr)),
+                format!(
+                    "{what}: extra_hosts `{}` → `{}` {why}",
+                    printable(host),
+                    printable(addr)
+                ),
                 "remove it; services reach each other by service name",
             ),
-            None => self.note(at, format!("{what}: extra_hosts `{}` has no effect: the run's networks have no egress", short(host))),
+            None => self.note(
+                at,
+                format!(
+                    "{what}: extra_hosts `{}` has no effect: the run's networks have no egress",
+                    printable(host)
+                ),
+            ),
         }
     }
 
@@ -485,11 +835,17 @@ impl Policy<'_> {
             if key.starts_with("dev.assay.") || key == "dev.assay" {
                 self.violation(
                     &at,
-                    format!("{what}: label `{}` is in assay's own namespace `dev.assay.*` (it would be stripped)", short(key)),
+                    format!("{what}: label `{}` is in assay's own namespace `dev.assay.*` (it would be stripped)", printable(key)),
                     "remove it; those labels identify the grader's own containers",
                 );
             } else if key.starts_with("com.docker.compose.") {
-                self.note(&at, format!("{what}: label `{}` is set by the grader and overwritten", short(key)));
+                self.note(
+                    &at,
+                    format!(
+                        "{what}: label `{}` is set by the grader and overwritten",
+                        printable(key)
+                    ),
+                );
             }
         }
     }
@@ -500,8 +856,14 @@ impl Policy<'_> {
         if let Some(l) = deploy.get("labels") {
             self.labels(&what, l);
         }
-        let Some(resources) = deploy.get("resources") else { return };
-        self.allow_keys(&format!("{what}.resources"), resources, &[&["limits", "reservations"]]);
+        let Some(resources) = deploy.get("resources") else {
+            return;
+        };
+        self.allow_keys(
+            &format!("{what}.resources"),
+            resources,
+            &[&["limits", "reservations"]],
+        );
         for part in ["limits", "reservations"] {
             if let Some(r) = resources.get(part) {
                 self.allow_keys(&format!("{what}.resources.{part}"), r, &[RESOURCE_KEYS]);
@@ -517,25 +879,51 @@ impl Policy<'_> {
             }
             let what = format!("network `{name}`");
             if let Some(e) = n.external.as_ref().filter(|e| e.value) {
-                self.violation(&e.location, format!("{what} is external: it joins a network outside the project"), "declare the network without `external`");
+                self.violation(
+                    &e.location,
+                    format!("{what} is external: it joins a network outside the project"),
+                    "declare the network without `external`",
+                );
             }
             if let Some(d) = n.driver.as_ref().filter(|d| d.value != "bridge") {
-                self.violation(&d.location, format!("{what}: driver `{}` is not allowed (only bridge)", short(&d.value)), "remove the driver");
+                self.violation(
+                    &d.location,
+                    format!(
+                        "{what}: driver `{}` is not allowed (only bridge)",
+                        printable(&d.value)
+                    ),
+                    "remove the driver",
+                );
             }
             for (k, v) in &n.driver_opts {
-                self.violation(&v.location, format!("{what}: driver option `{}` is not allowed", short(k)), "remove driver_opts");
+                self.violation(
+                    &v.location,
+                    format!("{what}: driver option `{}` is not allowed", printable(k)),
+                    "remove driver_opts",
+                );
             }
             let raw = raw_networks.and_then(|r| r.get(name));
             if let Some(raw) = raw {
                 self.allow_keys(&what, raw, &[NETWORK_KEYS]);
-                if let Some(d) = raw.get("ipam").and_then(|i| i.get("driver")).filter(|d| d.as_str() != Some("default")) {
-                    self.violation(&d.location, format!("{what}: IPAM driver is not allowed"), "remove it");
+                if let Some(d) = raw
+                    .get("ipam")
+                    .and_then(|i| i.get("driver"))
+                    .filter(|d| d.as_str() != Some("default"))
+                {
+                    self.violation(
+                        &d.location,
+                        format!("{what}: IPAM driver is not allowed"),
+                        "remove it",
+                    );
                 }
                 if let Some(l) = raw.get("labels") {
                     self.labels(&what, l);
                 }
                 if let Some(n) = raw.get("name").filter(|_| !n.is_external()) {
-                    self.note(&n.location, format!("{what}: name is not applied; the sandbox names networks per run"));
+                    self.note(
+                        &n.location,
+                        format!("{what}: name is not applied; the sandbox names networks per run"),
+                    );
                 }
             }
         }
@@ -546,19 +934,36 @@ impl Policy<'_> {
         for (name, v) in &self.project.volumes {
             let what = format!("volume `{name}`");
             if let Some(e) = v.external.as_ref().filter(|e| e.value) {
-                self.violation(&e.location, format!("{what} is external: it mounts a volume outside the project"), "declare the volume without `external`");
+                self.violation(
+                    &e.location,
+                    format!("{what} is external: it mounts a volume outside the project"),
+                    "declare the volume without `external`",
+                );
             }
             if let Some(d) = v.driver.as_ref().filter(|d| d.value != "local") {
-                self.violation(&d.location, format!("{what}: driver `{}` is not allowed (only local)", short(&d.value)), "remove the driver");
+                self.violation(
+                    &d.location,
+                    format!(
+                        "{what}: driver `{}` is not allowed (only local)",
+                        printable(&d.value)
+                    ),
+                    "remove the driver",
+                );
             }
             for (k, o) in &v.driver_opts {
                 let why = match k.as_str() {
-                    "device" => format!("mounts host path `{}`", short(&o.value)),
-                    "o" if o.value.split(',').any(|x| x.trim() == "bind") => "makes the volume a bind mount of the host".into(),
-                    "type" => format!("mounts a `{}` file system", short(&o.value)),
+                    "device" => format!("mounts host path `{}`", printable(&o.value)),
+                    "o" if o.value.split(',').any(|x| x.trim() == "bind") => {
+                        "makes the volume a bind mount of the host".into()
+                    }
+                    "type" => format!("mounts a `{}` file system", printable(&o.value)),
                     _ => "is not allowed".into(),
                 };
-                self.violation(&o.location, format!("{what}: driver option `{}` {why}", short(k)), "use a plain named volume");
+                self.violation(
+                    &o.location,
+                    format!("{what}: driver option `{}` {why}", printable(k)),
+                    "use a plain named volume",
+                );
             }
             if let Some(raw) = raw_volumes.and_then(|r| r.get(name)) {
                 self.allow_keys(&what, raw, &[VOLUME_KEYS]);
@@ -574,29 +979,62 @@ impl Policy<'_> {
             .project
             .secrets
             .iter()
-            .map(|(name, d)| ("secret", name, &d.file, &d.file_resolved, &d.environment, &d.external))
-            .chain(self.project.configs.iter().map(|(name, d)| ("config", name, &d.file, &d.file_resolved, &d.environment, &d.external)))
+            .map(|(name, d)| {
+                (
+                    "secret",
+                    name,
+                    &d.file,
+                    &d.file_resolved,
+                    &d.environment,
+                    &d.external,
+                )
+            })
+            .chain(self.project.configs.iter().map(|(name, d)| {
+                (
+                    "config",
+                    name,
+                    &d.file,
+                    &d.file_resolved,
+                    &d.environment,
+                    &d.external,
+                )
+            }))
             .collect::<Vec<_>>();
         for (kind, name, file, resolved, environment, external) in defs {
             let what = format!("{kind} `{name}`");
             if let Some(f) = file {
                 let r = match resolved {
                     Some(p) => paths::resolve_path(self.root, p),
-                    None => paths::resolve(self.root, &self.root.join(&self.project.working_dir), &f.value),
+                    None => paths::resolve(
+                        self.root,
+                        &self.root.join(&self.project.working_dir),
+                        &f.value,
+                    ),
                 };
                 self.check_resolved(&format!("{what}: file"), &f.value, r, &f.location);
             }
             if let Some(e) = environment {
                 self.violation(
                     &e.location,
-                    format!("{what}: `environment: {}` reads the grader's environment", short(&e.value)),
+                    format!(
+                        "{what}: `environment: {}` reads the grader's environment",
+                        printable(&e.value)
+                    ),
                     "use `file:` with a file of your submission",
                 );
             }
             if let Some(e) = external.as_ref().filter(|e| e.value) {
-                self.violation(&e.location, format!("{what} is external"), "use `file:` with a file of your submission");
+                self.violation(
+                    &e.location,
+                    format!("{what} is external"),
+                    "use `file:` with a file of your submission",
+                );
             }
-            let section = if kind == "secret" { "secrets" } else { "configs" };
+            let section = if kind == "secret" {
+                "secrets"
+            } else {
+                "configs"
+            };
             if let Some(raw) = self.project.raw.get(section).and_then(|r| r.get(name)) {
                 self.allow_keys(&what, raw, &[SECRET_KEYS]);
             }
@@ -632,7 +1070,9 @@ fn is_host_or_local(ip: IpAddr) -> bool {
                 || v6.is_unspecified()
                 || (seg[0] & 0xfe00) == 0xfc00
                 || (seg[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_host_or_local(IpAddr::V4(v4)))
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_host_or_local(IpAddr::V4(v4)))
         }
     }
 }

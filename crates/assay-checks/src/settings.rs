@@ -3,6 +3,7 @@
 //! secrets). Passwords are kept to compare them, never to print them.
 
 use crate::db_url;
+use crate::evidence::printable;
 use crate::paths;
 use assay_compose::{Located, Origin, Project, Service};
 use assay_core::Location;
@@ -22,16 +23,24 @@ pub(crate) struct Setting {
 
 impl Setting {
     fn default_value(value: &str) -> Self {
-        Setting { value: value.to_string(), var: None, location: None }
+        Setting {
+            value: value.to_string(),
+            var: None,
+            location: None,
+        }
     }
 
     fn from_env(var: &str, value: &str, at: &Location) -> Self {
-        Setting { value: value.to_string(), var: Some(var.to_string()), location: Some(at.clone()) }
+        Setting {
+            value: value.to_string(),
+            var: Some(var.to_string()),
+            location: Some(at.clone()),
+        }
     }
 
     /// `PGUSER=app`, `app (DATABASE_URL)`, or `postgres (default)`.
     pub fn describe(&self) -> String {
-        let v = db_url::printable(&self.value);
+        let v = printable(&self.value);
         match self.var.as_deref() {
             Some("DATABASE_URL") => format!("`{v}` (DATABASE_URL)"),
             Some(var) => format!("{var}=`{v}`"),
@@ -48,9 +57,18 @@ pub(crate) enum Password {
     /// Listed as a bare `KEY` (compose would take it from the grader's shell; assay leaves it unset).
     Unset { var: String, location: Location },
     /// A value (literal, interpolated or from an env_file).
-    Value { value: String, var: String, location: Location, origin: Origin },
+    Value {
+        value: String,
+        var: String,
+        location: Location,
+        origin: Origin,
+    },
     /// A file inside the container (`*_FILE`).
-    File { var: String, container_path: String, location: Location },
+    File {
+        var: String,
+        container_path: String,
+        location: Location,
+    },
 }
 
 impl std::fmt::Debug for Password {
@@ -59,7 +77,11 @@ impl std::fmt::Debug for Password {
             Password::Missing => f.write_str("Missing"),
             Password::Unset { var, .. } => write!(f, "Unset({var})"),
             Password::Value { var, .. } => write!(f, "Value({var}=***)"),
-            Password::File { var, container_path, .. } => write!(f, "File({var}={container_path})"),
+            Password::File {
+                var,
+                container_path,
+                ..
+            } => write!(f, "File({var}={container_path})"),
         }
     }
 }
@@ -68,7 +90,9 @@ impl Password {
     pub fn location(&self) -> Option<&Location> {
         match self {
             Password::Missing => None,
-            Password::Unset { location, .. } | Password::Value { location, .. } | Password::File { location, .. } => Some(location),
+            Password::Unset { location, .. }
+            | Password::Value { location, .. }
+            | Password::File { location, .. } => Some(location),
         }
     }
 
@@ -78,7 +102,11 @@ impl Password {
             Password::Missing => "no password".into(),
             Password::Unset { var, .. } => format!("{var} listed without a value"),
             Password::Value { var, origin, .. } => format!("{var} ({})", origin_words(origin)),
-            Password::File { var, container_path, .. } => format!("{var}={}", db_url::printable(container_path)),
+            Password::File {
+                var,
+                container_path,
+                ..
+            } => format!("{var}={}", printable(container_path)),
         }
     }
 }
@@ -113,21 +141,36 @@ pub(crate) struct Client {
 }
 
 /// A present, non-bare environment value.
-pub(crate) fn env<'a>(service: &'a Service, key: &str) -> Option<(&'a str, &'a Located<Option<String>>)> {
+pub(crate) fn env<'a>(
+    service: &'a Service,
+    key: &str,
+) -> Option<(&'a str, &'a Located<Option<String>>)> {
     let entry = service.environment.get(key)?;
     entry.value.as_deref().map(|v| (v, entry))
 }
 
 fn password_var(service: &Service, var: &str, file_var: &str) -> Password {
     if let Some((v, at)) = env(service, var) {
-        return Password::Value { value: v.to_string(), var: var.into(), location: at.location.clone(), origin: at.origin.clone() };
+        return Password::Value {
+            value: v.to_string(),
+            var: var.into(),
+            location: at.location.clone(),
+            origin: at.origin.clone(),
+        };
     }
     if let Some((p, at)) = env(service, file_var) {
-        return Password::File { var: file_var.into(), container_path: p.to_string(), location: at.location.clone() };
+        return Password::File {
+            var: file_var.into(),
+            container_path: p.to_string(),
+            location: at.location.clone(),
+        };
     }
     for key in [var, file_var] {
         if let Some(at) = service.environment.get(key) {
-            return Password::Unset { var: key.into(), location: at.location.clone() };
+            return Password::Unset {
+                var: key.into(),
+                location: at.location.clone(),
+            };
         }
     }
     Password::Missing
@@ -162,21 +205,38 @@ pub(crate) fn client(service: &Service) -> Client {
                     None => Setting::default_value(&c.user.value),
                 };
                 if let Some(p) = u.password {
-                    c.password = Password::Value { value: p, var: "DATABASE_URL".into(), location: loc, origin: at.origin.clone() };
+                    c.password = Password::Value {
+                        value: p,
+                        var: "DATABASE_URL".into(),
+                        location: loc,
+                        origin: at.origin.clone(),
+                    };
                 }
             }
             Err(e) => c.url_error = Some(format!("DATABASE_URL {}", e)),
         }
         return c;
     }
-    let get = |k: &str| env(service, k).filter(|(v, _)| !v.is_empty()).map(|(v, at)| Setting::from_env(k, v, &at.location));
+    let get = |k: &str| {
+        env(service, k)
+            .filter(|(v, _)| !v.is_empty())
+            .map(|(v, at)| Setting::from_env(k, v, &at.location))
+    };
     let host = get("PGHOST");
     let user = get("PGUSER").unwrap_or_else(|| Setting::default_value("postgres"));
     let database = get("PGDATABASE").unwrap_or_else(|| Setting::default_value(&user.value));
     Client {
         url: None,
         url_error: None,
-        hosts: host.as_ref().map(|h| h.value.split(',').map(|s| s.trim().to_ascii_lowercase()).collect()).unwrap_or_default(),
+        hosts: host
+            .as_ref()
+            .map(|h| {
+                h.value
+                    .split(',')
+                    .map(|s| s.trim().to_ascii_lowercase())
+                    .collect()
+            })
+            .unwrap_or_default(),
         host,
         port: get("PGPORT").unwrap_or_else(|| Setting::default_value("5432")),
         user,
@@ -206,10 +266,19 @@ pub(crate) fn server(project: &Project, root: &Path, service: &Service) -> Serve
         let text = read_container_file(project, root, service, p).ok()?;
         Some(Setting::from_env(file_var, &text, &at.location))
     };
-    let user = value_or_file("POSTGRES_USER", "POSTGRES_USER_FILE").unwrap_or_else(|| Setting::default_value("postgres"));
-    let database = value_or_file("POSTGRES_DB", "POSTGRES_DB_FILE").unwrap_or_else(|| Setting::default_value(&user.value));
-    let trust = env(service, "POSTGRES_HOST_AUTH_METHOD").is_some_and(|(v, _)| v.trim().eq_ignore_ascii_case("trust"));
-    Server { user, password: password_var(service, "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE"), database, trust, port: server_port(service) }
+    let user = value_or_file("POSTGRES_USER", "POSTGRES_USER_FILE")
+        .unwrap_or_else(|| Setting::default_value("postgres"));
+    let database = value_or_file("POSTGRES_DB", "POSTGRES_DB_FILE")
+        .unwrap_or_else(|| Setting::default_value(&user.value));
+    let trust = env(service, "POSTGRES_HOST_AUTH_METHOD")
+        .is_some_and(|(v, _)| v.trim().eq_ignore_ascii_case("trust"));
+    Server {
+        user,
+        password: password_var(service, "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE"),
+        database,
+        trust,
+        port: server_port(service),
+    }
 }
 
 fn server_port(service: &Service) -> Setting {
@@ -221,12 +290,18 @@ fn server_port(service: &Service) -> Setting {
             } else if let Some(v) = a.strip_prefix("--port=") {
                 Some(v.to_string())
             } else if a == "-c" {
-                args.get(i + 1).and_then(|s| s.strip_prefix("port=")).map(str::to_string)
+                args.get(i + 1)
+                    .and_then(|s| s.strip_prefix("port="))
+                    .map(str::to_string)
             } else {
                 a.strip_prefix("-cport=").map(str::to_string)
             };
             if let Some(v) = value {
-                return Setting { value: v, var: Some("command".into()), location: Some(cmd.location.clone()) };
+                return Setting {
+                    value: v,
+                    var: Some("command".into()),
+                    location: Some(cmd.location.clone()),
+                };
             }
         }
     }
@@ -246,7 +321,11 @@ pub(crate) struct HostFile {
 }
 
 /// Maps a path inside `service`'s container to the secret, config or bind mount providing it.
-pub(crate) fn host_file(project: &Project, service: &Service, container_path: &str) -> Option<HostFile> {
+pub(crate) fn host_file(
+    project: &Project,
+    service: &Service,
+    container_path: &str,
+) -> Option<HostFile> {
     let wanted = paths::normalize(Path::new(container_path));
     for s in &service.secrets {
         let target = match s.value.target.as_deref() {
@@ -280,9 +359,19 @@ pub(crate) fn host_file(project: &Project, service: &Service, container_path: &s
         let m = &v.value;
         let Some(host) = &m.host_path else { continue };
         if let Ok(rest) = wanted.strip_prefix(&m.target) {
-            let host = if rest.as_os_str().is_empty() { host.clone() } else { host.join(rest) };
-            let rel = host.strip_prefix(&project.root).map(Path::to_path_buf).unwrap_or(host);
-            return Some(HostFile { secret: None, host_file: Some(rel) });
+            let host = if rest.as_os_str().is_empty() {
+                host.clone()
+            } else {
+                host.join(rest)
+            };
+            let rel = host
+                .strip_prefix(&project.root)
+                .map(Path::to_path_buf)
+                .unwrap_or(host);
+            return Some(HostFile {
+                secret: None,
+                host_file: Some(rel),
+            });
         }
     }
     None
@@ -290,10 +379,22 @@ pub(crate) fn host_file(project: &Project, service: &Service, container_path: &s
 
 /// Reads a file the container sees at `container_path`, from the submission (trailing newlines
 /// dropped, as the Postgres entrypoint does). `Err` says why it cannot be read.
-pub(crate) fn read_container_file(project: &Project, root: &Path, service: &Service, container_path: &str) -> Result<String, String> {
-    let hf = host_file(project, service, container_path)
-        .ok_or_else(|| format!("no secret, config or bind mount of service `{}` provides {}", service.name, db_url::printable(container_path)))?;
-    let file = hf.host_file.ok_or_else(|| format!("{} has no file", hf.secret.unwrap_or_default()))?;
+pub(crate) fn read_container_file(
+    project: &Project,
+    root: &Path,
+    service: &Service,
+    container_path: &str,
+) -> Result<String, String> {
+    let hf = host_file(project, service, container_path).ok_or_else(|| {
+        format!(
+            "no secret, config or bind mount of service `{}` provides {}",
+            service.name,
+            printable(container_path)
+        )
+    })?;
+    let file = hf
+        .host_file
+        .ok_or_else(|| format!("{} has no file", hf.secret.unwrap_or_default()))?;
     let text = paths::read_inside(root, &file, SECRET_FILE_CAP)?;
     Ok(text.trim_end_matches(['\n', '\r']).to_string())
 }

@@ -9,7 +9,9 @@ use std::path::Path;
 
 fn policy_at(root: &Path) -> Vec<Diagnostic> {
     let loaded = load(root);
-    let project = loaded.project.unwrap_or_else(|| panic!("{}: no project: {:?}", root.display(), loaded.diagnostics));
+    let project = loaded
+        .project
+        .unwrap_or_else(|| panic!("{}: no project: {:?}", root.display(), loaded.diagnostics));
     security_policy(&project, root)
 }
 
@@ -21,13 +23,23 @@ fn policy(case: &str) -> Vec<Diagnostic> {
 #[track_caller]
 fn expect(diags: &[Diagnostic], severity: Severity, line: u32, text: &str) {
     let found = diags.iter().any(|d| {
-        d.severity == severity && d.location.as_ref().and_then(|l| l.line) == Some(line) && d.message.contains(text)
+        d.severity == severity
+            && d.location.as_ref().and_then(|l| l.line) == Some(line)
+            && d.message.contains(text)
     });
-    assert!(found, "no {severity:?} at line {line} containing {text:?} in:\n{}", render(diags));
+    assert!(
+        found,
+        "no {severity:?} at line {line} containing {text:?} in:\n{}",
+        render(diags)
+    );
 }
 
 fn render(diags: &[Diagnostic]) -> String {
-    diags.iter().map(|d| format!("  {:?} {d}", d.severity)).collect::<Vec<_>>().join("\n")
+    diags
+        .iter()
+        .map(|d| format!("  {:?} {d}", d.severity))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn errors(diags: &[Diagnostic]) -> usize {
@@ -53,14 +65,23 @@ fn item11_privileges_are_rejected_each_at_its_key() {
     expect(&d, E, 15, "`oom_score_adj: -1000`");
     // The calm service (privileged: false, oom_score_adj: 0, no-new-privileges) adds nothing.
     assert_eq!(errors(&d), 13, "{}", render(&d));
-    assert!(d.iter().all(|x| x.message.contains("service `app`")), "{}", render(&d));
+    assert!(
+        d.iter().all(|x| x.message.contains("service `app`")),
+        "{}",
+        render(&d)
+    );
 }
 
 #[test]
 fn item12_host_and_foreign_namespaces_are_rejected() {
     let d = policy("namespaces");
     use Severity::Error as E;
-    expect(&d, E, 5, "`network_mode: host` shares the host's network stack");
+    expect(
+        &d,
+        E,
+        5,
+        "`network_mode: host` shares the host's network stack",
+    );
     expect(&d, E, 8, "`network_mode: container:some-container`");
     expect(&d, E, 11, "`network_mode: service:a`");
     expect(&d, E, 14, "`pid: host`");
@@ -77,17 +98,52 @@ fn item13_binds_leaving_the_submission_are_rejected() {
     use Severity::Error as E;
     expect(&d, E, 6, "bind mount `/` leaves the submission directory");
     expect(&d, E, 7, "bind mount `/etc` leaves");
-    expect(&d, E, 8, "`/var/run/docker.sock` gives the container control of the container engine");
+    expect(
+        &d,
+        E,
+        8,
+        "`/var/run/docker.sock` gives the container control of the container engine",
+    );
     expect(&d, E, 9, "bind mount `/proc` leaves");
     expect(&d, E, 10, "`~/.ssh` is in the grader's home directory");
-    expect(&d, E, 11, "bind mount `../..` leaves the submission directory (resolves to");
+    expect(
+        &d,
+        E,
+        11,
+        "bind mount `../..` leaves the submission directory",
+    );
     expect(&d, E, 12, "bind mount `/etc` leaves"); // long syntax `type: bind`
-    expect(&d, E, 27, "volume `device`: driver option `device` mounts host path `/etc`");
-    expect(&d, E, 26, "volume `device`: driver option `o` makes the volume a bind mount of the host");
-    expect(&d, E, 30, "volume `nfs`: driver option `type` mounts a `nfs` file system");
+    expect(
+        &d,
+        E,
+        27,
+        "volume `device`: driver option `device` mounts host path `/etc`",
+    );
+    expect(
+        &d,
+        E,
+        26,
+        "volume `device`: driver option `o` makes the volume a bind mount of the host",
+    );
+    expect(
+        &d,
+        E,
+        30,
+        "volume `nfs`: driver option `type` mounts a `nfs` file system",
+    );
     // A bind inside the submission is allowed (a note says it is read-only in the sandbox).
-    expect(&d, Severity::Info, 15, "bind mount `./data` is mounted read-only by the sandbox");
-    assert!(!d.iter().any(|x| x.location.as_ref().and_then(|l| l.line) == Some(16)), "{}", render(&d));
+    expect(
+        &d,
+        Severity::Info,
+        15,
+        "bind mount `./data` is mounted read-only by the sandbox",
+    );
+    assert!(
+        !d.iter()
+            .any(|x| x.location.as_ref().and_then(|l| l.line) == Some(16)),
+        "{}",
+        render(&d)
+    );
 }
 
 #[test]
@@ -98,7 +154,12 @@ fn item13_a_symlink_inside_the_submission_pointing_out_is_followed() {
     std::fs::create_dir(root.join("ok")).unwrap();
     std::os::unix::fs::symlink("/etc", root.join("data")).unwrap();
     let d = policy_at(&root);
-    expect(&d, Severity::Error, 5, "bind mount `./data` leaves the submission directory (resolves to /etc)");
+    expect(
+        &d,
+        Severity::Error,
+        5,
+        "bind mount `./data` leaves the submission directory (resolves to /etc)",
+    );
     assert_eq!(errors(&d), 1, "{}", render(&d));
 }
 
@@ -114,7 +175,10 @@ fn item14_file_references_outside_the_root_are_rejected() {
             ("outside/x.env", "A=1\n"),
             ("outside/secret.txt", "pw\n"),
             ("outside/Dockerfile", "FROM postgres:16\n"),
-            ("outside/base.yaml", "services:\n  base:\n    image: postgres:16\n"),
+            (
+                "outside/base.yaml",
+                "services:\n  base:\n    image: postgres:16\n",
+            ),
             ("sub/Dockerfile", "FROM postgres:16\n"),
         ],
     );
@@ -133,13 +197,28 @@ fn item14_file_references_outside_the_root_are_rejected() {
     for (what, yaml) in cases {
         std::fs::write(root.join("compose.yaml"), yaml).unwrap();
         let (loaded, facts) = run(&root);
-        let located = [check(&facts, CheckId::ComposeValid), check(&facts, CheckId::ComposeSecurity)]
-            .into_iter()
-            .filter(|c| c.status == Status::Fail)
-            .flat_map(|c| c.details.iter())
-            .find(|d| d.is_error() && (d.message.contains("outside") || d.message.contains("leaves the submission")));
-        let d = located.unwrap_or_else(|| panic!("{what}: not rejected\nloader: {:?}\n{}", loaded.diagnostics, table(&facts)));
-        assert!(d.location.as_ref().is_some_and(|l| l.line.is_some()), "{what}: no line: {d:?}");
+        let located = [
+            check(&facts, CheckId::ComposeValid),
+            check(&facts, CheckId::ComposeSecurity),
+        ]
+        .into_iter()
+        .filter(|c| c.status == Status::Fail)
+        .flat_map(|c| c.details.iter())
+        .find(|d| {
+            d.is_error()
+                && (d.message.contains("outside") || d.message.contains("leaves the submission"))
+        });
+        let d = located.unwrap_or_else(|| {
+            panic!(
+                "{what}: not rejected\nloader: {:?}\n{}",
+                loaded.diagnostics,
+                table(&facts)
+            )
+        });
+        assert!(
+            d.location.as_ref().is_some_and(|l| l.line.is_some()),
+            "{what}: no line: {d:?}"
+        );
         eprintln!("{what}: {d}");
     }
 }
@@ -147,8 +226,18 @@ fn item14_file_references_outside_the_root_are_rejected() {
 #[test]
 fn item14_secrets_and_configs_from_the_environment_are_rejected() {
     let d = policy("secrets-env");
-    expect(&d, Severity::Error, 9, "secret `pw`: `environment: HOME` reads the grader's environment");
-    expect(&d, Severity::Error, 12, "config `conf`: `environment: PATH`");
+    expect(
+        &d,
+        Severity::Error,
+        9,
+        "secret `pw`: `environment: HOME` reads the grader's environment",
+    );
+    expect(
+        &d,
+        Severity::Error,
+        12,
+        "config `conf`: `environment: PATH`",
+    );
     assert_eq!(errors(&d), 2, "{}", render(&d));
 }
 
@@ -162,7 +251,12 @@ fn item15_builds_reaching_outside_are_rejected() {
     expect(&d, E, 10, "`network: host`");
     expect(&d, E, 11, "`cache_to`");
     expect(&d, E, 12, "cache_from `type=local,src=/var/cache`");
-    expect(&d, E, 14, "context `https://github.com/docker/getting-started.git` is remote");
+    expect(
+        &d,
+        E,
+        14,
+        "context `https://github.com/docker/getting-started.git` is remote",
+    );
     assert_eq!(errors(&d), 7, "{}", render(&d));
 }
 
@@ -178,7 +272,12 @@ fn item16_external_resources_and_host_addresses_are_rejected() {
     expect(&d, E, 16, "`169.254.169.254`");
     expect(&d, Severity::Info, 17, "extra_hosts `pub` has no effect");
     expect(&d, E, 22, "network `ext` is external");
-    expect(&d, E, 24, "network `hostnet`: driver `macvlan` is not allowed");
+    expect(
+        &d,
+        E,
+        24,
+        "network `hostnet`: driver `macvlan` is not allowed",
+    );
     expect(&d, E, 26, "driver option `parent`");
     expect(&d, E, 29, "volume `extv` is external");
     assert_eq!(errors(&d), 10, "{}", render(&d));
@@ -191,14 +290,22 @@ fn items17_18_overridden_settings_are_notes_not_violations() {
     use Severity::Info as I;
     expect(&d, I, 5, "container_name `my-db` is not applied");
     expect(&d, I, 7, "port 5432:5432 is not published to the host");
-    expect(&d, I, 8, "restart `always` is bounded by the run's deadline");
+    expect(
+        &d,
+        I,
+        8,
+        "restart `always` is bounded by the run's deadline",
+    );
     expect(&d, I, 9, "stop_grace_period `1m` is capped at 10 s");
     expect(&d, I, 11, "logging driver `syslog` is replaced");
     // compose.security passes, and says why there are notes.
     let (_, facts) = run(&fixtures().join("policy/overridden"));
     let s = check(&facts, CheckId::ComposeSecurity);
     assert_eq!(s.status, Status::Pass);
-    assert_eq!(s.evidence, "no policy violation (5 notes on settings the sandbox overrides)");
+    assert_eq!(
+        s.evidence,
+        "no policy violation (5 notes on settings the sandbox overrides)"
+    );
     assert_eq!(s.details.len(), 5);
 }
 
@@ -206,11 +313,21 @@ fn items17_18_overridden_settings_are_notes_not_violations() {
 fn item19_labels_in_the_assay_namespace_are_violations() {
     let d = policy("labels");
     use Severity::Error as E;
-    expect(&d, E, 6, "service `app`: label `dev.assay.managed` is in assay's own namespace");
+    expect(
+        &d,
+        E,
+        6,
+        "service `app`: label `dev.assay.managed` is in assay's own namespace",
+    );
     expect(&d, E, 13, "service `built`: build: label `dev.assay.run`");
     expect(&d, E, 17, "network `n`: label `dev.assay.run`");
     expect(&d, E, 21, "volume `v`: label `dev.assay.managed`");
-    expect(&d, Severity::Info, 7, "`com.docker.compose.project` is set by the grader");
+    expect(
+        &d,
+        Severity::Info,
+        7,
+        "`com.docker.compose.project` is set by the grader",
+    );
     assert_eq!(errors(&d), 4, "{}", render(&d));
 }
 
@@ -220,7 +337,13 @@ fn item20_an_alias_bomb_is_a_located_loader_error_and_blocks_the_rest() {
     assert!(loaded.has_errors());
     let valid = check(&facts, CheckId::ComposeValid);
     assert_eq!(valid.status, Status::Fail);
-    assert!(valid.location.as_ref().is_some_and(|l| l.file == "compose.yaml" && l.line.is_some()), "{valid:?}");
+    assert!(
+        valid
+            .location
+            .as_ref()
+            .is_some_and(|l| l.file == "compose.yaml" && l.line.is_some()),
+        "{valid:?}"
+    );
     assert_eq!(valid.details.len(), loaded.diagnostics.len());
     for c in &facts.checks[1..] {
         assert_eq!(c.status, Status::Skipped, "{c:?}");
@@ -236,7 +359,12 @@ fn unknown_keys_fail_the_allow_list_with_their_location() {
     expect(&d, E, 5, "key `gpus` is not allowed by the grading policy");
     expect(&d, E, 6, "key `storage_opt` is not allowed");
     expect(&d, E, 9, "key `isolation` is not allowed");
-    expect(&d, E, 13, "deploy.resources.reservations: key `devices` is not allowed");
+    expect(
+        &d,
+        E,
+        13,
+        "deploy.resources.reservations: key `devices` is not allowed",
+    );
     expect(&d, E, 17, "post_start hook with `privileged: true`");
 }
 
@@ -258,14 +386,31 @@ fn values_from_dotenv_are_judged_after_interpolation() {
     );
     let d = policy_at(dir.path());
     expect(&d, Severity::Error, 4, "`network_mode: host`");
-    expect(&d, Severity::Error, 6, "bind mount `/etc` leaves the submission directory");
+    expect(
+        &d,
+        Severity::Error,
+        6,
+        "bind mount `/etc` leaves the submission directory",
+    );
 }
 
 #[test]
 fn a_failing_policy_does_not_block_the_static_checks() {
     let (_, facts) = run(&fixtures().join("policy/privileges"));
     assert_eq!(check(&facts, CheckId::ComposeSecurity).status, Status::Fail);
-    assert_eq!(check(&facts, CheckId::ComposeSecurity).evidence.split(';').next(), Some("13 policy violations"));
-    assert_eq!(check(&facts, CheckId::ComposeDbService).status, Status::Pass);
-    assert_eq!(check(&facts, CheckId::ComposePinnedImages).status, Status::Pass);
+    assert_eq!(
+        check(&facts, CheckId::ComposeSecurity)
+            .evidence
+            .split(';')
+            .next(),
+        Some("13 policy violations")
+    );
+    assert_eq!(
+        check(&facts, CheckId::ComposeDbService).status,
+        Status::Pass
+    );
+    assert_eq!(
+        check(&facts, CheckId::ComposePinnedImages).status,
+        Status::Pass
+    );
 }

@@ -15,12 +15,21 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn largest_sample(corpora: &Path) -> Option<(PathBuf, String)> {
     let mut best: Option<(u64, PathBuf, String)> = None;
-    for dir in std::fs::read_dir(corpora.join("awesome-compose")).ok()?.flatten() {
+    for dir in std::fs::read_dir(corpora.join("awesome-compose"))
+        .ok()?
+        .flatten()
+    {
         for name in ["compose.yaml", "compose.yml"] {
             if let Ok(m) = std::fs::metadata(dir.path().join(name)) {
                 if best.as_ref().is_none_or(|(size, _, _)| m.len() > *size) {
@@ -38,7 +47,13 @@ fn main() {
         eprintln!("notice: the shared corpora are missing; nothing to benchmark");
         return;
     };
-    println!("file: {}/{name} ({} bytes)", dir.display(), std::fs::metadata(dir.join(&name)).map(|m| m.len()).unwrap_or(0));
+    println!(
+        "file: {}/{name} ({} bytes)",
+        dir.display(),
+        std::fs::metadata(dir.join(&name))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    );
     let rss_before = peak_rss_kib();
     let opts = LoadOptions::default();
     let runs = 2000;
@@ -69,7 +84,12 @@ fn main() {
         let elapsed = t.elapsed();
         match out {
             Ok(o) if o.status.success() => {
-                let rss = String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("").trim().to_string();
+                let rss = String::from_utf8_lossy(&o.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
                 v1.push((elapsed, rss));
             }
             _ => {

@@ -11,8 +11,16 @@ fn main() {
         eprintln!("usage: compose_config ROOT FILE [yaml|json]");
         std::process::exit(2);
     }
-    let format = if args.get(3).map(String::as_str) == Some("json") { ConfigFormat::Json } else { ConfigFormat::Yaml };
-    let loaded = load_project(Path::new(&args[1]), Path::new(&args[2]), &LoadOptions::default());
+    let format = if args.get(3).map(String::as_str) == Some("json") {
+        ConfigFormat::Json
+    } else {
+        ConfigFormat::Yaml
+    };
+    let loaded = load_project(
+        Path::new(&args[1]),
+        Path::new(&args[2]),
+        &LoadOptions::default(),
+    );
     for d in &loaded.diagnostics {
         eprintln!("{:?}: {d}", d.severity);
     }

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub(crate) fn located_str(n: &Node) -> Option<Located<String>> {
-    n.scalar_text().map(|s| Located::new(s, n.location.clone()).with_origin(n.origin.clone()))
+    n.scalar_text()
+        .map(|s| Located::new(s, n.location.clone()).with_origin(n.origin.clone()))
 }
 
 fn cast_bool(n: &Node) -> Option<bool> {
@@ -62,17 +63,25 @@ fn list_or_dict(n: Option<&Node>, sep: char) -> BTreeMap<String, Located<Option<
     match &n.kind {
         NodeKind::Map(entries) => {
             for (k, v) in entries {
-                out.insert(k.name.clone(), Located::new(v.scalar_text(), v.location.clone()).with_origin(v.origin.clone()));
+                out.insert(
+                    k.name.clone(),
+                    Located::new(v.scalar_text(), v.location.clone()).with_origin(v.origin.clone()),
+                );
             }
         }
         NodeKind::Seq(items) => {
             for item in items {
-                let Some(text) = item.scalar_text() else { continue };
+                let Some(text) = item.scalar_text() else {
+                    continue;
+                };
                 let (k, v) = match text.split_once(sep) {
                     Some((k, v)) => (k.to_string(), Some(v.to_string())),
                     None => (text, None),
                 };
-                out.insert(k, Located::new(v, item.location.clone()).with_origin(item.origin.clone()));
+                out.insert(
+                    k,
+                    Located::new(v, item.location.clone()).with_origin(item.origin.clone()),
+                );
             }
         }
         _ => {}
@@ -81,7 +90,10 @@ fn list_or_dict(n: Option<&Node>, sep: char) -> BTreeMap<String, Located<Option<
 }
 
 fn string_map(n: Option<&Node>) -> BTreeMap<String, Located<String>> {
-    list_or_dict(n, '=').into_iter().map(|(k, v)| (k, v.map(|o| o.unwrap_or_default()))).collect()
+    list_or_dict(n, '=')
+        .into_iter()
+        .map(|(k, v)| (k, v.map(|o| o.unwrap_or_default())))
+        .collect()
 }
 
 fn opt_str(n: &Node, key: &str) -> Option<Located<String>> {
@@ -94,7 +106,11 @@ pub(crate) fn split_volume_spec(spec: &str) -> Vec<String> {
     for piece in spec.split(':') {
         let n = parts.len();
         if let Some(last) = parts.last_mut() {
-            if n <= 2 && last.len() == 1 && last.as_bytes()[0].is_ascii_alphabetic() && (piece.starts_with('\\') || piece.starts_with('/')) {
+            if n <= 2
+                && last.len() == 1
+                && last.as_bytes()[0].is_ascii_alphabetic()
+                && (piece.starts_with('\\') || piece.starts_with('/'))
+            {
                 let joined = format!("{last}:{piece}");
                 *last = joined;
                 continue;
@@ -178,30 +194,58 @@ fn command(n: Option<&Node>) -> Option<Located<Vec<String>>> {
 /// Normalises a project name as compose does: lower case, only `[a-z0-9_-]`, starting with a
 /// letter or digit.
 pub(crate) fn normalize_project_name(s: &str) -> String {
-    let lowered: String = s.to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+    let lowered: String = s
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
     lowered.trim_start_matches(['_', '-']).to_string()
 }
 
 impl Loader<'_> {
     pub(crate) fn build_project(&mut self, tree: Node) -> Project {
-        let dir_name = self.project_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let dir_name = self
+            .project_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let name = self
             .opts
             .project_name
             .clone()
-            .or_else(|| self.vars.get("COMPOSE_PROJECT_NAME").filter(|s| !s.is_empty()))
+            .or_else(|| {
+                self.vars
+                    .get("COMPOSE_PROJECT_NAME")
+                    .filter(|s| !s.is_empty())
+            })
             .or_else(|| tree.get("name").and_then(Node::scalar_text))
             .map(|n| normalize_project_name(&n))
             .unwrap_or_else(|| normalize_project_name(&dir_name));
         let working_dir = crate::loader::relative_to(&self.project_dir, &self.root);
 
+        // active profiles: the caller's, else COMPOSE_PROFILES from the submission's .env
+        let active: Vec<String> = if self.opts.profiles.is_empty() {
+            self.vars
+                .get("COMPOSE_PROFILES")
+                .map(|p| {
+                    p.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            self.opts.profiles.clone()
+        };
         let mut services = BTreeMap::new();
         let mut disabled = BTreeMap::new();
         if let Some(entries) = tree.get("services").and_then(Node::as_map) {
             for (key, node) in entries {
                 let svc = self.build_service(&key.name, &key.location, node);
                 let enabled = svc.profiles.is_empty()
-                    || self.opts.profiles.iter().any(|p| p == "*" || svc.profiles.iter().any(|sp| sp.value == *p));
+                    || active
+                        .iter()
+                        .any(|p| p == "*" || svc.profiles.iter().any(|sp| sp.value == *p));
                 if enabled {
                     services.insert(key.name.clone(), svc);
                 } else {
@@ -213,16 +257,26 @@ impl Loader<'_> {
         let mut networks = BTreeMap::new();
         if let Some(entries) = tree.get("networks").and_then(Node::as_map) {
             for (key, node) in entries {
-                networks.insert(key.name.clone(), network_def(&key.name, &key.location, node, &name));
+                networks.insert(
+                    key.name.clone(),
+                    network_def(&key.name, &key.location, node, &name),
+                );
             }
         }
-        let uses_default = services.values().any(|s: &Service| s.networks.contains_key("default"));
+        let uses_default = services
+            .values()
+            .any(|s: &Service| s.networks.contains_key("default"));
         if uses_default && !networks.contains_key("default") {
             networks.insert(
                 "default".into(),
                 NetworkDef {
                     name: format!("{name}_default"),
-                    location: Location::file(self.files.first().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()),
+                    location: Location::file(
+                        self.files
+                            .first()
+                            .map(|f| f.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                    ),
                     external: None,
                     driver: None,
                     driver_opts: BTreeMap::new(),
@@ -303,7 +357,11 @@ impl Loader<'_> {
 
     /// A path relative to the project directory → relative to the root, lexically normalised.
     fn resolve_rel(&self, p: &str) -> PathBuf {
-        let abs = if Path::new(p).is_absolute() { PathBuf::from(p) } else { normalize(&self.project_dir.join(p)) };
+        let abs = if Path::new(p).is_absolute() {
+            PathBuf::from(p)
+        } else {
+            normalize(&self.project_dir.join(p))
+        };
         crate::loader::relative_to(&abs, &self.root)
     }
 
@@ -311,13 +369,19 @@ impl Loader<'_> {
         let mut env_files = Vec::new();
         let mut environment: BTreeMap<String, Located<Option<String>>> = BTreeMap::new();
         let env_file_items: Vec<Node> = match n.get("env_file") {
-            Some(Node { kind: NodeKind::Seq(items), .. }) => items.clone(),
+            Some(Node {
+                kind: NodeKind::Seq(items),
+                ..
+            }) => items.clone(),
             Some(other) if !other.is_null() => vec![other.clone()],
             _ => Vec::new(),
         };
         for item in env_file_items {
             let (path, required) = match &item.kind {
-                NodeKind::Map(_) => (opt_str(&item, "path"), item.get("required").and_then(cast_bool).unwrap_or(true)),
+                NodeKind::Map(_) => (
+                    opt_str(&item, "path"),
+                    item.get("required").and_then(cast_bool).unwrap_or(true),
+                ),
                 _ => (located_str(&item), true),
             };
             let Some(path) = path else { continue };
@@ -327,18 +391,31 @@ impl Loader<'_> {
             if abs.is_file() || required {
                 if !abs.exists() {
                     self.diags.push(
-                        Diagnostic::error(format!("env file {} not found", self.rel(&abs))).at(path.location.clone()),
+                        Diagnostic::error(format!("env file {} not found", self.rel(&abs)))
+                            .at(path.location.clone()),
                     );
                 } else if let Some(entries) = self.read_env_file(&abs, Some(&path.location)) {
                     loaded = true;
                     let file = self.rel(&abs);
                     for (k, v) in entries {
                         let origin = Origin::EnvFile { file: file.clone() };
-                        environment.insert(k, Located { value: Some(v.value), location: v.location, origin });
+                        environment.insert(
+                            k,
+                            Located {
+                                value: Some(v.value),
+                                location: v.location,
+                                origin,
+                            },
+                        );
                     }
                 }
             }
-            env_files.push(EnvFileRef { path, resolved, required, loaded });
+            env_files.push(EnvFileRef {
+                path,
+                resolved,
+                required,
+                loaded,
+            });
         }
         for (k, v) in list_or_dict(n.get("environment"), '=') {
             environment.insert(k, v);
@@ -348,8 +425,13 @@ impl Loader<'_> {
         if let Some(items) = n.get("ports").and_then(Node::as_seq) {
             for item in items {
                 match parse_port(item) {
-                    Ok(list) => ports.extend(list.into_iter().map(|p| Located::new(p, item.location.clone()).with_origin(item.origin.clone()))),
-                    Err(msg) => self.diags.push(Diagnostic::error(format!("services.{name}.ports: {msg}")).at(item.location.clone())),
+                    Ok(list) => ports.extend(list.into_iter().map(|p| {
+                        Located::new(p, item.location.clone()).with_origin(item.origin.clone())
+                    })),
+                    Err(msg) => self.diags.push(
+                        Diagnostic::error(format!("services.{name}.ports: {msg}"))
+                            .at(item.location.clone()),
+                    ),
                 }
             }
         }
@@ -357,22 +439,33 @@ impl Loader<'_> {
         if let Some(items) = n.get("volumes").and_then(Node::as_seq) {
             for item in items {
                 match self.parse_volume(item) {
-                    Ok(v) => volumes.push(Located::new(v, item.location.clone()).with_origin(item.origin.clone())),
-                    Err(msg) => self.diags.push(Diagnostic::error(format!("services.{name}.volumes: {msg}")).at(item.location.clone())),
+                    Ok(v) => volumes.push(
+                        Located::new(v, item.location.clone()).with_origin(item.origin.clone()),
+                    ),
+                    Err(msg) => self.diags.push(
+                        Diagnostic::error(format!("services.{name}.volumes: {msg}"))
+                            .at(item.location.clone()),
+                    ),
                 }
             }
         }
         let network_mode = opt_str(n, "network_mode");
         let mut networks = BTreeMap::new();
         match n.get("networks") {
-            Some(Node { kind: NodeKind::Seq(items), .. }) => {
+            Some(Node {
+                kind: NodeKind::Seq(items),
+                ..
+            }) => {
                 for item in items {
                     if let Some(s) = item.scalar_text() {
                         networks.insert(s, ServiceNetwork::at(item.location.clone()));
                     }
                 }
             }
-            Some(Node { kind: NodeKind::Map(entries), .. }) => {
+            Some(Node {
+                kind: NodeKind::Map(entries),
+                ..
+            }) => {
                 for (k, v) in entries {
                     networks.insert(
                         k.name.clone(),
@@ -393,20 +486,36 @@ impl Loader<'_> {
         }
         let mut depends_on = BTreeMap::new();
         match n.get("depends_on") {
-            Some(Node { kind: NodeKind::Seq(items), .. }) => {
+            Some(Node {
+                kind: NodeKind::Seq(items),
+                ..
+            }) => {
                 for item in items {
                     if let Some(s) = item.scalar_text() {
                         depends_on.insert(
                             s,
-                            Located::new(Dependency { condition: "service_started".into(), restart: false, required: true }, item.location.clone()),
+                            Located::new(
+                                Dependency {
+                                    condition: "service_started".into(),
+                                    restart: false,
+                                    required: true,
+                                },
+                                item.location.clone(),
+                            ),
                         );
                     }
                 }
             }
-            Some(Node { kind: NodeKind::Map(entries), .. }) => {
+            Some(Node {
+                kind: NodeKind::Map(entries),
+                ..
+            }) => {
                 for (k, v) in entries {
                     let dep = Dependency {
-                        condition: v.get("condition").and_then(Node::scalar_text).unwrap_or_else(|| "service_started".into()),
+                        condition: v
+                            .get("condition")
+                            .and_then(Node::scalar_text)
+                            .unwrap_or_else(|| "service_started".into()),
                         restart: v.get("restart").and_then(cast_bool).unwrap_or(false),
                         required: v.get("required").and_then(cast_bool).unwrap_or(true),
                     };
@@ -425,7 +534,9 @@ impl Loader<'_> {
                 Some(Located::new(v, t.location.clone()).with_origin(t.origin.clone()))
             });
             let disable = h.get("disable").and_then(cast_bool).unwrap_or(false)
-                || test.as_ref().is_some_and(|t| t.value.first().map(String::as_str) == Some("NONE"));
+                || test
+                    .as_ref()
+                    .is_some_and(|t| t.value.first().map(String::as_str) == Some("NONE"));
             Healthcheck {
                 location: h.location.clone(),
                 test,
@@ -446,13 +557,19 @@ impl Loader<'_> {
                         .filter_map(|i| {
                             let r = match &i.kind {
                                 NodeKind::Map(_) => FileRef {
-                                    source: i.get("source").and_then(Node::scalar_text).unwrap_or_default(),
+                                    source: i
+                                        .get("source")
+                                        .and_then(Node::scalar_text)
+                                        .unwrap_or_default(),
                                     target: i.get("target").and_then(Node::scalar_text),
                                     uid: i.get("uid").and_then(Node::scalar_text),
                                     gid: i.get("gid").and_then(Node::scalar_text),
                                     mode: i.get("mode").and_then(Node::scalar_text),
                                 },
-                                _ => FileRef { source: i.scalar_text()?, ..Default::default() },
+                                _ => FileRef {
+                                    source: i.scalar_text()?,
+                                    ..Default::default()
+                                },
                             };
                             Some(Located::new(r, i.location.clone()))
                         })
@@ -462,12 +579,17 @@ impl Loader<'_> {
         };
         let secrets = file_refs("secrets");
         let configs = file_refs("configs");
-        let build = n.get("build").filter(|b| !b.is_null()).map(|b| self.build_of(b));
+        let build = n
+            .get("build")
+            .filter(|b| !b.is_null())
+            .map(|b| self.build_of(b));
         let deploy = n.get("deploy").filter(|d| !d.is_null()).map(|d| Deploy {
             location: d.location.clone(),
             mode: opt_str(d, "mode"),
             replicas: d.get("replicas").and_then(located_int),
-            restart_policy_condition: d.get("restart_policy").and_then(|r| opt_str(r, "condition")),
+            restart_policy_condition: d
+                .get("restart_policy")
+                .and_then(|r| opt_str(r, "condition")),
         });
         let logging = n.get("logging").filter(|d| !d.is_null()).map(|l| Logging {
             location: l.location.clone(),
@@ -482,8 +604,10 @@ impl Loader<'_> {
                     .iter()
                     .filter_map(|i| match &i.kind {
                         NodeKind::Map(_) => {
-                            let parts: Vec<String> =
-                                ["source", "target", "permissions"].iter().filter_map(|k| i.get(k).and_then(Node::scalar_text)).collect();
+                            let parts: Vec<String> = ["source", "target", "permissions"]
+                                .iter()
+                                .filter_map(|k| i.get(k).and_then(Node::scalar_text))
+                                .collect();
                             Some(Located::new(parts.join(":"), i.location.clone()))
                         }
                         _ => located_str(i),
@@ -555,8 +679,15 @@ impl Loader<'_> {
 
     fn build_of(&self, b: &Node) -> Build {
         let (context, map) = match &b.kind {
-            NodeKind::Map(_) => (opt_str(b, "context").unwrap_or_else(|| Located::new(".".into(), b.location.clone())), Some(b)),
-            _ => (located_str(b).unwrap_or_else(|| Located::new(".".into(), b.location.clone())), None),
+            NodeKind::Map(_) => (
+                opt_str(b, "context")
+                    .unwrap_or_else(|| Located::new(".".into(), b.location.clone())),
+                Some(b),
+            ),
+            _ => (
+                located_str(b).unwrap_or_else(|| Located::new(".".into(), b.location.clone())),
+                None,
+            ),
         };
         let context_path = if is_remote(&context.value) {
             None
@@ -579,7 +710,11 @@ impl Loader<'_> {
                             _ => i.scalar_text()?,
                         };
                         Some(Located::new(
-                            FileRef { source, target: i.get("target").and_then(Node::scalar_text), ..Default::default() },
+                            FileRef {
+                                source,
+                                target: i.get("target").and_then(Node::scalar_text),
+                                ..Default::default()
+                            },
                             i.location.clone(),
                         ))
                     })
@@ -594,9 +729,15 @@ impl Loader<'_> {
             dockerfile_inline: get("dockerfile_inline"),
             args: list_or_dict(map.and_then(|m| m.get("args")), '='),
             ssh: match map.and_then(|m| m.get("ssh")) {
-                Some(s @ Node { kind: NodeKind::Map(_), .. }) => {
-                    list_or_dict(Some(s), '=').into_iter().map(|(k, v)| v.map(|v| v.map_or(k.clone(), |v| format!("{k}={v}")))).collect()
-                }
+                Some(
+                    s @ Node {
+                        kind: NodeKind::Map(_),
+                        ..
+                    },
+                ) => list_or_dict(Some(s), '=')
+                    .into_iter()
+                    .map(|(k, v)| v.map(|v| v.map_or(k.clone(), |v| format!("{k}={v}"))))
+                    .collect(),
                 other => string_list(other),
             },
             secrets: build_secrets,
@@ -617,7 +758,10 @@ impl Loader<'_> {
         let mut v = VolumeMount::default();
         match &item.kind {
             NodeKind::Map(_) => {
-                let kind = item.get("type").and_then(Node::scalar_text).unwrap_or_else(|| "volume".into());
+                let kind = item
+                    .get("type")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_else(|| "volume".into());
                 v.kind = match kind.as_str() {
                     "volume" => MountKind::Volume,
                     "bind" => MountKind::Bind,
@@ -627,8 +771,14 @@ impl Loader<'_> {
                     "image" => MountKind::Image,
                     other => return Err(format!("unknown volume type {other:?}")),
                 };
-                v.source = item.get("source").and_then(Node::scalar_text).filter(|s| !s.is_empty());
-                v.target = item.get("target").and_then(Node::scalar_text).unwrap_or_default();
+                v.source = item
+                    .get("source")
+                    .and_then(Node::scalar_text)
+                    .filter(|s| !s.is_empty());
+                v.target = item
+                    .get("target")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_default();
                 v.read_only = item.get("read_only").and_then(cast_bool).unwrap_or(false);
                 v.consistency = item.get("consistency").and_then(Node::scalar_text);
                 if let Some(b) = item.get("bind") {
@@ -648,7 +798,9 @@ impl Loader<'_> {
                 }
             }
             _ => {
-                let spec = item.scalar_text().ok_or("a volume must be a string or a mapping")?;
+                let spec = item
+                    .scalar_text()
+                    .ok_or("a volume must be a string or a mapping")?;
                 let parts = split_volume_spec(&spec);
                 match parts.len() {
                     1 => {
@@ -657,7 +809,11 @@ impl Loader<'_> {
                     2 | 3 => {
                         v.source = Some(parts[0].clone());
                         v.target = parts[1].clone();
-                        v.kind = if is_host_path(&parts[0]) { MountKind::Bind } else { MountKind::Volume };
+                        v.kind = if is_host_path(&parts[0]) {
+                            MountKind::Bind
+                        } else {
+                            MountKind::Volume
+                        };
                         if v.kind == MountKind::Bind {
                             v.bind_create_host_path = Some(true);
                         }
@@ -668,11 +824,16 @@ impl Loader<'_> {
                                     "rw" => v.read_only = false,
                                     "z" | "Z" => v.bind_selinux = Some(m.to_string()),
                                     "nocopy" => v.volume_nocopy = Some(true),
-                                    "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => {
-                                        v.bind_propagation = Some(m.to_string())
+                                    "shared" | "rshared" | "slave" | "rslave" | "private"
+                                    | "rprivate" => v.bind_propagation = Some(m.to_string()),
+                                    "consistent" | "cached" | "delegated" => {
+                                        v.consistency = Some(m.to_string())
                                     }
-                                    "consistent" | "cached" | "delegated" => v.consistency = Some(m.to_string()),
-                                    other => return Err(format!("invalid mode {other:?} in volume {spec:?}")),
+                                    other => {
+                                        return Err(format!(
+                                            "invalid mode {other:?} in volume {spec:?}"
+                                        ))
+                                    }
                                 }
                             }
                         }
@@ -680,12 +841,17 @@ impl Loader<'_> {
                     _ => return Err(format!("invalid volume specification {spec:?}")),
                 }
                 if v.target.is_empty() {
-                    return Err(format!("invalid volume specification {spec:?}: empty target"));
+                    return Err(format!(
+                        "invalid volume specification {spec:?}: empty target"
+                    ));
                 }
             }
         }
         // a container path is cleaned (`/data/` and `/data` are the same mount point)
-        if v.target.len() > 1 && v.target.ends_with('/') && !crate::paths::is_windows_path(&v.target) {
+        if v.target.len() > 1
+            && v.target.ends_with('/')
+            && !crate::paths::is_windows_path(&v.target)
+        {
             v.target = v.target.trim_end_matches('/').to_string();
             if v.target.is_empty() {
                 v.target = "/".into();
@@ -714,7 +880,8 @@ fn extra_hosts(n: Option<&Node>) -> Vec<Located<String>> {
                     NodeKind::Seq(items) => items.iter().filter_map(Node::scalar_text).collect(),
                     _ => v.scalar_text().into_iter().collect(),
                 };
-                ips.into_iter().map(move |ip| Located::new(format!("{}={ip}", k.name), v.location.clone()))
+                ips.into_iter()
+                    .map(move |ip| Located::new(format!("{}={ip}", k.name), v.location.clone()))
             })
             .collect(),
         NodeKind::Seq(items) => items
@@ -741,7 +908,11 @@ fn external_flag(node: &Node) -> Option<Located<bool>> {
 }
 
 fn external_name(node: &Node) -> Option<String> {
-    node.get("name").and_then(Node::scalar_text).or_else(|| node.get("external").and_then(|e| e.get("name")).and_then(Node::scalar_text))
+    node.get("name").and_then(Node::scalar_text).or_else(|| {
+        node.get("external")
+            .and_then(|e| e.get("name"))
+            .and_then(Node::scalar_text)
+    })
 }
 
 fn network_def(name: &str, loc: &Location, node: &Node, project: &str) -> NetworkDef {
@@ -762,26 +933,42 @@ fn network_def(name: &str, loc: &Location, node: &Node, project: &str) -> Networ
 /// Parses one `ports:` entry into long-form ports (a short-syntax range gives several).
 fn parse_port(item: &Node) -> Result<Vec<Port>, String> {
     if let NodeKind::Map(_) = item.kind {
-        let target = item.get("target").and_then(cast_int).ok_or("a port needs a numeric target")?;
+        let target = item
+            .get("target")
+            .and_then(cast_int)
+            .ok_or("a port needs a numeric target")?;
         return Ok(vec![Port {
             name: item.get("name").and_then(Node::scalar_text),
             host_ip: item.get("host_ip").and_then(Node::scalar_text),
             published: item.get("published").and_then(Node::scalar_text),
             target: u32::try_from(target).map_err(|_| format!("invalid port {target}"))?,
-            protocol: item.get("protocol").and_then(Node::scalar_text).unwrap_or_else(|| "tcp".into()),
+            protocol: item
+                .get("protocol")
+                .and_then(Node::scalar_text)
+                .unwrap_or_else(|| "tcp".into()),
             app_protocol: item.get("app_protocol").and_then(Node::scalar_text),
-            mode: item.get("mode").and_then(Node::scalar_text).unwrap_or_else(|| "ingress".into()),
+            mode: item
+                .get("mode")
+                .and_then(Node::scalar_text)
+                .unwrap_or_else(|| "ingress".into()),
         }]);
     }
-    let spec = item.scalar_text().ok_or("a port must be a number, a string or a mapping")?;
+    let spec = item
+        .scalar_text()
+        .ok_or("a port must be a number, a string or a mapping")?;
     let (rest, protocol) = match spec.rsplit_once('/') {
         Some((r, p)) => (r.to_string(), p.to_string()),
         None => (spec.clone(), "tcp".to_string()),
     };
     // host ip may be an IPv6 address in brackets
     let (host_ip, rest) = if let Some(stripped) = rest.strip_prefix('[') {
-        let (ip, after) = stripped.split_once(']').ok_or_else(|| format!("invalid port {spec:?}"))?;
-        (Some(ip.to_string()), after.trim_start_matches(':').to_string())
+        let (ip, after) = stripped
+            .split_once(']')
+            .ok_or_else(|| format!("invalid port {spec:?}"))?;
+        (
+            Some(ip.to_string()),
+            after.trim_start_matches(':').to_string(),
+        )
     } else {
         (None, rest)
     };
@@ -797,8 +984,14 @@ fn parse_port(item: &Node) -> Result<Vec<Port>, String> {
     let published = published.filter(|p| !p.is_empty());
     let range = |s: &str| -> Result<(u32, u32), String> {
         let (a, b) = s.split_once('-').unwrap_or((s, s));
-        let a: u32 = a.trim().parse().map_err(|_| format!("invalid port {spec:?}"))?;
-        let b: u32 = b.trim().parse().map_err(|_| format!("invalid port {spec:?}"))?;
+        let a: u32 = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid port {spec:?}"))?;
+        let b: u32 = b
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid port {spec:?}"))?;
         if a > b || b > 65535 {
             return Err(format!("invalid port range {s:?}"));
         }
@@ -821,7 +1014,9 @@ fn parse_port(item: &Node) -> Result<Vec<Port>, String> {
             if t0 == t1 {
                 Ok(vec![mk(t0, Some(p.to_string()))])
             } else if p1 - p0 == t1 - t0 {
-                Ok((0..=(t1 - t0)).map(|i| mk(t0 + i, Some((p0 + i).to_string()))).collect())
+                Ok((0..=(t1 - t0))
+                    .map(|i| mk(t0 + i, Some((p0 + i).to_string())))
+                    .collect())
             } else {
                 Err(format!("port ranges don't match in {spec:?}"))
             }
@@ -835,29 +1030,59 @@ mod tests {
 
     fn port(s: &str) -> Vec<(Option<String>, Option<String>, u32, String)> {
         let n = Node::new(NodeKind::Str(s.into()), Location::file("x"));
-        parse_port(&n).unwrap().into_iter().map(|p| (p.host_ip, p.published, p.target, p.protocol)).collect()
+        parse_port(&n)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.host_ip, p.published, p.target, p.protocol))
+            .collect()
     }
 
     #[test]
     fn short_ports() {
         assert_eq!(port("80"), [(None, None, 80, "tcp".into())]);
-        assert_eq!(port("8080:80/udp"), [(None, Some("8080".into()), 80, "udp".into())]);
-        assert_eq!(port("127.0.0.1:8080:80"), [(Some("127.0.0.1".into()), Some("8080".into()), 80, "tcp".into())]);
-        assert_eq!(port("127.0.0.1::80"), [(Some("127.0.0.1".into()), None, 80, "tcp".into())]);
-        assert_eq!(port("[::1]:8080:80"), [(Some("::1".into()), Some("8080".into()), 80, "tcp".into())]);
+        assert_eq!(
+            port("8080:80/udp"),
+            [(None, Some("8080".into()), 80, "udp".into())]
+        );
+        assert_eq!(
+            port("127.0.0.1:8080:80"),
+            [(
+                Some("127.0.0.1".into()),
+                Some("8080".into()),
+                80,
+                "tcp".into()
+            )]
+        );
+        assert_eq!(
+            port("127.0.0.1::80"),
+            [(Some("127.0.0.1".into()), None, 80, "tcp".into())]
+        );
+        assert_eq!(
+            port("[::1]:8080:80"),
+            [(Some("::1".into()), Some("8080".into()), 80, "tcp".into())]
+        );
         assert_eq!(port("3000-3001:4000-4001").len(), 2);
-        assert_eq!(port("3000-3001:4000-4001")[1], (None, Some("3001".into()), 4001, "tcp".into()));
+        assert_eq!(
+            port("3000-3001:4000-4001")[1],
+            (None, Some("3001".into()), 4001, "tcp".into())
+        );
     }
 
     #[test]
     fn shell_words() {
-        assert_eq!(shell_split(r#"sh -c 'echo "hi there"' x\ y"#), ["sh", "-c", "echo \"hi there\"", "x y"]);
+        assert_eq!(
+            shell_split(r#"sh -c 'echo "hi there"' x\ y"#),
+            ["sh", "-c", "echo \"hi there\"", "x y"]
+        );
         assert_eq!(shell_split(r#"a "b \" c" ''"#), ["a", "b \" c", ""]);
     }
 
     #[test]
     fn volume_specs() {
-        assert_eq!(split_volume_spec("C:\\data:/data:ro"), ["C:\\data", "/data", "ro"]);
+        assert_eq!(
+            split_volume_spec("C:\\data:/data:ro"),
+            ["C:\\data", "/data", "ro"]
+        );
         assert_eq!(split_volume_spec("./a:/b"), ["./a", "/b"]);
     }
 

@@ -7,19 +7,28 @@ use assay_core::{Diagnostic, Location};
 use std::collections::BTreeMap;
 
 pub(crate) fn check(project: &Project, diags: &mut Vec<Diagnostic>) {
-    let known = |name: &str| project.services.contains_key(name) || project.disabled_services.contains_key(name);
+    let known = |name: &str| {
+        project.services.contains_key(name) || project.disabled_services.contains_key(name)
+    };
     for (name, svc) in &project.services {
         if svc.image.is_none() && svc.build.is_none() {
             diags.push(
-                Diagnostic::error(format!("service {name:?} has neither an image nor a build context specified"))
-                    .at(svc.location.clone())
-                    .with_hint("add `image:` or `build:`"),
+                Diagnostic::error(format!(
+                    "service {name:?} has neither an image nor a build context specified"
+                ))
+                .at(svc.location.clone())
+                .with_hint("add `image:` or `build:`"),
             );
         }
         for (dep, d) in &svc.depends_on {
             if !known(dep) {
-                let mut diag = Diagnostic::error(format!("service {name:?} depends on undefined service {dep:?}")).at(d.location.clone());
-                if let Some(s) = crate::schema::did_you_mean(dep, project.services.keys().map(String::as_str)) {
+                let mut diag = Diagnostic::error(format!(
+                    "service {name:?} depends on undefined service {dep:?}"
+                ))
+                .at(d.location.clone());
+                if let Some(s) =
+                    crate::schema::did_you_mean(dep, project.services.keys().map(String::as_str))
+                {
                     diag = diag.with_hint(format!("did you mean {s:?}?"));
                 }
                 diags.push(diag);
@@ -27,11 +36,16 @@ pub(crate) fn check(project: &Project, diags: &mut Vec<Diagnostic>) {
         }
         for (net, sn) in &svc.networks {
             if !project.networks.contains_key(net) {
-                let mut diag = Diagnostic::error(format!("service {name:?} refers to undefined network {net}")).at(sn.location.clone());
-                if let Some(s) = crate::schema::did_you_mean(net, project.networks.keys().map(String::as_str)) {
+                let mut diag = Diagnostic::error(format!(
+                    "service {name:?} refers to undefined network {net}"
+                ))
+                .at(sn.location.clone());
+                if let Some(s) =
+                    crate::schema::did_you_mean(net, project.networks.keys().map(String::as_str))
+                {
                     diag = diag.with_hint(format!("did you mean {s:?}?"));
                 } else {
-                    diag = diag.with_hint(format!("declare it under the top-level `networks:` key"));
+                    diag = diag.with_hint("declare it under the top-level `networks:` key");
                 }
                 diags.push(diag);
             }
@@ -42,8 +56,12 @@ pub(crate) fn check(project: &Project, diags: &mut Vec<Diagnostic>) {
             }
             let Some(src) = &v.value.source else { continue };
             if !project.volumes.contains_key(src) {
-                let mut diag = Diagnostic::error(format!("service {name:?} refers to undefined volume {src}")).at(v.location.clone());
-                if let Some(s) = crate::schema::did_you_mean(src, project.volumes.keys().map(String::as_str)) {
+                let mut diag =
+                    Diagnostic::error(format!("service {name:?} refers to undefined volume {src}"))
+                        .at(v.location.clone());
+                if let Some(s) =
+                    crate::schema::did_you_mean(src, project.volumes.keys().map(String::as_str))
+                {
                     diag = diag.with_hint(format!("did you mean {s:?}?"));
                 } else {
                     diag = diag.with_hint("declare it under the top-level `volumes:` key, or use ./path for a bind mount");
@@ -54,14 +72,22 @@ pub(crate) fn check(project: &Project, diags: &mut Vec<Diagnostic>) {
         for s in &svc.secrets {
             if !project.secrets.contains_key(&s.value.source) {
                 diags.push(
-                    Diagnostic::error(format!("service {name:?} refers to undefined secret {}", s.value.source)).at(s.location.clone()),
+                    Diagnostic::error(format!(
+                        "service {name:?} refers to undefined secret {}",
+                        s.value.source
+                    ))
+                    .at(s.location.clone()),
                 );
             }
         }
         for c in &svc.configs {
             if !project.configs.contains_key(&c.value.source) {
                 diags.push(
-                    Diagnostic::error(format!("service {name:?} refers to undefined config {}", c.value.source)).at(c.location.clone()),
+                    Diagnostic::error(format!(
+                        "service {name:?} refers to undefined config {}",
+                        c.value.source
+                    ))
+                    .at(c.location.clone()),
                 );
             }
         }
@@ -69,8 +95,11 @@ pub(crate) fn check(project: &Project, diags: &mut Vec<Diagnostic>) {
             for s in &b.secrets {
                 if !project.secrets.contains_key(&s.value.source) {
                     diags.push(
-                        Diagnostic::error(format!("service {name:?} refers to undefined build secret {}", s.value.source))
-                            .at(s.location.clone()),
+                        Diagnostic::error(format!(
+                            "service {name:?} refers to undefined build secret {}",
+                            s.value.source
+                        ))
+                        .at(s.location.clone()),
                     );
                 }
             }
@@ -80,11 +109,18 @@ pub(crate) fn check(project: &Project, diags: &mut Vec<Diagnostic>) {
             let target = target.split(':').next().unwrap_or(target);
             if !vf.value.starts_with("container:") && !known(target) {
                 diags.push(
-                    Diagnostic::error(format!("service {name:?} depends on undefined service {target:?}")).at(vf.location.clone()),
+                    Diagnostic::error(format!(
+                        "service {name:?} depends on undefined service {target:?}"
+                    ))
+                    .at(vf.location.clone()),
                 );
             }
         }
-        for (field, value) in [("network_mode", &svc.network_mode), ("ipc", &svc.ipc), ("pid", &svc.pid)] {
+        for (field, value) in [
+            ("network_mode", &svc.network_mode),
+            ("ipc", &svc.ipc),
+            ("pid", &svc.pid),
+        ] {
             if let Some(v) = value {
                 if let Some(target) = v.value.strip_prefix("service:") {
                     if !known(target) {
@@ -146,7 +182,11 @@ fn cycles(project: &Project, diags: &mut Vec<Diagnostic>) {
                         seen_cycles.push(key);
                         cycle.push(next);
                         diags.push(
-                            Diagnostic::error(format!("dependency cycle detected: {}", cycle.join(" -> "))).at(loc.clone()),
+                            Diagnostic::error(format!(
+                                "dependency cycle detected: {}",
+                                cycle.join(" -> ")
+                            ))
+                            .at(loc.clone()),
                         );
                     }
                 }

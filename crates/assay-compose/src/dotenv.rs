@@ -6,6 +6,9 @@
 
 use crate::template::{self, TemplateError, Usage};
 
+/// Most bytes of values one env file may produce (values may reference earlier ones).
+const MAX_TOTAL: usize = 16 * 1024 * 1024;
+
 /// One `KEY=value` statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Entry {
@@ -43,12 +46,12 @@ pub(crate) fn parse(
     let mut out: Vec<Entry> = Vec::new();
     let mut line: u32 = 1;
     let mut rest = src;
+    let mut total = 0usize;
     loop {
         // statement start: skip whitespace and comment lines
         let mut found = None;
         let mut chars = rest.char_indices();
-        loop {
-            let Some((i, c)) = chars.next() else { break };
+        while let Some((i, c)) = chars.next() {
             if c == '\n' {
                 line += 1;
                 continue;
@@ -161,6 +164,15 @@ pub(crate) fn parse(
             }
         };
         let value = lookup(key).unwrap_or(value);
+        total += value.len();
+        if total > MAX_TOTAL {
+            return Err(DotenvError {
+                line: key_line,
+                message: format!(
+                    "line {key_line}: the values of this file exceed {MAX_TOTAL} bytes"
+                ),
+            });
+        }
         push(&mut out, key, value, key_line);
         rest = next;
     }
@@ -270,6 +282,10 @@ fn expand(
             TemplateError::Required { name, message } => format!(
                 "line {line}: {}",
                 TemplateError::required_text(&name, &message)
+            ),
+            TemplateError::TooLong => format!(
+                "line {line}: the value expands to more than {} bytes",
+                template::MAX_OUTPUT
             ),
         },
     })

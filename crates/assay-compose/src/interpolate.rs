@@ -22,12 +22,28 @@ impl Variables {
 }
 
 /// Interpolates `node` in place. `warned` dedupes unset-variable warnings across a project.
-pub(crate) fn interpolate(node: &mut Node, vars: &Variables, warned: &mut BTreeSet<String>, diags: &mut Vec<Diagnostic>) {
+pub(crate) fn interpolate(
+    node: &mut Node,
+    vars: &Variables,
+    warned: &mut BTreeSet<String>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut path = String::new();
-    walk(node, vars, warned, diags, &mut path);
+    let mut budget = MAX_TOTAL;
+    walk(node, vars, warned, diags, &mut path, &mut budget);
 }
 
-fn walk(node: &mut Node, vars: &Variables, warned: &mut BTreeSet<String>, diags: &mut Vec<Diagnostic>, path: &mut String) {
+/// Most bytes interpolation may produce in one file, all values together.
+const MAX_TOTAL: usize = 16 * 1024 * 1024;
+
+fn walk(
+    node: &mut Node,
+    vars: &Variables,
+    warned: &mut BTreeSet<String>,
+    diags: &mut Vec<Diagnostic>,
+    path: &mut String,
+    budget: &mut usize,
+) {
     match &mut node.kind {
         NodeKind::Str(s) => {
             if !s.contains('$') {
@@ -36,7 +52,18 @@ fn walk(node: &mut Node, vars: &Variables, warned: &mut BTreeSet<String>, diags:
             let lookup = |k: &str| vars.get(k);
             let mut usage = Usage::default();
             match template::substitute(s, &lookup, &mut usage) {
+                Ok(v) if v.len() > *budget => {
+                    diags.push(
+                        Diagnostic::error(format!(
+                            "interpolation produces more than {MAX_TOTAL} bytes in this file"
+                        ))
+                        .at(node.location.clone()),
+                    );
+                    *budget = 0;
+                    *s = String::new();
+                }
                 Ok(v) => {
+                    *budget -= v.len();
                     for name in &usage.unset {
                         if warned.insert(name.clone()) {
                             diags.push(
@@ -46,17 +73,37 @@ fn walk(node: &mut Node, vars: &Variables, warned: &mut BTreeSet<String>, diags:
                         }
                     }
                     if !usage.variables.is_empty() {
-                        let from_dotenv = usage.variables.iter().filter(|v| vars.from_dotenv.contains(*v)).cloned().collect();
-                        node.origin = Origin::Interpolated { variables: usage.variables, from_dotenv };
+                        let from_dotenv = usage
+                            .variables
+                            .iter()
+                            .filter(|v| vars.from_dotenv.contains(*v))
+                            .cloned()
+                            .collect();
+                        node.origin = Origin::Interpolated {
+                            variables: usage.variables,
+                            from_dotenv,
+                        };
                     }
                     *s = v;
                 }
                 Err(TemplateError::Invalid) => {
                     diags.push(
-                        Diagnostic::error(format!("invalid interpolation format for {path}: {s:?}"))
-                            .at(node.location.clone())
-                            .with_hint("You may need to escape any $ with another $."),
+                        Diagnostic::error(format!(
+                            "invalid interpolation format for {path}: {s:?}"
+                        ))
+                        .at(node.location.clone())
+                        .with_hint("You may need to escape any $ with another $."),
                     );
+                }
+                Err(TemplateError::TooLong) => {
+                    diags.push(
+                        Diagnostic::error(format!(
+                            "interpolating {path} gives more than {} bytes",
+                            crate::template::MAX_OUTPUT
+                        ))
+                        .at(node.location.clone()),
+                    );
+                    *s = String::new();
                 }
                 Err(TemplateError::Required { name, message }) => {
                     diags.push(
@@ -76,7 +123,7 @@ fn walk(node: &mut Node, vars: &Variables, warned: &mut BTreeSet<String>, diags:
                     path.push('.');
                 }
                 path.push_str(&k.name);
-                walk(v, vars, warned, diags, path);
+                walk(v, vars, warned, diags, path, budget);
                 path.truncate(len);
             }
         }
@@ -84,7 +131,7 @@ fn walk(node: &mut Node, vars: &Variables, warned: &mut BTreeSet<String>, diags:
             let len = path.len();
             for (i, v) in items.iter_mut().enumerate() {
                 path.push_str(&format!("[{i}]"));
-                walk(v, vars, warned, diags, path);
+                walk(v, vars, warned, diags, path, budget);
                 path.truncate(len);
             }
         }

@@ -1,4 +1,21 @@
 //! Compose: load a compose project exactly as Docker Compose does, with every problem located.
+//!
+//! The stages follow compose-go's `loader/loader.go`, one module each:
+//!
+//! ```text
+//! .env (dotenv)                          variables: the submission's .env + --env overrides only
+//! compose file ─ yaml ─────────────────► spanned Node tree (anchors, `<<`, duplicate keys, budgets)
+//!              ─ interpolate/template ─► ${VAR:-d} … resolved, origins recorded, unset → warning
+//!              ─ loader (extends, include, override file) ─ merge ─► one merged tree
+//!              ─ schema ────────────────► unknown keys / wrong types, "did you mean"
+//!              ─ canonical ─────────────► typed model (model.rs), long syntax, env_file merged, profiles
+//!              ─ consistency ───────────► undefined references, dependency cycles, image-or-build
+//! render ───────────────────────────────► `config` output (YAML / JSON)
+//! ```
+//!
+//! Entry points: [`load_project`] (→ [`Loaded`]: the [`Project`] and every [`Diagnostic`]),
+//! [`render_config`], [`load_env_file`]. Nothing is read outside the submission root, nothing
+//! from the process environment, and every input is bounded (bytes, nodes, depth, files).
 
 mod canonical;
 mod consistency;
@@ -68,9 +85,9 @@ pub fn load_project(root: &Path, compose_file: &Path, opts: &LoadOptions) -> Loa
 /// Parses an env file of the submission (`.env` or an `env_file`) with compose-go's grammar.
 /// `file` is relative to `root`; values are located at their line. The first invalid line is
 /// the error (compose-go's wording, e.g. `line 7: key cannot contain a space`), located.
-pub fn load_env_file(root: &Path, file: &Path) -> Result<BTreeMap<String, Located<String>>, Diagnostic> {
-    let rel = file.to_string_lossy().replace('\\', "/");
-    let text = std::fs::read_to_string(root.join(file)).map_err(|e| Diagnostic::error(format!("cannot read {rel}: {e}")).at(assay_core::Location::file(rel.clone())))?;
-    let entries = dotenv::parse(&text, &|_| None).map_err(|e| Diagnostic::error(e.message).at(assay_core::Location::at(rel.clone(), e.line, 1)))?;
-    Ok(entries.into_iter().map(|e| (e.key, Located::new(e.value, assay_core::Location::at(rel.clone(), e.line, 1)))).collect())
+pub fn load_env_file(
+    root: &Path,
+    file: &Path,
+) -> Result<BTreeMap<String, Located<String>>, Diagnostic> {
+    loader::load_env_file(root, file)
 }

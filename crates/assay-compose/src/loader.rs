@@ -15,11 +15,18 @@ use crate::node::{Key, Node, NodeKind};
 use crate::yaml::{self, Budget};
 use crate::{LoadOptions, Loaded};
 use assay_core::{Diagnostic, Location};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 /// Most distinct files one project may read (compose files, includes, extends, env files).
 const MAX_FILES: usize = 64;
+/// Most services one file may define (real projects have a handful).
+const MAX_SERVICES: usize = 1000;
+/// Most bytes read from all files of one project together (files may be read more than once).
+const MAX_BYTES_READ: u64 = 64 * 1024 * 1024;
+/// Longest `extends` chain followed.
+const MAX_EXTENDS_DEPTH: usize = 32;
 
 pub(crate) struct Loader<'a> {
     /// Canonical absolute submission root.
@@ -33,8 +40,10 @@ pub(crate) struct Loader<'a> {
     /// Absolute project directory (directory of the main compose file).
     pub project_dir: PathBuf,
     /// Parsed files by absolute path (for extends), after interpolation and rebasing.
-    parsed: HashMap<PathBuf, Option<Node>>,
-    reads: usize,
+    parsed: HashMap<PathBuf, Option<Rc<Node>>>,
+    bytes_read: u64,
+    /// Extends cycles already reported (their sorted members).
+    reported_cycles: BTreeSet<Vec<String>>,
 }
 
 pub(crate) fn load(root: &Path, compose_file: &Path, opts: &LoadOptions) -> Loaded {
@@ -43,23 +52,19 @@ pub(crate) fn load(root: &Path, compose_file: &Path, opts: &LoadOptions) -> Load
         Err(e) => {
             return Loaded {
                 project: None,
-                diagnostics: vec![Diagnostic::error(format!("cannot open the submission root {}: {e}", root.display()))],
+                diagnostics: vec![Diagnostic::error(format!(
+                    "cannot open the submission root {}: {e}",
+                    root.display()
+                ))],
             }
         }
     };
     let main = normalize(&root.join(compose_file));
-    let project_dir = main.parent().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
-    let mut l = Loader {
-        root: root.clone(),
-        opts,
-        diags: Vec::new(),
-        files: Vec::new(),
-        vars: Variables::default(),
-        warned: BTreeSet::new(),
-        project_dir: project_dir.clone(),
-        parsed: HashMap::new(),
-        reads: 0,
-    };
+    let project_dir = main
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.clone());
+    let mut l = Loader::new(root.clone(), opts, project_dir.clone());
     // variables: the project directory's .env, then the caller's overrides
     let env_path = project_dir.join(".env");
     if env_path.is_file() {
@@ -72,18 +77,27 @@ pub(crate) fn load(root: &Path, compose_file: &Path, opts: &LoadOptions) -> Load
     }
     for (k, v) in &opts.env_overrides {
         l.vars.from_dotenv.remove(k);
-        l.vars.values.insert(k.clone(), Located::new(v.clone(), Location::file("--env")));
+        l.vars
+            .values
+            .insert(k.clone(), Located::new(v.clone(), Location::file("--env")));
     }
 
     let mut stack = vec![main.clone()];
     let Some(mut tree) = l.load_compose_file(&main, &project_dir, None, &mut stack) else {
         dedupe(&mut l.diags);
-        return Loaded { project: None, diagnostics: l.diags };
+        return Loaded {
+            project: None,
+            diagnostics: l.diags,
+        };
     };
     if tree.as_map().is_none_or(|m| m.is_empty()) {
-        l.diags.push(Diagnostic::error("empty compose file").at(Location::file(l.rel(&main))));
+        l.diags
+            .push(Diagnostic::error("empty compose file").at(Location::file(l.rel(&main))));
         dedupe(&mut l.diags);
-        return Loaded { project: None, diagnostics: l.diags };
+        return Loaded {
+            project: None,
+            diagnostics: l.diags,
+        };
     }
     for over in override_files(&main) {
         let mut stack = vec![over.clone()];
@@ -98,24 +112,59 @@ pub(crate) fn load(root: &Path, compose_file: &Path, opts: &LoadOptions) -> Load
     crate::consistency::check(&project, &mut l.diags);
     let mut diagnostics = std::mem::take(&mut l.diags);
     dedupe(&mut diagnostics);
-    Loaded { project: Some(project), diagnostics }
+    Loaded {
+        project: Some(project),
+        diagnostics,
+    }
 }
 
 /// Drops repeated diagnostics and orders them by place (file, line, column), errors first at
 /// the same place.
+/// Reads one env file of the submission with the loader's safety rules (inside the root,
+/// bounded), without interpolation variables.
+pub(crate) fn load_env_file(
+    root: &Path,
+    file: &Path,
+) -> Result<BTreeMap<String, Located<String>>, Diagnostic> {
+    let opts = LoadOptions::default();
+    let root = root.canonicalize().map_err(|e| {
+        Diagnostic::error(format!(
+            "cannot open the submission root {}: {e}",
+            root.display()
+        ))
+    })?;
+    let mut l = Loader::new(root.clone(), &opts, root.clone());
+    match l.read_env_file(&normalize(&root.join(file)), None) {
+        Some(entries) => Ok(entries.into_iter().collect()),
+        None => Err(l
+            .diags
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Diagnostic::error("cannot read the env file"))),
+    }
+}
+
 fn dedupe(diags: &mut Vec<Diagnostic>) {
     let mut seen = BTreeSet::new();
     diags.retain(|d| seen.insert((d.message.clone(), d.location.clone())));
     diags.sort_by(|a, b| {
-        let key = |d: &Diagnostic| d.location.as_ref().map(|l| (l.file.clone(), l.line.unwrap_or(0), l.column.unwrap_or(0)));
+        let key = |d: &Diagnostic| {
+            d.location
+                .as_ref()
+                .map(|l| (l.file.clone(), l.line.unwrap_or(0), l.column.unwrap_or(0)))
+        };
         key(a).cmp(&key(b)).then(a.severity.cmp(&b.severity))
     });
 }
 
 /// The override file Docker Compose picks up beside a default-named main file.
 fn override_files(main: &Path) -> Vec<PathBuf> {
-    let Some(name) = main.file_name().and_then(|n| n.to_str()) else { return Vec::new() };
-    let Some(dir) = main.parent() else { return Vec::new() };
+    let Some(name) = main.file_name().and_then(|n| n.to_str()) else {
+        return Vec::new();
+    };
+    let Some(dir) = main.parent() else {
+        return Vec::new();
+    };
     let candidates: &[&str] = match name {
         "compose.yaml" | "compose.yml" | "docker-compose.yml" | "docker-compose.yaml" => &[
             "compose.override.yml",
@@ -125,7 +174,12 @@ fn override_files(main: &Path) -> Vec<PathBuf> {
         ],
         _ => &[],
     };
-    candidates.iter().map(|c| dir.join(c)).find(|p| p.is_file()).into_iter().collect()
+    candidates
+        .iter()
+        .map(|c| dir.join(c))
+        .find(|p| p.is_file())
+        .into_iter()
+        .collect()
 }
 
 /// Lexically normalises a path (`.` dropped, `..` applied where possible).
@@ -162,7 +216,22 @@ pub(crate) fn relative_to(to: &Path, from: &Path) -> PathBuf {
     out
 }
 
-impl Loader<'_> {
+impl<'a> Loader<'a> {
+    fn new(root: PathBuf, opts: &'a LoadOptions, project_dir: PathBuf) -> Self {
+        Loader {
+            root,
+            opts,
+            diags: Vec::new(),
+            files: Vec::new(),
+            vars: Variables::default(),
+            warned: BTreeSet::new(),
+            project_dir,
+            parsed: HashMap::new(),
+            bytes_read: 0,
+            reported_cycles: BTreeSet::new(),
+        }
+    }
+
     /// A path for locations: relative to the root, `/`-separated.
     pub(crate) fn rel(&self, abs: &Path) -> String {
         let r = relative_to(&normalize(abs), &self.root);
@@ -181,71 +250,106 @@ impl Loader<'_> {
         let here = at.cloned().unwrap_or_else(|| Location::file(rel.clone()));
         if !normalize(abs).starts_with(&self.root) {
             self.diags.push(
-                Diagnostic::error(format!("refusing to read {rel}: it resolves outside the submission directory"))
-                    .at(here)
-                    .with_hint("every file a compose project uses must live inside the submission"),
+                Diagnostic::error(format!(
+                    "refusing to read {rel}: it resolves outside the submission directory"
+                ))
+                .at(here)
+                .with_hint("every file a compose project uses must live inside the submission"),
             );
             return None;
         }
         let real = match abs.canonicalize() {
             Ok(p) => p,
             Err(e) => {
-                self.diags.push(Diagnostic::error(format!("cannot read {rel}: {}", io_reason(&e))).at(here));
+                self.diags.push(
+                    Diagnostic::error(format!("cannot read {rel}: {}", io_reason(&e))).at(here),
+                );
                 return None;
             }
         };
         if !real.starts_with(&self.root) {
             self.diags.push(
-                Diagnostic::error(format!("refusing to read {rel}: it resolves outside the submission directory"))
-                    .at(here)
-                    .with_hint("every file a compose project uses must live inside the submission"),
+                Diagnostic::error(format!(
+                    "refusing to read {rel}: it resolves outside the submission directory"
+                ))
+                .at(here)
+                .with_hint("every file a compose project uses must live inside the submission"),
             );
-            return None;
-        }
-        self.reads += 1;
-        if self.reads > MAX_FILES {
-            self.diags.push(Diagnostic::error(format!("more than {MAX_FILES} files read while loading the project")).at(here));
             return None;
         }
         let budget = Budget::default();
         match std::fs::metadata(&real) {
             Ok(m) if !m.is_file() => {
-                self.diags.push(Diagnostic::error(format!("{rel} is not a regular file")).at(here));
+                self.diags
+                    .push(Diagnostic::error(format!("{rel} is not a regular file")).at(here));
                 return None;
             }
             Ok(m) if m.len() > budget.max_bytes as u64 => {
                 self.diags.push(
-                    Diagnostic::error(format!("{rel} is {} bytes, more than the {} bytes allowed", m.len(), budget.max_bytes)).at(here),
+                    Diagnostic::error(format!(
+                        "{rel} is {} bytes, more than the {} bytes allowed",
+                        m.len(),
+                        budget.max_bytes
+                    ))
+                    .at(here),
                 );
                 return None;
             }
             Ok(_) => {}
             Err(e) => {
-                self.diags.push(Diagnostic::error(format!("cannot read {rel}: {}", io_reason(&e))).at(here));
+                self.diags.push(
+                    Diagnostic::error(format!("cannot read {rel}: {}", io_reason(&e))).at(here),
+                );
                 return None;
             }
         }
         let rel_path = PathBuf::from(&rel);
         if !self.files.contains(&rel_path) {
+            if self.files.len() >= MAX_FILES {
+                self.diags.push(
+                    Diagnostic::error(format!(
+                        "more than {MAX_FILES} files read while loading the project"
+                    ))
+                    .at(here),
+                );
+                return None;
+            }
             self.files.push(rel_path);
+        }
+        self.bytes_read += std::fs::metadata(&real).map_or(0, |m| m.len());
+        if self.bytes_read > MAX_BYTES_READ {
+            self.diags.push(
+                Diagnostic::error(format!(
+                    "more than {MAX_BYTES_READ} bytes read while loading the project"
+                ))
+                .at(here),
+            );
+            return None;
         }
         match std::fs::read(&real) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(s) => Some(s),
                 Err(_) => {
-                    self.diags.push(Diagnostic::error(format!("{rel} is not valid UTF-8 text")).at(here));
+                    self.diags
+                        .push(Diagnostic::error(format!("{rel} is not valid UTF-8 text")).at(here));
                     None
                 }
             },
             Err(e) => {
-                self.diags.push(Diagnostic::error(format!("cannot read {rel}: {}", io_reason(&e))).at(here));
+                self.diags.push(
+                    Diagnostic::error(format!("cannot read {rel}: {}", io_reason(&e))).at(here),
+                );
                 None
             }
         }
     }
 
     /// Reads and parses an env file; values are interpolated from the project variables.
-    pub(crate) fn read_env_file(&mut self, abs: &Path, at: Option<&Location>) -> Option<Vec<(String, Located<String>)>> {
+    pub(crate) fn read_env_file(
+        &mut self,
+        abs: &Path,
+        at: Option<&Location>,
+    ) -> Option<Vec<(String, Located<String>)>> {
         let text = self.read(abs, at)?;
         let rel = self.rel(abs);
         let overrides = &self.opts.env_overrides;
@@ -255,11 +359,17 @@ impl Loader<'_> {
             Ok(entries) => Some(
                 entries
                     .into_iter()
-                    .map(|e| (e.key, Located::new(e.value, Location::at(rel.clone(), e.line, 1))))
+                    .map(|e| {
+                        (
+                            e.key,
+                            Located::new(e.value, Location::at(rel.clone(), e.line, 1)),
+                        )
+                    })
                     .collect(),
             ),
             Err(e) => {
-                self.diags.push(Diagnostic::error(e.message).at(Location::at(rel, e.line, 1)));
+                self.diags
+                    .push(Diagnostic::error(e.message).at(Location::at(rel, e.line, 1)));
                 None
             }
         }
@@ -282,13 +392,18 @@ impl Loader<'_> {
                 Some(t) => merge(t, doc, &[]),
             };
         }
-        let mut tree = tree.unwrap_or_else(|| Node::new(NodeKind::Null, Location::file(rel.clone())));
+        let mut tree =
+            tree.unwrap_or_else(|| Node::new(NodeKind::Null, Location::file(rel.clone())));
         if tree.is_null() {
             return Some(tree);
         }
         if !matches!(tree.kind, NodeKind::Map(_)) {
             self.diags.push(
-                Diagnostic::error(format!("top-level object must be a mapping, not {}", tree.type_name())).at(tree.location.clone()),
+                Diagnostic::error(format!(
+                    "top-level object must be a mapping, not {}",
+                    tree.type_name()
+                ))
+                .at(tree.location.clone()),
             );
             return None;
         }
@@ -311,20 +426,41 @@ impl Loader<'_> {
         }
         let base = relative_to(&normalize(file_project_dir), &normalize(&self.project_dir));
         crate::paths::rebase(&mut tree, &base);
-        self.parsed.insert(normalize(abs), Some(tree.clone()));
+        self.parsed
+            .insert(normalize(abs), Some(Rc::new(tree.clone())));
         self.resolve_extends(abs, &mut tree);
         self.resolve_includes(&mut tree, include_stack);
         Some(tree)
     }
 
     fn resolve_extends(&mut self, abs: &Path, tree: &mut Node) {
-        let Some(names) = tree.get("services").and_then(Node::as_map).map(|m| m.iter().map(|(k, _)| k.name.clone()).collect::<Vec<_>>())
+        let Some(names) = tree
+            .get("services")
+            .and_then(Node::as_map)
+            .map(|m| m.iter().map(|(k, _)| k.name.clone()).collect::<Vec<_>>())
         else {
             return;
         };
+        if names.len() > MAX_SERVICES {
+            let loc = tree
+                .get_entry("services")
+                .map(|(k, _)| k.location.clone())
+                .unwrap_or_else(|| tree.location.clone());
+            self.diags.push(
+                Diagnostic::error(format!("more than {MAX_SERVICES} services in one file")).at(loc),
+            );
+            return;
+        }
         let file = normalize(abs);
         let mut resolved = Vec::new();
         for name in names {
+            let has_extends = tree
+                .get("services")
+                .and_then(|s| s.get(&name))
+                .is_some_and(|s| s.get("extends").is_some());
+            if !has_extends {
+                continue;
+            }
             let mut chain = Vec::new();
             if let Some(svc) = self.extended_service(&file, &name, &mut chain, None) {
                 resolved.push((name, svc));
@@ -342,14 +478,23 @@ impl Loader<'_> {
     }
 
     /// The service `name` of `file` with its `extends` chain applied.
-    fn extended_service(&mut self, file: &Path, name: &str, chain: &mut Vec<(PathBuf, String)>, at: Option<&Location>) -> Option<Node> {
+    fn extended_service(
+        &mut self,
+        file: &Path,
+        name: &str,
+        chain: &mut Vec<(PathBuf, String)>,
+        at: Option<&Location>,
+    ) -> Option<Node> {
         let tree = match self.parsed.get(file) {
             Some(t) => t.clone(),
             None => {
                 let t = self.parse_file(file, at).map(|mut t| {
-                    let base = relative_to(&normalize(file.parent().unwrap_or(file)), &normalize(&self.project_dir));
+                    let base = relative_to(
+                        &normalize(file.parent().unwrap_or(file)),
+                        &normalize(&self.project_dir),
+                    );
                     crate::paths::rebase(&mut t, &base);
-                    t
+                    Rc::new(t)
                 });
                 self.parsed.insert(file.to_path_buf(), t.clone());
                 t
@@ -358,18 +503,28 @@ impl Loader<'_> {
         let Some(svc) = tree.get("services").and_then(|s| s.get(name)).cloned() else {
             if let Some(at) = at {
                 self.diags.push(
-                    Diagnostic::error(format!("cannot extend service {name:?} in {}: service not found", self.rel(file))).at(at.clone()),
+                    Diagnostic::error(format!(
+                        "cannot extend service {name:?} in {}: service not found",
+                        self.rel(file)
+                    ))
+                    .at(at.clone()),
                 );
             }
             return None;
         };
-        let Some((ext_key, ext)) = svc.get_entry("extends").map(|(k, v)| (k.clone(), v.clone())) else {
+        let Some((ext_key, ext)) = svc
+            .get_entry("extends")
+            .map(|(k, v)| (k.clone(), v.clone()))
+        else {
             return Some(svc);
         };
         let (target_file, target) = match &ext.kind {
             NodeKind::Str(s) => (file.to_path_buf(), s.clone()),
             NodeKind::Map(_) => {
-                let target = ext.get("service").and_then(Node::scalar_text).unwrap_or_default();
+                let target = ext
+                    .get("service")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_default();
                 let f = match ext.get("file").and_then(Node::scalar_text) {
                     Some(f) if f.contains("://") || f.starts_with("remote:") => {
                         self.diags.push(
@@ -385,17 +540,37 @@ impl Loader<'_> {
             }
             _ => return Some(without_key(svc, "extends")),
         };
+        if chain.len() >= MAX_EXTENDS_DEPTH {
+            self.diags.push(
+                Diagnostic::error(format!(
+                    "extends chain deeper than {MAX_EXTENDS_DEPTH} services"
+                ))
+                .at(ext_key.location.clone()),
+            );
+            return Some(without_key(svc, "extends"));
+        }
         chain.push((file.to_path_buf(), name.to_string()));
         if chain.iter().any(|(f, n)| *f == target_file && *n == target) {
-            let mut names: Vec<String> = chain.iter().map(|(_, n)| n.clone()).collect();
+            let start = chain
+                .iter()
+                .position(|(f, n)| *f == target_file && *n == target)
+                .unwrap_or(0);
+            let mut names: Vec<String> = chain[start..].iter().map(|(_, n)| n.clone()).collect();
+            let mut members = names.clone();
+            members.sort();
             names.push(target.clone());
-            self.diags.push(
-                Diagnostic::error(format!("extends cycle detected: {}", names.join(" -> "))).at(ext_key.location.clone()),
-            );
+            if self.reported_cycles.insert(members) {
+                self.diags.push(
+                    Diagnostic::error(format!("extends cycle detected: {}", names.join(" -> ")))
+                        .at(ext_key.location.clone()),
+                );
+            }
             chain.pop();
             return Some(without_key(svc, "extends"));
         }
-        let at = ext.get("file").map_or_else(|| ext.location.clone(), |f| f.location.clone());
+        let at = ext
+            .get("file")
+            .map_or_else(|| ext.location.clone(), |f| f.location.clone());
         let base = self.extended_service(&target_file, &target, chain, Some(&at));
         chain.pop();
         let own = without_key(svc, "extends");
@@ -406,23 +581,30 @@ impl Loader<'_> {
     }
 
     fn resolve_includes(&mut self, tree: &mut Node, stack: &mut Vec<PathBuf>) {
-        let Some(include) = tree.get("include").cloned() else { return };
-        *tree = without_key(std::mem::replace(tree, Node::default()), "include");
-        let Some(items) = include.as_seq() else { return };
+        let Some(include) = tree.get("include").cloned() else {
+            return;
+        };
+        *tree = without_key(std::mem::take(tree), "include");
+        let Some(items) = include.as_seq() else {
+            return;
+        };
         for item in items {
-            let (paths, env_files, project_directory): (Vec<Node>, Vec<Node>, Option<Node>) = match &item.kind {
-                NodeKind::Str(_) => (vec![item.clone()], Vec::new(), None),
-                NodeKind::Map(_) => (
-                    seq_or_one(item.get("path")),
-                    seq_or_one(item.get("env_file")),
-                    item.get("project_directory").cloned(),
-                ),
-                _ => continue,
-            };
+            let (paths, env_files, project_directory): (Vec<Node>, Vec<Node>, Option<Node>) =
+                match &item.kind {
+                    NodeKind::Str(_) => (vec![item.clone()], Vec::new(), None),
+                    NodeKind::Map(_) => (
+                        seq_or_one(item.get("path")),
+                        seq_or_one(item.get("env_file")),
+                        item.get("project_directory").cloned(),
+                    ),
+                    _ => continue,
+                };
             let mut imported: Option<Node> = None;
             let mut first_dir: Option<PathBuf> = None;
             for p in &paths {
-                let Some(text) = p.scalar_text() else { continue };
+                let Some(text) = p.scalar_text() else {
+                    continue;
+                };
                 if text.contains("://") || text.starts_with("oci:") || text.starts_with("git@") {
                     self.diags.push(
                         Diagnostic::error(format!("cannot include the remote resource {text:?}: remote resources are not loaded"))
@@ -435,13 +617,21 @@ impl Loader<'_> {
                     let mut names: Vec<String> = stack.iter().map(|s| self.rel(s)).collect();
                     names.push(self.rel(&target));
                     self.diags.push(
-                        Diagnostic::error(format!("include cycle detected: {}", names.join(" -> "))).at(p.location.clone()),
+                        Diagnostic::error(format!(
+                            "include cycle detected: {}",
+                            names.join(" -> ")
+                        ))
+                        .at(p.location.clone()),
                     );
                     continue;
                 }
                 let dir = match &project_directory {
-                    Some(d) => normalize(&self.project_dir.join(d.scalar_text().unwrap_or_default())),
-                    None => first_dir.clone().unwrap_or_else(|| target.parent().map(Path::to_path_buf).unwrap_or_default()),
+                    Some(d) => {
+                        normalize(&self.project_dir.join(d.scalar_text().unwrap_or_default()))
+                    }
+                    None => first_dir.clone().unwrap_or_else(|| {
+                        target.parent().map(Path::to_path_buf).unwrap_or_default()
+                    }),
                 };
                 first_dir.get_or_insert(dir.clone());
                 // variables of the included project: its env files (or its .env), under ours
@@ -454,7 +644,11 @@ impl Loader<'_> {
                         Vec::new()
                     }
                 } else {
-                    env_files.iter().filter_map(Node::scalar_text).map(|e| normalize(&self.project_dir.join(e))).collect()
+                    env_files
+                        .iter()
+                        .filter_map(Node::scalar_text)
+                        .map(|e| normalize(&self.project_dir.join(e)))
+                        .collect()
                 };
                 for e in env_paths {
                     if let Some(entries) = self.read_env_file(&e, Some(&p.location)) {
@@ -485,26 +679,45 @@ impl Loader<'_> {
 
     /// Adds an included project's resources; a name defined on both sides is an error.
     fn add_imported(&mut self, tree: &mut Node, imported: Node) {
-        let NodeKind::Map(sections) = imported.kind else { return };
+        let NodeKind::Map(sections) = imported.kind else {
+            return;
+        };
         for (section, content) in sections {
-            if !matches!(section.name.as_str(), "services" | "networks" | "volumes" | "secrets" | "configs") {
+            if !matches!(
+                section.name.as_str(),
+                "services" | "networks" | "volumes" | "secrets" | "configs"
+            ) {
                 continue;
             }
-            let NodeKind::Map(items) = content.kind else { continue };
-            let NodeKind::Map(top) = &mut tree.kind else { return };
+            let NodeKind::Map(items) = content.kind else {
+                continue;
+            };
+            let NodeKind::Map(top) = &mut tree.kind else {
+                return;
+            };
             if !top.iter().any(|(k, _)| k.name == section.name) {
-                top.push((section.clone(), Node::new(NodeKind::Map(Vec::new()), section.location.clone())));
+                top.push((
+                    section.clone(),
+                    Node::new(NodeKind::Map(Vec::new()), section.location.clone()),
+                ));
             }
-            let Some((_, own)) = top.iter_mut().find(|(k, _)| k.name == section.name) else { continue };
+            let Some((_, own)) = top.iter_mut().find(|(k, _)| k.name == section.name) else {
+                continue;
+            };
             if own.is_null() {
                 own.kind = NodeKind::Map(Vec::new());
             }
-            let NodeKind::Map(own_items) = &mut own.kind else { continue };
+            let NodeKind::Map(own_items) = &mut own.kind else {
+                continue;
+            };
             for (k, v) in items {
                 if let Some((existing, _)) = own_items.iter().find(|(e, _)| e.name == k.name) {
                     self.diags.push(
-                        Diagnostic::error(format!("{}.{} conflicts with imported resource", section.name, k.name))
-                            .at(existing.location.clone()),
+                        Diagnostic::error(format!(
+                            "{}.{} conflicts with imported resource",
+                            section.name, k.name
+                        ))
+                        .at(existing.location.clone()),
                     );
                 } else {
                     own_items.push((k, v));
@@ -542,7 +755,10 @@ pub(crate) fn without_key(mut node: Node, key: &str) -> Node {
 
 fn tree_entry_mut<'n>(tree: &'n mut Node, key: &str) -> Option<(&'n mut Key, &'n mut Node)> {
     match &mut tree.kind {
-        NodeKind::Map(entries) => entries.iter_mut().find(|(k, _)| k.name == key).map(|(k, v)| (k, v)),
+        NodeKind::Map(entries) => entries
+            .iter_mut()
+            .find(|(k, _)| k.name == key)
+            .map(|(k, v)| (k, v)),
         _ => None,
     }
 }

@@ -6,6 +6,7 @@
 //! as mappings.
 
 use crate::node::{Key, MergeTag, Node, NodeKind};
+use std::collections::{HashMap, HashSet};
 
 /// Merges `over` on top of `base`; `path` is the key path of both (e.g. `["services", "web"]`).
 pub(crate) fn merge(base: Node, over: Node, path: &[String]) -> Option<Node> {
@@ -25,33 +26,65 @@ pub(crate) fn merge(base: Node, over: Node, path: &[String]) -> Option<Node> {
     };
     match (base.kind, over.kind) {
         (NodeKind::Map(b), NodeKind::Map(o)) => {
-            let mut entries = b;
+            let index: HashMap<String, usize> = b
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| (k.name.clone(), i))
+                .collect();
+            let mut slots: Vec<Option<(Key, Node)>> = b.into_iter().map(Some).collect();
+            let mut added = Vec::new();
             for (k, v) in o {
-                if let Some(pos) = entries.iter().position(|(e, _)| e.name == k.name) {
-                    let (bk, bv) = entries.remove(pos);
-                    let mut child = path.to_vec();
-                    child.push(k.name.clone());
-                    if let Some(merged) = merge(bv, v, &child) {
-                        entries.insert(pos, (bk, merged));
+                match index.get(&k.name).copied() {
+                    Some(pos) => {
+                        if let Some((bk, bv)) = slots[pos].take() {
+                            let mut child = path.to_vec();
+                            child.push(k.name.clone());
+                            slots[pos] = merge(bv, v, &child).map(|m| (bk, m));
+                        }
                     }
-                } else if v.tag != Some(MergeTag::Reset) {
-                    entries.push((k, strip_tags(v)));
+                    None if v.tag != Some(MergeTag::Reset) => added.push((k, strip_tags(v))),
+                    None => {}
                 }
             }
-            Some(Node { kind: NodeKind::Map(entries), location: base.location, origin: base.origin, tag: None })
+            let entries: Vec<(Key, Node)> = slots.into_iter().flatten().chain(added).collect();
+            Some(Node {
+                kind: NodeKind::Map(entries),
+                location: base.location,
+                origin: base.origin,
+                tag: None,
+            })
         }
         (NodeKind::Seq(b), NodeKind::Seq(o)) => {
             let items = match field {
                 Some("command" | "entrypoint") => o,
-                _ if path.len() == 4 && path[0] == "services" && path[2] == "healthcheck" && path[3] == "test" => o,
+                _ if path.len() == 4
+                    && path[0] == "services"
+                    && path[2] == "healthcheck"
+                    && path[3] == "test" =>
+                {
+                    o
+                }
                 Some("volumes") => merge_by(b, o, volume_target),
-                Some("secrets" | "configs") => merge_by(b, o, |n| n.scalar_text().or_else(|| n.get("source").and_then(Node::scalar_text))),
+                Some("secrets" | "configs") => merge_by(b, o, |n| {
+                    n.scalar_text()
+                        .or_else(|| n.get("source").and_then(Node::scalar_text))
+                }),
                 Some("env_file") => append_unique(b, o),
                 _ => append_unique(b, o),
             };
-            Some(Node { kind: NodeKind::Seq(items), location: over.location, origin: over.origin, tag: None })
+            Some(Node {
+                kind: NodeKind::Seq(items),
+                location: over.location,
+                origin: over.origin,
+                tag: None,
+            })
         }
-        (_, kind) => Some(Node { kind, location: over.location, origin: over.origin, tag: None }),
+        (_, kind) => Some(Node {
+            kind,
+            location: over.location,
+            origin: over.origin,
+            tag: None,
+        }),
     }
 }
 
@@ -70,7 +103,17 @@ fn service_field(path: &[String]) -> Option<&str> {
 }
 
 fn is_map_like(field: &str) -> bool {
-    matches!(field, "environment" | "labels" | "annotations" | "sysctls" | "depends_on" | "networks" | "build" | "ulimits")
+    matches!(
+        field,
+        "environment"
+            | "labels"
+            | "annotations"
+            | "sysctls"
+            | "depends_on"
+            | "networks"
+            | "build"
+            | "ulimits"
+    )
 }
 
 fn both_differ_in_shape(a: &Node, b: &Node) -> bool {
@@ -84,14 +127,22 @@ pub(crate) fn to_map(node: Node, field: &str) -> Node {
         NodeKind::Seq(items) => {
             let mut entries: Vec<(Key, Node)> = Vec::new();
             for item in items {
-                let Some(text) = item.scalar_text() else { continue };
+                let Some(text) = item.scalar_text() else {
+                    continue;
+                };
                 let (k, v) = match field {
                     "depends_on" => (
                         text,
                         Node::new(
                             NodeKind::Map(vec![(
-                                Key { name: "condition".into(), location: item.location.clone() },
-                                Node::new(NodeKind::Str("service_started".into()), item.location.clone()),
+                                Key {
+                                    name: "condition".into(),
+                                    location: item.location.clone(),
+                                },
+                                Node::new(
+                                    NodeKind::Str("service_started".into()),
+                                    item.location.clone(),
+                                ),
                             )]),
                             item.location.clone(),
                         ),
@@ -99,7 +150,8 @@ pub(crate) fn to_map(node: Node, field: &str) -> Node {
                     "networks" => (text, Node::new(NodeKind::Null, item.location.clone())),
                     _ => match text.split_once('=') {
                         Some((k, v)) => {
-                            let mut n = Node::new(NodeKind::Str(v.to_string()), item.location.clone());
+                            let mut n =
+                                Node::new(NodeKind::Str(v.to_string()), item.location.clone());
                             n.origin = item.origin.clone();
                             (k.to_string(), n)
                         }
@@ -107,44 +159,97 @@ pub(crate) fn to_map(node: Node, field: &str) -> Node {
                     },
                 };
                 entries.retain(|(e, _)| e.name != k);
-                entries.push((Key { name: k, location: item.location }, v));
+                entries.push((
+                    Key {
+                        name: k,
+                        location: item.location,
+                    },
+                    v,
+                ));
             }
             Node::new(NodeKind::Map(entries), loc)
         }
         NodeKind::Str(s) if field == "build" => Node::new(
-            NodeKind::Map(vec![(Key { name: "context".into(), location: loc.clone() }, Node::new(NodeKind::Str(s), loc.clone()))]),
+            NodeKind::Map(vec![(
+                Key {
+                    name: "context".into(),
+                    location: loc.clone(),
+                },
+                Node::new(NodeKind::Str(s), loc.clone()),
+            )]),
             loc,
         ),
-        kind => Node { kind, location: loc, origin: node.origin, tag: node.tag },
+        kind => Node {
+            kind,
+            location: loc,
+            origin: node.origin,
+            tag: node.tag,
+        },
     }
 }
 
-/// Two nodes with the same value, ignoring where they were written.
-pub(crate) fn same_value(a: &Node, b: &Node) -> bool {
-    match (&a.kind, &b.kind) {
-        (NodeKind::Map(x), NodeKind::Map(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.iter().any(|(k2, v2)| k.name == k2.name && same_value(v, v2)))
+/// A text that is equal for two nodes exactly when their values are (locations ignored).
+fn fingerprint(n: &Node, out: &mut String) {
+    match &n.kind {
+        NodeKind::Map(entries) => {
+            let mut keys: Vec<&(Key, Node)> = entries.iter().collect();
+            keys.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+            out.push('{');
+            for (k, v) in keys {
+                out.push_str(&format!("{:?}:", k.name));
+                fingerprint(v, out);
+                out.push(',');
+            }
+            out.push('}');
         }
-        (NodeKind::Seq(x), NodeKind::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(p, q)),
-        (x, y) => x == y,
+        NodeKind::Seq(items) => {
+            out.push('[');
+            for i in items {
+                fingerprint(i, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        other => out.push_str(&format!("{other:?}")),
     }
+}
+
+fn key_of(n: &Node) -> String {
+    let mut s = String::new();
+    fingerprint(n, &mut s);
+    s
 }
 
 fn append_unique(mut base: Vec<Node>, over: Vec<Node>) -> Vec<Node> {
+    let mut seen: HashSet<String> = base.iter().map(key_of).collect();
     for item in over {
-        if !base.iter().any(|b| same_value(b, &item)) {
+        if seen.insert(key_of(&item)) {
             base.push(strip_tags(item));
         }
     }
     base
 }
 
-fn merge_by(mut base: Vec<Node>, over: Vec<Node>, id: impl Fn(&Node) -> Option<String>) -> Vec<Node> {
+fn merge_by(
+    mut base: Vec<Node>,
+    over: Vec<Node>,
+    id: impl Fn(&Node) -> Option<String>,
+) -> Vec<Node> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (i, b) in base.iter().enumerate() {
+        if let Some(k) = id(b) {
+            index.entry(k).or_insert(i);
+        }
+    }
     for item in over {
-        let key = id(&item);
-        match key.and_then(|k| base.iter().position(|b| id(b).as_deref() == Some(k.as_str()))) {
+        match id(&item).and_then(|k| index.get(&k).copied()) {
             Some(pos) => base[pos] = strip_tags(item),
-            None => base.push(strip_tags(item)),
+            None => {
+                if let Some(k) = id(&item) {
+                    index.insert(k, base.len());
+                }
+                base.push(strip_tags(item));
+            }
         }
     }
     base

@@ -286,7 +286,13 @@ pub struct ServiceNetwork {
 impl ServiceNetwork {
     /// An attachment with no aliases or addresses, written at `location`.
     pub fn at(location: Location) -> Self {
-        ServiceNetwork { location, aliases: Vec::new(), ipv4_address: None, ipv6_address: None, priority: None }
+        ServiceNetwork {
+            location,
+            aliases: Vec::new(),
+            ipv4_address: None,
+            ipv6_address: None,
+            priority: None,
+        }
     }
 }
 

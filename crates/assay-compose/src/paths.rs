@@ -8,7 +8,10 @@ use std::path::Path;
 
 /// Whether a build context or include path names a remote resource.
 pub(crate) fn is_remote(s: &str) -> bool {
-    s.contains("://") || s.starts_with("git@") || s.starts_with("github.com/") || s.starts_with("oci:")
+    s.contains("://")
+        || s.starts_with("git@")
+        || s.starts_with("github.com/")
+        || s.starts_with("oci:")
 }
 
 /// Whether a volume source is a host path (not a named volume).
@@ -18,7 +21,10 @@ pub(crate) fn is_host_path(s: &str) -> bool {
 
 pub(crate) fn is_windows_path(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b.len() == 2 || b[2] == b'\\' || b[2] == b'/')
+    b.len() >= 2
+        && b[0].is_ascii_alphabetic()
+        && b[1] == b':'
+        && (b.len() == 2 || b[2] == b'\\' || b[2] == b'/')
 }
 
 fn rebase_text(text: &str, base: &Path) -> String {
@@ -46,9 +52,13 @@ pub(crate) fn rebase(tree: &mut Node, base: &Path) {
     if base.as_os_str().is_empty() {
         return;
     }
-    let NodeKind::Map(top) = &mut tree.kind else { return };
+    let NodeKind::Map(top) = &mut tree.kind else {
+        return;
+    };
     for (section, content) in top.iter_mut() {
-        let NodeKind::Map(items) = &mut content.kind else { continue };
+        let NodeKind::Map(items) = &mut content.kind else {
+            continue;
+        };
         match section.name.as_str() {
             "services" => {
                 for (_, svc) in items.iter_mut() {
@@ -73,7 +83,9 @@ pub(crate) fn rebase(tree: &mut Node, base: &Path) {
         if section.name != "include" {
             continue;
         }
-        let NodeKind::Seq(items) = &mut content.kind else { continue };
+        let NodeKind::Seq(items) = &mut content.kind else {
+            continue;
+        };
         for item in items.iter_mut() {
             match &mut item.kind {
                 NodeKind::Str(_) => rebase_node(item, base),
@@ -81,7 +93,9 @@ pub(crate) fn rebase(tree: &mut Node, base: &Path) {
                     for (k, v) in fields.iter_mut() {
                         if matches!(k.name.as_str(), "path" | "env_file" | "project_directory") {
                             match &mut v.kind {
-                                NodeKind::Seq(list) => list.iter_mut().for_each(|x| rebase_node(x, base)),
+                                NodeKind::Seq(list) => {
+                                    list.iter_mut().for_each(|x| rebase_node(x, base))
+                                }
                                 _ => rebase_node(v, base),
                             }
                         }
@@ -94,7 +108,9 @@ pub(crate) fn rebase(tree: &mut Node, base: &Path) {
 }
 
 fn rebase_service(svc: &mut Node, base: &Path) {
-    let NodeKind::Map(fields) = &mut svc.kind else { return };
+    let NodeKind::Map(fields) = &mut svc.kind else {
+        return;
+    };
     for (k, v) in fields.iter_mut() {
         match k.name.as_str() {
             "build" => match &mut v.kind {
@@ -106,7 +122,10 @@ fn rebase_service(svc: &mut Node, base: &Path) {
                         let loc = v.location.clone();
                         if let NodeKind::Map(b) = &mut v.kind {
                             b.push((
-                                crate::node::Key { name: "context".into(), location: loc.clone() },
+                                crate::node::Key {
+                                    name: "context".into(),
+                                    location: loc.clone(),
+                                },
                                 Node::new(NodeKind::Str(rebase_text(".", base)), loc),
                             ));
                         }
@@ -139,7 +158,9 @@ fn rebase_service(svc: &mut Node, base: &Path) {
                 }
             }
             "volumes" => {
-                let NodeKind::Seq(items) = &mut v.kind else { continue };
+                let NodeKind::Seq(items) = &mut v.kind else {
+                    continue;
+                };
                 for item in items.iter_mut() {
                     match &mut item.kind {
                         NodeKind::Str(s) => {
@@ -151,9 +172,13 @@ fn rebase_service(svc: &mut Node, base: &Path) {
                             }
                         }
                         NodeKind::Map(f) => {
-                            let is_bind = f.iter().any(|(k, v)| k.name == "type" && v.as_str() == Some("bind"));
+                            let is_bind = f
+                                .iter()
+                                .any(|(k, v)| k.name == "type" && v.as_str() == Some("bind"));
                             if is_bind {
-                                if let Some((_, src)) = f.iter_mut().find(|(k, _)| k.name == "source") {
+                                if let Some((_, src)) =
+                                    f.iter_mut().find(|(k, _)| k.name == "source")
+                                {
                                     rebase_node(src, base);
                                 }
                             }

@@ -37,14 +37,22 @@ fn str_map(m: &std::collections::BTreeMap<String, Located<String>>) -> Value {
 }
 
 fn opt_map(m: &std::collections::BTreeMap<String, Located<Option<String>>>) -> Value {
-    Value::Object(m.iter().map(|(k, v)| (k.clone(), v.value.as_deref().map_or(Value::Null, s))).collect())
+    Value::Object(
+        m.iter()
+            .map(|(k, v)| (k.clone(), v.value.as_deref().map_or(Value::Null, s)))
+            .collect(),
+    )
 }
 
 /// The project as a JSON value (also what the JSON format prints).
 pub(crate) fn to_value(p: &Project) -> Value {
     let mut top = Map::new();
     top.insert("name".into(), s(&p.name));
-    let services: Map<String, Value> = p.services.iter().map(|(k, svc)| (k.clone(), service_value(svc))).collect();
+    let services: Map<String, Value> = p
+        .services
+        .iter()
+        .map(|(k, svc)| (k.clone(), service_value(svc)))
+        .collect();
     top.insert("services".into(), Value::Object(services));
     if !p.networks.is_empty() {
         let nets = p
@@ -91,35 +99,46 @@ pub(crate) fn to_value(p: &Project) -> Value {
             .collect();
         top.insert("volumes".into(), Value::Object(vols));
     }
-    let file_defs = |defs: Vec<(&String, &String, &Option<Located<String>>, &Option<Located<String>>, bool)>| -> Value {
-        Value::Object(
-            defs.into_iter()
-                .map(|(k, name, file, env, external)| {
-                    let mut m = Map::new();
-                    m.insert("name".into(), s(name));
-                    opt(&mut m, "file", file.as_ref().map(|f| s(&f.value)));
-                    opt(&mut m, "environment", env.as_ref().map(|f| s(&f.value)));
-                    if external {
-                        m.insert("external".into(), true.into());
-                    }
-                    (k.clone(), Value::Object(m))
-                })
-                .collect(),
-        )
-    };
     if !p.secrets.is_empty() {
-        top.insert(
-            "secrets".into(),
-            file_defs(p.secrets.iter().map(|(k, d)| (k, &d.name, &d.file, &d.environment, d.external.as_ref().is_some_and(|e| e.value))).collect()),
-        );
+        let defs = p.secrets.iter().map(|(k, d)| {
+            (
+                k.clone(),
+                file_def(&d.name, &d.file, &d.environment, &d.external),
+            )
+        });
+        top.insert("secrets".into(), Value::Object(defs.collect()));
     }
     if !p.configs.is_empty() {
-        top.insert(
-            "configs".into(),
-            file_defs(p.configs.iter().map(|(k, d)| (k, &d.name, &d.file, &d.environment, d.external.as_ref().is_some_and(|e| e.value))).collect()),
-        );
+        let defs = p.configs.iter().map(|(k, d)| {
+            (
+                k.clone(),
+                file_def(&d.name, &d.file, &d.environment, &d.external),
+            )
+        });
+        top.insert("configs".into(), Value::Object(defs.collect()));
     }
     Value::Object(top)
+}
+
+/// A top-level secret or config.
+fn file_def(
+    name: &str,
+    file: &Option<Located<String>>,
+    environment: &Option<Located<String>>,
+    external: &Option<Located<bool>>,
+) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), s(name));
+    opt(&mut m, "file", file.as_ref().map(|f| s(&f.value)));
+    opt(
+        &mut m,
+        "environment",
+        environment.as_ref().map(|f| s(&f.value)),
+    );
+    if external.as_ref().is_some_and(|e| e.value) {
+        m.insert("external".into(), true.into());
+    }
+    Value::Object(m)
 }
 
 fn service_value(svc: &Service) -> Value {
@@ -129,9 +148,18 @@ fn service_value(svc: &Service) -> Value {
         let mut bm = Map::new();
         bm.insert(
             "context".into(),
-            s(&b.context_path.as_ref().map_or(b.context.value.clone(), |p| p.to_string_lossy().into_owned())),
+            s(&b.context_path
+                .as_ref()
+                .map_or(b.context.value.clone(), |p| {
+                    p.to_string_lossy().into_owned()
+                })),
         );
-        bm.insert("dockerfile".into(), s(b.dockerfile.as_ref().map_or("Dockerfile", |d| d.value.as_str())));
+        bm.insert(
+            "dockerfile".into(),
+            s(b.dockerfile
+                .as_ref()
+                .map_or("Dockerfile", |d| d.value.as_str())),
+        );
         opt(&mut bm, "target", b.target.as_ref().map(|d| s(&d.value)));
         if !b.args.is_empty() {
             bm.insert("args".into(), opt_map(&b.args));
@@ -169,14 +197,21 @@ fn service_value(svc: &Service) -> Value {
                 let v = &v.value;
                 let mut vm = Map::new();
                 vm.insert("type".into(), s(v.kind.as_str()));
-                let source = v.host_path.as_ref().map(|p| p.to_string_lossy().into_owned()).or_else(|| v.source.clone());
+                let source = v
+                    .host_path
+                    .as_ref()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .or_else(|| v.source.clone());
                 opt(&mut vm, "source", source.as_deref().map(s));
                 vm.insert("target".into(), s(&v.target));
                 if v.read_only {
                     vm.insert("read_only".into(), true.into());
                 }
                 if v.kind == MountKind::Bind {
-                    vm.insert("bind".into(), json!({"create_host_path": v.bind_create_host_path.unwrap_or(false)}));
+                    vm.insert(
+                        "bind".into(),
+                        json!({"create_host_path": v.bind_create_host_path.unwrap_or(false)}),
+                    );
                 }
                 if let Some(nc) = v.volume_nocopy {
                     vm.insert("volume".into(), json!({ "nocopy": nc }));
@@ -198,15 +233,27 @@ fn service_value(svc: &Service) -> Value {
                     if !n.aliases.is_empty() {
                         nm.insert("aliases".into(), str_list(&n.aliases));
                     }
-                    opt(&mut nm, "ipv4_address", n.ipv4_address.as_ref().map(|a| s(&a.value)));
-                    opt(&mut nm, "ipv6_address", n.ipv6_address.as_ref().map(|a| s(&a.value)));
+                    opt(
+                        &mut nm,
+                        "ipv4_address",
+                        n.ipv4_address.as_ref().map(|a| s(&a.value)),
+                    );
+                    opt(
+                        &mut nm,
+                        "ipv6_address",
+                        n.ipv6_address.as_ref().map(|a| s(&a.value)),
+                    );
                     (k.clone(), Value::Object(nm))
                 }
             })
             .collect();
         m.insert("networks".into(), Value::Object(nets));
     }
-    opt(&mut m, "network_mode", svc.network_mode.as_ref().map(|v| s(&v.value)));
+    opt(
+        &mut m,
+        "network_mode",
+        svc.network_mode.as_ref().map(|v| s(&v.value)),
+    );
     if !svc.depends_on.is_empty() {
         let deps = svc
             .depends_on
@@ -217,8 +264,19 @@ fn service_value(svc: &Service) -> Value {
     }
     if let Some(h) = &svc.healthcheck {
         let mut hm = Map::new();
-        opt(&mut hm, "test", h.test.as_ref().map(|t| Value::Array(t.value.iter().map(|x| s(x)).collect())));
-        for (k, v) in [("interval", &h.interval), ("timeout", &h.timeout), ("start_period", &h.start_period), ("start_interval", &h.start_interval)] {
+        opt(
+            &mut hm,
+            "test",
+            h.test
+                .as_ref()
+                .map(|t| Value::Array(t.value.iter().map(|x| s(x)).collect())),
+        );
+        for (k, v) in [
+            ("interval", &h.interval),
+            ("timeout", &h.timeout),
+            ("start_period", &h.start_period),
+            ("start_interval", &h.start_interval),
+        ] {
             opt(&mut hm, k, v.as_ref().map(|x| s(&x.value)));
         }
         opt(&mut hm, "retries", h.retries.as_ref().map(|r| r.value));
@@ -240,7 +298,12 @@ fn service_value(svc: &Service) -> Value {
         opt(&mut m, k, v.as_ref().map(|x| s(&x.value)));
     }
     for (k, v) in [("command", &svc.command), ("entrypoint", &svc.entrypoint)] {
-        opt(&mut m, k, v.as_ref().map(|c| Value::Array(c.value.iter().map(|x| s(x)).collect())));
+        opt(
+            &mut m,
+            k,
+            v.as_ref()
+                .map(|c| Value::Array(c.value.iter().map(|x| s(x)).collect())),
+        );
     }
     for (k, v) in [("secrets", &svc.secrets), ("configs", &svc.configs)] {
         if !v.is_empty() {
@@ -265,7 +328,12 @@ fn service_value(svc: &Service) -> Value {
     if let Some(p) = &svc.privileged {
         m.insert("privileged".into(), p.value.into());
     }
-    for (k, v) in [("cap_add", &svc.cap_add), ("cap_drop", &svc.cap_drop), ("security_opt", &svc.security_opt), ("extra_hosts", &svc.extra_hosts)] {
+    for (k, v) in [
+        ("cap_add", &svc.cap_add),
+        ("cap_drop", &svc.cap_drop),
+        ("security_opt", &svc.security_opt),
+        ("extra_hosts", &svc.extra_hosts),
+    ] {
         if !v.is_empty() {
             m.insert(k.into(), str_list(v));
         }
@@ -329,7 +397,11 @@ fn emit(v: &Value, indent: usize, out: &mut String, _in_seq: bool) {
     match v {
         Value::Object(o) if !o.is_empty() => {
             for (k, val) in o {
-                let key = if needs_quotes(k) { serde_json::to_string(k).unwrap_or_default() } else { k.clone() };
+                let key = if needs_quotes(k) {
+                    serde_json::to_string(k).unwrap_or_default()
+                } else {
+                    k.clone()
+                };
                 if is_scalar(val) {
                     out.push_str(&format!("{pad}{key}: {}\n", scalar(val)));
                 } else {

@@ -10,6 +10,8 @@ pub(crate) enum TemplateError {
     Invalid,
     /// `${VAR:?msg}` / `${VAR?msg}` with the variable missing (or empty for `:?`).
     Required { name: String, message: String },
+    /// The result would exceed [`MAX_OUTPUT`] bytes.
+    TooLong,
 }
 
 impl TemplateError {
@@ -42,6 +44,9 @@ impl Usage {
 
 /// Most nested `${...}` levels followed inside one template (bounds recursion).
 const MAX_NESTING: usize = 32;
+
+/// Largest result of one substitution, bytes (bounds `$A$A$A...` amplification).
+pub(crate) const MAX_OUTPUT: usize = 1024 * 1024;
 
 /// Substitutes every variable of `template` using `lookup`.
 pub(crate) fn substitute(
@@ -103,8 +108,14 @@ fn substitute_at(
             _ => return Err(TemplateError::Invalid),
         }
         literal_start = i;
+        if out.len() > MAX_OUTPUT {
+            return Err(TemplateError::TooLong);
+        }
     }
     out.push_str(&template[literal_start..]);
+    if out.len() > MAX_OUTPUT {
+        return Err(TemplateError::TooLong);
+    }
     Ok(out)
 }
 
@@ -249,6 +260,17 @@ mod tests {
         for bad in ["$1", "cost $", "${}", "${FOO", "${A B}", "${A:x}", "${ A}"] {
             assert_eq!(sub(bad), Err(TemplateError::Invalid), "{bad}");
         }
+    }
+
+    #[test]
+    fn amplification_is_bounded() {
+        let big = "x".repeat(100_000);
+        let lookup = move |_: &str| Some(big.clone());
+        let t = "$A".repeat(100);
+        assert_eq!(
+            substitute(&t, &lookup, &mut Usage::default()),
+            Err(TemplateError::TooLong)
+        );
     }
 
     #[test]

@@ -31,7 +31,7 @@ impl Default for Budget {
     fn default() -> Self {
         Budget {
             max_bytes: 4 * 1024 * 1024,
-            max_nodes: 200_000,
+            max_nodes: 100_000,
             max_depth: 64,
         }
     }
@@ -97,6 +97,8 @@ enum Frame {
     },
     Map {
         entries: Vec<(Key, Node)>,
+        /// key → line of its first definition (duplicate detection in O(1))
+        index: HashMap<String, u32>,
         pending: Option<PendingKey>,
         merges: Vec<Node>,
         loc: Location,
@@ -224,6 +226,7 @@ impl Builder<'_> {
                 );
                 self.stack.push(Frame::Map {
                     entries: Vec::new(),
+                    index: HashMap::new(),
                     pending: None,
                     merges: Vec::new(),
                     loc,
@@ -303,6 +306,7 @@ impl Builder<'_> {
             Frame::Seq { items, .. } => items.push(done.node),
             Frame::Map {
                 entries,
+                index,
                 pending,
                 merges,
                 ..
@@ -350,16 +354,16 @@ impl Builder<'_> {
                     }
                 }
                 Some(PendingKey::Key(key)) => {
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
+                    if let Some(first_line) = index.get(&key.name) {
                         self.diags.push(
                             Diagnostic::error(format!(
-                                "mapping key {:?} already defined at line {}",
-                                key.name,
-                                first.location.line.unwrap_or(0)
+                                "mapping key {:?} already defined at line {first_line}",
+                                key.name
                             ))
                             .at(key.location),
                         );
                     } else {
+                        index.insert(key.name.clone(), key.location.line.unwrap_or(0));
                         entries.push((key, done.node));
                     }
                 }
@@ -371,6 +375,11 @@ impl Builder<'_> {
 
 /// Merge-key semantics of yaml.v3: explicit keys win; among merged maps the first one wins.
 fn apply_merges(entries: &mut Vec<(Key, Node)>, merges: Vec<Node>) {
+    if merges.is_empty() {
+        return;
+    }
+    let mut present: std::collections::HashSet<String> =
+        entries.iter().map(|(k, _)| k.name.clone()).collect();
     for merge in merges {
         let maps: Vec<Node> = match merge.kind {
             NodeKind::Map(_) => vec![merge],
@@ -380,7 +389,7 @@ fn apply_merges(entries: &mut Vec<(Key, Node)>, merges: Vec<Node>) {
         for map in maps {
             if let NodeKind::Map(src) = map.kind {
                 for (k, v) in src {
-                    if !entries.iter().any(|(e, _)| e.name == k.name) {
+                    if present.insert(k.name.clone()) {
                         entries.push((k, v));
                     }
                 }
@@ -571,7 +580,7 @@ mod tests {
         let (docs, diags) = parse(&src);
         assert!(docs.is_empty());
         assert!(
-            diags[0].message.contains("more than 200000 YAML nodes"),
+            diags[0].message.contains("more than 100000 YAML nodes"),
             "{diags:?}"
         );
         assert!(diags[0].location.as_ref().unwrap().line.is_some());

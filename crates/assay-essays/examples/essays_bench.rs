@@ -42,7 +42,55 @@ fn pdf_50_pages() -> Vec<u8> {
         Health checks make start-up order explicit and the database keeps its data in a named volume across restarts.";
     let paragraphs: Vec<String> = (0..500).map(|i| format!("{i}. {paragraph}")).collect();
     let pdf = gen::pdf_from_paragraphs(&paragraphs, 40);
+    let pages = pdf.windows(12).filter(|w| w == b"/Type /Page ").count();
+    assert_eq!(pages, 50, "the PDF has 50 pages");
     pdf
+}
+
+fn bench_rubric() -> assay_core::Rubric {
+    use assay_core::*;
+    let q = |n: usize, kind| {
+        Question {
+        id: format!("q{n}"),
+        kind,
+        title: format!("Question {n}"),
+        text: "Describe a system you improved: the specifics of what you changed and the lessons you learned.".into(),
+        keywords: vec![],
+    }
+    };
+    Rubric {
+        name: "bench".into(),
+        pass_threshold: 70.0,
+        essays: EssayRules {
+            min_words: 250,
+            electives_required: 1,
+            near_miss_fraction: 0.05,
+        },
+        questions: vec![
+            q(1, QuestionKind::Orchestration),
+            q(2, QuestionKind::Elective),
+            q(3, QuestionKind::Elective),
+            q(4, QuestionKind::Elective),
+            q(5, QuestionKind::Elective),
+        ],
+        checks: Default::default(),
+        intake: IntakeLimits::default(),
+        webapp: WebappIdentity {
+            images: vec![],
+            service_hints: vec![],
+            package_name: String::new(),
+            default_port: 8080,
+        },
+        database: DatabaseRules {
+            images: vec![],
+            allowed_tags: vec![],
+        },
+        runtime: RuntimeRules {
+            timeout_secs: 60,
+            required: false,
+            cold_start_pause_secs: 10,
+        },
+    }
 }
 
 fn reset_peak_rss() {
@@ -83,11 +131,46 @@ fn bench(name: &str, format: Format, bytes: &[u8], runs: usize) {
 fn main() {
     let md = markdown_1mb();
     let pdf = pdf_50_pages();
-    println!("baseline RSS before runs: {} KiB", peak_rss_kib().map_or("n/a".to_string(), |k| k.to_string()));
+    println!(
+        "baseline RSS before runs: {} KiB",
+        peak_rss_kib().map_or("n/a".to_string(), |k| k.to_string())
+    );
     bench("1MB.md", Format::Markdown, md.as_bytes(), 15);
     bench("50pages.pdf", Format::Pdf, &pdf, 9);
+    // The whole essays stage on the Markdown document (matching, question stripping, checks).
+    let dir = std::env::temp_dir().join(format!("assay-essays-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ANSWERS.md"), &md).unwrap();
+    let rubric = bench_rubric();
+    reset_peak_rss();
+    let mut g: Vec<Duration> = (0..9)
+        .map(|_| {
+            let s = Instant::now();
+            std::hint::black_box(assay_essays::grade(
+                &dir,
+                &["ANSWERS.md".into()],
+                &rubric,
+                false,
+            ));
+            s.elapsed()
+        })
+        .collect();
+    g.sort();
+    println!(
+        "grade() on the 1 MB Markdown: median {:.2} ms (9 runs), peak RSS {} KiB",
+        g[4].as_secs_f64() * 1e3,
+        peak_rss_kib().map_or("n/a".to_string(), |k| k.to_string())
+    );
+    let _ = std::fs::remove_dir_all(&dir);
     // Counting alone, on the Markdown's extracted text.
-    let text = extract_bytes("1MB.md", Format::Markdown, md.as_bytes(), &ExtractLimits::default()).unwrap().text();
+    let text = extract_bytes(
+        "1MB.md",
+        Format::Markdown,
+        md.as_bytes(),
+        &ExtractLimits::default(),
+    )
+    .unwrap()
+    .text();
     let mut t: Vec<Duration> = (0..15)
         .map(|_| {
             let s = Instant::now();
@@ -96,5 +179,9 @@ fn main() {
         })
         .collect();
     t.sort();
-    println!("count_words only on the Markdown's {} bytes of text: median {:.2} ms", text.len(), t[7].as_secs_f64() * 1e3);
+    println!(
+        "count_words only on the Markdown's {} bytes of text: median {:.2} ms",
+        text.len(),
+        t[7].as_secs_f64() * 1e3
+    );
 }

@@ -52,17 +52,8 @@ const PREFIXES: &[&str] = &[
 /// Parses a label at the start of `s` (after any Markdown-ish markers like `**`, `#`, `>`).
 pub(crate) fn parse_label(s: &str) -> Option<Label<'_>> {
     let t = s.trim_start_matches(|c: char| !c.is_alphanumeric());
-    for p in PREFIXES {
-        let Some(head) = t.get(..p.len()) else {
-            continue;
-        };
-        if !head.eq_ignore_ascii_case(p) {
-            continue;
-        }
-        let r = t[p.len()..].trim_start_matches([' ', '\t', '#', '.', '-', '_', '\u{a0}']);
-        if let Some(l) = number_then_rest(r, true) {
-            return Some(l);
-        }
+    if let Some(l) = explicit_label(t) {
+        return Some(l);
     }
     // A bare number: `2.`, `2)`, `2:` (a delimiter is required).
     number_then_rest(t, false).filter(|l| {
@@ -70,6 +61,18 @@ pub(crate) fn parse_label(s: &str) -> Option<Label<'_>> {
             && t.as_bytes()
                 .get(digits_len(t))
                 .is_some_and(|c| matches!(c, b'.' | b')' | b':'))
+    })
+}
+
+/// `Question 2…`, `Q2…`, `answer-2…`: a prefix from [`PREFIXES`], then the number.
+fn explicit_label(t: &str) -> Option<Label<'_>> {
+    PREFIXES.iter().find_map(|p| {
+        let head = t.get(..p.len())?;
+        if !head.eq_ignore_ascii_case(p) {
+            return None;
+        }
+        let r = t[p.len()..].trim_start_matches([' ', '\t', '#', '.', '-', '_', '\u{a0}']);
+        number_then_rest(r, true)
     })
 }
 
@@ -111,15 +114,8 @@ pub(crate) fn question_from_path<'r>(file: &str, rubric: &'r Rubric) -> Option<&
     let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
     let from = |s: &str| -> Option<usize> {
         let t = s.trim_start_matches(|c: char| !c.is_alphanumeric());
-        for p in PREFIXES {
-            if let Some(head) = t.get(..p.len()) {
-                if head.eq_ignore_ascii_case(p) {
-                    let r = t[p.len()..].trim_start_matches([' ', '#', '.', '-', '_']);
-                    if let Some(l) = number_then_rest(r, true) {
-                        return Some(l.number);
-                    }
-                }
-            }
+        if let Some(l) = explicit_label(t) {
+            return Some(l.number);
         }
         let n = digits_len(t);
         (n > 0 && n <= 2 && !t[n..].starts_with(|c: char| c.is_alphanumeric()))
@@ -153,7 +149,10 @@ fn keyword_score(heading: &str, q: &Question) -> usize {
         .collect();
     phrases.sort();
     phrases.dedup();
-    phrases.iter().filter(|p| hay.contains(&format!(" {p} "))).count()
+    phrases
+        .iter()
+        .filter(|p| hay.contains(&format!(" {p} ")))
+        .count()
 }
 
 /// The question a heading's words point to, if exactly one scores best (≥ `min`).
@@ -213,7 +212,7 @@ pub(crate) fn sections(
             // The whole file answers its question; label headings are not counted.
             let label_blocks: Vec<usize> = starts.iter().map(|s| s.block).collect();
             let mut text = String::new();
-            let mut first_line = None;
+            let mut first_block = None;
             for (i, b) in doc.blocks.iter().enumerate() {
                 if label_blocks.contains(&i) {
                     if let Some(rest) = starts
@@ -229,13 +228,13 @@ pub(crate) fn sections(
                 if i == 0 && b.heading.is_some() {
                     continue; // the document's title
                 }
-                first_line = first_line.or(Some(b));
+                first_block = first_block.or(Some(b));
                 text.push_str(&b.text);
                 text.push('\n');
             }
             let location = match starts.first() {
                 Some(s) => doc.location_of(&doc.blocks[s.block]),
-                None => first_line
+                None => first_block
                     .map_or_else(|| Location::file(doc.file.clone()), |b| doc.location_of(b)),
             };
             out.push(Section {
@@ -445,6 +444,27 @@ pub(crate) fn strip_question(body: &str, q: &Question) -> (String, usize) {
     (out, removed)
 }
 
+/// Drops typed list numbers at the start of a line (`1.`, `2)`, up to three digits, then white
+/// space), as Markdown and HTML lists and Word's automatic numbering never put them in the text:
+/// the same answer counts the same in every format.
+pub(crate) fn strip_list_markers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let t = line.trim_start();
+        let n = digits_len(t);
+        let marker = (1..=3).contains(&n)
+            && matches!(t.as_bytes().get(n), Some(b'.' | b')'))
+            && t[n + 1..].starts_with(char::is_whitespace);
+        out.push_str(if marker {
+            t[n + 1..].trim_start()
+        } else {
+            line
+        });
+        out.push('\n');
+    }
+    out
+}
+
 /// Splits a line after `.`, `?`, `!` followed by white space.
 fn sentences(line: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -496,6 +516,14 @@ mod tests {
         assert_eq!(parse_label("2024 was a year"), None);
         assert_eq!(parse_label("3 things"), None);
         assert_eq!(parse_label("Q23x"), None);
+    }
+
+    #[test]
+    fn typed_list_numbers_are_dropped() {
+        assert_eq!(
+            strip_list_markers("1. first\n  12) second\n3.14 is pi\n2024. A year\n4.\n"),
+            "first\nsecond\n3.14 is pi\n2024. A year\n4.\n"
+        );
     }
 
     #[test]

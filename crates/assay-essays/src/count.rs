@@ -19,7 +19,10 @@
 //!    (`-`, U+2010, U+2011) with nothing else between them are one word (`state-of-the-art`,
 //!    `docker-compose`). A dash (`—`, `–`, `--`) separates words. Other joiners split as
 //!    UAX #29 says: `and/or` is two words, `client_id` (underscore) is one.
-//! 5. Text in scripts written without spaces (Han, Hiragana, Katakana, Thai, Lao, Khmer,
+//! 5. In an answer, typed list numbers at the start of a line (`1.`, `2)`) are list markers, not words, as
+//!    Markdown/HTML lists and Word's automatic numbering never put them in the text; the same
+//!    answer counts the same in `.txt`, `.md`, `.html`, `.docx` and `.pdf`.
+//! 6. Text in scripts written without spaces (Han, Hiragana, Katakana, Thai, Lao, Khmer,
 //!    Myanmar) is segmented into dictionary words (ICU4X `icu_segmenter`, compiled data), not
 //!    counted as one word per run nor one word per character.
 //!

@@ -2,7 +2,7 @@
 //!
 //! The stage between intake and the checks: `grade` reads each answer document the intake
 //! discovered (`.md`, `.txt`, `.html`, `.docx`, `.pdf`), finds which text answers which rubric
-//! question ([`answers`](crate::answers) documents the rules), counts words by one documented
+//! question (headings, labels or file names; see the README's matching rules), counts words by one documented
 //! policy ([`count_words`]) and turns the result into the `essays.q1`, `essays.elective` and
 //! `essays.min-words` checks. Every problem reading a document is a located diagnostic.
 
@@ -122,8 +122,10 @@ pub fn grade_with_limits(
         };
         found.sort_by_key(|a| std::cmp::Reverse(a.words));
         if found.len() > 1 {
-            let places: Vec<String> = found
+            const SHOWN: usize = 5;
+            let mut places: Vec<String> = found
                 .iter()
+                .take(SHOWN)
                 .map(|a| {
                     format!(
                         "{} ({} words)",
@@ -134,6 +136,9 @@ pub fn grade_with_limits(
                     )
                 })
                 .collect();
+            if found.len() > SHOWN {
+                places.push(format!("and {} more", found.len() - SHOWN));
+            }
             diagnostics.push(
                 Diagnostic::warning(format!(
                     "{} is answered in {} places: {}; the longest is counted",
@@ -155,7 +160,7 @@ pub fn grade_with_limits(
 }
 
 fn measure(s: &answers::Section, q: &assay_core::Question) -> Answer {
-    let (text, removed) = answers::strip_question(&s.text, q);
+    let (text, removed) = answers::strip_question(&answers::strip_list_markers(&s.text), q);
     Answer {
         question: q.id.clone(),
         file: s.file.clone(),

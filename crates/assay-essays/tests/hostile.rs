@@ -9,12 +9,23 @@ use support::gen;
 fn unread(file: &str, bytes: Vec<u8>) -> assay_core::Diagnostic {
     let o = support::grade_files(&[(file.to_string(), bytes)], true);
     assert!(o.answers.is_empty(), "{file}: {:?}", o.answers);
-    let errors: Vec<_> = o.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
+    let errors: Vec<_> = o
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
     assert_eq!(errors.len(), 1, "{file}: {:?}", o.diagnostics);
     assert_eq!(errors[0].location.as_ref().unwrap().to_string(), file);
-    let elective = o.checks.iter().find(|c| c.id == CheckId::EssaysElective).unwrap();
+    let elective = o
+        .checks
+        .iter()
+        .find(|c| c.id == CheckId::EssaysElective)
+        .unwrap();
     assert_eq!(elective.status, Status::Fail);
-    assert_eq!(&elective.details[0], errors[0], "the failing check names the unreadable document");
+    assert_eq!(
+        &elective.details[0], errors[0],
+        "the failing check names the unreadable document"
+    );
     errors[0].clone()
 }
 
@@ -49,7 +60,9 @@ fn mutated_pdfs_never_crash() {
     for round in 0..60 {
         let mut bytes = good.clone();
         for _ in 0..(1 + round % 8) {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let at = (seed >> 33) as usize % bytes.len();
             bytes[at] = (seed >> 17) as u8;
         }
@@ -67,16 +80,28 @@ fn mutated_pdfs_never_crash() {
 fn a_docx_with_a_zip_bomb_inside_is_a_diagnostic() {
     // word/document.xml inflates to 20 MiB from a few KiB; the part cap is 16 MiB.
     let bomb = gen::docx_bomb(20 * 1024 * 1024);
-    assert!(bomb.len() < 200 * 1024, "the bomb is small on disk: {}", bomb.len());
+    assert!(
+        bomb.len() < 200 * 1024,
+        "the bomb is small on disk: {}",
+        bomb.len()
+    );
     let d = unread("Q3 - answer.docx", bomb);
-    assert!(d.message.contains("expands beyond") && d.message.contains("zip bomb"), "{}", d.message);
+    assert!(
+        d.message.contains("expands beyond") && d.message.contains("zip bomb"),
+        "{}",
+        d.message
+    );
 }
 
 #[test]
 fn a_docx_that_lies_about_its_sizes_is_still_bounded() {
     let bomb = gen::lie_about_sizes(gen::docx_bomb(20 * 1024 * 1024), 100);
     let d = unread("q3.docx", bomb);
-    assert!(d.message.contains("word/document.xml") || d.message.contains("zip"), "{}", d.message);
+    assert!(
+        d.message.contains("word/document.xml") || d.message.contains("zip"),
+        "{}",
+        d.message
+    );
 }
 
 #[test]
@@ -87,18 +112,24 @@ fn other_broken_docx_files_are_diagnostics() {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut z = zip::ZipWriter::new(&mut buf);
-        z.start_file("hello.txt", zip::write::SimpleFileOptions::default()).unwrap();
+        z.start_file("hello.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
         std::io::Write::write_all(&mut z, b"hi").unwrap();
         z.finish().unwrap();
     }
     let d = unread("q2.docx", buf.into_inner());
-    assert!(d.message.contains("word/document.xml is missing"), "{}", d.message);
+    assert!(
+        d.message.contains("word/document.xml is missing"),
+        "{}",
+        d.message
+    );
     // Too many entries.
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut z = zip::ZipWriter::new(&mut buf);
         for i in 0..2_500 {
-            z.start_file(format!("f{i}"), zip::write::SimpleFileOptions::default()).unwrap();
+            z.start_file(format!("f{i}"), zip::write::SimpleFileOptions::default())
+                .unwrap();
         }
         z.finish().unwrap();
     }
@@ -112,8 +143,16 @@ fn other_broken_docx_files_are_diagnostics() {
         let mut buf = std::io::Cursor::new(Vec::new());
         {
             let mut z = zip::ZipWriter::new(&mut buf);
-            z.start_file("word/document.xml", zip::write::SimpleFileOptions::default()).unwrap();
-            std::io::Write::write_all(&mut z, b"<w:document><w:body><w:p><w:t>unclosed &bogus; </w:p>").unwrap();
+            z.start_file(
+                "word/document.xml",
+                zip::write::SimpleFileOptions::default(),
+            )
+            .unwrap();
+            std::io::Write::write_all(
+                &mut z,
+                b"<w:document><w:body><w:p><w:t>unclosed &bogus; </w:p>",
+            )
+            .unwrap();
             z.finish().unwrap();
         }
         buf.into_inner()
@@ -128,24 +167,43 @@ fn oversized_and_special_files_are_not_read() {
     std::fs::write(dir.path().join("q2.md"), "word ".repeat(5_000)).unwrap();
     #[cfg(unix)]
     std::os::unix::fs::symlink("/etc/passwd", dir.path().join("q3.txt")).unwrap();
-    let limits = ExtractLimits { max_file_bytes: 1024, ..ExtractLimits::default() };
+    let limits = ExtractLimits {
+        max_file_bytes: 1024,
+        ..ExtractLimits::default()
+    };
     let docs = vec!["q2.md".into(), "q3.txt".into(), "missing.md".into()];
     let o = grade_with_limits(dir.path(), &docs, &support::rubric(), true, &limits);
     assert!(o.answers.is_empty());
     let msgs: Vec<String> = o.diagnostics.iter().map(|d| d.to_string()).collect();
-    assert!(msgs[0].starts_with("q2.md: answer document is 25000 bytes, over the 1024-byte limit"), "{msgs:?}");
+    assert!(
+        msgs[0].starts_with("q2.md: answer document is 25000 bytes, over the 1024-byte limit"),
+        "{msgs:?}"
+    );
     #[cfg(unix)]
-    assert!(msgs[1].starts_with("q3.txt: answer document is not a regular file"), "{msgs:?}");
-    assert!(msgs.last().unwrap().starts_with("missing.md: cannot read answer document"), "{msgs:?}");
+    assert!(
+        msgs[1].starts_with("q3.txt: answer document is not a regular file"),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.last()
+            .unwrap()
+            .starts_with("missing.md: cannot read answer document"),
+        "{msgs:?}"
+    );
 }
 
 #[test]
 fn long_text_is_capped_with_a_warning() {
-    let limits = ExtractLimits { max_text_bytes: 1000, ..ExtractLimits::default() };
+    let limits = ExtractLimits {
+        max_text_bytes: 1000,
+        ..ExtractLimits::default()
+    };
     let text = "A line of ten words that goes on and on.\n".repeat(100);
     let doc = extract_bytes("q2.txt", Format::Text, text.as_bytes(), &limits).unwrap();
     assert!(doc.text().len() <= 1000);
-    assert!(doc.diagnostics[0].message.contains("longer than 1000 bytes"));
+    assert!(doc.diagnostics[0]
+        .message
+        .contains("longer than 1000 bytes"));
 }
 
 #[test]
@@ -154,10 +212,49 @@ fn pathological_markup_is_linear_and_safe() {
     let deep_md = format!("{}deep\n", "> ".repeat(10_000));
     let html = "<div>".repeat(50_000) + &"<a href='".repeat(1000) + "<script>";
     let entities = "&#xFFFFFF;&#99999999999;&;&#;&#x;".repeat(1000);
-    for (fmt, src) in [(Format::Markdown, deep_md), (Format::Html, html), (Format::Html, entities), (Format::Markdown, "[".repeat(50_000))] {
+    for (fmt, src) in [
+        (Format::Markdown, deep_md),
+        (Format::Html, html),
+        (Format::Html, entities),
+        (Format::Markdown, "[".repeat(50_000)),
+    ] {
         let start = std::time::Instant::now();
         let r = extract_bytes("x", fmt, src.as_bytes(), &limits);
         assert!(r.is_ok(), "{fmt:?}");
         println!("{fmt:?} {} bytes in {:?}", src.len(), start.elapsed());
     }
+}
+
+#[test]
+fn a_pdf_that_takes_too_long_is_a_diagnostic() {
+    let limits = ExtractLimits {
+        pdf_timeout: std::time::Duration::from_nanos(1),
+        ..ExtractLimits::default()
+    };
+    let paragraphs: Vec<String> = (0..400)
+        .map(|i| format!("{i} {}", support::prose(40)))
+        .collect();
+    let pdf = gen::pdf_from_paragraphs(&paragraphs, 40);
+    let err = extract_bytes("slow.pdf", Format::Pdf, &pdf, &limits).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "slow.pdf: PDF text extraction did not finish within 0 s; the document is not read"
+    );
+}
+
+#[test]
+fn a_pdf_with_a_compression_bomb_inside_is_a_diagnostic() {
+    // Small enough to be readable under the default limits...
+    let small = gen::pdf_flate_bomb(64 * 1024);
+    let doc = extract_bytes("ok.pdf", Format::Pdf, &small, &ExtractLimits::default()).unwrap();
+    assert_eq!(doc.text().trim(), "hello");
+    // ...and refused before parsing when its streams inflate beyond the cap.
+    let limits = ExtractLimits {
+        max_pdf_inflated_bytes: 1024 * 1024,
+        ..ExtractLimits::default()
+    };
+    let bomb = gen::pdf_flate_bomb(4 * 1024 * 1024);
+    assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
+    let err = extract_bytes("bomb.pdf", Format::Pdf, &bomb, &limits).unwrap_err();
+    assert!(err.message.contains("compression bomb"), "{err}");
 }

@@ -24,9 +24,15 @@ fn under_ci() -> bool {
 }
 
 fn reference_available() -> Result<(), String> {
-    match Command::new("python3").args(["-c", "import regex, icu"]).output() {
+    match Command::new("python3")
+        .args(["-c", "import regex, icu"])
+        .output()
+    {
         Ok(o) if o.status.success() => Ok(()),
-        Ok(o) => Err(format!("python3 modules missing: {}", String::from_utf8_lossy(&o.stderr).trim())),
+        Ok(o) => Err(format!(
+            "python3 modules missing: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
         Err(e) => Err(format!("python3 not runnable: {e}")),
     }
 }
@@ -35,7 +41,9 @@ fn reference_available() -> Result<(), String> {
 fn counts_agree_with_the_independent_uax29_reference_on_every_fixture() {
     if let Err(why) = reference_available() {
         if under_ci() {
-            panic!("reference word counter unavailable under CI=true: {why} (pip install regex PyICU)");
+            panic!(
+                "reference word counter unavailable under CI=true: {why} (pip install regex PyICU)"
+            );
         }
         eprintln!("SKIPPED counts_agree_with_the_independent_uax29_reference: {why} (pip install regex PyICU)");
         return;
@@ -44,7 +52,11 @@ fn counts_agree_with_the_independent_uax29_reference_on_every_fixture() {
     let mut rows = Vec::new(); // (label, question, path, ours, wc)
     for (label, files) in support::fixture_set() {
         let outcome = support::grade_files(&files, false);
-        assert!(!outcome.answers.is_empty(), "{label}: no answers found; diagnostics {:?}", outcome.diagnostics);
+        assert!(
+            !outcome.answers.is_empty(),
+            "{label}: no answers found; diagnostics {:?}",
+            outcome.diagnostics
+        );
         for a in &outcome.answers {
             let path = dir.path().join(format!("{label}-{}.txt", a.question));
             std::fs::write(&path, &a.text).unwrap();
@@ -57,10 +69,17 @@ fn counts_agree_with_the_independent_uax29_reference_on_every_fixture() {
         .args(rows.iter().map(|r| &r.2))
         .output()
         .expect("run reference_count.py");
-    assert!(out.status.success(), "reference_count.py failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "reference_count.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("reference JSON");
     let mut differences = Vec::new();
-    println!("{:<16} {:<4} {:>6} {:>10} {:>6}", "fixture", "q", "assay", "reference", "wc -w");
+    println!(
+        "{:<16} {:<4} {:>6} {:>10} {:>6}",
+        "fixture", "q", "assay", "reference", "wc -w"
+    );
     for (label, q, path, ours, wc) in &rows {
         let key = path.to_str().unwrap();
         let reference = json["counts"][key].as_u64();
@@ -78,5 +97,9 @@ fn counts_agree_with_the_independent_uax29_reference_on_every_fixture() {
             differences.push(format!("{label} {q}: assay {ours}, reference {reference}"));
         }
     }
-    assert!(differences.is_empty(), "counts differ from the reference:\n{}", differences.join("\n"));
+    assert!(
+        differences.is_empty(),
+        "counts differ from the reference:\n{}",
+        differences.join("\n")
+    );
 }

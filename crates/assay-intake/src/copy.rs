@@ -8,25 +8,32 @@ use crate::sink::{human_bytes, Budget, Tree};
 use assay_core::Diagnostic;
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// At most this many individual "skipped" warnings; the rest are counted in one line.
 const MAX_SKIP_NOTES: usize = 20;
 
-/// Copies the directory `src` into `tree`.
+/// Copies the directory `src` into `tree`. `private_dir` (our temp dir) is never copied, even
+/// when it lies inside `src`.
 pub(crate) fn copy_dir(
     src: &Path,
+    private_dir: &Path,
     tree: &Tree,
     budget: &mut Budget,
     notes: &mut Vec<Diagnostic>,
 ) -> Result<(), IntakeError> {
+    let canonical = |p: &Path| {
+        fs::canonicalize(p)
+            .map_err(|e| IntakeError::internal(format!("resolving {}", p.display()), e))
+    };
     let mut copier = Copier {
         tree,
         budget,
         notes,
         skipped: 0,
+        private_dir: canonical(private_dir)?,
     };
-    copier.walk(src, &mut Vec::new())?;
+    copier.walk(&canonical(src)?, &mut Vec::new())?;
     if copier.skipped > MAX_SKIP_NOTES {
         let more = copier.skipped - MAX_SKIP_NOTES;
         copier.notes.push(Diagnostic::warning(format!(
@@ -41,6 +48,7 @@ struct Copier<'a> {
     budget: &'a mut Budget,
     notes: &'a mut Vec<Diagnostic>,
     skipped: usize,
+    private_dir: PathBuf,
 }
 
 impl Copier<'_> {
@@ -119,6 +127,9 @@ impl Copier<'_> {
             return self.skip(&shown, message);
         }
         if ft.is_dir() {
+            if src == self.private_dir {
+                return Ok(());
+            }
             if SKIPPED_DIRS.contains(&name) {
                 self.notes.push(Diagnostic::info(format!(
                     "skipped `{shown}/` (version control or build output)"

@@ -209,6 +209,13 @@ pub(crate) fn read_layout(
             limits.max_entries
         )));
     }
+    if cd_offset.checked_add(cd_size) != Some(records_start) && sigs.len() > 1 {
+        return Err(reject(
+            "more than one end-of-central-directory record, and the last one does not point at \
+             the central directory: ambiguous"
+                .into(),
+        ));
+    }
     if cd_offset.checked_add(cd_size) != Some(records_start) {
         return Err(reject(
             "the end record does not point at the central directory (data prepended or inserted: \

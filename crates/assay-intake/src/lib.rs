@@ -107,19 +107,23 @@ pub fn open_in(
                 e,
             )
         })?;
-    let root = dir.path().join("submission");
+    // Absolute even when `temp_parent` is relative.
+    let root = std::fs::canonicalize(dir.path())
+        .map_err(|e| IntakeError::internal("resolving the temp dir", e))?
+        .join("submission");
     let tree = Tree::create(root.clone())?;
     let mut budget = Budget::new(limits);
     let mut notes = Vec::new();
     match kind {
         SourceKind::Zip => {
             let file = File::open(submission).map_err(|e| usage(e.to_string()))?;
+            let len = file.metadata().map_err(|e| usage(e.to_string()))?.len();
             let shown =
                 error::display_name(&submission.file_name().unwrap_or_default().to_string_lossy());
-            unpack::unpack_zip(&file, meta.len(), &shown, &tree, &mut budget, &mut notes)?;
+            unpack::unpack_zip(&file, len, &shown, &tree, &mut budget, &mut notes)?;
         }
         SourceKind::Directory | SourceKind::GitCheckout => {
-            copy::copy_dir(submission, &tree, &mut budget, &mut notes)?;
+            copy::copy_dir(submission, dir.path(), &tree, &mut budget, &mut notes)?;
         }
     }
     let discovery = discover(&root, opts)?;

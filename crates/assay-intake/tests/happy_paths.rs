@@ -372,3 +372,64 @@ fn rejection_messages_are_one_clear_line() {
         "entry `../evil.txt`: path traversal: the name contains a `..` component"
     );
 }
+
+#[test]
+fn a_directory_holding_the_temp_parent_is_not_copied_into_itself() {
+    let case = Case::new();
+    std::fs::write(case.path("compose.yaml"), COMPOSE).unwrap();
+    // The private temp dir is made inside the very folder being copied.
+    let ws = open_in(
+        case.dir.path(),
+        &IntakeLimits::default(),
+        &opts(),
+        &case.work(),
+    )
+    .unwrap();
+    assert_eq!(tree(&ws.root), ["compose.yaml", "work/"]);
+}
+
+/// Archives made by real tools (committed under tests/fixtures/): Info-ZIP's `zip -r` of a
+/// folder, and Python's zipfile writing to an unseekable stream (data descriptors).
+#[test]
+fn archives_from_real_tools_are_taken() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let case = Case::new();
+    let ws = open_in(
+        &fixtures.join("infozip-folder.zip"),
+        &IntakeLimits::default(),
+        &opts(),
+        &case.work(),
+    )
+    .unwrap();
+    assert_eq!(
+        tree(&ws.root),
+        [
+            "answers/",
+            "answers/q2.md",
+            "compose.yaml",
+            "webapp/",
+            "webapp/Cargo.toml",
+            "webapp/src/",
+            "webapp/src/main.rs"
+        ]
+    );
+    assert_eq!(ws.discovery.webapp_dirs, paths(&["webapp"]));
+    assert_eq!(ws.discovery.answer_docs, paths(&["answers/q2.md"]));
+    assert_eq!(
+        std::fs::read_to_string(ws.root.join("answers/q2.md")).unwrap(),
+        "# Q2\nSome words.\n"
+    );
+
+    let ws = open_in(
+        &fixtures.join("python-streamed.zip"),
+        &IntakeLimits::default(),
+        &opts(),
+        &case.work(),
+    )
+    .unwrap();
+    assert_eq!(tree(&ws.root), ["ANSWERS.md", "compose.yaml", "docs/"]);
+    assert_eq!(
+        std::fs::read(ws.root.join("ANSWERS.md")).unwrap(),
+        b"word ".repeat(300)
+    );
+}

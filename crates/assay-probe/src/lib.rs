@@ -41,8 +41,11 @@ assay-probe http GET|POST URL [--body S] [--timeout-ms N]\n  \
 assay-probe pg --host H [--port P] --user U (--password P | --password-file F) --db D [--query-nonce NONCE] [--timeout-ms N]\n  \
 assay-probe wait-tcp HOST PORT [--timeout-ms N]";
 
+/// `--name value` pairs, in command-line order.
+type NamedOptions = Vec<(String, String)>;
+
 /// Split `args` into positionals and `--name value` options (also `--name=value`).
-fn split_args(args: &[String]) -> Result<(Vec<String>, Vec<(String, String)>), String> {
+fn split_args(args: &[String]) -> Result<(Vec<String>, NamedOptions), String> {
     let mut pos = Vec::new();
     let mut opts = Vec::new();
     let mut it = args.iter();
@@ -65,7 +68,7 @@ fn split_args(args: &[String]) -> Result<(Vec<String>, Vec<(String, String)>), S
     Ok((pos, opts))
 }
 
-struct Opts(Vec<(String, String)>);
+struct Opts(NamedOptions);
 
 impl Opts {
     fn take(&mut self, name: &str) -> Option<String> {

@@ -415,7 +415,14 @@ impl<'e> Stack<'e> {
                 }
                 Readiness::Running if status == ContainerStateStatusEnum::RUNNING => return Ok(Ok(())),
                 Readiness::Healthy if health == HealthStatusEnum::HEALTHY => return Ok(Ok(())),
-                Readiness::Healthy if health == HealthStatusEnum::UNHEALTHY && !paused => {
+                // Docker marks a paused container unhealthy at once (streak 0) and keeps the
+                // mark until a check passes: only a streak that used up the retries counts.
+                Readiness::Healthy
+                    if health == HealthStatusEnum::UNHEALTHY
+                        && !paused
+                        && st.health.as_ref().and_then(|h| h.failing_streak).unwrap_or(0)
+                            >= self.health_retries(container) =>
+                {
                     let mut f = Failure::new(format!("service `{service}` is unhealthy"));
                     if let Some(last) = last_health_output(&info) {
                         f.evidence.push_str(&format!(": {}", self.masker.clean(&last)));
@@ -468,6 +475,19 @@ impl<'e> Stack<'e> {
         }
     }
 
+    /// The healthcheck retries of a planned container (Docker's default 3).
+    fn health_retries(&self, container: &str) -> i64 {
+        self.plan
+            .services
+            .iter()
+            .flat_map(|s| s.containers.iter())
+            .find(|c| c.name == container)
+            .and_then(|c| c.healthcheck.as_ref())
+            .and_then(|h| h.retries)
+            .filter(|r| *r > 0)
+            .unwrap_or(3)
+    }
+
     /// A failure saying how a container ended, with the cause from its last log line.
     async fn describe_stop(&self, service: &str, info: &ContainerInspectResponse) -> Result<Failure, RunError> {
         let st = info.state.clone().unwrap_or_default();
@@ -493,7 +513,7 @@ impl<'e> Stack<'e> {
         for (service, name) in containers {
             let loc = self.plan.service(service).map(|s| s.location.clone());
             let Ok(info) = self.engine.inspect_container(name).await else {
-                out.push(Diagnostic::info(format!("service `{service}`: container {name} is gone")).at_opt(loc));
+                out.push(Diagnostic::info(format!("service `{service}`: not running (container {name} was not created or is gone)")).at_opt(loc));
                 continue;
             };
             let mut msg = format!("service `{service}` ({name}): {}", status_text(&info));

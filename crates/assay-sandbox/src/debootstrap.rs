@@ -2,7 +2,7 @@
 //! tar stream that `docker import` turns into an image.
 
 use crate::engine::Engine;
-use crate::images::{ImageRef, ImagesError};
+use crate::images::{io_err, ImageRef, ImagesError};
 use futures_util::StreamExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -16,13 +16,6 @@ const COMPLETE_MARKER: &str = ".assay-complete";
 const DEBOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(1800);
 /// Lines of debootstrap output kept for an error message.
 const TAIL_LINES: usize = 20;
-
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ImagesError + '_ {
-    move |source| ImagesError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
 
 /// Where debootstrap is, if installed (root's PATH may lack the sbin dirs).
 fn find_debootstrap() -> Option<PathBuf> {

@@ -29,6 +29,8 @@ pub const DEFAULT_POSTGRES_TAGS: &[&str] = &["15", "16", "latest", "16-alpine"];
 pub const DEFAULT_DEBIAN_TAGS: &[&str] = &["bookworm-slim", "bookworm"];
 /// Where debootstrap downloads from unless told otherwise.
 pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
+/// Repository of the pristine webapp image when the rubric names none.
+pub const DEFAULT_WEBAPP_REPO: &str = "assay/sample-webapp";
 /// Repository of the probe image.
 pub const PROBE_REPO: &str = "assay/probe";
 /// Bumped whenever the way stand-ins are made changes, so old ones are rebuilt.
@@ -65,6 +67,24 @@ pub struct ImagesOptions {
     pub webapp_source: Option<PathBuf>,
     /// Debian mirror for debootstrap; `None` = [`DEFAULT_MIRROR`].
     pub mirror: Option<String>,
+    /// Rebuild assay's own images even when their content hash matches (images of others are
+    /// never touched). Old images are replaced by tag, so running containers keep theirs.
+    pub rebuild: bool,
+}
+
+/// The cache dir `assay images` uses unless told otherwise: `$XDG_CACHE_HOME/assay`, else
+/// `$HOME/.cache/assay`, else `<temp dir>/assay-cache`. Call it at the binary's edge only.
+pub fn default_work_dir() -> PathBuf {
+    let from_env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    from_env("XDG_CACHE_HOME")
+        .filter(|p| p.is_absolute())
+        .map(|p| p.join("assay"))
+        .or_else(|| from_env("HOME").map(|h| h.join(".cache/assay")))
+        .unwrap_or_else(|| std::env::temp_dir().join("assay-cache"))
 }
 
 /// What happened to one image.
@@ -135,7 +155,8 @@ pub enum ImagesError {
     },
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ImagesError + '_ {
+/// Turn an I/O error into [`ImagesError::Io`] naming `path`.
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ImagesError + '_ {
     move |source| ImagesError::Io {
         path: path.to_path_buf(),
         source,
@@ -177,20 +198,11 @@ pub struct ImagePlan {
     pub probe: ImageRef,
 }
 
-impl ImagePlan {
-    pub fn from_rubric(rubric: &assay_core::Rubric) -> ImagePlan {
-        let mut pg_tags: Vec<String> = DEFAULT_POSTGRES_TAGS
-            .iter()
-            .map(|t| t.to_string())
-            .collect();
-        for t in &rubric.database.allowed_tags {
-            let t = t.trim();
-            if is_valid_tag(t) && !pg_tags.iter().any(|x| x == t) {
-                pg_tags.push(t.to_string());
-            }
-        }
+impl Default for ImagePlan {
+    /// The images every evaluation needs, before the rubric adds its own.
+    fn default() -> Self {
         ImagePlan {
-            postgres: pg_tags
+            postgres: DEFAULT_POSTGRES_TAGS
                 .iter()
                 .map(|t| ImageRef::new("postgres", t))
                 .collect(),
@@ -198,9 +210,25 @@ impl ImagePlan {
                 .iter()
                 .map(|t| ImageRef::new("debian", t))
                 .collect(),
-            webapp: webapp_image(rubric),
+            webapp: ImageRef::new(DEFAULT_WEBAPP_REPO, env!("CARGO_PKG_VERSION")),
             probe: probe_image(),
         }
+    }
+}
+
+impl ImagePlan {
+    /// The defaults plus every Postgres tag the rubric allows (invalid tags are skipped) and the
+    /// rubric's webapp image name.
+    pub fn from_rubric(rubric: &assay_core::Rubric) -> ImagePlan {
+        let mut plan = ImagePlan::default();
+        for t in &rubric.database.allowed_tags {
+            let t = t.trim();
+            if is_valid_tag(t) && !plan.postgres.iter().any(|x| x.tag == t) {
+                plan.postgres.push(ImageRef::new("postgres", t));
+            }
+        }
+        plan.webapp = webapp_image(rubric);
+        plan
     }
 
     /// Every image reference in the plan.
@@ -229,7 +257,7 @@ pub fn webapp_image(rubric: &assay_core::Rubric) -> ImageRef {
         .first()
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
-        .unwrap_or("assay/sample-webapp");
+        .unwrap_or(DEFAULT_WEBAPP_REPO);
     ImageRef::new(repo, env!("CARGO_PKG_VERSION"))
 }
 
@@ -449,11 +477,19 @@ enum Found {
     Current {
         stand_in: bool,
     },
-    /// Built by assay from other inputs: rebuild.
-    Outdated,
+    /// Built by assay from other inputs: rebuild (and remove the old image, by id, after).
+    Outdated {
+        id: Option<String>,
+    },
 }
 
-async fn look_up(engine: &Engine, image: &ImageRef, hash: &str) -> Result<Found, EngineError> {
+/// `rebuild`: treat every image of ours as outdated.
+async fn look_up(
+    engine: &Engine,
+    image: &ImageRef,
+    hash: &str,
+    rebuild: bool,
+) -> Result<Found, EngineError> {
     let Some(inspect) = engine.inspect_image(&image.to_string()).await? else {
         return Ok(Found::Missing);
     };
@@ -461,15 +497,16 @@ async fn look_up(engine: &Engine, image: &ImageRef, hash: &str) -> Result<Found,
     if !labels::is_true(l, labels::MANAGED) {
         return Ok(Found::Foreign);
     }
-    if l.and_then(|l| l.get(labels::CONTENT_HASH))
+    let same = l
+        .and_then(|l| l.get(labels::CONTENT_HASH))
         .map(String::as_str)
-        == Some(hash)
-    {
+        == Some(hash);
+    if same && !rebuild {
         Ok(Found::Current {
             stand_in: labels::is_true(l, labels::STAND_IN),
         })
     } else {
-        Ok(Found::Outdated)
+        Ok(Found::Outdated { id: inspect.id })
     }
 }
 
@@ -526,6 +563,8 @@ struct Preparer<'a> {
     report: ImagesReport,
     /// Set after the first failed pull: no registry answers, stop trying.
     registry_down: bool,
+    /// Ids of outdated images of ours that new builds replace.
+    replaced: Vec<String>,
 }
 
 /// Make sure every image of the rubric's [`ImagePlan`] exists locally. Pulls when online and a
@@ -537,7 +576,16 @@ pub async fn ensure_images(
     opts: &ImagesOptions,
     progress: &dyn Fn(&str),
 ) -> Result<ImagesReport, ImagesError> {
-    let plan = ImagePlan::from_rubric(rubric);
+    ensure_plan(engine, &ImagePlan::from_rubric(rubric), opts, progress).await
+}
+
+/// [`ensure_images`] for an explicit plan.
+pub async fn ensure_plan(
+    engine: &Engine,
+    plan: &ImagePlan,
+    opts: &ImagesOptions,
+    progress: &dyn Fn(&str),
+) -> Result<ImagesReport, ImagesError> {
     std::fs::create_dir_all(&opts.work_dir).map_err(io_err(&opts.work_dir))?;
     // One preparer at a time per work dir (parallel evaluations, parallel tests): the others
     // wait, then find the images present.
@@ -548,6 +596,7 @@ pub async fn ensure_images(
         progress,
         report: ImagesReport::default(),
         registry_down: opts.offline,
+        replaced: Vec::new(),
     };
     let runtime_release = match HostRelease::detect().map(|h| h.runtime_release()) {
         Some(Ok(r)) => r,
@@ -587,6 +636,7 @@ pub async fn ensure_images(
     p.ensure_postgres(&plan.postgres).await?;
     p.ensure_webapp(&plan.webapp, &runtime_base).await?;
     p.ensure_probe(&plan.probe, &runtime_base).await?;
+    p.remove_replaced().await;
     Ok(p.report)
 }
 
@@ -612,7 +662,13 @@ impl Preparer<'_> {
         let recipe = postgres_recipe();
         if self.needs_build(postgres, &recipe.hash).await?
             && !matches!(
-                look_up(self.engine, &recipe.rootfs, &recipe.rootfs_hash).await?,
+                look_up(
+                    self.engine,
+                    &recipe.rootfs,
+                    &recipe.rootfs_hash,
+                    self.opts.rebuild
+                )
+                .await?,
                 Found::Current { .. }
             )
         {
@@ -635,12 +691,48 @@ impl Preparer<'_> {
         Ok(())
     }
 
+    /// Remove the outdated images of ours that lost their last name to a rebuild. Best effort:
+    /// an image still named or used by a container stays.
+    async fn remove_replaced(&mut self) {
+        self.replaced.sort();
+        self.replaced.dedup();
+        let mut left = std::mem::take(&mut self.replaced);
+        // A parent goes only after its children: retry what failed while something went.
+        for _ in 0..3 {
+            let before = left.len();
+            let mut kept = Vec::new();
+            for id in left {
+                let Ok(Some(inspect)) = self.engine.inspect_image(&id).await else {
+                    continue;
+                };
+                let ours = labels::is_true(
+                    inspect.config.as_ref().and_then(|c| c.labels.as_ref()),
+                    labels::MANAGED,
+                );
+                if !ours || inspect.repo_tags.as_ref().is_some_and(|t| !t.is_empty()) {
+                    continue;
+                }
+                match self.engine.remove_image(&id).await {
+                    Ok(()) => self.say(&format!("removed the outdated image {id}")),
+                    Err(_) => kept.push(id),
+                }
+            }
+            left = kept;
+            if left.is_empty() || left.len() == before {
+                break;
+            }
+        }
+        for id in left {
+            self.say(&format!("kept the outdated image {id} (still in use)"));
+        }
+    }
+
     /// True when some image of `images` is missing or outdated.
     async fn needs_build(&self, images: &[ImageRef], hash: &str) -> Result<bool, ImagesError> {
         for image in images {
             if matches!(
-                look_up(self.engine, image, hash).await?,
-                Found::Missing | Found::Outdated
+                look_up(self.engine, image, hash, self.opts.rebuild).await?,
+                Found::Missing | Found::Outdated { .. }
             ) {
                 return Ok(true);
             }
@@ -667,12 +759,16 @@ impl Preparer<'_> {
         let mut todo = Vec::new();
         for image in images {
             let started = Instant::now();
-            match look_up(self.engine, image, hash).await? {
+            match look_up(self.engine, image, hash, self.opts.rebuild).await? {
                 Found::Foreign => self.push(image, ImageAction::AlreadyPresent, false, started),
                 Found::Current { stand_in } => {
                     self.push(image, ImageAction::AlreadyPresent, stand_in, started)
                 }
-                Found::Missing | Found::Outdated => todo.push(image.clone()),
+                Found::Missing => todo.push(image.clone()),
+                Found::Outdated { id } => {
+                    self.replaced.extend(id);
+                    todo.push(image.clone())
+                }
             }
         }
         Ok(todo)
@@ -788,10 +884,11 @@ impl Preparer<'_> {
         self.say(&format!(
             "building stand-in {first} (PostgreSQL {major} from Debian {STAND_IN_RELEASE} packages)"
         ));
-        if !matches!(
-            look_up(self.engine, &rootfs, &rootfs_hash).await?,
-            Found::Current { .. }
-        ) {
+        let rootfs_state = look_up(self.engine, &rootfs, &rootfs_hash, self.opts.rebuild).await?;
+        if let Found::Outdated { id } = &rootfs_state {
+            self.replaced.extend(id.clone());
+        }
+        if !matches!(rootfs_state, Found::Current { .. }) {
             let changes = label_changes(&image_labels("stand-in-rootfs", &rootfs_hash, true));
             self.import_tree(STAND_IN_RELEASE, &[&package], &rootfs, changes)
                 .await?;

@@ -12,6 +12,6 @@ pub mod labels;
 
 pub use engine::{CallError, Engine, EngineError, ExecOutput, Timeouts};
 pub use images::{
-    ensure_images, is_stand_in, HostRelease, ImageAction, ImagePlan, ImageRef, ImageStatus,
-    ImagesError, ImagesOptions, ImagesReport,
+    default_work_dir, ensure_images, ensure_plan, is_stand_in, HostRelease, ImageAction, ImagePlan,
+    ImageRef, ImageStatus, ImagesError, ImagesOptions, ImagesReport,
 };

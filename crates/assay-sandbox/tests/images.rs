@@ -191,3 +191,60 @@ async fn host_built_binaries_run_on_their_images() {
     assert_eq!(code, 1, "{logs}");
     assert!(logs.contains("nowhere-db"), "{logs}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_without_a_registry_falls_back_to_a_stand_in_and_says_why() {
+    let Some(engine) = common::engine_or_skip("online_fallback").await else {
+        return;
+    };
+    common::prepare(&engine).await;
+    // A Postgres tag no one has: online, assay tries the registry first.
+    let tag = format!("assay-test-{}", std::process::id());
+    let mut plan = ImagePlan::default();
+    plan.postgres
+        .push(assay_sandbox::ImageRef::new("postgres", &tag));
+    let opts = assay_sandbox::ImagesOptions {
+        offline: false,
+        ..common::options()
+    };
+    let lines = std::sync::Mutex::new(Vec::<String>::new());
+    let result = assay_sandbox::ensure_plan(&engine, &plan, &opts, &|l| {
+        eprintln!("[images] {l}");
+        lines.lock().unwrap().push(l.to_string());
+    })
+    .await;
+    // Whatever happened, the extra tag goes (only the name: the image keeps its other tags).
+    let reference = format!("postgres:{tag}");
+    let untag = engine.remove_image(&reference).await;
+    let report = result.expect("online ensure_plan");
+    untag.expect("untag");
+
+    let status = report
+        .images
+        .iter()
+        .find(|s| s.tag == reference)
+        .expect("reported");
+    match status.action {
+        // This machine has no registry: the pull fails and the stand-in takes the name.
+        ImageAction::BuiltStandIn => {
+            assert!(status.stand_in);
+            assert!(
+                report
+                    .warnings
+                    .iter()
+                    .any(|w| w.contains(&format!("cannot pull {reference}"))),
+                "{:?}",
+                report.warnings
+            );
+            assert!(lines
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l == &format!("pulling {reference}")));
+        }
+        // A machine with a registry that somehow serves this tag.
+        ImageAction::Pulled => assert!(!status.stand_in),
+        other => panic!("{reference}: {other:?}"),
+    }
+    assert!(!is_stand_in(&engine, "assay-no-such-image:never").await);
+}

@@ -5,7 +5,9 @@ mod common;
 
 use assay_sandbox::images::probe_image;
 use assay_sandbox::{labels, Engine};
-use bollard::models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig};
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
+};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -65,17 +67,39 @@ impl World {
             .unwrap();
         let probe = common::unique("probe");
         let db = common::unique("db");
-        let w = World { engine: engine.clone(), cleanup, network, db, probe };
-        w.create(&w.probe, &probe_image().to_string(), vec![], "probe").await;
+        let w = World {
+            engine: engine.clone(),
+            cleanup,
+            network,
+            db,
+            probe,
+        };
+        w.create(&w.probe, &probe_image().to_string(), vec![], "probe")
+            .await;
         w.engine.start_container(&w.probe).await.unwrap();
         w
     }
 
     async fn create(&self, name: &str, image: &str, env: Vec<String>, alias: &str) {
+        self.create_with(name, image, env, alias, HostConfig::default())
+            .await
+    }
+
+    async fn create_with(
+        &self,
+        name: &str,
+        image: &str,
+        env: Vec<String>,
+        alias: &str,
+        host: HostConfig,
+    ) {
         self.cleanup.container(name);
         let endpoints = HashMap::from([(
             self.network.clone(),
-            EndpointSettings { aliases: Some(vec![alias.to_string()]), ..Default::default() },
+            EndpointSettings {
+                aliases: Some(vec![alias.to_string()]),
+                ..Default::default()
+            },
         )]);
         self.engine
             .create_container(
@@ -86,9 +110,11 @@ impl World {
                     labels: Some(labels::managed()),
                     host_config: Some(HostConfig {
                         network_mode: Some(self.network.clone()),
-                        ..Default::default()
+                        ..host
                     }),
-                    networking_config: Some(NetworkingConfig { endpoints_config: Some(endpoints) }),
+                    networking_config: Some(NetworkingConfig {
+                        endpoints_config: Some(endpoints),
+                    }),
                     ..Default::default()
                 },
             )
@@ -98,10 +124,18 @@ impl World {
 
     /// Create the db container with `env`, copy `files` into it, start it.
     async fn start_db(&self, env: &[&str], files: &[(&str, u32, &str)]) {
+        self.start_db_with(env, files, HostConfig::default()).await
+    }
+
+    async fn start_db_with(&self, env: &[&str], files: &[(&str, u32, &str)], host: HostConfig) {
         let env = env.iter().map(|s| s.to_string()).collect();
-        self.create(&self.db, "postgres:16", env, "db").await;
+        self.create_with(&self.db, "postgres:16", env, "db", host)
+            .await;
         if !files.is_empty() {
-            self.engine.upload_tar(&self.db, "/", tar_of(files)).await.unwrap();
+            self.engine
+                .upload_tar(&self.db, "/", tar_of(files))
+                .await
+                .unwrap();
         }
         self.engine.start_container(&self.db).await.unwrap();
     }
@@ -116,13 +150,29 @@ impl World {
 
     /// Wait until the db accepts TCP connections on the network (after its init).
     async fn wait_db(&self) {
-        let v = self.probe(&["wait-tcp", "db", "5432", "--timeout-ms", "60000"]).await;
-        let logs = self.engine.logs_tail(&self.db, 40).await.unwrap_or_default();
+        let v = self
+            .probe(&["wait-tcp", "db", "5432", "--timeout-ms", "60000"])
+            .await;
+        let logs = self
+            .engine
+            .logs_tail(&self.db, 40)
+            .await
+            .unwrap_or_default();
         assert_eq!(v["ok"], true, "db never listened: {v}\n{logs}");
     }
 
     async fn pg(&self, user: &str, password: &str, db: &str, extra: &[&str]) -> Value {
-        let mut args = vec!["pg", "--host", "db", "--user", user, "--password", password, "--db", db];
+        let mut args = vec![
+            "pg",
+            "--host",
+            "db",
+            "--user",
+            user,
+            "--password",
+            password,
+            "--db",
+            db,
+        ];
         args.extend_from_slice(extra);
         self.probe(&args).await
     }
@@ -136,7 +186,9 @@ async fn world(test: &str) -> Option<World> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_postgres_password_gives_a_ready_server_with_password_login() {
-    let Some(w) = world("only_postgres_password").await else { return };
+    let Some(w) = world("only_postgres_password").await else {
+        return;
+    };
     w.start_db(&["POSTGRES_PASSWORD=s3cret pass"], &[]).await;
     w.wait_db().await;
 
@@ -148,12 +200,17 @@ async fn only_postgres_password_gives_a_ready_server_with_password_login() {
     assert_eq!(ok["ok"], true, "{ok}");
     let wrong = w.pg("postgres", "wrong", "postgres", &[]).await;
     assert_eq!(wrong["ok"], false, "{wrong}");
-    assert_eq!(wrong["sqlstate"], "28P01", "password auth must be enforced over TCP: {wrong}");
+    assert_eq!(
+        wrong["sqlstate"], "28P01",
+        "password auth must be enforced over TCP: {wrong}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_db_and_file_variants_and_initdb_scripts_work() {
-    let Some(w) = world("user_db_file_variants").await else { return };
+    let Some(w) = world("user_db_file_variants").await else {
+        return;
+    };
     let init_sql = "CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL);\n\
                     INSERT INTO notes (body) VALUES ('nonce-from-initdb');\n";
     let init_sh = "#!/bin/sh\nset -e\npsql -v ON_ERROR_STOP=1 --username \"$POSTGRES_USER\" --dbname \"$POSTGRES_DB\" \
@@ -178,14 +235,34 @@ async fn user_db_and_file_variants_and_initdb_scripts_work() {
         .unwrap();
 
     let args = |nonce: &'static str| {
-        vec!["pg", "--host", "db", "--user", "app", "--password-file", "/tmp/pw", "--db", "appdb", "--query-nonce", nonce]
+        vec![
+            "pg",
+            "--host",
+            "db",
+            "--user",
+            "app",
+            "--password-file",
+            "/tmp/pw",
+            "--db",
+            "appdb",
+            "--query-nonce",
+            nonce,
+        ]
     };
     let v = w.probe(&args("nonce-from-initdb")).await;
-    assert_eq!((v["ok"].clone(), v["found"].clone()), (Value::Bool(true), Value::Bool(true)), "{v}");
+    assert_eq!(
+        (v["ok"].clone(), v["found"].clone()),
+        (Value::Bool(true), Value::Bool(true)),
+        "{v}"
+    );
     let v = w.probe(&args("nonce-from-sh")).await;
     assert_eq!(v["found"], true, "the .sh init script ran: {v}");
     let v = w.probe(&args("never-inserted")).await;
-    assert_eq!((v["ok"].clone(), v["found"].clone()), (Value::Bool(true), Value::Bool(false)), "{v}");
+    assert_eq!(
+        (v["ok"].clone(), v["found"].clone()),
+        (Value::Bool(true), Value::Bool(false)),
+        "{v}"
+    );
 
     // The superuser is `app`, not `postgres`; the database is `appdb`.
     let v = w.pg("postgres", "from-a-file", "appdb", &[]).await;
@@ -195,9 +272,18 @@ async fn user_db_and_file_variants_and_initdb_scripts_work() {
 
     // docker stop sends the image's STOPSIGNAL (SIGINT): a fast shutdown, exit 0.
     let started = Instant::now();
-    w.engine.stop_container(&w.db, Duration::from_secs(10)).await.unwrap();
+    w.engine
+        .stop_container(&w.db, Duration::from_secs(10))
+        .await
+        .unwrap();
     eprintln!("stop took {:.2} s", started.elapsed().as_secs_f64());
-    let state = w.engine.inspect_container(&w.db).await.unwrap().state.unwrap();
+    let state = w
+        .engine
+        .inspect_container(&w.db)
+        .await
+        .unwrap()
+        .state
+        .unwrap();
     assert_eq!(state.exit_code, Some(0), "{state:?}");
     let logs = w.engine.logs_tail(&w.db, 20).await.unwrap();
     assert!(logs.contains("fast shutdown request"), "{logs}");
@@ -205,11 +291,19 @@ async fn user_db_and_file_variants_and_initdb_scripts_work() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_password_exits_non_zero_with_the_official_message() {
-    let Some(w) = world("missing_password").await else { return };
+    let Some(w) = world("missing_password").await else {
+        return;
+    };
     w.start_db(&["POSTGRES_USER=app"], &[]).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let state = loop {
-        let state = w.engine.inspect_container(&w.db).await.unwrap().state.unwrap();
+        let state = w
+            .engine
+            .inspect_container(&w.db)
+            .await
+            .unwrap()
+            .state
+            .unwrap();
         if state.running != Some(true) {
             break state;
         }
@@ -218,15 +312,48 @@ async fn missing_password_exits_non_zero_with_the_official_message() {
     };
     assert_ne!(state.exit_code, Some(0), "{state:?}");
     let logs = w.engine.logs_tail(&w.db, 20).await.unwrap();
-    assert!(logs.contains("superuser password is not specified"), "{logs}");
+    assert!(
+        logs.contains("superuser password is not specified"),
+        "{logs}"
+    );
     assert!(logs.contains("POSTGRES_HOST_AUTH_METHOD=trust"), "{logs}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trust_auth_needs_no_password() {
-    let Some(w) = world("trust_auth").await else { return };
+    let Some(w) = world("trust_auth").await else {
+        return;
+    };
     w.start_db(&["POSTGRES_HOST_AUTH_METHOD=trust"], &[]).await;
     w.wait_db().await;
     let v = w.pg("postgres", "anything", "postgres", &[]).await;
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+/// The hardening the sandbox applies to every container (security checklist item 21) leaves the
+/// stand-in working: only the capabilities its entrypoint needs, no new privileges, a pids and
+/// memory limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stand_in_runs_under_the_sandbox_hardening() {
+    let Some(w) = world("hardened").await else {
+        return;
+    };
+    let caps = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"];
+    w.start_db_with(
+        &["POSTGRES_PASSWORD=hardened"],
+        &[],
+        HostConfig {
+            cap_drop: Some(vec!["ALL".into()]),
+            cap_add: Some(caps.iter().map(|c| c.to_string()).collect()),
+            security_opt: Some(vec!["no-new-privileges".into()]),
+            pids_limit: Some(256),
+            memory: Some(512 * 1024 * 1024),
+            memory_swap: Some(512 * 1024 * 1024),
+            ..Default::default()
+        },
+    )
+    .await;
+    w.wait_db().await;
+    let v = w.pg("postgres", "hardened", "postgres", &[]).await;
     assert_eq!(v["ok"], true, "{v}");
 }

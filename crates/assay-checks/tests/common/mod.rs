@@ -12,21 +12,51 @@ pub fn rubric() -> Rubric {
     Rubric {
         name: "test".into(),
         pass_threshold: 70.0,
-        essays: EssayRules { min_words: 250, electives_required: 1, near_miss_fraction: 0.05 },
+        essays: EssayRules {
+            min_words: 250,
+            electives_required: 1,
+            near_miss_fraction: 0.05,
+        },
         questions: Vec::new(),
         checks: BTreeMap::new(),
         intake: IntakeLimits::default(),
         webapp: WebappIdentity {
             images: vec!["assay/sample-webapp".into()],
-            service_hints: ["webapp", "web", "app", "api", "backend", "server", "sample-webapp"].iter().map(|s| s.to_string()).collect(),
+            service_hints: [
+                "webapp",
+                "web",
+                "app",
+                "api",
+                "backend",
+                "server",
+                "sample-webapp",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
             package_name: "sample-webapp".into(),
             default_port: 8080,
         },
         database: DatabaseRules {
-            images: ["postgres", "library/postgres", "docker.io/library/postgres", "docker.io/postgres"].iter().map(|s| s.to_string()).collect(),
-            allowed_tags: ["15", "16", "latest", "16-alpine", "15-alpine"].iter().map(|s| s.to_string()).collect(),
+            images: [
+                "postgres",
+                "library/postgres",
+                "docker.io/library/postgres",
+                "docker.io/postgres",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            allowed_tags: ["15", "16", "latest", "16-alpine", "15-alpine"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         },
-        runtime: RuntimeRules { timeout_secs: 180, required: true, cold_start_pause_secs: 10 },
+        runtime: RuntimeRules {
+            timeout_secs: 180,
+            required: true,
+            cold_start_pause_secs: 10,
+        },
     }
 }
 
@@ -36,7 +66,12 @@ pub fn fixtures() -> PathBuf {
 
 /// The first compose file of a directory, as intake would find it.
 pub fn compose_file(root: &Path) -> PathBuf {
-    for name in ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"] {
+    for name in [
+        "compose.yaml",
+        "compose.yml",
+        "docker-compose.yaml",
+        "docker-compose.yml",
+    ] {
         if root.join(name).is_file() {
             return PathBuf::from(name);
         }
@@ -52,15 +87,27 @@ pub fn load(root: &Path) -> Loaded {
 /// when present).
 pub fn run(root: &Path) -> (Loaded, ComposeFacts) {
     let loaded = load(root);
-    let dirs: Vec<PathBuf> = if root.join("sample-webapp/Cargo.toml").is_file() { vec![PathBuf::from("sample-webapp")] } else { Vec::new() };
+    let dirs: Vec<PathBuf> = if root.join("sample-webapp/Cargo.toml").is_file() {
+        vec![PathBuf::from("sample-webapp")]
+    } else {
+        Vec::new()
+    };
     let rubric = rubric();
-    let ctx = CheckContext { root, rubric: &rubric, webapp_dirs: &dirs };
+    let ctx = CheckContext {
+        root,
+        rubric: &rubric,
+        webapp_dirs: &dirs,
+    };
     let facts = compose_checks(&loaded, &ctx);
     (loaded, facts)
 }
 
 pub fn check(facts: &ComposeFacts, id: CheckId) -> &CheckResult {
-    facts.checks.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no result for {id}"))
+    facts
+        .checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no result for {id}"))
 }
 
 /// Writes files (path → content) under `dir`, creating parents.
@@ -79,9 +126,15 @@ pub fn corpora() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("the shared corpora are missing at {} (CI=true)", dir.display());
+        panic!(
+            "the shared corpora are missing at {} (CI=true)",
+            dir.display()
+        );
     }
-    eprintln!("notice: skipping: the shared corpora are not at {}", dir.display());
+    eprintln!(
+        "notice: skipping: the shared corpora are not at {}",
+        dir.display()
+    );
     None
 }
 
@@ -91,8 +144,17 @@ pub fn table(facts: &ComposeFacts) -> String {
         .checks
         .iter()
         .map(|c| {
-            let at = c.location.as_ref().map(|l| format!(" @ {l}")).unwrap_or_default();
-            format!("  {:<26} {:<7} {}{at}", c.id.as_str(), c.status.to_string(), c.evidence)
+            let at = c
+                .location
+                .as_ref()
+                .map(|l| format!(" @ {l}"))
+                .unwrap_or_default();
+            format!(
+                "  {:<26} {:<7} {}{at}",
+                c.id.as_str(),
+                c.status.to_string(),
+                c.evidence
+            )
         })
         .collect::<Vec<_>>()
         .join("\n")

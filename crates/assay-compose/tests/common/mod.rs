@@ -13,9 +13,15 @@ pub fn corpora() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("the shared corpora are missing at {} and CI=true", dir.display());
+        panic!(
+            "the shared corpora are missing at {} and CI=true",
+            dir.display()
+        );
     }
-    eprintln!("notice: skipping, the shared corpora are not at {}", dir.display());
+    eprintln!(
+        "notice: skipping, the shared corpora are not at {}",
+        dir.display()
+    );
     None
 }
 
@@ -35,10 +41,19 @@ pub fn errors(l: &Loaded) -> Vec<&Diagnostic> {
 pub fn awesome_compose_files(corpora: &Path) -> Vec<(PathBuf, String)> {
     let root = corpora.join("awesome-compose");
     let mut out = Vec::new();
-    let mut dirs: Vec<_> = std::fs::read_dir(&root).expect("awesome-compose is readable").flatten().map(|e| e.path()).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .expect("awesome-compose is readable")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     dirs.sort();
     for dir in dirs {
-        for name in ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"] {
+        for name in [
+            "compose.yaml",
+            "compose.yml",
+            "docker-compose.yaml",
+            "docker-compose.yml",
+        ] {
             if dir.join(name).is_file() {
                 out.push((dir.clone(), name.to_string()));
             }

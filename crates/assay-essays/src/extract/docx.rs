@@ -153,9 +153,12 @@ impl Walker {
                 let name = e.name();
                 let l = local(name.as_ref());
                 match l {
-                    // Deleted text, field instructions: not what the reader sees.
-                    b"delText" | b"instrText" if !empty => self.skip_depth += 1,
+                    // Deleted text, field instructions, and the legacy copy of a text box
+                    // (`mc:Fallback` repeats what `mc:Choice` holds): not read twice or at all.
+                    b"delText" | b"instrText" | b"Fallback" if !empty => self.skip_depth += 1,
                     b"t" if !empty => self.in_text = true,
+                    // A paragraph nested in this one (a text box): keep the words apart.
+                    b"p" if !empty && !self.cur.is_empty() => self.cur.push(' '),
                     b"tab" => self.cur.push(' '),
                     b"br" | b"cr" => self.cur.push(' '),
                     b"tc" if !empty => self.cur.push(' '),
@@ -181,7 +184,7 @@ impl Walker {
             Event::End(e) => {
                 let name = e.name();
                 match local(name.as_ref()) {
-                    b"delText" | b"instrText" => {
+                    b"delText" | b"instrText" | b"Fallback" => {
                         self.skip_depth = self.skip_depth.saturating_sub(1)
                     }
                     b"t" => self.in_text = false,
@@ -320,7 +323,7 @@ mod tests {
     fn body_paragraphs_tables_and_notes() {
         let xml = r#"<w:document xmlns:w="x"><w:body>
 <w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr><w:r><w:t>Question 3</w:t></w:r></w:p>
-<w:p><w:r><w:t xml:space="preserve">Tom &amp; Jerry </w:t></w:r><w:r><w:t>ran</w:t><w:footnoteReference w:id="2"/></w:r><w:del><w:r><w:delText>gone</w:delText></w:r></w:del></w:p>
+<w:p><w:r><w:t xml:space="preserve">Tom &amp; Jerry </w:t></w:r><w:r><w:t>ran</w:t><w:footnoteReference w:id="2"/></w:r><w:del><w:r><w:delText>gone</w:delText></w:r></w:del><w:r><mc:AlternateContent><mc:Choice><w:txbxContent><w:p><w:r><w:t>boxed</w:t></w:r></w:p></w:txbxContent></mc:Choice><mc:Fallback><w:txbxContent><w:p><w:r><w:t>boxed twice</w:t></w:r></w:p></w:txbxContent></mc:Fallback></mc:AlternateContent></w:r></w:p>
 <w:tbl><w:tr><w:tc><w:p><w:r><w:t>cell one</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>cell two</w:t></w:r></w:p></w:tc></w:tr></w:tbl>
 </w:body></w:document>"#;
         let notes: HashMap<_, _> = [((NoteKind::Foot, "2".to_string()), "a note".to_string())]
@@ -332,7 +335,7 @@ mod tests {
             t,
             vec![
                 (Some(1), "Question 3"),
-                (None, "Tom & Jerry ran"),
+                (None, "Tom & Jerry ran boxed"),
                 (None, "a note"),
                 (None, "cell one"),
                 (None, "cell two")

@@ -104,6 +104,8 @@ pub struct ExtractLimits {
     /// Most bytes decompressed from one .docx part, and from all parts together.
     pub max_part_bytes: u64,
     pub max_unzipped_bytes: u64,
+    /// Most bytes a PDF's Flate streams may inflate to, together (checked before parsing).
+    pub max_pdf_inflated_bytes: u64,
     /// Wall-clock budget of one PDF's text extraction.
     pub pdf_timeout: Duration,
 }
@@ -116,6 +118,7 @@ impl Default for ExtractLimits {
             max_zip_entries: 2_000,
             max_part_bytes: 16 * 1024 * 1024,
             max_unzipped_bytes: 48 * 1024 * 1024,
+            max_pdf_inflated_bytes: 256 * 1024 * 1024,
             pdf_timeout: Duration::from_secs(20),
         }
     }

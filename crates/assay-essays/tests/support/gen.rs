@@ -15,7 +15,10 @@ pub enum Para<'a> {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn run(text: &str) -> String {
@@ -37,15 +40,25 @@ pub fn docx(paras: &[Para]) -> Vec<u8> {
             )),
             Para::Text(text) => {
                 // Split into two runs mid-paragraph, as Word does, to exercise run joining.
-                let cut = text.char_indices().nth(text.chars().count() / 2).map_or(text.len(), |(i, _)| i);
-                body.push_str(&format!("<w:p>{}{}</w:p>", run(&text[..cut]), run(&text[cut..])));
+                let cut = text
+                    .char_indices()
+                    .nth(text.chars().count() / 2)
+                    .map_or(text.len(), |(i, _)| i);
+                body.push_str(&format!(
+                    "<w:p>{}{}</w:p>",
+                    run(&text[..cut]),
+                    run(&text[cut..])
+                ));
             }
             Para::WithFootnote(text, note) => {
                 body.push_str(&format!(
                     "<w:p>{}<w:r><w:rPr><w:rStyle w:val=\"FootnoteReference\"/></w:rPr><w:footnoteReference w:id=\"{next_note}\"/></w:r></w:p>",
                     run(text)
                 ));
-                notes.push_str(&format!("<w:footnote w:id=\"{next_note}\"><w:p>{}</w:p></w:footnote>", run(note)));
+                notes.push_str(&format!(
+                    "<w:footnote w:id=\"{next_note}\"><w:p>{}</w:p></w:footnote>",
+                    run(note)
+                ));
                 next_note += 1;
             }
             Para::Table(rows) => {
@@ -78,11 +91,18 @@ pub fn docx_bomb(bytes: usize) -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut z = zip::ZipWriter::new(&mut buf);
-        let opts = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated).compression_level(Some(1));
+        let opts = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(1));
         z.start_file("[Content_Types].xml", opts).unwrap();
         z.write_all(CONTENT_TYPES.as_bytes()).unwrap();
-        z.start_file("word/document.xml", opts.large_file(bytes > u32::MAX as usize)).unwrap();
-        z.write_all(b"<w:document xmlns:w=\"x\"><w:body><w:p><w:r><w:t>").unwrap();
+        z.start_file(
+            "word/document.xml",
+            opts.large_file(bytes > u32::MAX as usize),
+        )
+        .unwrap();
+        z.write_all(b"<w:document xmlns:w=\"x\"><w:body><w:p><w:r><w:t>")
+            .unwrap();
         let chunk = vec![b'a'; 1 << 20];
         let mut left = bytes;
         while left > 0 {
@@ -90,7 +110,8 @@ pub fn docx_bomb(bytes: usize) -> Vec<u8> {
             z.write_all(&chunk[..n]).unwrap();
             left -= n;
         }
-        z.write_all(b"</w:t></w:r></w:p></w:body></w:document>").unwrap();
+        z.write_all(b"</w:t></w:r></w:p></w:body></w:document>")
+            .unwrap();
         z.finish().unwrap();
     }
     buf.into_inner()
@@ -135,28 +156,50 @@ const DOC_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?
 /// A PDF (Helvetica, WinAnsi) with one page per entry of `pages`; each page is a list of lines,
 /// an empty line leaving a gap. Lines must be ASCII.
 pub fn pdf(pages: &[Vec<String>]) -> Vec<u8> {
+    let contents: Vec<String> = pages
+        .iter()
+        .map(|lines| {
+            let mut content = String::new();
+            let mut y = 760;
+            for line in lines {
+                if !line.is_empty() {
+                    let escaped = line
+                        .replace('\\', "\\\\")
+                        .replace('(', "\\(")
+                        .replace(')', "\\)");
+                    content.push_str(&format!("BT /F1 10 Tf 56 {y} Td ({escaped}) Tj ET\n"));
+                }
+                y -= if line.is_empty() { 10 } else { 13 };
+            }
+            content
+        })
+        .collect();
+    pdf_with_contents(&contents)
+}
+
+/// A PDF (Helvetica `/F1`, WinAnsi) with one page per raw content stream.
+pub fn pdf_with_contents(contents: &[String]) -> Vec<u8> {
     let mut objects: Vec<String> = Vec::new(); // object i+1
-    let n = pages.len();
+    let n = contents.len();
     // 1 catalog, 2 pages, 3 font, then per page: page object, content object.
     objects.push("<< /Type /Catalog /Pages 2 0 R >>".into());
     let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
-    objects.push(format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")));
-    objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".into());
-    for (i, lines) in pages.iter().enumerate() {
-        let mut content = String::new();
-        let mut y = 760;
-        for line in lines {
-            if !line.is_empty() {
-                let escaped = line.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)");
-                content.push_str(&format!("BT /F1 10 Tf 56 {y} Td ({escaped}) Tj ET\n"));
-            }
-            y -= if line.is_empty() { 10 } else { 13 };
-        }
+    objects.push(format!(
+        "<< /Type /Pages /Kids [{}] /Count {n} >>",
+        kids.join(" ")
+    ));
+    objects.push(
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".into(),
+    );
+    for (i, content) in contents.iter().enumerate() {
         objects.push(format!(
             "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
             5 + 2 * i
         ));
-        objects.push(format!("<< /Length {} >>\nstream\n{content}endstream", content.len()));
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{content}endstream",
+            content.len()
+        ));
     }
     let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::new();
@@ -165,12 +208,62 @@ pub fn pdf(pages: &[Vec<String>]) -> Vec<u8> {
         out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for off in offsets {
         out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// A one-page PDF whose content stream is Flate-compressed and inflates to `inflated` bytes
+/// (spaces after a short text), i.e. a compression bomb when `inflated` is large.
+pub fn pdf_flate_bomb(inflated: usize) -> Vec<u8> {
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(b"BT /F1 10 Tf 56 700 Td (hello) Tj ET\n")
+        .unwrap();
+    let chunk = vec![b' '; 1 << 20];
+    let mut left = inflated;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        enc.write_all(&chunk[..n]).unwrap();
+        left -= n;
+    }
+    let data = enc.finish().unwrap();
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    let objs: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>".to_vec(),
+        [format!("<< /Length {} /Filter /FlateDecode >>\nstream\n", data.len()).into_bytes(), data, b"\nendstream".to_vec()].concat(),
+    ];
+    for (i, o) in objs.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(o);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
     );
     out
 }
@@ -195,6 +288,9 @@ pub fn pdf_from_paragraphs(paragraphs: &[String], lines_per_page: usize) -> Vec<
         }
         lines.push(String::new());
     }
-    let pages: Vec<Vec<String>> = lines.chunks(lines_per_page.max(1)).map(|c| c.to_vec()).collect();
+    let pages: Vec<Vec<String>> = lines
+        .chunks(lines_per_page.max(1))
+        .map(|c| c.to_vec())
+        .collect();
     pdf(&pages)
 }

@@ -5,7 +5,8 @@
 pub mod gen;
 
 use assay_core::{
-    DatabaseRules, EssayRules, IntakeLimits, Question, QuestionKind, Rubric, RuntimeRules, WebappIdentity,
+    DatabaseRules, EssayRules, IntakeLimits, Question, QuestionKind, Rubric, RuntimeRules,
+    WebappIdentity,
 };
 use std::collections::BTreeMap;
 
@@ -79,9 +80,35 @@ pub fn rubric() -> Rubric {
 /// `n` words of plain prose (every token one word by both assay's policy and `wc -w`).
 pub fn prose(n: usize) -> String {
     const WORDS: &[&str] = &[
-        "containers", "share", "a", "private", "network", "so", "the", "webapp", "reaches", "its", "database",
-        "by", "name", "and", "nothing", "depends", "on", "host", "ports", "which", "keeps", "every", "run",
-        "portable", "across", "laptops", "build", "servers", "clusters",
+        "containers",
+        "share",
+        "a",
+        "private",
+        "network",
+        "so",
+        "the",
+        "webapp",
+        "reaches",
+        "its",
+        "database",
+        "by",
+        "name",
+        "and",
+        "nothing",
+        "depends",
+        "on",
+        "host",
+        "ports",
+        "which",
+        "keeps",
+        "every",
+        "run",
+        "portable",
+        "across",
+        "laptops",
+        "build",
+        "servers",
+        "clusters",
     ];
     let mut s = String::new();
     for i in 0..n {
@@ -98,7 +125,9 @@ pub fn prose(n: usize) -> String {
 
 /// A committed fixture's bytes.
 pub fn fixture(name: &str) -> Vec<u8> {
-    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -133,13 +162,18 @@ pub fn pdf_fixture() -> Vec<u8> {
         "I'd build it as a small Rust service with a Postgres state store, expose a REST API, and \
          publish the design at https://example.com/release-rings so others can reuse the ideas.",
     ];
-    gen::pdf_from_paragraphs(&paragraphs.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 8)
+    gen::pdf_from_paragraphs(
+        &paragraphs.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        8,
+    )
 }
 
 /// Windows-1252 text (not UTF-8): `q3.txt` with curly apostrophes and accents.
 pub fn latin1_fixture() -> Vec<u8> {
     let mut v = b"Question 3\n\nI improved the caf\xe9 ordering system\x92s queue; it didn\x92t scale before.\n".to_vec();
-    v.extend_from_slice(b"Na\xefve retries were replaced with back-off \x96 a clich\xe9, but it works.\n");
+    v.extend_from_slice(
+        b"Na\xefve retries were replaced with back-off \x96 a clich\xe9, but it works.\n",
+    );
     v
 }
 
@@ -153,8 +187,11 @@ pub fn utf16_fixture() -> Vec<u8> {
     v
 }
 
+/// The files of one submission: (path relative to its root, bytes).
+pub type Files = Vec<(String, Vec<u8>)>;
+
 /// Every format fixture as (label, files of one submission).
-pub fn fixture_set() -> Vec<(&'static str, Vec<(String, Vec<u8>)>)> {
+pub fn fixture_set() -> Vec<(&'static str, Files)> {
     let one = |name: &str, bytes: Vec<u8>| vec![(name.to_string(), bytes)];
     vec![
         ("markdown", one("ANSWERS.md", fixture("formats/ANSWERS.md"))),
@@ -165,13 +202,22 @@ pub fn fixture_set() -> Vec<(&'static str, Vec<(String, Vec<u8>)>)> {
         ("pdf", one("answers/question-5.pdf", pdf_fixture())),
         ("latin1", one("q3.txt", latin1_fixture())),
         ("utf16", one("q2.txt", utf16_fixture())),
-        ("min-words-249", one("ANSWERS.md", fixture("min_words/answer_249.md"))),
-        ("min-words-250", one("ANSWERS.md", fixture("min_words/answer_250.md"))),
+        (
+            "min-words-249",
+            one("ANSWERS.md", fixture("min_words/answer_249.md")),
+        ),
+        (
+            "min-words-250",
+            one("ANSWERS.md", fixture("min_words/answer_250.md")),
+        ),
     ]
 }
 
 /// Grades the given files laid out in a fresh temporary submission directory.
-pub fn grade_files(files: &[(String, Vec<u8>)], has_orchestration_file: bool) -> assay_essays::EssayOutcome {
+pub fn grade_files(
+    files: &[(String, Vec<u8>)],
+    has_orchestration_file: bool,
+) -> assay_essays::EssayOutcome {
     let dir = tempfile::tempdir().unwrap();
     let mut docs = Vec::new();
     for (name, bytes) in files {

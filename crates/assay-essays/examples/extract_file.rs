@@ -1,0 +1,33 @@
+//! Prints what assay reads from answer documents and how it counts them.
+//!
+//! Run: `cargo run -p assay-essays --example extract_file -- FILE...`
+
+use assay_essays::{count_words, extract_document, wc_words, ExtractLimits};
+use std::path::Path;
+
+fn main() {
+    for arg in std::env::args().skip(1) {
+        let path = Path::new(&arg);
+        let root = path.parent().unwrap_or(Path::new("."));
+        let name = Path::new(path.file_name().unwrap_or_default());
+        match extract_document(root, name, &ExtractLimits::default()) {
+            Ok(doc) => {
+                let text = doc.text();
+                println!(
+                    "{arg}: {} words (wc -w {}), {} blocks",
+                    count_words(&text),
+                    wc_words(&text),
+                    doc.blocks.len()
+                );
+                for d in &doc.diagnostics {
+                    println!("  {d}");
+                }
+                for b in &doc.blocks {
+                    let h = b.heading.map_or(String::new(), |l| format!("h{l} "));
+                    println!("  {h}{}", b.text);
+                }
+            }
+            Err(d) => println!("{d}"),
+        }
+    }
+}
