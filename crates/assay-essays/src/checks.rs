@@ -3,13 +3,6 @@
 use crate::Answer;
 use assay_core::{CheckId, CheckResult, Diagnostic, QuestionKind, Rubric, SkipKind};
 
-fn at(a: &Answer) -> String {
-    match &a.location {
-        Some(l) => l.to_string(),
-        None => a.file.clone(),
-    }
-}
-
 /// "248 words: 2 short (within 5 % of 250)" or "100 words, minimum 250" or "312 words".
 pub(crate) fn words_phrase(words: usize, min: usize, near_miss_fraction: f64) -> String {
     if words >= min {
@@ -29,7 +22,7 @@ fn describe(a: &Answer, rules: &assay_core::EssayRules) -> String {
     let mut s = format!(
         "{} {} ({}; wc -w {})",
         a.question,
-        at(a),
+        a.place(),
         words_phrase(a.words, rules.min_words, rules.near_miss_fraction),
         a.wc_words
     );
@@ -152,7 +145,7 @@ pub(crate) fn checks(
                 format!(
                     "{} {} ({} words; wc -w {})",
                     a.question,
-                    at(a),
+                    a.place(),
                     a.words,
                     a.wc_words
                 )

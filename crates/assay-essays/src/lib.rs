@@ -47,6 +47,15 @@ pub struct Answer {
     pub fingerprint: Fingerprint,
 }
 
+impl Answer {
+    /// Where the answer is, as findings print it: `file:line:col`, or the file.
+    pub fn place(&self) -> String {
+        self.location
+            .as_ref()
+            .map_or_else(|| self.file.clone(), |l| l.to_string())
+    }
+}
+
 /// What the essays stage found in one submission.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EssayOutcome {
@@ -126,15 +135,7 @@ pub fn grade_with_limits(
             let mut places: Vec<String> = found
                 .iter()
                 .take(SHOWN)
-                .map(|a| {
-                    format!(
-                        "{} ({} words)",
-                        a.location
-                            .as_ref()
-                            .map_or(a.file.clone(), |l| l.to_string()),
-                        a.words
-                    )
-                })
+                .map(|a| format!("{} ({} words)", a.place(), a.words))
                 .collect();
             if found.len() > SHOWN {
                 places.push(format!("and {} more", found.len() - SHOWN));

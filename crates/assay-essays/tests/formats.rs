@@ -20,12 +20,6 @@ fn answer<'a>(o: &'a EssayOutcome, q: &str) -> &'a Answer {
         .unwrap_or_else(|| panic!("no {q} in {:?}", o.answers))
 }
 
-fn place(a: &Answer) -> String {
-    a.location
-        .as_ref()
-        .map_or(a.file.clone(), |l| l.to_string())
-}
-
 fn assert_excludes(a: &Answer, words: &[&str]) {
     for w in words {
         assert!(
@@ -44,7 +38,7 @@ fn markdown_renders_to_prose_only() {
     assert_eq!(o.answers.len(), 2);
     let q1 = answer(&o, "q1");
     assert_eq!(
-        (place(q1).as_str(), q1.words, q1.wc_words),
+        (q1.place().as_str(), q1.words, q1.wc_words),
         ("ANSWERS.md:8:1", 110, 109)
     );
     assert_eq!(
@@ -70,7 +64,7 @@ fn markdown_renders_to_prose_only() {
     );
     let q3 = answer(&o, "q3");
     assert_eq!(
-        (place(q3).as_str(), q3.words, q3.wc_words),
+        (q3.place().as_str(), q3.words, q3.wc_words),
         ("ANSWERS.md:34:1", 33, 33)
     );
     assert_excludes(
@@ -93,7 +87,7 @@ fn plain_text_file_per_question_with_pasted_question() {
     let o = outcome("text");
     let q2 = answer(&o, "q2");
     assert_eq!(
-        (place(q2).as_str(), q2.words, q2.wc_words),
+        (q2.place().as_str(), q2.words, q2.wc_words),
         ("q2.txt:1:1", 84, 89)
     );
     assert_eq!(q2.removed_question_words, 25);
@@ -108,7 +102,7 @@ fn html_text_without_script_style_comments_or_code() {
     let o = outcome("html");
     let q4 = answer(&o, "q4");
     assert_eq!(
-        (place(q4).as_str(), q4.words, q4.wc_words),
+        (q4.place().as_str(), q4.words, q4.wc_words),
         ("answers.html:11:1", 59, 60)
     );
     assert_excludes(
@@ -124,7 +118,7 @@ fn html_text_without_script_style_comments_or_code() {
     );
     assert!(q4.text.contains("& make the next one catch it"));
     let q5 = answer(&o, "q5");
-    assert_eq!((place(q5).as_str(), q5.words), ("answers.html:23:1", 13));
+    assert_eq!((q5.place().as_str(), q5.words), ("answers.html:23:1", 13));
     assert!(q5.text.starts_with("I’d redesign"));
 }
 
@@ -134,7 +128,7 @@ fn docx_paragraphs_tables_and_footnotes() {
     assert!(o.diagnostics.is_empty(), "{:?}", o.diagnostics);
     let q4 = answer(&o, "q4");
     assert_eq!(
-        (place(q4).as_str(), q4.words, q4.wc_words),
+        (q4.place().as_str(), q4.words, q4.wc_words),
         ("Q4 - security.docx", 77, 77)
     );
     assert!(
@@ -161,7 +155,7 @@ fn pdf_text_layer() {
     assert!(o.diagnostics.is_empty(), "{:?}", o.diagnostics);
     let q5 = answer(&o, "q5");
     assert_eq!(
-        (place(q5).as_str(), q5.words, q5.wc_words),
+        (q5.place().as_str(), q5.words, q5.wc_words),
         ("answers/question-5.pdf", 102, 102)
     );
     assert!(

@@ -6,15 +6,17 @@
 
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ImageInspect, NetworkCreateRequest,
+    VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    BuildImageOptions, CreateContainerOptionsBuilder, CreateImageOptions, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder, TagImageOptionsBuilder,
-    UploadToContainerOptionsBuilder,
+    BuildImageOptions, CreateContainerOptionsBuilder, CreateImageOptions, ListContainersOptions,
+    ListNetworksOptions, ListVolumesOptions, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder, TagImageOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
@@ -165,6 +167,20 @@ pub enum EngineError {
     CreateNetwork { name: String, source: CallError },
     #[error("could not remove network {name}: {source}")]
     RemoveNetwork { name: String, source: CallError },
+    #[error("could not create volume {name}: {source}")]
+    CreateVolume { name: String, source: CallError },
+    #[error("could not remove volume {name}: {source}")]
+    RemoveVolume { name: String, source: CallError },
+    #[error("could not pause container {name}: {source}")]
+    PauseContainer { name: String, source: CallError },
+    #[error("could not unpause container {name}: {source}")]
+    UnpauseContainer { name: String, source: CallError },
+    #[error("could not list {what} labelled {label}: {source}")]
+    List {
+        what: &'static str,
+        label: String,
+        source: CallError,
+    },
 }
 
 impl EngineError {
@@ -189,7 +205,12 @@ impl EngineError {
             | ContainerLogs { source, .. }
             | Exec { source, .. }
             | CreateNetwork { source, .. }
-            | RemoveNetwork { source, .. } => Some(source),
+            | RemoveNetwork { source, .. }
+            | CreateVolume { source, .. }
+            | RemoveVolume { source, .. }
+            | PauseContainer { source, .. }
+            | UnpauseContainer { source, .. }
+            | List { source, .. } => Some(source),
         }
     }
 
@@ -657,6 +678,120 @@ impl Engine {
                 source,
             }),
         }
+    }
+
+    /// Create a named volume with `labels`.
+    pub async fn create_volume(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<(), EngineError> {
+        let req = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        timed(self.timeouts.quick, self.docker.create_volume(req))
+            .await
+            .map(|_| ())
+            .map_err(|source| EngineError::CreateVolume {
+                name: name.to_string(),
+                source,
+            })
+    }
+
+    /// Remove a volume; a missing volume is fine.
+    pub async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
+        let fut = self
+            .docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>);
+        match timed(self.timeouts.quick, fut).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(source) => Err(EngineError::RemoveVolume {
+                name: name.to_string(),
+                source,
+            }),
+        }
+    }
+
+    pub async fn pause_container(&self, name: &str) -> Result<(), EngineError> {
+        timed(self.timeouts.quick, self.docker.pause_container(name))
+            .await
+            .map_err(|source| EngineError::PauseContainer {
+                name: name.to_string(),
+                source,
+            })
+    }
+
+    pub async fn unpause_container(&self, name: &str) -> Result<(), EngineError> {
+        timed(self.timeouts.quick, self.docker.unpause_container(name))
+            .await
+            .map_err(|source| EngineError::UnpauseContainer {
+                name: name.to_string(),
+                source,
+            })
+    }
+
+    /// Names of all containers (running or not) carrying `label` (`key` or `key=value`).
+    pub async fn containers_labelled(&self, label: &str) -> Result<Vec<String>, EngineError> {
+        let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
+        let opts = ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        };
+        let list = timed(self.timeouts.quick, self.docker.list_containers(Some(opts)))
+            .await
+            .map_err(|source| EngineError::List {
+                what: "containers",
+                label: label.to_string(),
+                source,
+            })?;
+        Ok(list
+            .into_iter()
+            .filter_map(|c| {
+                let name = c.names?.into_iter().next()?;
+                Some(name.trim_start_matches('/').to_string())
+            })
+            .collect())
+    }
+
+    /// Names of all networks carrying `label`.
+    pub async fn networks_labelled(&self, label: &str) -> Result<Vec<String>, EngineError> {
+        let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
+        let opts = ListNetworksOptions {
+            filters: Some(filters),
+        };
+        let list = timed(self.timeouts.quick, self.docker.list_networks(Some(opts)))
+            .await
+            .map_err(|source| EngineError::List {
+                what: "networks",
+                label: label.to_string(),
+                source,
+            })?;
+        Ok(list.into_iter().filter_map(|n| n.name).collect())
+    }
+
+    /// Names of all volumes carrying `label`.
+    pub async fn volumes_labelled(&self, label: &str) -> Result<Vec<String>, EngineError> {
+        let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
+        let opts = ListVolumesOptions {
+            filters: Some(filters),
+        };
+        let list = timed(self.timeouts.quick, self.docker.list_volumes(Some(opts)))
+            .await
+            .map_err(|source| EngineError::List {
+                what: "volumes",
+                label: label.to_string(),
+                source,
+            })?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect())
     }
 }
 

@@ -249,6 +249,31 @@ fn is_valid_tag(t: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
+/// Docker's repository grammar, simplified: lowercase path components of `[a-z0-9]` joined by
+/// single `.`, `_` or `-`, separated by `/` (an optional `host[:port]/` first).
+fn is_valid_repo(r: &str) -> bool {
+    let (host, path) = match r.split_once('/') {
+        Some((h, p)) if h.contains(['.', ':']) || h == "localhost" => (Some(h), p),
+        _ => (None, r),
+    };
+    let host_ok = host.is_none_or(|h| {
+        !h.is_empty()
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+    });
+    let component_ok = |c: &str| {
+        let b = c.as_bytes();
+        !b.is_empty()
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && c.chars().all(|ch| {
+                ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-')
+            })
+            && !c.contains("..")
+    };
+    r.len() <= 255 && host_ok && path.split('/').all(component_ok)
+}
+
 /// The pristine webapp image: the rubric's first webapp image name + assay's version.
 pub fn webapp_image(rubric: &assay_core::Rubric) -> ImageRef {
     let repo = rubric
@@ -256,7 +281,7 @@ pub fn webapp_image(rubric: &assay_core::Rubric) -> ImageRef {
         .images
         .first()
         .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
+        .filter(|s| is_valid_repo(s))
         .unwrap_or(DEFAULT_WEBAPP_REPO);
     ImageRef::new(repo, env!("CARGO_PKG_VERSION"))
 }
@@ -1148,6 +1173,46 @@ mod tests {
     fn hostile_os_release_codename_is_not_used_as_a_tag() {
         let h = HostRelease::parse("ID=debian\nVERSION_CODENAME=../../x y\n");
         assert!(h.runtime_release().is_err());
+    }
+
+    fn fixture_rubric() -> assay_core::Rubric {
+        serde_json::from_str(include_str!("../tests/fixtures/rubric.json")).unwrap()
+    }
+
+    #[test]
+    fn plan_adds_the_rubric_tags_to_the_defaults_and_skips_invalid_ones() {
+        let plan = ImagePlan::from_rubric(&fixture_rubric());
+        let pg: Vec<String> = plan.postgres.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            pg,
+            [
+                "postgres:15",
+                "postgres:16",
+                "postgres:latest",
+                "postgres:16-alpine",
+                "postgres:15-alpine"
+            ]
+        );
+        assert_eq!(
+            plan.webapp.to_string(),
+            format!("assay/sample-webapp:{}", env!("CARGO_PKG_VERSION"))
+        );
+        assert_eq!(plan.probe.repo, PROBE_REPO);
+        assert!(plan
+            .all()
+            .contains(&ImageRef::new("debian", "bookworm-slim")));
+    }
+
+    #[test]
+    fn an_invalid_webapp_repo_falls_back_to_the_default() {
+        let mut r = fixture_rubric();
+        r.webapp.images = vec!["Bad Name!".into()];
+        assert_eq!(webapp_image(&r).repo, DEFAULT_WEBAPP_REPO);
+        r.webapp.images = vec!["registry.example:5000/team/webapp".into()];
+        assert_eq!(webapp_image(&r).repo, "registry.example:5000/team/webapp");
+        for bad in ["", "a//b", "-a", "a-", "UPPER", "a..b", "a/ b"] {
+            assert!(!is_valid_repo(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -54,11 +54,6 @@ impl Format {
             _ => return None,
         })
     }
-
-    /// Whether headings are structural (marked up) rather than guessed from lines.
-    pub fn has_structural_headings(self) -> bool {
-        matches!(self, Format::Markdown | Format::Html | Format::Docx)
-    }
 }
 
 /// The text of one document, as blocks in reading order.

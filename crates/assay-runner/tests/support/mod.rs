@@ -114,3 +114,55 @@ pub fn show(results: &[assay_core::CheckResult]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// A started stack of `project` (networks, probe, services up) with run id `run_id`.
+pub async fn stack<'e>(
+    engine: &'e Engine,
+    project: &assay_compose::Project,
+    run_id: &str,
+    timeout: Duration,
+    start: bool,
+) -> assay_runner::run::Stack<'e> {
+    use assay_runner::probe::PgTarget;
+    let i = inputs("app", "s3cret-pw", "notes");
+    let plan_inputs = assay_runner::PlanInputs {
+        run_id: run_id.into(),
+        db_service: "db".into(),
+        webapp_service: "webapp".into(),
+        webapp_image: i.webapp_image.clone(),
+        probe_image: i.probe_image.clone(),
+        webapp_default_port: 8080,
+        limits: assay_runner::Limits::default(),
+    };
+    let plan = assay_runner::plan(project, &plan_inputs).expect("plans");
+    let pg = PgTarget {
+        host: "db".into(),
+        port: 5432,
+        user: "app".into(),
+        password: "s3cret-pw".into(),
+        database: "notes".into(),
+    };
+    let mut s = assay_runner::run::Stack::setup(
+        engine,
+        plan,
+        &assay_runner::reaper::default_state_dir(),
+        timeout,
+        assay_runner::CancellationToken::new(),
+        assay_runner::evidence::Masker::default(),
+        pg,
+    )
+    .await
+    .expect("setup");
+    if start {
+        s.start_services(&Default::default()).await.expect("daemon").expect("started");
+        s.wait_up().await.expect("daemon").expect("up");
+    }
+    s
+}
+
+/// A run id unique to this process and call, starting with `prefix`.
+pub fn run_id(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}{}x{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}

@@ -1,5 +1,5 @@
 //! Shared setup of the daemon tests: connect or skip, build the binaries, prepare the images,
-//! and a guard that removes every container and network a test created.
+//! and a guard that removes every container, network and volume a test created.
 
 #![allow(dead_code)]
 
@@ -92,6 +92,7 @@ pub struct Cleanup {
     engine: Engine,
     containers: Mutex<Vec<String>>,
     networks: Mutex<Vec<String>>,
+    volumes: Mutex<Vec<String>>,
 }
 
 impl Cleanup {
@@ -100,6 +101,7 @@ impl Cleanup {
             engine: engine.clone(),
             containers: Mutex::new(Vec::new()),
             networks: Mutex::new(Vec::new()),
+            volumes: Mutex::new(Vec::new()),
         }
     }
 
@@ -110,6 +112,10 @@ impl Cleanup {
     pub fn network(&self, name: &str) {
         self.networks.lock().unwrap().push(name.to_string());
     }
+
+    pub fn volume(&self, name: &str) {
+        self.volumes.lock().unwrap().push(name.to_string());
+    }
 }
 
 impl Drop for Cleanup {
@@ -117,6 +123,7 @@ impl Drop for Cleanup {
         let engine = self.engine.clone();
         let containers = std::mem::take(&mut *self.containers.lock().unwrap());
         let networks = std::mem::take(&mut *self.networks.lock().unwrap());
+        let volumes = std::mem::take(&mut *self.volumes.lock().unwrap());
         // A fresh runtime on its own thread: Drop may run inside (or after) the test's runtime.
         let done = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -131,6 +138,11 @@ impl Drop for Cleanup {
                 }
                 for n in &networks {
                     if let Err(e) = engine.remove_network(n).await {
+                        eprintln!("cleanup: {e}");
+                    }
+                }
+                for v in &volumes {
+                    if let Err(e) = engine.remove_volume(v).await {
                         eprintln!("cleanup: {e}");
                     }
                 }
