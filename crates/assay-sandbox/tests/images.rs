@@ -8,7 +8,7 @@ use assay_sandbox::labels;
 use assay_sandbox::{is_stand_in, ImageAction};
 use bollard::models::{ContainerCreateBody, HostConfig};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_images_exist_labelled_and_a_second_run_does_nothing() {
@@ -124,24 +124,8 @@ async fn run_to_exit(
         .await
         .unwrap();
     engine.start_container(&name).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let state = engine
-            .inspect_container(&name)
-            .await
-            .unwrap()
-            .state
-            .unwrap();
-        if state.running != Some(true) {
-            let logs = engine.logs_tail(&name, 50).await.unwrap();
-            return (state.exit_code.unwrap_or(-1), logs);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{image} did not exit within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let code = common::wait_exit(engine, &name).await;
+    (code, engine.logs_tail(&name, 50).await.unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -295,22 +295,8 @@ async fn missing_password_exits_non_zero_with_the_official_message() {
         return;
     };
     w.start_db(&["POSTGRES_USER=app"], &[]).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let state = loop {
-        let state = w
-            .engine
-            .inspect_container(&w.db)
-            .await
-            .unwrap()
-            .state
-            .unwrap();
-        if state.running != Some(true) {
-            break state;
-        }
-        assert!(Instant::now() < deadline, "still running after 30 s");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    assert_ne!(state.exit_code, Some(0), "{state:?}");
+    let code = common::wait_exit(&w.engine, &w.db).await;
+    assert_ne!(code, 0);
     let logs = w.engine.logs_tail(&w.db, 20).await.unwrap();
     assert!(
         logs.contains("superuser password is not specified"),

@@ -162,3 +162,19 @@ pub fn unique(prefix: &str) -> String {
         N.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// Wait (at most 30 s) until container `name` is no longer running; returns its exit code.
+pub async fn wait_exit(engine: &Engine, name: &str) -> i64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let state = engine.inspect_container(name).await.unwrap().state.unwrap();
+        if state.running != Some(true) {
+            return state.exit_code.unwrap_or(-1);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} still running after 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

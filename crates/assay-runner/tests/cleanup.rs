@@ -1,0 +1,117 @@
+//! Nothing is left behind: teardown on drop (panic), on cancel, after `kill -9` via the sweep,
+//! and live runs of other processes are never touched.
+
+#[path = "../src/testkit.rs"]
+mod testkit;
+mod support;
+
+use assay_runner::reaper::{self, RunLock};
+use assay_runner::{run_checks, CancellationToken, RunError};
+use std::io::BufRead;
+use std::time::Duration;
+use support::*;
+
+const CHILD_ENV: &str = "ASSAY_RUNNER_TEST_CHILD_RUN";
+
+/// Not a test of its own: the child process of `a_killed_run_is_swept` (a no-op otherwise).
+/// Sets up a run, says so, and waits to be killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_holds_a_run_until_killed() {
+    let Ok(id) = std::env::var(CHILD_ENV) else { return };
+    let Some(engine) = engine_or_skip("child_holds_a_run_until_killed").await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let project = testkit::good_project(dir.path());
+    let s = stack(&engine, &project, &id, Duration::from_secs(120), true).await;
+    println!("READY {}", s.plan.run_id);
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    drop(s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_run_is_swept_and_a_live_one_is_not() {
+    let Some(engine) = engine_or_skip("a_killed_run_is_swept_and_a_live_one_is_not").await else { return };
+    let id = run_id("tkill");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_holds_a_run_until_killed", "--nocapture"])
+        .env(CHILD_ENV, &id)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let ready = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l.starts_with("READY"))
+    })
+    .await
+    .unwrap();
+    assert!(ready, "the child did not set its run up");
+    assert!(!leftovers(&engine, &id).await.is_empty());
+    assert!(reaper::is_live(&reaper::default_state_dir(), &id), "the child holds its lock");
+
+    // While the child lives, a sweep leaves its run alone.
+    let report = reaper::sweep(&engine, &reaper::default_state_dir()).await.unwrap();
+    assert!(report.live_runs.contains(&id), "{report:?}");
+    assert!(!leftovers(&engine, &id).await.is_empty());
+
+    // kill -9: no teardown ran; the next gc removes everything.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!leftovers(&engine, &id).await.is_empty(), "nothing removed it yet");
+    let report = reaper::gc(&engine).await.unwrap();
+    assert!(report.runs.contains(&id), "{report:?}");
+    assert!(report.containers >= 3 && report.networks >= 1 && report.volumes >= 1, "{report:?}");
+    assert!(leftovers(&engine, &id).await.is_empty(), "{:?}", leftovers(&engine, &id).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_held_in_this_process_keeps_labelled_resources() {
+    let Some(engine) = engine_or_skip("a_lock_held_in_this_process_keeps_labelled_resources").await else { return };
+    let id = run_id("tlive");
+    let state = reaper::default_state_dir();
+    let lock = RunLock::acquire(&state, &id).unwrap();
+    let labels = assay_sandbox::labels::for_run(&id);
+    assay_runner::ops::create_volume(&engine, &format!("assay-{id}-v"), &labels).await.unwrap();
+    let report = reaper::sweep(&engine, &state).await.unwrap();
+    assert!(report.live_runs.contains(&id));
+    assert_eq!(leftovers(&engine, &id).await.len(), 1);
+    drop(lock);
+    let report = reaper::sweep(&engine, &state).await.unwrap();
+    assert!(report.runs.contains(&id), "{report:?}");
+    assert!(leftovers(&engine, &id).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_mid_run_still_tears_down() {
+    let Some(engine) = engine_or_skip("a_panic_mid_run_still_tears_down").await else { return };
+    let id = run_id("tpanic");
+    let e2 = engine.clone();
+    let id2 = id.clone();
+    let task = tokio::spawn(async move {
+        let dir = tempfile::tempdir().unwrap();
+        let project = testkit::good_project(dir.path());
+        let s = stack(&e2, &project, &id2, Duration::from_secs(60), true).await;
+        let _keep = &s;
+        panic!("a bug in assay while {} runs", s.plan.run_id);
+    });
+    let err = task.await.unwrap_err();
+    assert!(err.is_panic());
+    assert!(leftovers(&engine, &id).await.is_empty(), "{:?}", leftovers(&engine, &id).await);
+    assert!(!reaper::is_live(&reaper::default_state_dir(), &id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_run_tears_it_down() {
+    let Some(engine) = engine_or_skip("cancelling_a_run_tears_it_down").await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let project = testkit::good_project(dir.path());
+    let mut i = inputs("app", "s3cret-pw", "notes");
+    i.run_prefix = "tcancel".into();
+    let cancel = CancellationToken::new();
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        c.cancel();
+    });
+    let r = run_checks(&engine, &project, &i, cancel).await;
+    assert!(matches!(r, Err(RunError::Cancelled)), "{r:?}");
+    assert!(leftovers(&engine, "tcancel").await.is_empty(), "{:?}", leftovers(&engine, "tcancel").await);
+}
