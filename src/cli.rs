@@ -28,6 +28,20 @@ pub enum Command {
     /// Work with compose files as assay loads them.
     #[command(subcommand)]
     Compose(ComposeCommand),
+    /// Prepare the images evaluations need: pulled when a registry answers, otherwise (or with
+    /// --offline) stand-ins built from Debian packages; plus the pristine webapp and the probe.
+    #[command(after_help = "Examples:\n  assay images\n  assay images --offline\n\nA second run does nothing when every image is present (content-hash labels).")]
+    Images {
+        /// Never try a registry: build stand-ins from Debian packages (needs root and debootstrap).
+        #[arg(long)]
+        offline: bool,
+        /// Rebuild assay's own images even when they are up to date.
+        #[arg(long)]
+        rebuild: bool,
+        /// Rubric whose database tags and webapp image to prepare (default: the built-in rubric).
+        #[arg(long, value_name = "FILE")]
+        rubric: Option<PathBuf>,
+    },
     /// Build the candidate handout: the sample webapp (source + Dockerfile) and a README with
     /// the rubric's questions, as one zip.
     #[command(
@@ -134,6 +148,10 @@ pub fn run(cli: Cli) -> Exit {
         Command::Compose(ComposeCommand::Config { path, format, env }) => {
             crate::compose_config::run(&path, format, &env)
         }
+        Command::Images { offline, rebuild, rubric } => match load_rubric(rubric.as_deref()) {
+            Ok(r) => crate::images::run(&r, offline, rebuild),
+            Err(exit) => exit,
+        },
         Command::Kit { out, rubric } => {
             let rubric = match load_rubric(rubric.as_deref()) {
                 Ok(r) => r,

@@ -6,8 +6,7 @@ use crate::exit::Exit;
 use assay_compose::{load_project, render_config, ConfigFormat, LoadOptions};
 use std::path::{Path, PathBuf};
 
-/// Names tried, in `docker compose`'s order, when a directory is given.
-const COMPOSE_NAMES: [&str; 4] = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
+use assay_intake::COMPOSE_FILE_NAMES as COMPOSE_NAMES;
 
 pub fn run(path: &Path, format: ConfigFormatArg, env: &[(String, String)]) -> Exit {
     let (root, file) = match split(path) {

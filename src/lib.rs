@@ -22,6 +22,7 @@ pub mod cli;
 pub mod compose_config;
 pub mod evaluate;
 pub mod exit;
+pub mod images;
 pub mod kit;
 pub mod report;
 pub mod rubric;

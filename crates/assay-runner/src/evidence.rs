@@ -51,7 +51,9 @@ impl Masker {
             }
             match c {
                 '\n' | '\t' => out.push(c),
-                c if c.is_control() || is_bidi(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+                c if c.is_control() || is_bidi(c) => {
+                    out.push_str(&format!("\\u{{{:x}}}", c as u32))
+                }
                 c => out.push(c),
             }
         }
@@ -106,7 +108,10 @@ mod tests {
     #[test]
     fn escapes_control_and_ansi_but_keeps_lines() {
         let m = Masker::default();
-        assert_eq!(m.clean("a\x1b[31mred\r\n\tb\u{202e}"), "a\\u{1b}[31mred\\u{d}\n\tb\\u{202e}");
+        assert_eq!(
+            m.clean("a\x1b[31mred\r\n\tb\u{202e}"),
+            "a\\u{1b}[31mred\\u{d}\n\tb\\u{202e}"
+        );
     }
 
     #[test]

@@ -7,14 +7,14 @@
 
 pub mod plan;
 
-#[cfg(test)]
-mod testkit;
 pub mod evidence;
 pub mod ops;
 pub mod probe;
 pub mod reaper;
 pub mod run;
 pub mod scenarios;
+#[cfg(test)]
+mod testkit;
 
 pub use plan::{plan, Limits, PlanInputs, RunPlan};
 pub use reaper::{gc, GcReport};

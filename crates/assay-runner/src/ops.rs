@@ -3,8 +3,7 @@
 
 use assay_sandbox::{CallError, Engine};
 use bollard::models::{
-    ContainerSummary, EndpointSettings, Network, NetworkConnectRequest, Volume,
-    VolumeCreateRequest,
+    ContainerSummary, EndpointSettings, Network, NetworkConnectRequest, Volume, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
@@ -36,8 +35,14 @@ async fn timed<T>(
     let limit = engine.timeouts().quick;
     match tokio::time::timeout(limit, fut).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(OpError { op: op(), source: CallError::Docker(e) }),
-        Err(_) => Err(OpError { op: op(), source: CallError::TimedOut(limit) }),
+        Ok(Err(e)) => Err(OpError {
+            op: op(),
+            source: CallError::Docker(e),
+        }),
+        Err(_) => Err(OpError {
+            op: op(),
+            source: CallError::TimedOut(limit),
+        }),
     }
 }
 
@@ -51,9 +56,13 @@ pub async fn create_volume(
         labels: Some(labels.clone()),
         ..Default::default()
     };
-    timed(engine, || format!("create volume {name}"), engine.docker().create_volume(req))
-        .await
-        .map(|_| ())
+    timed(
+        engine,
+        || format!("create volume {name}"),
+        engine.docker().create_volume(req),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Removes a volume; a missing one is fine.
@@ -86,12 +95,21 @@ pub async fn connect_network(
 }
 
 pub async fn pause(engine: &Engine, container: &str) -> Result<(), OpError> {
-    timed(engine, || format!("pause container {container}"), engine.docker().pause_container(container)).await
+    timed(
+        engine,
+        || format!("pause container {container}"),
+        engine.docker().pause_container(container),
+    )
+    .await
 }
 
 pub async fn unpause(engine: &Engine, container: &str) -> Result<(), OpError> {
-    timed(engine, || format!("unpause container {container}"), engine.docker().unpause_container(container))
-        .await
+    timed(
+        engine,
+        || format!("unpause container {container}"),
+        engine.docker().unpause_container(container),
+    )
+    .await
 }
 
 fn label_filter(label: &str) -> HashMap<String, Vec<String>> {
@@ -99,32 +117,53 @@ fn label_filter(label: &str) -> HashMap<String, Vec<String>> {
 }
 
 /// Containers (running or not) carrying `label` (`key` or `key=value`).
-pub async fn list_containers(engine: &Engine, label: &str) -> Result<Vec<ContainerSummary>, OpError> {
+pub async fn list_containers(
+    engine: &Engine,
+    label: &str,
+) -> Result<Vec<ContainerSummary>, OpError> {
     let opts = ListContainersOptionsBuilder::default()
         .all(true)
         .filters(&label_filter(label))
         .build();
-    timed(engine, || format!("list containers labelled {label}"), engine.docker().list_containers(Some(opts)))
-        .await
+    timed(
+        engine,
+        || format!("list containers labelled {label}"),
+        engine.docker().list_containers(Some(opts)),
+    )
+    .await
 }
 
 pub async fn list_networks(engine: &Engine, label: &str) -> Result<Vec<Network>, OpError> {
-    let opts = ListNetworksOptionsBuilder::default().filters(&label_filter(label)).build();
-    timed(engine, || format!("list networks labelled {label}"), engine.docker().list_networks(Some(opts))).await
+    let opts = ListNetworksOptionsBuilder::default()
+        .filters(&label_filter(label))
+        .build();
+    timed(
+        engine,
+        || format!("list networks labelled {label}"),
+        engine.docker().list_networks(Some(opts)),
+    )
+    .await
 }
 
 pub async fn list_volumes(engine: &Engine, label: &str) -> Result<Vec<Volume>, OpError> {
-    let opts = ListVolumesOptionsBuilder::default().filters(&label_filter(label)).build();
-    timed(engine, || format!("list volumes labelled {label}"), engine.docker().list_volumes(Some(opts)))
-        .await
-        .map(|r| r.volumes.unwrap_or_default())
+    let opts = ListVolumesOptionsBuilder::default()
+        .filters(&label_filter(label))
+        .build();
+    timed(
+        engine,
+        || format!("list volumes labelled {label}"),
+        engine.docker().list_volumes(Some(opts)),
+    )
+    .await
+    .map(|r| r.volumes.unwrap_or_default())
 }
 
 /// Gateway address of a network's first IPAM config (for isolation tests).
 pub async fn network_gateway(engine: &Engine, name: &str) -> Result<Option<String>, OpError> {
-    let fut = engine
-        .docker()
-        .inspect_network(name, None::<bollard::query_parameters::InspectNetworkOptions>);
+    let fut = engine.docker().inspect_network(
+        name,
+        None::<bollard::query_parameters::InspectNetworkOptions>,
+    );
     let net = timed(engine, || format!("inspect network {name}"), fut).await?;
     Ok(net
         .ipam

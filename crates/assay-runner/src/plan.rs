@@ -140,7 +140,10 @@ impl NetworkSpec {
             internal: Some(true),
             attachable: Some(false),
             enable_ipv6: Some(false),
-            options: Some(HashMap::from([(INHIBIT_IPV4.to_string(), "true".to_string())])),
+            options: Some(HashMap::from([(
+                INHIBIT_IPV4.to_string(),
+                "true".to_string(),
+            )])),
             labels: Some(self.labels.clone()),
             ..Default::default()
         }

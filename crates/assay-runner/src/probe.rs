@@ -37,7 +37,11 @@ impl ProbeReply {
     /// The error the probe reported, or a description of a missing answer.
     pub fn error(&self) -> Option<String> {
         if let Some(e) = self.json.get("error").filter(|e| !e.is_null()) {
-            return Some(e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string()));
+            return Some(
+                e.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.to_string()),
+            );
         }
         if self.json.is_null() {
             let err = self.stderr.trim();
@@ -104,7 +108,9 @@ pub struct Probe<'e> {
 impl<'e> Probe<'e> {
     async fn run(&self, args: &[&str], limit: Duration) -> Result<ProbeReply, EngineError> {
         // The probe gives up a little before we do, so its JSON answer arrives.
-        let own = limit.saturating_sub(Duration::from_millis(500)).max(Duration::from_millis(300));
+        let own = limit
+            .saturating_sub(Duration::from_millis(500))
+            .max(Duration::from_millis(300));
         let ms = own.as_millis().to_string();
         let mut cmd = vec![PROBE_BIN];
         cmd.extend_from_slice(args);
@@ -151,8 +157,17 @@ impl<'e> Probe<'e> {
     ) -> Result<ProbeReply, EngineError> {
         let port = t.port.to_string();
         let mut args = vec![
-            "pg", "--host", &t.host, "--port", &port, "--user", &t.user, "--password", &t.password,
-            "--db", &t.database,
+            "pg",
+            "--host",
+            &t.host,
+            "--port",
+            &port,
+            "--user",
+            &t.user,
+            "--password",
+            &t.password,
+            "--db",
+            &t.database,
         ];
         if let Some(n) = nonce {
             args.push("--query-nonce");
@@ -162,8 +177,14 @@ impl<'e> Probe<'e> {
     }
 
     /// Whether a TCP connection to `host:port` succeeds.
-    pub async fn tcp(&self, host: &str, port: u16, limit: Duration) -> Result<ProbeReply, EngineError> {
-        self.run(&["wait-tcp", host, &port.to_string()], limit).await
+    pub async fn tcp(
+        &self,
+        host: &str,
+        port: u16,
+        limit: Duration,
+    ) -> Result<ProbeReply, EngineError> {
+        self.run(&["wait-tcp", host, &port.to_string()], limit)
+            .await
     }
 }
 
@@ -173,12 +194,19 @@ mod tests {
     use serde_json::json;
 
     fn reply(json: Value, code: i64) -> ProbeReply {
-        ProbeReply { exit_code: Some(code), json, stderr: String::new() }
+        ProbeReply {
+            exit_code: Some(code),
+            json,
+            stderr: String::new(),
+        }
     }
 
     #[test]
     fn parses_the_last_json_line() {
-        assert_eq!(parse_stdout("noise\n{\"a\":1}\n{\"status\":200}\n"), json!({"status": 200}));
+        assert_eq!(
+            parse_stdout("noise\n{\"a\":1}\n{\"status\":200}\n"),
+            json!({"status": 200})
+        );
         assert_eq!(parse_stdout("no json"), Value::Null);
         assert_eq!(parse_stdout("{broken"), Value::Null);
     }
@@ -197,7 +225,11 @@ mod tests {
         let r = reply(json!({"ok": false, "error": "connection refused"}), 1);
         assert!(!r.ok());
         assert_eq!(r.error().as_deref(), Some("connection refused"));
-        let none = ProbeReply { exit_code: Some(127), json: Value::Null, stderr: "exec: not found\n".into() };
+        let none = ProbeReply {
+            exit_code: Some(127),
+            json: Value::Null,
+            stderr: "exec: not found\n".into(),
+        };
         assert_eq!(none.error().as_deref(), Some("exec: not found"));
     }
 

@@ -5,7 +5,7 @@
 
 use crate::ops::{self, OpError};
 use assay_sandbox::{labels, Engine, EngineError};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,17 +39,28 @@ impl RunLock {
     /// Creates and locks `<dir>/<run_id>.lock`.
     pub fn acquire(dir: &Path, run_id: &str) -> Result<RunLock, LockError> {
         let path = dir.join(format!("{run_id}.lock"));
-        let err = |source| LockError { path: path.clone(), source };
+        let err = |source| LockError {
+            path: path.clone(),
+            source,
+        };
         if !valid_run_id(run_id) {
             return Err(err(std::io::Error::other("invalid run id")));
         }
         std::fs::create_dir_all(dir).map_err(err)?;
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(err)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(err)?;
         file.try_lock().map_err(|e| match e {
             std::fs::TryLockError::Error(e) => err(e),
             std::fs::TryLockError::WouldBlock => err(std::io::Error::other("already locked")),
         })?;
-        Ok(RunLock { path, file: Some(file) })
+        Ok(RunLock {
+            path,
+            file: Some(file),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -65,23 +76,51 @@ impl Drop for RunLock {
     }
 }
 
-/// True when a live process holds the run's lock.
-pub fn is_live(dir: &Path, run_id: &str) -> bool {
+/// What the state directory says about a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockState {
+    /// A live process holds the lock: never touch the run.
+    Live,
+    /// The lock file exists and nobody holds it: its process died (a run that ends removes
+    /// its file).
+    Stale,
+    /// No lock file: not a run of this state directory (another tool, a wiped /tmp).
+    Absent,
+}
+
+/// Whether `run_id`'s lock is held, stale or absent.
+pub fn lock_state(dir: &Path, run_id: &str) -> LockState {
     if !valid_run_id(run_id) {
-        return false;
+        return LockState::Absent;
     }
     let path = dir.join(format!("{run_id}.lock"));
     let Ok(file) = OpenOptions::new().write(true).open(&path) else {
-        return false;
+        return LockState::Absent;
     };
     match file.try_lock() {
-        Ok(()) => {
-            let _ = std::fs::remove_file(&path);
-            false
-        }
-        Err(_) => true,
+        Ok(()) => LockState::Stale,
+        Err(_) => LockState::Live,
     }
 }
+
+/// True when a live process holds the run's lock.
+pub fn is_live(dir: &Path, run_id: &str) -> bool {
+    lock_state(dir, run_id) == LockState::Live
+}
+
+/// Which unlocked runs a sweep removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepMode {
+    /// `assay gc`: every run nobody holds a lock for.
+    All,
+    /// Before every run: runs whose lock file is stale, and runs without a lock file whose
+    /// containers are older than [`ORPHAN_AGE`] (so resources another tool is creating right
+    /// now are left alone).
+    Dead,
+}
+
+/// Age after which a labelled run without a lock file counts as abandoned.
+pub const ORPHAN_AGE: Duration = Duration::from_secs(600);
 
 /// What a sweep removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -115,29 +154,45 @@ impl GcError {
     }
 }
 
-/// Run ids of every labelled container, network and volume.
-async fn labelled_runs(engine: &Engine) -> Result<BTreeSet<String>, OpError> {
-    let mut runs = BTreeSet::new();
+/// Run ids of every labelled container, network and volume, with the creation time (unix
+/// seconds) of the run's oldest container, when it has one.
+async fn labelled_runs(engine: &Engine) -> Result<BTreeMap<String, Option<i64>>, OpError> {
+    let mut runs: BTreeMap<String, Option<i64>> = BTreeMap::new();
     let managed = format!("{}=true", labels::MANAGED);
     for c in ops::list_containers(engine, &managed).await? {
-        runs.extend(c.labels.and_then(|l| l.get(labels::RUN).cloned()));
+        if let Some(run) = c.labels.and_then(|l| l.get(labels::RUN).cloned()) {
+            let oldest = runs.entry(run).or_default();
+            *oldest = match (*oldest, c.created) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
     }
     for n in ops::list_networks(engine, &managed).await? {
-        runs.extend(n.labels.and_then(|l| l.get(labels::RUN).cloned()));
+        if let Some(run) = n.labels.and_then(|l| l.get(labels::RUN).cloned()) {
+            runs.entry(run).or_default();
+        }
     }
     for v in ops::list_volumes(engine, &managed).await? {
-        runs.extend(v.labels.get(labels::RUN).cloned());
+        if let Some(run) = v.labels.get(labels::RUN).cloned() {
+            runs.entry(run).or_default();
+        }
     }
     Ok(runs)
 }
 
 /// Removes every container, network and volume of run `run_id` (whatever its state).
-pub async fn remove_run(engine: &Engine, run_id: &str, report: &mut GcReport) -> Result<(), GcError> {
+pub async fn remove_run(
+    engine: &Engine,
+    run_id: &str,
+    report: &mut GcReport,
+) -> Result<(), GcError> {
     let label = format!("{}={run_id}", labels::RUN);
     let containers = ops::list_containers(engine, &label).await?;
-    let removals = containers.iter().filter_map(|c| c.id.clone()).map(|id| async move {
-        (id.clone(), engine.remove_container(&id).await)
-    });
+    let removals = containers
+        .iter()
+        .filter_map(|c| c.id.clone())
+        .map(|id| async move { (id.clone(), engine.remove_container(&id).await) });
     for (id, r) in futures_util::future::join_all(removals).await {
         match r {
             Ok(()) => report.containers += 1,
@@ -146,7 +201,9 @@ pub async fn remove_run(engine: &Engine, run_id: &str, report: &mut GcReport) ->
         }
     }
     for n in ops::list_networks(engine, &label).await? {
-        let Some(name) = n.name.or(n.id) else { continue };
+        let Some(name) = n.name.or(n.id) else {
+            continue;
+        };
         match engine.remove_network(&name).await {
             Ok(()) => report.networks += 1,
             Err(e) if e.is_unreachable() => return Err(e.into()),
@@ -175,23 +232,45 @@ pub async fn remove_run(engine: &Engine, run_id: &str, report: &mut GcReport) ->
     Ok(())
 }
 
-/// Sweeps the resources of every run whose lock in `state_dir` is not held.
-pub async fn sweep(engine: &Engine, state_dir: &Path) -> Result<GcReport, GcError> {
+/// Sweeps the resources of unlocked runs (which ones: `mode`), never a live run's.
+pub async fn sweep(
+    engine: &Engine,
+    state_dir: &Path,
+    mode: SweepMode,
+) -> Result<GcReport, GcError> {
     let mut report = GcReport::default();
-    for run in labelled_runs(engine).await? {
-        if is_live(state_dir, &run) {
-            report.live_runs.push(run);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    for (run, oldest) in labelled_runs(engine).await? {
+        let state = lock_state(state_dir, &run);
+        let dead = match (state, mode) {
+            (LockState::Live, _) => false,
+            (LockState::Stale, _) | (LockState::Absent, SweepMode::All) => true,
+            (LockState::Absent, SweepMode::Dead) => {
+                oldest.is_some_and(|t| now - t > ORPHAN_AGE.as_secs() as i64)
+            }
+        };
+        if !dead {
+            if state == LockState::Live {
+                report.live_runs.push(run);
+            }
             continue;
         }
+        let before = report.errors.len();
         remove_run(engine, &run, &mut report).await?;
+        if report.errors.len() == before && valid_run_id(&run) {
+            let _ = std::fs::remove_file(state_dir.join(format!("{run}.lock")));
+        }
         report.runs.push(run);
     }
     Ok(report)
 }
 
-/// `assay gc`: sweep with the default state directory.
+/// `assay gc`: remove every run nobody holds a lock for (default state directory).
 pub async fn gc(engine: &Engine) -> Result<GcReport, GcError> {
-    sweep(engine, &default_state_dir()).await
+    sweep(engine, &default_state_dir(), SweepMode::All).await
 }
 
 #[cfg(test)]
@@ -202,25 +281,33 @@ mod tests {
     fn a_held_lock_is_live_and_a_released_one_is_not() {
         let dir = tempfile::tempdir().unwrap();
         let lock = RunLock::acquire(dir.path(), "r123").unwrap();
-        assert!(is_live(dir.path(), "r123"));
-        assert!(RunLock::acquire(dir.path(), "r123").is_err(), "one holder only");
+        assert_eq!(lock_state(dir.path(), "r123"), LockState::Live);
+        assert!(
+            RunLock::acquire(dir.path(), "r123").is_err(),
+            "one holder only"
+        );
         drop(lock);
-        assert!(!dir.path().join("r123.lock").exists());
-        assert!(!is_live(dir.path(), "r123"));
+        assert!(
+            !dir.path().join("r123.lock").exists(),
+            "a run that ends removes its file"
+        );
+        assert_eq!(lock_state(dir.path(), "r123"), LockState::Absent);
     }
 
     #[test]
-    fn a_stale_lock_file_is_not_live_and_is_removed() {
+    fn a_lock_file_nobody_holds_is_stale() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("old.lock"), "").unwrap();
-        assert!(!is_live(dir.path(), "old"));
-        assert!(!dir.path().join("old.lock").exists());
+        assert_eq!(lock_state(dir.path(), "old"), LockState::Stale);
     }
 
     #[test]
     fn hostile_run_ids_never_reach_the_file_system() {
         let dir = tempfile::tempdir().unwrap();
         assert!(RunLock::acquire(dir.path(), "../x").is_err());
-        assert!(!is_live(dir.path(), "../../etc/passwd"));
+        assert_eq!(
+            lock_state(dir.path(), "../../etc/passwd"),
+            LockState::Absent
+        );
     }
 }

@@ -59,7 +59,11 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(evidence: impl Into<String>) -> Failure {
-        Failure { evidence: evidence.into(), location: None, details: Vec::new() }
+        Failure {
+            evidence: evidence.into(),
+            location: None,
+            details: Vec::new(),
+        }
     }
 }
 
@@ -78,7 +82,11 @@ pub enum Readiness {
     /// It exited with code 0 (`service_completed_successfully`).
     Exited0,
     /// Something answers HTTP at `http://host:port/path` (any status), asked by the probe.
-    Http { host: String, port: u16, path: String },
+    Http {
+        host: String,
+        port: u16,
+        path: String,
+    },
     /// Postgres accepts the credentials and answers `SELECT 1`, asked by the probe.
     Postgres(PgTarget),
     /// A TCP connection to `host:port` succeeds, from the probe.
@@ -91,15 +99,21 @@ impl Readiness {
             Readiness::Running => "running".into(),
             Readiness::Healthy => "healthy".into(),
             Readiness::Exited0 => "completed successfully".into(),
-            Readiness::Http { host, port, path } => format!("answering HTTP on http://{host}:{port}{path}"),
-            Readiness::Postgres(t) => format!("accepting Postgres connections on {}:{}", t.host, t.port),
+            Readiness::Http { host, port, path } => {
+                format!("answering HTTP on http://{host}:{port}{path}")
+            }
+            Readiness::Postgres(t) => {
+                format!("accepting Postgres connections on {}:{}", t.host, t.port)
+            }
             Readiness::Tcp { host, port } => format!("accepting TCP on {host}:{port}"),
         }
     }
 
     fn poll_interval(&self) -> Duration {
         match self {
-            Readiness::Running | Readiness::Healthy | Readiness::Exited0 => Duration::from_millis(200),
+            Readiness::Running | Readiness::Healthy | Readiness::Exited0 => {
+                Duration::from_millis(200)
+            }
             _ => Duration::from_millis(300),
         }
     }
@@ -114,7 +128,10 @@ pub struct TeardownGuard {
 
 impl TeardownGuard {
     pub fn new(run_id: &str) -> TeardownGuard {
-        TeardownGuard { run_id: run_id.to_string(), armed: true }
+        TeardownGuard {
+            run_id: run_id.to_string(),
+            armed: true,
+        }
     }
 
     pub fn disarm(&mut self) {
@@ -131,7 +148,10 @@ impl Drop for TeardownGuard {
         // A fresh runtime on its own thread: the current one may be shutting down or be the
         // thread we are on (a runtime cannot block inside itself).
         let worker = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async {
@@ -152,7 +172,12 @@ pub fn random_hex(words: usize) -> String {
     let mut out = String::new();
     for i in 0..words {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
         h.write_u32(std::process::id());
         h.write_usize(i);
         out.push_str(&format!("{:016x}", h.finish()));
@@ -204,7 +229,11 @@ impl<'e> Stack<'e> {
             pg,
             unpause: None,
         };
-        let nets = stack.plan.networks.iter().map(|n| engine.create_network(n.create_request()));
+        let nets = stack
+            .plan
+            .networks
+            .iter()
+            .map(|n| engine.create_network(n.create_request()));
         for r in futures_util::future::join_all(nets).await {
             r?;
         }
@@ -224,7 +253,10 @@ impl<'e> Stack<'e> {
     }
 
     pub fn probe(&self) -> Probe<'e> {
-        Probe { engine: self.engine, container: self.plan.probe.name.clone() }
+        Probe {
+            engine: self.engine,
+            container: self.plan.probe.name.clone(),
+        }
     }
 
     /// Time left before the deadline.
@@ -234,7 +266,8 @@ impl<'e> Stack<'e> {
 
     /// A probe call's time limit: at most 10 s, never past the deadline (at least 1 s).
     pub fn probe_limit(&self) -> Duration {
-        self.remaining().clamp(Duration::from_secs(1), Duration::from_secs(10))
+        self.remaining()
+            .clamp(Duration::from_secs(1), Duration::from_secs(10))
     }
 
     /// Sleeps `d` unless cancelled.
@@ -256,7 +289,11 @@ impl<'e> Stack<'e> {
             Ok(t) => t,
             Err(f) => return Ok(Err(f)),
         };
-        match self.engine.create_container(&spec.name, spec.create_body()).await {
+        match self
+            .engine
+            .create_container(&spec.name, spec.create_body())
+            .await
+        {
             Ok(_) => {}
             Err(e) if e.is_unreachable() => return Err(e.into()),
             Err(e) => {
@@ -286,10 +323,10 @@ impl<'e> Stack<'e> {
         match self.engine.start_container(&spec.name).await {
             Ok(()) => Ok(Ok(())),
             Err(e) if e.is_unreachable() => Err(e.into()),
-            Err(e) => Ok(Err(Failure::new(self.masker.clean(&format!(
-                "service `{}` could not start: {e}",
-                spec.service
-            ))))),
+            Err(e) => Ok(Err(Failure::new(
+                self.masker
+                    .clean(&format!("service `{}` could not start: {e}", spec.service)),
+            ))),
         }
     }
 
@@ -299,14 +336,17 @@ impl<'e> Stack<'e> {
         let services = self.plan.services.clone();
         for svc in &services {
             for (dep, cond) in &svc.depends_on {
-                let Some(dep_plan) = self.plan.service(dep).cloned() else { continue };
+                let Some(dep_plan) = self.plan.service(dep).cloned() else {
+                    continue;
+                };
                 let readiness = match cond {
                     Condition::Started => Readiness::Running,
                     Condition::Healthy => Readiness::Healthy,
                     Condition::CompletedSuccessfully => Readiness::Exited0,
                 };
                 for c in &dep_plan.containers {
-                    if let Err(mut f) = self.wait_ready(&c.name, &dep_plan.name, &readiness).await? {
+                    if let Err(mut f) = self.wait_ready(&c.name, &dep_plan.name, &readiness).await?
+                    {
                         f.evidence = format!(
                             "service `{}` was not started: dependency `{dep}` ({}) failed: {}",
                             svc.name,
@@ -334,7 +374,11 @@ impl<'e> Stack<'e> {
     }
 
     async fn hold_back_db(&mut self, pause: Duration) -> Result<(), RunError> {
-        let Some(db) = self.plan.service(&self.plan.db_service).map(|s| s.containers.clone()) else {
+        let Some(db) = self
+            .plan
+            .service(&self.plan.db_service)
+            .map(|s| s.containers.clone())
+        else {
             return Ok(());
         };
         for c in &db {
@@ -368,7 +412,9 @@ impl<'e> Stack<'e> {
             return Readiness::Postgres(self.pg.clone());
         }
         let one_shot = self.plan.services.iter().any(|s| {
-            s.depends_on.iter().any(|(d, c)| d == service && *c == Condition::CompletedSuccessfully)
+            s.depends_on
+                .iter()
+                .any(|(d, c)| d == service && *c == Condition::CompletedSuccessfully)
         });
         if one_shot {
             Readiness::Exited0
@@ -399,9 +445,16 @@ impl<'e> Stack<'e> {
             let st = info.state.clone().unwrap_or_default();
             let status = st.status.unwrap_or(ContainerStateStatusEnum::EMPTY);
             let restarting = st.restarting.unwrap_or(false);
-            let exited = matches!(status, ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD);
+            let exited = matches!(
+                status,
+                ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD
+            );
             let paused = st.paused.unwrap_or(false);
-            let health = st.health.as_ref().and_then(|h| h.status).unwrap_or(HealthStatusEnum::NONE);
+            let health = st
+                .health
+                .as_ref()
+                .and_then(|h| h.status)
+                .unwrap_or(HealthStatusEnum::NONE);
             match readiness {
                 Readiness::Exited0 if exited && !restarting => {
                     return if st.exit_code == Some(0) {
@@ -413,45 +466,62 @@ impl<'e> Stack<'e> {
                 _ if exited && !restarting => {
                     return Ok(Err(self.describe_stop(service, &info).await?));
                 }
-                Readiness::Running if status == ContainerStateStatusEnum::RUNNING => return Ok(Ok(())),
+                Readiness::Running if status == ContainerStateStatusEnum::RUNNING => {
+                    return Ok(Ok(()))
+                }
                 Readiness::Healthy if health == HealthStatusEnum::HEALTHY => return Ok(Ok(())),
                 // Docker marks a paused container unhealthy at once (streak 0) and keeps the
                 // mark until a check passes: only a streak that used up the retries counts.
                 Readiness::Healthy
                     if health == HealthStatusEnum::UNHEALTHY
                         && !paused
-                        && st.health.as_ref().and_then(|h| h.failing_streak).unwrap_or(0)
+                        && st
+                            .health
+                            .as_ref()
+                            .and_then(|h| h.failing_streak)
+                            .unwrap_or(0)
                             >= self.health_retries(container) =>
                 {
                     let mut f = Failure::new(format!("service `{service}` is unhealthy"));
                     if let Some(last) = last_health_output(&info) {
-                        f.evidence.push_str(&format!(": {}", self.masker.clean(&last)));
+                        f.evidence
+                            .push_str(&format!(": {}", self.masker.clean(&last)));
                     }
                     return Ok(Err(f));
                 }
-                Readiness::Healthy if health == HealthStatusEnum::NONE || health == HealthStatusEnum::EMPTY => {
-                    if status == ContainerStateStatusEnum::RUNNING {
-                        return Ok(Err(Failure::new(format!(
-                            "service `{service}` has no healthcheck, so it can never become healthy"
-                        ))));
-                    }
+                Readiness::Healthy
+                    if matches!(health, HealthStatusEnum::NONE | HealthStatusEnum::EMPTY)
+                        && status == ContainerStateStatusEnum::RUNNING =>
+                {
+                    return Ok(Err(Failure::new(format!(
+                        "service `{service}` has no healthcheck, so it can never become healthy"
+                    ))));
                 }
-                Readiness::Http { host, port, path } if status == ContainerStateStatusEnum::RUNNING => {
+                Readiness::Http { host, port, path }
+                    if status == ContainerStateStatusEnum::RUNNING =>
+                {
                     let url = format!("http://{host}:{port}{path}");
-                    let r = self.probe().http("GET", &url, None, self.probe_limit()).await?;
+                    let r = self
+                        .probe()
+                        .http("GET", &url, None, self.probe_limit())
+                        .await?;
                     if r.http_status().is_some() {
                         return Ok(Ok(()));
                     }
                     last_probe = r.error();
                 }
-                Readiness::Postgres(t) if status == ContainerStateStatusEnum::RUNNING && !paused => {
+                Readiness::Postgres(t)
+                    if status == ContainerStateStatusEnum::RUNNING && !paused =>
+                {
                     let r = self.probe().pg(t, None, self.probe_limit()).await?;
                     if r.ok() {
                         return Ok(Ok(()));
                     }
                     last_probe = r.error();
                 }
-                Readiness::Tcp { host, port } if status == ContainerStateStatusEnum::RUNNING && !paused => {
+                Readiness::Tcp { host, port }
+                    if status == ContainerStateStatusEnum::RUNNING && !paused =>
+                {
                     let r = self.probe().tcp(host, *port, self.probe_limit()).await?;
                     if r.ok() {
                         return Ok(Ok(()));
@@ -467,7 +537,8 @@ impl<'e> Stack<'e> {
                     status_text(&info)
                 ));
                 if let Some(p) = last_probe {
-                    f.evidence.push_str(&format!("; last probe: {}", self.masker.clean(&p)));
+                    f.evidence
+                        .push_str(&format!("; last probe: {}", self.masker.clean(&p)));
                 }
                 return Ok(Err(f));
             }
@@ -489,7 +560,11 @@ impl<'e> Stack<'e> {
     }
 
     /// A failure saying how a container ended, with the cause from its last log line.
-    async fn describe_stop(&self, service: &str, info: &ContainerInspectResponse) -> Result<Failure, RunError> {
+    async fn describe_stop(
+        &self,
+        service: &str,
+        info: &ContainerInspectResponse,
+    ) -> Result<Failure, RunError> {
         let st = info.state.clone().unwrap_or_default();
         let name = info.name.clone().unwrap_or_default();
         let name = name.trim_start_matches('/');
@@ -498,7 +573,11 @@ impl<'e> Stack<'e> {
         } else {
             format!("service `{service}` exited {}", st.exit_code.unwrap_or(-1))
         };
-        let logs = self.engine.logs_tail(name, LOG_LINES).await.unwrap_or_default();
+        let logs = self
+            .engine
+            .logs_tail(name, LOG_LINES)
+            .await
+            .unwrap_or_default();
         if let Some(cause) = cause_line(&logs) {
             ev.push_str(": ");
             ev.push_str(&self.masker.clean(&cause));
@@ -524,10 +603,19 @@ impl<'e> Stack<'e> {
                     .flatten()
                     .rev()
                     .take(3)
-                    .map(|r| format!("exit {}: {}", r.exit_code.unwrap_or(-1), r.output.as_deref().unwrap_or("").trim()))
+                    .map(|r| {
+                        format!(
+                            "exit {}: {}",
+                            r.exit_code.unwrap_or(-1),
+                            r.output.as_deref().unwrap_or("").trim()
+                        )
+                    })
                     .collect();
                 if !logs.is_empty() {
-                    msg.push_str(&format!("\nhealth log (latest first):\n{}", self.masker.clean(&logs.join("\n"))));
+                    msg.push_str(&format!(
+                        "\nhealth log (latest first):\n{}",
+                        self.masker.clean(&logs.join("\n"))
+                    ));
                 }
             }
             out.push(Diagnostic::info(msg).at_opt(loc.clone()));
@@ -549,7 +637,11 @@ impl<'e> Stack<'e> {
         self.plan
             .services
             .iter()
-            .flat_map(|s| s.containers.iter().map(|c| (s.name.clone(), c.name.clone())))
+            .flat_map(|s| {
+                s.containers
+                    .iter()
+                    .map(|c| (s.name.clone(), c.name.clone()))
+            })
             .collect()
     }
 
@@ -560,8 +652,12 @@ impl<'e> Stack<'e> {
             h.abort();
         }
         let engine = self.engine;
-        let specs: Vec<ContainerSpec> =
-            self.plan.services.iter().flat_map(|s| s.containers.clone()).collect();
+        let specs: Vec<ContainerSpec> = self
+            .plan
+            .services
+            .iter()
+            .flat_map(|s| s.containers.clone())
+            .collect();
         let stops = specs.iter().map(|c| {
             let grace = c.limits.stop_grace;
             async move { engine.stop_container(&c.name, grace).await }
@@ -576,9 +672,15 @@ impl<'e> Stack<'e> {
 
 fn status_text(info: &ContainerInspectResponse) -> String {
     let st = info.state.clone().unwrap_or_default();
-    let status = st.status.map(|s| s.to_string()).unwrap_or_else(|| "unknown".into());
+    let status = st
+        .status
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "unknown".into());
     let mut t = format!("status {status}");
-    if matches!(st.status, Some(ContainerStateStatusEnum::EXITED) | Some(ContainerStateStatusEnum::DEAD)) {
+    if matches!(
+        st.status,
+        Some(ContainerStateStatusEnum::EXITED) | Some(ContainerStateStatusEnum::DEAD)
+    ) {
         t.push_str(&format!(", exit code {}", st.exit_code.unwrap_or(-1)));
     }
     t.push_str(&format!(", OOMKilled {}", st.oom_killed.unwrap_or(false)));
@@ -607,7 +709,11 @@ pub fn cause_line(logs: &str) -> Option<String> {
             let parts: Vec<String> = ["msg", "message", "error", "err", "detail"]
                 .iter()
                 .filter_map(|k| v.get(*k))
-                .map(|f| f.as_str().map(str::to_string).unwrap_or_else(|| f.to_string()))
+                .map(|f| {
+                    f.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| f.to_string())
+                })
                 .collect();
             if parts.is_empty() {
                 line.to_string()
@@ -630,7 +736,9 @@ fn check_binds(root: &Path, spec: &ContainerSpec) -> Result<(), Failure> {
         return if spec.bind_sources.is_empty() {
             Ok(())
         } else {
-            Err(Failure::new("the submission directory is gone; binds cannot be checked"))
+            Err(Failure::new(
+                "the submission directory is gone; binds cannot be checked",
+            ))
         };
     };
     for src in &spec.bind_sources {
@@ -651,13 +759,11 @@ fn check_binds(root: &Path, spec: &ContainerSpec) -> Result<(), Failure> {
         }
         match src.canonicalize() {
             Ok(real) if real.starts_with(&root) => {}
-            _ => {
-                return Err(Failure::new(format!(
-                    "service `{}`: bind source {} leaves the submission directory (through a symlink)",
-                    spec.service,
-                    src.display()
-                )))
-            }
+            _ => return Err(Failure::new(format!(
+                "service `{}`: bind source {} leaves the submission directory (through a symlink)",
+                spec.service,
+                src.display()
+            ))),
         }
     }
     Ok(())
@@ -674,7 +780,12 @@ fn files_tar(root: &Path, spec: &ContainerSpec) -> Result<Option<Vec<u8>>, Failu
         let content = match &f.source {
             FileSource::Inline(s) => s.clone().into_bytes(),
             FileSource::Host(p) => read_inside(&real_root, p).map_err(|why| {
-                Failure::new(format!("service `{}`: {} ({}): {why}", spec.service, f.what, p.display()))
+                Failure::new(format!(
+                    "service `{}`: {} ({}): {why}",
+                    spec.service,
+                    f.what,
+                    p.display()
+                ))
             })?,
         };
         let mut header = tar::Header::new_gnu();
@@ -739,7 +850,6 @@ pub fn cancel_on_signals() -> CancellationToken {
     token
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -801,7 +911,9 @@ mod tests {
     fn secrets_are_tarred_with_their_mode() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("pw.txt"), "hunter2").unwrap();
-        let tar = files_tar(dir.path(), &spec_with_file(dir.path(), "pw.txt")).unwrap().unwrap();
+        let tar = files_tar(dir.path(), &spec_with_file(dir.path(), "pw.txt"))
+            .unwrap()
+            .unwrap();
         let mut a = tar::Archive::new(tar.as_slice());
         let mut entries = a.entries().unwrap();
         let mut e = entries.next().unwrap().unwrap();
@@ -817,9 +929,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("shadow"), "root:x").unwrap();
-        std::os::unix::fs::symlink(outside.path().join("shadow"), dir.path().join("pw.txt")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("shadow"), dir.path().join("pw.txt"))
+            .unwrap();
         let err = files_tar(dir.path(), &spec_with_file(dir.path(), "pw.txt")).unwrap_err();
-        assert!(err.evidence.contains("leaves the submission directory"), "{}", err.evidence);
+        assert!(
+            err.evidence.contains("leaves the submission directory"),
+            "{}",
+            err.evidence
+        );
     }
 
     #[test]
@@ -833,6 +950,9 @@ mod tests {
         assert!(check_binds(dir.path(), &spec).is_err());
         spec.bind_sources = vec![dir.path().join("fresh/dir")];
         check_binds(dir.path(), &spec).unwrap();
-        assert!(dir.path().join("fresh/dir").is_dir(), "a missing bind source is created inside");
+        assert!(
+            dir.path().join("fresh/dir").is_dir(),
+            "a missing bind source is created inside"
+        );
     }
 }

@@ -42,7 +42,11 @@ pub struct Scenarios {
 
 impl Default for Scenarios {
     fn default() -> Self {
-        Scenarios { cold_start: true, persistence: true, scale: true }
+        Scenarios {
+            cold_start: true,
+            persistence: true,
+            scale: true,
+        }
     }
 }
 
@@ -128,7 +132,10 @@ impl RunInputs {
         for s in project.services.values() {
             for (k, v) in &s.environment {
                 let k = k.to_ascii_uppercase();
-                if ["PASSWORD", "SECRET", "TOKEN", "KEY"].iter().any(|w| k.contains(w)) {
+                if ["PASSWORD", "SECRET", "TOKEN", "KEY"]
+                    .iter()
+                    .any(|w| k.contains(w))
+                {
                     secrets.extend(v.value.clone());
                 }
                 if k.ends_with("_URL") {
@@ -175,14 +182,20 @@ fn not_run(id: CheckId) -> CheckResult {
 fn failed(id: CheckId, f: Failure, details: Vec<Diagnostic>) -> CheckResult {
     let mut all = f.details;
     all.extend(details);
-    CheckResult::fail(id, f.evidence).at_opt(f.location).with_details(all)
+    CheckResult::fail(id, f.evidence)
+        .at_opt(f.location)
+        .with_details(all)
 }
 
 /// Body of `GET /health` says the database is ok.
 fn database_ok(body: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
-        .and_then(|v| v.get("database").and_then(|d| d.as_str()).map(|d| d == "ok"))
+        .and_then(|v| {
+            v.get("database")
+                .and_then(|d| d.as_str())
+                .map(|d| d == "ok")
+        })
         .unwrap_or(false)
 }
 
@@ -190,15 +203,26 @@ fn database_ok(body: &str) -> bool {
 async fn healthy(stack: &Stack<'_>, host: &str) -> Step<String> {
     let url = format!("http://{host}:{}/health", stack.plan.webapp.port);
     loop {
-        let r = stack.probe().http("GET", &url, None, stack.probe_limit()).await?;
+        let r = stack
+            .probe()
+            .http("GET", &url, None, stack.probe_limit())
+            .await?;
         let last = match r.http_status() {
             Some(200) if database_ok(r.body()) => {
-                return Ok(Ok(format!("GET {url} → 200 {}", stack.masker.clean(r.body().trim()))))
+                return Ok(Ok(format!(
+                    "GET {url} → 200 {}",
+                    stack.masker.clean(r.body().trim())
+                )))
             }
-            Some(s) => format!("GET {url} answered {s}: {}", stack.masker.clean(r.body().trim())),
+            Some(s) => format!(
+                "GET {url} answered {s}: {}",
+                stack.masker.clean(r.body().trim())
+            ),
             None => format!(
                 "GET {url} failed: {}",
-                stack.masker.clean(&r.error().unwrap_or_else(|| "no answer".into()))
+                stack
+                    .masker
+                    .clean(&r.error().unwrap_or_else(|| "no answer".into()))
             ),
         };
         if Instant::now() >= stack.deadline {
@@ -218,29 +242,54 @@ pub struct Stored {
 /// POSTs a fresh nonce, reads it back through the webapp and straight from Postgres.
 async fn roundtrip(stack: &Stack<'_>) -> Step<(Stored, String)> {
     let nonce = format!("assay-nonce-{}", random_hex(2));
-    let base = format!("http://{}:{}", stack.plan.webapp.service, stack.plan.webapp.port);
+    let base = format!(
+        "http://{}:{}",
+        stack.plan.webapp.service, stack.plan.webapp.port
+    );
     let clean = |s: &str| stack.masker.clean(s.trim());
     let limit = stack.probe_limit();
-    let post = stack.probe().http("POST", &format!("{base}/notes"), Some(&nonce), limit).await?;
+    let post = stack
+        .probe()
+        .http("POST", &format!("{base}/notes"), Some(&nonce), limit)
+        .await?;
     let id = match post.http_status() {
         Some(201) => serde_json::from_str::<serde_json::Value>(post.body())
             .ok()
             .and_then(|v| v.get("id").and_then(|i| i.as_i64())),
         Some(s) => {
-            return Ok(Err(Failure::new(format!("POST {base}/notes answered {s}: {}", clean(post.body())))))
+            return Ok(Err(Failure::new(format!(
+                "POST {base}/notes answered {s}: {}",
+                clean(post.body())
+            ))))
         }
         None => {
             let why = post.error().unwrap_or_default();
-            return Ok(Err(Failure::new(format!("POST {base}/notes failed: {}", clean(&why)))));
+            return Ok(Err(Failure::new(format!(
+                "POST {base}/notes failed: {}",
+                clean(&why)
+            ))));
         }
     };
     let Some(id) = id else {
         let body = clean(post.body());
-        return Ok(Err(Failure::new(format!("POST {base}/notes answered 201 without an id: {body}"))));
+        return Ok(Err(Failure::new(format!(
+            "POST {base}/notes answered 201 without an id: {body}"
+        ))));
     };
-    let get = stack.probe().http("GET", &format!("{base}/notes/{id}"), None, stack.probe_limit()).await?;
+    let get = stack
+        .probe()
+        .http(
+            "GET",
+            &format!("{base}/notes/{id}"),
+            None,
+            stack.probe_limit(),
+        )
+        .await?;
     if get.http_status() != Some(200) || get.body() != nonce {
-        let status = get.http_status().map(|s| s.to_string()).unwrap_or_else(|| "no answer".into());
+        let status = get
+            .http_status()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "no answer".into());
         let what = get.error().unwrap_or_else(|| get.body().to_string());
         return Ok(Err(Failure::new(format!(
             "GET {base}/notes/{id} did not return the nonce: {status} {}",
@@ -248,7 +297,10 @@ async fn roundtrip(stack: &Stack<'_>) -> Step<(Stored, String)> {
         ))));
     }
     if let Err(mut f) = read_nonce(stack, &nonce).await? {
-        f.evidence = format!("the webapp stored and returned note {id}, but {}", f.evidence);
+        f.evidence = format!(
+            "the webapp stored and returned note {id}, but {}",
+            f.evidence
+        );
         return Ok(Err(f));
     }
     let pg = &stack.pg;
@@ -263,7 +315,10 @@ async fn roundtrip(stack: &Stack<'_>) -> Step<(Stored, String)> {
 /// Looks the nonce up in `notes.body` with the credentials the db was initialised with.
 async fn read_nonce(stack: &Stack<'_>, nonce: &str) -> Step {
     let pg = &stack.pg;
-    let r = stack.probe().pg(pg, Some(nonce), stack.probe_limit()).await?;
+    let r = stack
+        .probe()
+        .pg(pg, Some(nonce), stack.probe_limit())
+        .await?;
     let place = format!("{}@{}:{}/{}", pg.user, pg.host, pg.port, pg.database);
     match r.nonce_found() {
         Some(true) => Ok(Ok(())),
@@ -283,7 +338,10 @@ async fn persistence(stack: &Stack<'_>, stored: &Stored) -> Step<String> {
         return Ok(Err(Failure::new("no db service in the plan")));
     };
     for c in &db.containers {
-        stack.engine().stop_container(&c.name, c.limits.stop_grace).await?;
+        stack
+            .engine()
+            .stop_container(&c.name, c.limits.stop_grace)
+            .await?;
         stack.engine().remove_container(&c.name).await?;
     }
     for c in &db.containers {
@@ -332,7 +390,10 @@ fn unscalable(project: &Project, webapp: &str) -> Option<Failure> {
         return Some(f);
     }
     let fixed = s.ports.iter().find(|p| {
-        p.value.published.as_deref().is_some_and(|h| !h.is_empty() && !h.contains('-') && h != "0")
+        p.value
+            .published
+            .as_deref()
+            .is_some_and(|h| !h.is_empty() && !h.contains('-') && h != "0")
     })?;
     let mut f = Failure::new(format!(
         "the webapp publishes fixed host port {}: a second replica cannot bind it",
@@ -378,7 +439,11 @@ struct Outcome {
 }
 
 /// Everything that happens inside the main run, in order; each failure blocks what needs it.
-async fn main_steps(stack: &mut Stack<'_>, inputs: &RunInputs, project: &Project) -> Result<Outcome, RunError> {
+async fn main_steps(
+    stack: &mut Stack<'_>,
+    inputs: &RunInputs,
+    project: &Project,
+) -> Result<Outcome, RunError> {
     use CheckId::*;
     let mut results = Vec::new();
     let containers = stack.service_containers();
@@ -389,13 +454,24 @@ async fn main_steps(stack: &mut Stack<'_>, inputs: &RunInputs, project: &Project
     if let Err(f) = up {
         let details = stack.details(&containers).await;
         results.push(failed(RuntimeUp, f, details));
-        for id in [RuntimeHealth, RuntimeRoundtrip, RuntimePersistence, RuntimeScale] {
+        for id in [
+            RuntimeHealth,
+            RuntimeRoundtrip,
+            RuntimePersistence,
+            RuntimeScale,
+        ] {
             results.push(blocked(id, "runtime.up failed"));
         }
-        return Ok(Outcome { results, up_failed: true });
+        return Ok(Outcome {
+            results,
+            up_failed: true,
+        });
     }
     let names: Vec<String> = stack.plan.services.iter().map(|s| s.name.clone()).collect();
-    results.push(CheckResult::pass(RuntimeUp, format!("every service became ready: {}", names.join(", "))));
+    results.push(CheckResult::pass(
+        RuntimeUp,
+        format!("every service became ready: {}", names.join(", ")),
+    ));
 
     let health = healthy(stack, &stack.plan.webapp.service.clone()).await?;
     let health_ok = health.is_ok();
@@ -459,7 +535,10 @@ async fn main_steps(stack: &mut Stack<'_>, inputs: &RunInputs, project: &Project
     } else {
         results.push(blocked(RuntimeScale, "runtime.health failed"));
     }
-    Ok(Outcome { results, up_failed: false })
+    Ok(Outcome {
+        results,
+        up_failed: false,
+    })
 }
 
 /// The cold-start run: the db is paused right after it starts; the stack must still converge
@@ -468,7 +547,12 @@ async fn cold_steps(stack: &mut Stack<'_>, pause: Duration) -> Result<CheckResul
     let id = CheckId::RuntimeColdStart;
     let containers = stack.service_containers();
     let secs = pause.as_secs();
-    let up = match stack.start_services(&Hooks { pause_db_for: Some(pause) }).await? {
+    let up = match stack
+        .start_services(&Hooks {
+            pause_db_for: Some(pause),
+        })
+        .await?
+    {
         Ok(()) => stack.wait_up().await?,
         Err(f) => Err(f),
     };
@@ -506,8 +590,16 @@ async fn with_stack<'e, T>(
         Err(d) => return Ok(Err(d)),
     };
     let masker = inputs.masker(project);
-    let mut stack =
-        Stack::setup(engine, plan, &inputs.state_dir, inputs.timeout, cancel, masker, inputs.pg_target()).await?;
+    let mut stack = Stack::setup(
+        engine,
+        plan,
+        &inputs.state_dir,
+        inputs.timeout,
+        cancel,
+        masker,
+        inputs.pg_target(),
+    )
+    .await?;
     let result = steps(&mut stack).await;
     let torn = stack.teardown().await;
     let value = result?;
@@ -523,16 +615,20 @@ pub async fn run_checks(
     cancel: CancellationToken,
 ) -> Result<Vec<CheckResult>, RunError> {
     use CheckId::*;
-    if let Err(e) = reaper::sweep(engine, &inputs.state_dir).await {
+    if let Err(e) = reaper::sweep(engine, &inputs.state_dir, reaper::SweepMode::Dead).await {
         if e.is_unreachable() {
             return Err(e.into());
         }
     }
     let cold_cancel = cancel.child_token();
     let main = async {
-        let r = with_stack(engine, project, inputs, cancel.clone(), async |s: &mut Stack<'_>| {
-            main_steps(s, inputs, project).await
-        })
+        let r = with_stack(
+            engine,
+            project,
+            inputs,
+            cancel.clone(),
+            async |s: &mut Stack<'_>| main_steps(s, inputs, project).await,
+        )
         .await;
         if !matches!(&r, Ok(Ok(o)) if !o.up_failed) {
             cold_cancel.cancel();
@@ -544,9 +640,13 @@ pub async fn run_checks(
             return Ok(Ok(not_run(RuntimeColdStart)));
         }
         let pause = inputs.cold_start_pause;
-        with_stack(engine, project, inputs, cold_cancel.clone(), async |s: &mut Stack<'_>| {
-            cold_steps(s, pause).await
-        })
+        with_stack(
+            engine,
+            project,
+            inputs,
+            cold_cancel.clone(),
+            async |s: &mut Stack<'_>| cold_steps(s, pause).await,
+        )
         .await
     };
     let (main, cold) = tokio::join!(main, cold);
@@ -557,9 +657,18 @@ pub async fn run_checks(
         Ok(o) => o,
         Err(diags) => {
             let first = diags.first().map(|d| d.to_string()).unwrap_or_default();
-            let mut results = vec![CheckResult::fail(RuntimeUp, format!("the project cannot be run: {first}"))
-                .with_details(diags)];
-            for id in [RuntimeHealth, RuntimeRoundtrip, RuntimeColdStart, RuntimePersistence, RuntimeScale] {
+            let mut results =
+                vec![
+                    CheckResult::fail(RuntimeUp, format!("the project cannot be run: {first}"))
+                        .with_details(diags),
+                ];
+            for id in [
+                RuntimeHealth,
+                RuntimeRoundtrip,
+                RuntimeColdStart,
+                RuntimePersistence,
+                RuntimeScale,
+            ] {
                 results.push(blocked(id, "runtime.up failed"));
             }
             return Ok(results);
@@ -587,7 +696,10 @@ mod tests {
 
     #[test]
     fn url_passwords_are_decoded() {
-        assert_eq!(url_password("postgres://app:p%40ss@db:5432/notes").as_deref(), Some("p@ss"));
+        assert_eq!(
+            url_password("postgres://app:p%40ss@db:5432/notes").as_deref(),
+            Some("p@ss")
+        );
         assert_eq!(url_password("postgres://app@db/notes"), None);
         assert_eq!(url_password("not a url"), None);
         assert_eq!(url_password("postgres://a:b%4@db").as_deref(), Some("b%4"));
@@ -596,7 +708,9 @@ mod tests {
     #[test]
     fn health_body_must_say_database_ok() {
         assert!(database_ok(r#"{"status":"ok","database":"ok"}"#));
-        assert!(!database_ok(r#"{"status":"degraded","database":"error: refused"}"#));
+        assert!(!database_ok(
+            r#"{"status":"degraded","database":"error: refused"}"#
+        ));
         assert!(!database_ok("ok"));
     }
 
@@ -604,11 +718,19 @@ mod tests {
     fn masker_covers_env_secrets_and_urls() {
         let root = std::path::Path::new("/s");
         let mut p = crate::testkit::good_project(root);
-        crate::testkit::env(p.services.get_mut("webapp").unwrap(), "API_TOKEN", "tok-123");
+        crate::testkit::env(
+            p.services.get_mut("webapp").unwrap(),
+            "API_TOKEN",
+            "tok-123",
+        );
         let inputs = RunInputs::new(
             "db",
             "webapp",
-            DbCredentials { user: "app".into(), password: Some("pw-x".into()), database: "notes".into() },
+            DbCredentials {
+                user: "app".into(),
+                password: Some("pw-x".into()),
+                database: "notes".into(),
+            },
             "w",
             "p",
         );
@@ -619,7 +741,11 @@ mod tests {
 
     #[test]
     fn credentials_debug_hides_the_password() {
-        let c = DbCredentials { user: "u".into(), password: Some("hunter2".into()), database: "d".into() };
+        let c = DbCredentials {
+            user: "u".into(),
+            password: Some("hunter2".into()),
+            database: "d".into(),
+        };
         assert!(!format!("{c:?}").contains("hunter2"));
     }
 }

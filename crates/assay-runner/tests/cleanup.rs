@@ -1,11 +1,11 @@
 //! Nothing is left behind: teardown on drop (panic), on cancel, after `kill -9` via the sweep,
 //! and live runs of other processes are never touched.
 
+mod support;
 #[path = "../src/testkit.rs"]
 mod testkit;
-mod support;
 
-use assay_runner::reaper::{self, RunLock};
+use assay_runner::reaper::{self, LockState, RunLock, SweepMode};
 use assay_runner::{run_checks, CancellationToken, RunError};
 use std::io::BufRead;
 use std::time::Duration;
@@ -17,8 +17,12 @@ const CHILD_ENV: &str = "ASSAY_RUNNER_TEST_CHILD_RUN";
 /// Sets up a run, says so, and waits to be killed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn child_holds_a_run_until_killed() {
-    let Ok(id) = std::env::var(CHILD_ENV) else { return };
-    let Some(engine) = engine_or_skip("child_holds_a_run_until_killed").await else { return };
+    let Ok(id) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let Some(engine) = engine_or_skip("child_holds_a_run_until_killed").await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let project = testkit::good_project(dir.path());
     let s = stack(&engine, &project, &id, Duration::from_secs(120), true).await;
@@ -29,7 +33,9 @@ async fn child_holds_a_run_until_killed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_run_is_swept_and_a_live_one_is_not() {
-    let Some(engine) = engine_or_skip("a_killed_run_is_swept_and_a_live_one_is_not").await else { return };
+    let Some(engine) = engine_or_skip("a_killed_run_is_swept_and_a_live_one_is_not").await else {
+        return;
+    };
     let id = run_id("tkill");
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_holds_a_run_until_killed", "--nocapture"])
@@ -39,49 +45,93 @@ async fn a_killed_run_is_swept_and_a_live_one_is_not() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let ready = tokio::task::spawn_blocking(move || {
-        std::io::BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l.starts_with("READY"))
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.starts_with("READY"))
     })
     .await
     .unwrap();
     assert!(ready, "the child did not set its run up");
     assert!(!leftovers(&engine, &id).await.is_empty());
-    assert!(reaper::is_live(&reaper::default_state_dir(), &id), "the child holds its lock");
+    assert!(
+        reaper::is_live(&reaper::default_state_dir(), &id),
+        "the child holds its lock"
+    );
 
     // While the child lives, a sweep leaves its run alone.
-    let report = reaper::sweep(&engine, &reaper::default_state_dir()).await.unwrap();
+    let report = reaper::sweep(&engine, &reaper::default_state_dir(), SweepMode::Dead)
+        .await
+        .unwrap();
     assert!(report.live_runs.contains(&id), "{report:?}");
     assert!(!leftovers(&engine, &id).await.is_empty());
 
-    // kill -9: no teardown ran; the next gc removes everything.
+    // kill -9: no teardown ran; the sweep every run starts with removes everything (its lock
+    // file is stale). `assay gc` (SweepMode::All) would too.
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(!leftovers(&engine, &id).await.is_empty(), "nothing removed it yet");
-    let report = reaper::gc(&engine).await.unwrap();
+    assert!(
+        !leftovers(&engine, &id).await.is_empty(),
+        "nothing removed it yet"
+    );
+    assert_eq!(
+        reaper::lock_state(&reaper::default_state_dir(), &id),
+        LockState::Stale
+    );
+    let report = reaper::sweep(&engine, &reaper::default_state_dir(), SweepMode::Dead)
+        .await
+        .unwrap();
     assert!(report.runs.contains(&id), "{report:?}");
-    assert!(report.containers >= 3 && report.networks >= 1 && report.volumes >= 1, "{report:?}");
-    assert!(leftovers(&engine, &id).await.is_empty(), "{:?}", leftovers(&engine, &id).await);
+    assert!(
+        report.containers >= 3 && report.networks >= 1 && report.volumes >= 1,
+        "{report:?}"
+    );
+    assert!(
+        leftovers(&engine, &id).await.is_empty(),
+        "{:?}",
+        leftovers(&engine, &id).await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lock_held_in_this_process_keeps_labelled_resources() {
-    let Some(engine) = engine_or_skip("a_lock_held_in_this_process_keeps_labelled_resources").await else { return };
+    let Some(engine) = engine_or_skip("a_lock_held_in_this_process_keeps_labelled_resources").await
+    else {
+        return;
+    };
     let id = run_id("tlive");
     let state = reaper::default_state_dir();
     let lock = RunLock::acquire(&state, &id).unwrap();
     let labels = assay_sandbox::labels::for_run(&id);
-    assay_runner::ops::create_volume(&engine, &format!("assay-{id}-v"), &labels).await.unwrap();
-    let report = reaper::sweep(&engine, &state).await.unwrap();
+    assay_runner::ops::create_volume(&engine, &format!("assay-{id}-v"), &labels)
+        .await
+        .unwrap();
+    let report = reaper::sweep(&engine, &state, SweepMode::Dead)
+        .await
+        .unwrap();
     assert!(report.live_runs.contains(&id));
     assert_eq!(leftovers(&engine, &id).await.len(), 1);
+    // A fresh run without a lock file (another tool's) is left alone by the automatic sweep.
     drop(lock);
-    let report = reaper::sweep(&engine, &state).await.unwrap();
+    reaper::sweep(&engine, &state, SweepMode::Dead)
+        .await
+        .unwrap();
+    assert_eq!(leftovers(&engine, &id).await.len(), 1);
+    // A stale lock file (what a killed process leaves) marks it dead. (The tests never run
+    // `SweepMode::All`: it would take other crates' test resources running in parallel.)
+    std::fs::write(state.join(format!("{id}.lock")), "").unwrap();
+    let report = reaper::sweep(&engine, &state, SweepMode::Dead)
+        .await
+        .unwrap();
     assert!(report.runs.contains(&id), "{report:?}");
     assert!(leftovers(&engine, &id).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_mid_run_still_tears_down() {
-    let Some(engine) = engine_or_skip("a_panic_mid_run_still_tears_down").await else { return };
+    let Some(engine) = engine_or_skip("a_panic_mid_run_still_tears_down").await else {
+        return;
+    };
     let id = run_id("tpanic");
     let e2 = engine.clone();
     let id2 = id.clone();
@@ -94,13 +144,19 @@ async fn a_panic_mid_run_still_tears_down() {
     });
     let err = task.await.unwrap_err();
     assert!(err.is_panic());
-    assert!(leftovers(&engine, &id).await.is_empty(), "{:?}", leftovers(&engine, &id).await);
+    assert!(
+        leftovers(&engine, &id).await.is_empty(),
+        "{:?}",
+        leftovers(&engine, &id).await
+    );
     assert!(!reaper::is_live(&reaper::default_state_dir(), &id));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_a_run_tears_it_down() {
-    let Some(engine) = engine_or_skip("cancelling_a_run_tears_it_down").await else { return };
+    let Some(engine) = engine_or_skip("cancelling_a_run_tears_it_down").await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let project = testkit::good_project(dir.path());
     let mut i = inputs("app", "s3cret-pw", "notes");
@@ -113,5 +169,9 @@ async fn cancelling_a_run_tears_it_down() {
     });
     let r = run_checks(&engine, &project, &i, cancel).await;
     assert!(matches!(r, Err(RunError::Cancelled)), "{r:?}");
-    assert!(leftovers(&engine, "tcancel").await.is_empty(), "{:?}", leftovers(&engine, "tcancel").await);
+    assert!(
+        leftovers(&engine, "tcancel").await.is_empty(),
+        "{:?}",
+        leftovers(&engine, "tcancel").await
+    );
 }

@@ -1,26 +1,37 @@
 //! Hostile db commands are contained by the run's limits, reported with evidence, and the run
 //! still tears down.
 
+mod support;
 #[path = "../src/testkit.rs"]
 mod testkit;
-mod support;
 
 use assay_core::{CheckId, CheckResult, Status};
 use assay_runner::{run_checks, CancellationToken, Scenarios};
 use std::time::{Duration, Instant};
 use support::*;
 
-async fn run_with_db_command(test: &str, prefix: &str, cmd: &[&str]) -> Option<(Vec<CheckResult>, Duration)> {
+async fn run_with_db_command(
+    test: &str,
+    prefix: &str,
+    cmd: &[&str],
+) -> Option<(Vec<CheckResult>, Duration)> {
     let engine = engine_or_skip(test).await?;
     let dir = tempfile::tempdir().unwrap();
     let mut project = testkit::good_project(dir.path());
-    project.services.get_mut("db").unwrap().command = Some(testkit::l(cmd.iter().map(|s| s.to_string()).collect()));
+    project.services.get_mut("db").unwrap().command =
+        Some(testkit::l(cmd.iter().map(|s| s.to_string()).collect()));
     let mut i = inputs("app", "s3cret-pw", "notes");
     i.run_prefix = prefix.into();
     i.timeout = Duration::from_secs(25);
-    i.scenarios = Scenarios { cold_start: false, persistence: false, scale: false };
+    i.scenarios = Scenarios {
+        cold_start: false,
+        persistence: false,
+        scale: false,
+    };
     let started = Instant::now();
-    let results = run_checks(&engine, &project, &i, CancellationToken::new()).await.expect("graded");
+    let results = run_checks(&engine, &project, &i, CancellationToken::new())
+        .await
+        .expect("graded");
     let took = started.elapsed();
     eprintln!("{}\n(took {took:?})", show(&results));
     let left = leftovers(&engine, prefix).await;
@@ -39,14 +50,30 @@ fn up(results: &[CheckResult]) -> &CheckResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_memory_hog_is_oom_killed_and_reported() {
-    let Some((results, _)) =
-        run_with_db_command("a_memory_hog_is_oom_killed_and_reported", "toom", &["tail", "/dev/zero"]).await
+    let Some((results, _)) = run_with_db_command(
+        "a_memory_hog_is_oom_killed_and_reported",
+        "toom",
+        &["tail", "/dev/zero"],
+    )
+    .await
     else {
         return;
     };
     let up = up(&results);
-    assert!(up.evidence.contains("service `db` was killed for exceeding its memory limit (OOMKilled, exit 137)"), "{}", up.evidence);
-    assert!(up.details.iter().any(|d| d.message.contains("OOMKilled true")), "{:?}", up.details);
+    assert!(
+        up.evidence.contains(
+            "service `db` was killed for exceeding its memory limit (OOMKilled, exit 137)"
+        ),
+        "{}",
+        up.evidence
+    );
+    assert!(
+        up.details
+            .iter()
+            .any(|d| d.message.contains("OOMKilled true")),
+        "{:?}",
+        up.details
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,8 +88,17 @@ async fn a_fork_bomb_is_held_by_the_pids_limit_and_reported() {
         return;
     };
     let up = up(&results);
-    assert!(up.evidence.contains("service `webapp` was not started: dependency `db`"), "{}", up.evidence);
-    assert!(up.evidence.contains("healthy before the deadline"), "{}", up.evidence);
+    assert!(
+        up.evidence
+            .contains("service `webapp` was not started: dependency `db`"),
+        "{}",
+        up.evidence
+    );
+    assert!(
+        up.evidence.contains("healthy before the deadline"),
+        "{}",
+        up.evidence
+    );
     // The deadline held: 25 s plus teardown, not the bomb's pace.
     assert!(took < Duration::from_secs(25 + 40), "took {took:?}");
 }
@@ -80,18 +116,40 @@ async fn sleep_infinity_as_the_db_command_times_out_with_evidence() {
     };
     let up = up(&results);
     assert!(up.evidence.contains("dependency `db` (service_healthy) failed: service `db` was not healthy before the deadline"), "{}", up.evidence);
-    assert!(up.details.iter().any(|d| d.message.contains("status running")), "{:?}", up.details);
+    assert!(
+        up.details
+            .iter()
+            .any(|d| d.message.contains("status running")),
+        "{:?}",
+        up.details
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pids_limit_is_enforced_inside_a_run() {
-    let Some(engine) = engine_or_skip("the_pids_limit_is_enforced_inside_a_run").await else { return };
+    let Some(engine) = engine_or_skip("the_pids_limit_is_enforced_inside_a_run").await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let project = testkit::good_project(dir.path());
-    let s = stack(&engine, &project, &run_id("tpids"), Duration::from_secs(60), false).await;
+    let s = stack(
+        &engine,
+        &project,
+        &run_id("tpids"),
+        Duration::from_secs(60),
+        false,
+    )
+    .await;
     // The probe container has the same limits as every container: 256 processes at most.
     let out = engine
-        .exec(&s.plan.probe.name, &["sh", "-c", "cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max"])
+        .exec(
+            &s.plan.probe.name,
+            &[
+                "sh",
+                "-c",
+                "cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max",
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(out.stdout.trim(), "256", "{out:?}");
@@ -100,7 +158,11 @@ async fn the_pids_limit_is_enforced_inside_a_run() {
     assert_eq!(hc.memory, Some(512 * 1024 * 1024));
     assert_eq!(hc.memory_swap, Some(512 * 1024 * 1024));
     assert_eq!(hc.cap_drop, Some(vec!["ALL".to_string()]));
-    assert!(hc.security_opt.unwrap().iter().any(|o| o.starts_with("no-new-privileges")));
+    assert!(hc
+        .security_opt
+        .unwrap()
+        .iter()
+        .any(|o| o.starts_with("no-new-privileges")));
     s.teardown().await.unwrap();
     assert!(leftovers(&engine, "tpids").await.is_empty());
 }

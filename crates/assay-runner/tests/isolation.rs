@@ -1,8 +1,8 @@
 //! A run's containers reach only their own run: not another run's containers, not the host.
 
+mod support;
 #[path = "../src/testkit.rs"]
 mod testkit;
-mod support;
 
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,28 +13,59 @@ use support::*;
 async fn ip_of(engine: &assay_sandbox::Engine, container: &str) -> String {
     let info = engine.inspect_container(container).await.unwrap();
     let nets = info.network_settings.unwrap().networks.unwrap();
-    nets.values().find_map(|n| n.ip_address.clone().filter(|a| !a.is_empty())).expect("an address")
+    nets.values()
+        .find_map(|n| n.ip_address.clone().filter(|a| !a.is_empty()))
+        .expect("an address")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_container_cannot_reach_another_runs_containers() {
-    let Some(engine) = engine_or_skip("a_container_cannot_reach_another_runs_containers").await else { return };
+    let Some(engine) = engine_or_skip("a_container_cannot_reach_another_runs_containers").await
+    else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let project = testkit::good_project(dir.path());
-    let a = stack(&engine, &project, &run_id("tisoa"), Duration::from_secs(60), true).await;
-    let b = stack(&engine, &project, &run_id("tisob"), Duration::from_secs(60), false).await;
+    let a = stack(
+        &engine,
+        &project,
+        &run_id("tisoa"),
+        Duration::from_secs(60),
+        true,
+    )
+    .await;
+    let b = stack(
+        &engine,
+        &project,
+        &run_id("tisob"),
+        Duration::from_secs(60),
+        false,
+    )
+    .await;
     let web_a = a.plan.service("webapp").unwrap().containers[0].name.clone();
     let ip = ip_of(&engine, &web_a).await;
     let limit = Duration::from_secs(4);
 
     // Control: inside run A, the webapp answers on its address.
-    let own = a.probe().http("GET", &format!("http://{ip}:8080/health"), None, limit).await.unwrap();
+    let own = a
+        .probe()
+        .http("GET", &format!("http://{ip}:8080/health"), None, limit)
+        .await
+        .unwrap();
     assert_eq!(own.http_status(), Some(200), "{own:?}");
 
     // From run B: neither A's names nor A's address lead anywhere.
-    for url in [format!("http://{web_a}:8080/health"), format!("http://webapp:8080/health"), format!("http://{ip}:8080/health")] {
+    for url in [
+        format!("http://{web_a}:8080/health"),
+        "http://webapp:8080/health".to_string(),
+        format!("http://{ip}:8080/health"),
+    ] {
         let r = b.probe().http("GET", &url, None, limit).await.unwrap();
-        assert_eq!(r.http_status(), None, "{url} answered from another run: {r:?}");
+        assert_eq!(
+            r.http_status(),
+            None,
+            "{url} answered from another run: {r:?}"
+        );
         assert!(!r.ok(), "{r:?}");
     }
     a.teardown().await.unwrap();
@@ -44,7 +75,11 @@ async fn a_container_cannot_reach_another_runs_containers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_container_cannot_reach_a_host_listener_through_the_gateway() {
-    let Some(engine) = engine_or_skip("a_container_cannot_reach_a_host_listener_through_the_gateway").await else { return };
+    let Some(engine) =
+        engine_or_skip("a_container_cannot_reach_a_host_listener_through_the_gateway").await
+    else {
+        return;
+    };
     // A listener on all the host's addresses, counting what it accepts.
     let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -70,12 +105,33 @@ async fn a_container_cannot_reach_a_host_listener_through_the_gateway() {
 
     let dir = tempfile::tempdir().unwrap();
     let project = testkit::good_project(dir.path());
-    let s = stack(&engine, &project, &run_id("tgw"), Duration::from_secs(60), false).await;
+    let s = stack(
+        &engine,
+        &project,
+        &run_id("tgw"),
+        Duration::from_secs(60),
+        false,
+    )
+    .await;
     let net = &s.plan.networks[0].name;
-    let gateway = assay_runner::ops::network_gateway(&engine, net).await.unwrap().expect("a gateway address");
-    let r = s.probe().tcp(&gateway, port, Duration::from_secs(4)).await.unwrap();
-    assert!(!r.ok(), "the host listener was reachable through {gateway}: {r:?}");
-    assert_eq!(accepted.load(Ordering::Relaxed), 1, "the listener saw a connection from the run");
+    let gateway = assay_runner::ops::network_gateway(&engine, net)
+        .await
+        .unwrap()
+        .expect("a gateway address");
+    let r = s
+        .probe()
+        .tcp(&gateway, port, Duration::from_secs(4))
+        .await
+        .unwrap();
+    assert!(
+        !r.ok(),
+        "the host listener was reachable through {gateway}: {r:?}"
+    );
+    assert_eq!(
+        accepted.load(Ordering::Relaxed),
+        1,
+        "the listener saw a connection from the run"
+    );
     s.teardown().await.unwrap();
     stop.store(true, Ordering::Relaxed);
     server.join().unwrap();

@@ -1,8 +1,8 @@
 //! The runner against the real daemon: fixture stacks, each failing exactly what it should.
 
+mod support;
 #[path = "../src/testkit.rs"]
 mod testkit;
-mod support;
 
 use assay_core::{CheckId, CheckResult, Status};
 use assay_runner::{run_checks, CancellationToken};
@@ -10,7 +10,11 @@ use support::*;
 use testkit::*;
 
 fn status(results: &[CheckResult], id: CheckId) -> Status {
-    results.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no {id}")).status
+    results
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("no {id}"))
+        .status
 }
 
 fn result(results: &[CheckResult], id: CheckId) -> &CheckResult {
@@ -19,27 +23,43 @@ fn result(results: &[CheckResult], id: CheckId) -> &CheckResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_correct_stack_passes_every_runtime_check() {
-    let Some(engine) = engine_or_skip("a_correct_stack_passes_every_runtime_check").await else { return };
+    let Some(engine) = engine_or_skip("a_correct_stack_passes_every_runtime_check").await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let project = good_project(dir.path());
     let mut inputs = inputs("app", "s3cret-pw", "notes");
     inputs.run_prefix = "tgood".into();
-    let results = run_checks(&engine, &project, &inputs, CancellationToken::new()).await.expect("graded");
+    let results = run_checks(&engine, &project, &inputs, CancellationToken::new())
+        .await
+        .expect("graded");
     let shown = show(&results);
     eprintln!("{shown}");
     assert_eq!(results.len(), 6, "{shown}");
     for r in &results {
         assert_eq!(r.status, Status::Pass, "{shown}");
     }
-    assert!(result(&results, CheckId::RuntimeRoundtrip).evidence.contains("found directly in Postgres"));
-    assert!(leftovers(&engine, "tgood").await.is_empty(), "{:?}", leftovers(&engine, "tgood").await);
+    assert!(result(&results, CheckId::RuntimeRoundtrip)
+        .evidence
+        .contains("found directly in Postgres"));
+    assert!(
+        leftovers(&engine, "tgood").await.is_empty(),
+        "{:?}",
+        leftovers(&engine, "tgood").await
+    );
 }
 
 /// Runs `project` with run ids starting `prefix`; asserts nothing is left behind.
-async fn grade(engine: &assay_sandbox::Engine, project: &assay_compose::Project, prefix: &str) -> Vec<CheckResult> {
+async fn grade(
+    engine: &assay_sandbox::Engine,
+    project: &assay_compose::Project,
+    prefix: &str,
+) -> Vec<CheckResult> {
     let mut inputs = inputs("app", "s3cret-pw", "notes");
     inputs.run_prefix = prefix.into();
-    let results = run_checks(engine, project, &inputs, CancellationToken::new()).await.expect("graded");
+    let results = run_checks(engine, project, &inputs, CancellationToken::new())
+        .await
+        .expect("graded");
     eprintln!("{}", show(&results));
     let left = leftovers(engine, prefix).await;
     assert!(left.is_empty(), "left behind: {left:?}");
@@ -64,59 +84,102 @@ use Status::{Fail as F, Pass as P, Skipped as S};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_db_host_fails_up_naming_the_host() {
-    let Some(engine) = engine_or_skip("wrong_db_host_fails_up_naming_the_host").await else { return };
+    let Some(engine) = engine_or_skip("wrong_db_host_fails_up_naming_the_host").await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let mut project = good_project(dir.path());
-    env(project.services.get_mut("webapp").unwrap(), "DATABASE_URL", "postgres://app:s3cret-pw@localhost:5432/notes");
+    env(
+        project.services.get_mut("webapp").unwrap(),
+        "DATABASE_URL",
+        "postgres://app:s3cret-pw@localhost:5432/notes",
+    );
     let results = grade(&engine, &project, "thost").await;
     expect(&results, [F, S, S, S, S, S]);
     let up = result(&results, CheckId::RuntimeUp);
-    assert!(up.evidence.contains("service `webapp` exited 1"), "{}", up.evidence);
+    assert!(
+        up.evidence.contains("service `webapp` exited 1"),
+        "{}",
+        up.evidence
+    );
     assert!(up.evidence.contains("localhost"), "{}", up.evidence);
-    assert!(up.details.iter().any(|d| d.message.contains("last 50 log lines of `webapp`")));
-    assert!(up.details.iter().any(|d| d.message.contains("exit code 1, OOMKilled false")));
+    assert!(up
+        .details
+        .iter()
+        .any(|d| d.message.contains("last 50 log lines of `webapp`")));
+    assert!(up
+        .details
+        .iter()
+        .any(|d| d.message.contains("exit code 1, OOMKilled false")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_fails_up_with_the_password_masked() {
-    let Some(engine) = engine_or_skip("wrong_password_fails_up_with_the_password_masked").await else { return };
+    let Some(engine) = engine_or_skip("wrong_password_fails_up_with_the_password_masked").await
+    else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let mut project = good_project(dir.path());
-    env(project.services.get_mut("webapp").unwrap(), "DATABASE_URL", "postgres://app:Wr0ng%40pw@db:5432/notes");
+    env(
+        project.services.get_mut("webapp").unwrap(),
+        "DATABASE_URL",
+        "postgres://app:Wr0ng%40pw@db:5432/notes",
+    );
     let results = grade(&engine, &project, "tpass").await;
     expect(&results, [F, S, S, S, S, S]);
     let up = result(&results, CheckId::RuntimeUp);
-    assert!(up.evidence.contains("password authentication failed"), "{}", up.evidence);
+    assert!(
+        up.evidence.contains("password authentication failed"),
+        "{}",
+        up.evidence
+    );
     let everything = format!("{results:?}");
     for secret in ["Wr0ng@pw", "Wr0ng%40pw", "s3cret-pw"] {
-        assert!(!everything.contains(secret), "{secret} leaked: {everything}");
+        assert!(
+            !everything.contains(secret),
+            "{secret} leaked: {everything}"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disjoint_networks_fail_up_naming_the_lookup() {
-    let Some(engine) = engine_or_skip("disjoint_networks_fail_up_naming_the_lookup").await else { return };
+    let Some(engine) = engine_or_skip("disjoint_networks_fail_up_naming_the_lookup").await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let mut project = good_project(dir.path());
     project.networks.insert("front".into(), network("front"));
     project.networks.insert("back".into(), network("back"));
     project.networks.remove("default");
     project.services.get_mut("db").unwrap().networks = [("back".to_string(), attach(&[]))].into();
-    project.services.get_mut("webapp").unwrap().networks = [("front".to_string(), attach(&[]))].into();
+    project.services.get_mut("webapp").unwrap().networks =
+        [("front".to_string(), attach(&[]))].into();
     let results = grade(&engine, &project, "tnets").await;
     expect(&results, [F, S, S, S, S, S]);
     let up = result(&results, CheckId::RuntimeUp);
-    assert!(up.evidence.contains("service `webapp` exited 1"), "{}", up.evidence);
+    assert!(
+        up.evidence.contains("service `webapp` exited 1"),
+        "{}",
+        up.evidence
+    );
     assert!(up.evidence.contains("db"), "{}", up.evidence);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_startup_order_fails_cold_start_only() {
-    let Some(engine) = engine_or_skip("no_startup_order_fails_cold_start_only").await else { return };
+    let Some(engine) = engine_or_skip("no_startup_order_fails_cold_start_only").await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let mut project = good_project(dir.path());
     project.services.get_mut("db").unwrap().healthcheck = None;
-    depends(project.services.get_mut("webapp").unwrap(), "db", "service_started");
+    depends(
+        project.services.get_mut("webapp").unwrap(),
+        "db",
+        "service_started",
+    );
     let results = grade(&engine, &project, "torder").await;
     // Without waiting, the webapp races the db's first start: on a busy host it loses even
     // without the pause (runtime.up fails, the scenarios are blocked); otherwise the pause
@@ -128,16 +191,32 @@ async fn no_startup_order_fails_cold_start_only() {
         up
     } else {
         expect(&results, [P, P, P, F, P, P]);
-        assert!(cold.evidence.contains("paused for 10 s"), "{}", cold.evidence);
+        assert!(
+            cold.evidence.contains("paused for 10 s"),
+            "{}",
+            cold.evidence
+        );
         cold
     };
-    assert!(failing.evidence.contains("service `webapp` exited 1"), "{}", failing.evidence);
-    assert!(failing.evidence.contains("could not connect to the database"), "{}", failing.evidence);
+    assert!(
+        failing.evidence.contains("service `webapp` exited 1"),
+        "{}",
+        failing.evidence
+    );
+    assert!(
+        failing
+            .evidence
+            .contains("could not connect to the database"),
+        "{}",
+        failing.evidence
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_volume_fails_persistence_only() {
-    let Some(engine) = engine_or_skip("no_volume_fails_persistence_only").await else { return };
+    let Some(engine) = engine_or_skip("no_volume_fails_persistence_only").await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let mut project = good_project(dir.path());
     project.services.get_mut("db").unwrap().volumes.clear();
@@ -150,11 +229,16 @@ async fn no_volume_fails_persistence_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn container_name_and_fixed_port_fail_scale_only() {
-    let Some(engine) = engine_or_skip("container_name_and_fixed_port_fail_scale_only").await else { return };
+    let Some(engine) = engine_or_skip("container_name_and_fixed_port_fail_scale_only").await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let mut project = good_project(dir.path());
     let web = project.services.get_mut("webapp").unwrap();
-    web.container_name = Some(assay_compose::Located::new("notes-webapp".into(), assay_core::Location::at("compose.yaml", 19, 21)));
+    web.container_name = Some(assay_compose::Located::new(
+        "notes-webapp".into(),
+        assay_core::Location::at("compose.yaml", 19, 21),
+    ));
     web.ports.push(l(assay_compose::Port {
         published: Some("8080".into()),
         target: 8080,
@@ -165,6 +249,13 @@ async fn container_name_and_fixed_port_fail_scale_only() {
     let results = grade(&engine, &project, "tscale").await;
     expect(&results, [P, P, P, P, P, F]);
     let s = result(&results, CheckId::RuntimeScale);
-    assert!(s.evidence.contains("container_name `notes-webapp`"), "{}", s.evidence);
-    assert_eq!(s.location, Some(assay_core::Location::at("compose.yaml", 19, 21)));
+    assert!(
+        s.evidence.contains("container_name `notes-webapp`"),
+        "{}",
+        s.evidence
+    );
+    assert_eq!(
+        s.location,
+        Some(assay_core::Location::at("compose.yaml", 19, 21))
+    );
 }

@@ -37,7 +37,11 @@ fn networks_are_per_run_and_labelled() {
     assert_eq!(p.networks[0].labels[COMPOSE_PROJECT], "assay-r1a2b3");
     let req = p.networks[0].create_request();
     assert_eq!(req.internal, Some(true), "no egress");
-    assert_eq!(req.options.unwrap()[INHIBIT_IPV4], "true", "no route to the host's listeners");
+    assert_eq!(
+        req.options.unwrap()[INHIBIT_IPV4],
+        "true",
+        "no route to the host's listeners"
+    );
 }
 
 #[test]

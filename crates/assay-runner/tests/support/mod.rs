@@ -35,14 +35,27 @@ pub async fn engine_or_skip(test: &str) -> Option<Engine> {
 fn host_binaries() -> (PathBuf, PathBuf) {
     let status = std::process::Command::new(env!("CARGO"))
         .current_dir(workspace_root())
-        .args(["build", "--quiet", "-p", "assay-probe", "-p", "sample-webapp"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "assay-probe",
+            "-p",
+            "sample-webapp",
+        ])
         .status()
         .expect("run cargo build");
-    assert!(status.success(), "cargo build -p assay-probe -p sample-webapp failed");
+    assert!(
+        status.success(),
+        "cargo build -p assay-probe -p sample-webapp failed"
+    );
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
-    (target.join("debug/assay-probe"), target.join("debug/sample-webapp"))
+    (
+        target.join("debug/assay-probe"),
+        target.join("debug/sample-webapp"),
+    )
 }
 
 /// Offline `ensure_images` into the cache the sandbox tests share (it locks itself).
@@ -55,9 +68,11 @@ pub async fn prepare_images(engine: &Engine) {
         work_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("assay-images-cache"),
         ..Default::default()
     };
-    ensure_images(engine, &rubric(), &opts, &|line| eprintln!("[images] {line}"))
-        .await
-        .expect("ensure_images --offline");
+    ensure_images(engine, &rubric(), &opts, &|line| {
+        eprintln!("[images] {line}")
+    })
+    .await
+    .expect("ensure_images --offline");
 }
 
 /// Run inputs for a db `db` / webapp `webapp` stack with the given credentials.
@@ -66,7 +81,11 @@ pub fn inputs(user: &str, password: &str, database: &str) -> RunInputs {
     let mut i = RunInputs::new(
         "db",
         "webapp",
-        DbCredentials { user: user.into(), password: Some(password.into()), database: database.into() },
+        DbCredentials {
+            user: user.into(),
+            password: Some(password.into()),
+            database: database.into(),
+        },
         &webapp_image(&r).to_string(),
         &probe_image().to_string(),
     );
@@ -80,19 +99,38 @@ pub async fn leftovers(engine: &Engine, prefix: &str) -> Vec<String> {
     use assay_runner::ops;
     let mut out = Vec::new();
     let key = assay_sandbox::labels::RUN;
-    for c in ops::list_containers(engine, "dev.assay.managed").await.unwrap() {
-        let run = c.labels.as_ref().and_then(|l| l.get(key)).cloned().unwrap_or_default();
+    for c in ops::list_containers(engine, "dev.assay.managed")
+        .await
+        .unwrap()
+    {
+        let run = c
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(key))
+            .cloned()
+            .unwrap_or_default();
         if run.starts_with(prefix) {
             out.push(format!("container {:?}", c.names));
         }
     }
-    for n in ops::list_networks(engine, "dev.assay.managed").await.unwrap() {
-        let run = n.labels.as_ref().and_then(|l| l.get(key)).cloned().unwrap_or_default();
+    for n in ops::list_networks(engine, "dev.assay.managed")
+        .await
+        .unwrap()
+    {
+        let run = n
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(key))
+            .cloned()
+            .unwrap_or_default();
         if run.starts_with(prefix) {
             out.push(format!("network {:?}", n.name));
         }
     }
-    for v in ops::list_volumes(engine, "dev.assay.managed").await.unwrap() {
+    for v in ops::list_volumes(engine, "dev.assay.managed")
+        .await
+        .unwrap()
+    {
         if v.labels.get(key).is_some_and(|r| r.starts_with(prefix)) {
             out.push(format!("volume {}", v.name));
         }
@@ -154,7 +192,10 @@ pub async fn stack<'e>(
     .await
     .expect("setup");
     if start {
-        s.start_services(&Default::default()).await.expect("daemon").expect("started");
+        s.start_services(&Default::default())
+            .await
+            .expect("daemon")
+            .expect("started");
         s.wait_up().await.expect("daemon").expect("up");
     }
     s
@@ -164,5 +205,9 @@ pub async fn stack<'e>(
 pub fn run_id(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}{}x{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}{}x{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }

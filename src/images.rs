@@ -1,0 +1,114 @@
+//! `assay images`: make sure every image an evaluation needs exists locally (pulled, or built
+//! as stand-ins from Debian packages when offline), and the binaries they are built from.
+
+use crate::exit::Exit;
+use assay_core::Rubric;
+use assay_sandbox::images::{default_work_dir, ensure_images, ImagesOptions, ImagesReport};
+use assay_sandbox::Engine;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Binaries the webapp and probe images are built from.
+const BINARIES: [(&str, &str); 2] = [("sample-webapp", "sample-webapp"), ("assay-probe", "assay-probe")];
+
+/// Why images could not be prepared. Always "could not grade" (exit 3), never the candidate's.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error("{0}")]
+    Engine(#[from] assay_sandbox::EngineError),
+    #[error("{0}")]
+    Images(#[from] assay_sandbox::images::ImagesError),
+    #[error("{0}")]
+    Binaries(String),
+}
+
+/// Finds `sample-webapp` and `assay-probe` next to the running `assay`. Inside a source checkout
+/// it first asks cargo to bring them up to date (same profile, same target dir; a no-op when
+/// nothing changed), so the images always hold the webapp of this source tree.
+pub fn locate_binaries(progress: &dyn Fn(&str)) -> Result<(PathBuf, PathBuf), PrepareError> {
+    let exe = std::env::current_exe().map_err(|e| PrepareError::Binaries(format!("cannot locate assay itself: {e}")))?;
+    let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    let path = |name: &str| dir.join(name);
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    if manifest.is_file() {
+        let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug").to_string();
+        let target_dir = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+        progress(&format!("cargo build ({profile}) of sample-webapp and assay-probe"));
+        let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        cmd.arg("build").arg("--quiet").arg("--manifest-path").arg(&manifest).arg("--target-dir").arg(&target_dir);
+        cmd.arg("--profile").arg(if profile == "debug" { "dev" } else { profile.as_str() });
+        for (_, package) in BINARIES {
+            cmd.arg("-p").arg(package);
+        }
+        let status = cmd.status().map_err(|e| PrepareError::Binaries(format!("cannot run cargo: {e}")))?;
+        if !status.success() {
+            return Err(PrepareError::Binaries(format!("building sample-webapp and assay-probe failed ({status})")));
+        }
+    }
+    for (b, package) in BINARIES {
+        if !path(b).is_file() {
+            return Err(PrepareError::Binaries(format!(
+                "{} not found next to assay; build it with `cargo build --release -p {package}`",
+                path(b).display()
+            )));
+        }
+    }
+    Ok((path(BINARIES[0].0), path(BINARIES[1].0)))
+}
+
+/// Prepares every image; progress lines go to `progress`.
+pub async fn prepare(engine: &Engine, rubric: &Rubric, offline: bool, rebuild: bool, progress: &dyn Fn(&str)) -> Result<ImagesReport, PrepareError> {
+    let (webapp, probe) = locate_binaries(progress)?;
+    let opts = ImagesOptions {
+        offline,
+        rebuild,
+        webapp_binary: Some(webapp),
+        probe_binary: Some(probe),
+        work_dir: default_work_dir(),
+        webapp_source: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-webapp")).filter(|p| p.join("Dockerfile").is_file()),
+        ..Default::default()
+    };
+    Ok(ensure_images(engine, rubric, &opts, progress).await?)
+}
+
+/// `assay images`.
+pub fn run(rubric: &Rubric, offline: bool, rebuild: bool) -> Exit {
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::CouldNotGrade;
+        }
+    };
+    rt.block_on(async {
+        let progress = |line: &str| eprintln!("assay images: {line}");
+        let engine = match Engine::connect().await {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::CouldNotGrade;
+            }
+        };
+        match prepare(&engine, rubric, offline, rebuild, &progress).await {
+            Ok(report) => {
+                for w in &report.warnings {
+                    eprintln!("warning: {w}");
+                }
+                for i in &report.images {
+                    println!(
+                        "{:<34} {:<16} {:>7.1}s{}",
+                        i.tag,
+                        format!("{:?}", i.action),
+                        i.seconds,
+                        if i.stand_in { "  (stand-in)" } else { "" }
+                    );
+                }
+                Exit::Pass
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Exit::CouldNotGrade
+            }
+        }
+    })
+}
