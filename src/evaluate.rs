@@ -6,7 +6,9 @@ use crate::report::{self, AnswerSummary, ColorChoice, FilesSummary, Report};
 use crate::verdict::{self, Verdict};
 use assay_core::{CheckId, CheckResult, Location, QuestionKind, Rubric, Severity, SkipKind, Status};
 use std::collections::BTreeMap;
+use crate::runtime::{RuntimeCtx, Unavailable};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// How to evaluate, shared by every submission of a batch.
@@ -18,6 +20,11 @@ pub struct Options {
     pub timeout_secs: u64,
     /// Compose variables set on the command line; they override the submission's `.env`.
     pub env_overrides: BTreeMap<String, String>,
+    /// The sandbox, when the runtime checks run (`None` with `--static`).
+    pub runtime: Option<Arc<RuntimeCtx>>,
+    /// Why the runtime checks do not run although `--static` was not given (the rubric made
+    /// them optional and Docker is not reachable).
+    pub runtime_unavailable: Option<String>,
 }
 
 /// Why a submission could not be graded at all. Never a candidate's FAIL.
@@ -66,7 +73,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
             for n in &ws.notes {
                 notes.push(n.to_string());
             }
-            grade_workspace(&ws, opts, &mut notes, &mut essay_answers)
+            grade_workspace(&ws, opts, &mut notes, &mut essay_answers)?
         }
     };
     let scored = verdict::score(results, rubric);
@@ -126,7 +133,7 @@ fn grade_workspace(
     opts: &Options,
     notes: &mut Vec<String>,
     essay_answers: &mut Vec<assay_essays::Answer>,
-) -> (Vec<CheckResult>, Vec<AnswerSummary>, FilesSummary) {
+) -> Result<(Vec<CheckResult>, Vec<AnswerSummary>, FilesSummary), EvaluateError> {
     let d = &ws.discovery;
     let rubric = &opts.rubric;
     let files = FilesSummary {
@@ -170,12 +177,18 @@ fn grade_workspace(
         let loaded = assay_compose::load_project(&ws.root, file, &load);
         let ctx = assay_checks::CheckContext { root: &ws.root, rubric, webapp_dirs: &d.webapp_dirs };
         let facts = assay_checks::compose_checks(&loaded, &ctx);
-        let static_ok = facts.checks.iter().all(|c| !(c.status == Status::Fail && is_gate(c.id)));
-        results.extend(facts.checks);
-        if !static_ok {
-            let reason = "not run: the compose file is invalid or violates the security policy";
-            skip_family(&mut results, "runtime", SkipKind::Blocked, reason);
+        let gates: Vec<&str> =
+            facts.checks.iter().filter(|c| c.status == Status::Fail && is_gate(c.id)).map(|c| c.id.as_str()).collect();
+        if !gates.is_empty() {
+            let reason = format!("not run: {} failed; nothing of the candidate's is run", gates.join(", "));
+            skip_family(&mut results, "runtime", SkipKind::Blocked, &reason);
+        } else if let (Some(ctx), Some(project)) = (&opts.runtime, &loaded.project) {
+            let (runtime, runtime_notes) =
+                crate::runtime::run(ctx, &ws.root, project, &facts, rubric, opts.timeout_secs)?;
+            results.extend(runtime);
+            notes.extend(runtime_notes);
         }
+        results.extend(facts.checks);
     } else if !d.k8s_manifests.is_empty() {
         let ev = format!("Kubernetes manifests: {}", files.kubernetes_manifests.join(", "));
         results.push(CheckResult::pass(CheckId::ComposeFound, ev));
@@ -197,10 +210,14 @@ fn grade_workspace(
         block_all_but(&mut results, CheckId::ComposeFound, "no orchestration file");
     }
 
-    // Runtime.
-    let reason = if opts.static_only { "static mode: runtime checks not run" } else { "not implemented" };
-    skip_family(&mut results, "runtime", SkipKind::NotRun, reason);
-    (results, answers, files)
+    // Runtime checks that did not run above.
+    let reason = match &opts.runtime_unavailable {
+        _ if opts.static_only => "static mode: runtime checks not run".to_string(),
+        Some(why) => format!("runtime checks not run: {why}"),
+        None => "runtime checks not run".to_string(),
+    };
+    skip_family(&mut results, "runtime", SkipKind::NotRun, &reason);
+    Ok((results, answers, files))
 }
 
 /// Checks that must pass before anything of the candidate's runs.
@@ -250,11 +267,24 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
         Ok(r) => r,
         Err(exit) => return exit,
     };
+    let (mut runtime, mut runtime_unavailable) = (None, None);
+    if !args.static_only {
+        match crate::runtime::prepare(&rubric) {
+            Ok(ctx) => runtime = Some(Arc::new(ctx)),
+            Err(Unavailable::NoDaemon(why)) if !rubric.runtime.required => runtime_unavailable = Some(why),
+            Err(Unavailable::NoDaemon(why) | Unavailable::Fault(why)) => {
+                eprintln!("error: could not grade: {why}");
+                return Exit::CouldNotGrade;
+            }
+        }
+    }
     let opts = Options {
         timeout_secs: args.timeout.unwrap_or(rubric.runtime.timeout_secs),
         rubric,
         static_only: args.static_only,
         env_overrides: args.env.iter().cloned().collect(),
+        runtime,
+        runtime_unavailable,
     };
     let outcomes = crate::batch::evaluate_all(&args.submissions, &opts, args.jobs as usize);
     let mut reports = Vec::new();

@@ -26,4 +26,5 @@ pub mod images;
 pub mod kit;
 pub mod report;
 pub mod rubric;
+pub mod runtime;
 pub mod verdict;

@@ -259,3 +259,23 @@ async fn container_name_and_fixed_port_fail_scale_only() {
         Some(assay_core::Location::at("compose.yaml", 19, 21))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_yaml_submission_with_secrets_and_aliases_passes() {
+    let Some(engine) = engine_or_skip("a_yaml_submission_with_secrets_and_aliases_passes").await else { return };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/submissions/secrets-alias");
+    let loaded = assay_compose::load_project(&root, std::path::Path::new("compose.yaml"), &Default::default());
+    let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let project = loaded.project.expect("loads");
+    let mut i = inputs("notes", "p@ss:w/rd-from-file", "notes");
+    i.run_prefix = "tyaml".into();
+    let results = run_checks(&engine, &project, &i, CancellationToken::new()).await.expect("graded");
+    let shown = show(&results);
+    eprintln!("{shown}");
+    for r in &results {
+        assert_eq!(r.status, Status::Pass, "{shown}");
+    }
+    assert!(!shown.contains("p@ss:w/rd"), "{shown}");
+    assert!(leftovers(&engine, "tyaml").await.is_empty());
+}
