@@ -42,6 +42,10 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         rubric: Option<PathBuf>,
     },
+    /// Remove every container, network and volume that a killed or crashed run left behind
+    /// (found by the `dev.assay.managed` label; runs still alive are left alone).
+    #[command(after_help = "Example:\n  assay gc")]
+    Gc,
     /// Build the candidate handout: the sample webapp (source + Dockerfile) and a README with
     /// the rubric's questions, as one zip.
     #[command(
@@ -152,6 +156,7 @@ pub fn run(cli: Cli) -> Exit {
             Ok(r) => crate::images::run(&r, offline, rebuild),
             Err(exit) => exit,
         },
+        Command::Gc => crate::runtime::gc(),
         Command::Kit { out, rubric } => {
             let rubric = match load_rubric(rubric.as_deref()) {
                 Ok(r) => r,

@@ -91,3 +91,44 @@ pub fn run(
         Err(e) => Err(EvaluateError::CouldNotGrade(e.to_string())),
     }
 }
+
+/// `assay gc`: sweep what dead runs left behind.
+pub fn gc() -> crate::exit::Exit {
+    use crate::exit::Exit;
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::CouldNotGrade;
+        }
+    };
+    rt.block_on(async {
+        let engine = match Engine::connect().await {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::CouldNotGrade;
+            }
+        };
+        match assay_runner::gc(&engine).await {
+            Ok(r) => {
+                println!(
+                    "removed {} containers, {} networks, {} volumes of {} dead runs{}",
+                    r.containers,
+                    r.networks,
+                    r.volumes,
+                    r.runs.len(),
+                    if r.live_runs.is_empty() { String::new() } else { format!("; {} live runs left alone", r.live_runs.len()) }
+                );
+                for e in &r.errors {
+                    eprintln!("warning: {e}");
+                }
+                if r.errors.is_empty() { Exit::Pass } else { Exit::CouldNotGrade }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Exit::CouldNotGrade
+            }
+        }
+    })
+}

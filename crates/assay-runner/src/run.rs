@@ -112,9 +112,9 @@ impl Readiness {
     fn poll_interval(&self) -> Duration {
         match self {
             Readiness::Running | Readiness::Healthy | Readiness::Exited0 => {
-                Duration::from_millis(200)
+                Duration::from_millis(100)
             }
-            _ => Duration::from_millis(300),
+            _ => Duration::from_millis(150),
         }
     }
 }
@@ -203,7 +203,8 @@ pub struct Stack<'e> {
     cancel: CancellationToken,
     pub masker: Masker,
     pub pg: PgTarget,
-    unpause: Option<tokio::task::JoinHandle<()>>,
+    unpause: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    probe_started: std::sync::atomic::AtomicBool,
 }
 
 impl<'e> Stack<'e> {
@@ -227,7 +228,8 @@ impl<'e> Stack<'e> {
             cancel,
             masker,
             pg,
-            unpause: None,
+            unpause: std::sync::Mutex::new(None),
+            probe_started: std::sync::atomic::AtomicBool::new(false),
         };
         let nets = stack
             .plan
@@ -237,15 +239,32 @@ impl<'e> Stack<'e> {
         for r in futures_util::future::join_all(nets).await {
             r?;
         }
-        for v in &stack.plan.volumes {
-            ops::create_volume(engine, &v.name, &v.labels).await?;
-        }
+        let vols = stack
+            .plan
+            .volumes
+            .iter()
+            .map(|v| ops::create_volume(engine, &v.name, &v.labels));
         let probe = stack.plan.probe.clone();
-        if let Err(f) = stack.create(&probe).await? {
+        let (vols, probe_created) =
+            tokio::join!(futures_util::future::join_all(vols), stack.create(&probe));
+        for r in vols {
+            r?;
+        }
+        if let Err(f) = probe_created? {
             return Err(RunError::Probe(f.evidence));
         }
-        engine.start_container(&probe.name).await?;
         Ok(stack)
+    }
+
+    /// Starts the probe container (once; [`Stack::start_services`] does it alongside the
+    /// services).
+    pub async fn start_probe(&self) -> Result<(), RunError> {
+        use std::sync::atomic::Ordering;
+        if self.probe_started.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.engine.start_container(&self.plan.probe.name).await?;
+        Ok(())
     }
 
     pub fn engine(&self) -> &'e Engine {
@@ -332,7 +351,13 @@ impl<'e> Stack<'e> {
 
     /// Starts every service in `depends_on` order, honouring each dependency's condition as
     /// compose does (a dependency that fails its condition stops the start).
-    pub async fn start_services(&mut self, hooks: &Hooks) -> Step {
+    pub async fn start_services(&self, hooks: &Hooks) -> Step {
+        let (probe, services) = tokio::join!(self.start_probe(), self.start_chain(hooks));
+        probe?;
+        services
+    }
+
+    async fn start_chain(&self, hooks: &Hooks) -> Step {
         let services = self.plan.services.clone();
         for svc in &services {
             for (dep, cond) in &svc.depends_on {
@@ -373,7 +398,7 @@ impl<'e> Stack<'e> {
         Ok(Ok(()))
     }
 
-    async fn hold_back_db(&mut self, pause: Duration) -> Result<(), RunError> {
+    async fn hold_back_db(&self, pause: Duration) -> Result<(), RunError> {
         let Some(db) = self
             .plan
             .service(&self.plan.db_service)
@@ -386,12 +411,15 @@ impl<'e> Stack<'e> {
         }
         let engine = self.engine.clone();
         let names: Vec<String> = db.iter().map(|c| c.name.clone()).collect();
-        self.unpause = Some(tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             tokio::time::sleep(pause).await;
             for n in names {
                 let _ = ops::unpause(&engine, &n).await;
             }
-        }));
+        });
+        if let Ok(mut slot) = self.unpause.lock() {
+            *slot = Some(task);
+        }
         Ok(())
     }
 
@@ -648,7 +676,7 @@ impl<'e> Stack<'e> {
     /// Stops every container (grace ≤ 10 s, in parallel), then removes everything the run
     /// created, by label.
     pub async fn teardown(mut self) -> Result<GcReport, RunError> {
-        if let Some(h) = self.unpause.take() {
+        if let Some(h) = self.unpause.lock().ok().and_then(|mut s| s.take()) {
             h.abort();
         }
         let engine = self.engine;

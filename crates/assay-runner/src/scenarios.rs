@@ -228,7 +228,7 @@ async fn healthy(stack: &Stack<'_>, host: &str) -> Step<String> {
         if Instant::now() >= stack.deadline {
             return Ok(Err(Failure::new(format!("{last} (deadline reached)"))));
         }
-        stack.nap(Duration::from_millis(500)).await?;
+        stack.nap(Duration::from_millis(150)).await?;
     }
 }
 

@@ -180,7 +180,7 @@ pub async fn stack<'e>(
         password: "s3cret-pw".into(),
         database: "notes".into(),
     };
-    let mut s = assay_runner::run::Stack::setup(
+    let s = assay_runner::run::Stack::setup(
         engine,
         plan,
         &assay_runner::reaper::default_state_dir(),
@@ -191,6 +191,7 @@ pub async fn stack<'e>(
     )
     .await
     .expect("setup");
+    s.start_probe().await.expect("probe starts");
     if start {
         s.start_services(&Default::default())
             .await
