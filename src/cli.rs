@@ -85,6 +85,10 @@ pub struct EvaluateArgs {
     /// Deadline in seconds for one submission's runtime phase (default: from the rubric).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: Option<u64>,
+    /// Build and run the candidate's own webapp (their `build:` context and Dockerfile) instead
+    /// of the pristine handout image. Needs the Dockerfile's base images (a registry, usually).
+    #[arg(long)]
+    pub build_webapp: bool,
     /// Set a compose variable, overriding the submission's .env (repeatable). The grader's own
     /// environment is never used for interpolation.
     #[arg(long = "env", value_name = "KEY=VAL", value_parser = parse_key_val)]

@@ -20,6 +20,8 @@ pub struct Options {
     pub timeout_secs: u64,
     /// Compose variables set on the command line; they override the submission's `.env`.
     pub env_overrides: BTreeMap<String, String>,
+    /// Run the candidate's own webapp build instead of the pristine webapp image.
+    pub build_webapp: bool,
     /// The sandbox, when the runtime checks run (`None` with `--static`).
     pub runtime: Option<Arc<RuntimeCtx>>,
     /// Why the runtime checks do not run although `--static` was not given (the rubric made
@@ -184,7 +186,7 @@ fn grade_workspace(
             skip_family(&mut results, "runtime", SkipKind::Blocked, &reason);
         } else if let (Some(ctx), Some(project)) = (&opts.runtime, &loaded.project) {
             let (runtime, runtime_notes) =
-                crate::runtime::run(ctx, &ws.root, project, &facts, rubric, opts.timeout_secs)?;
+                crate::runtime::run(ctx, &ws.root, project, &facts, rubric, opts.timeout_secs, opts.build_webapp)?;
             results.extend(runtime);
             notes.extend(runtime_notes);
         }
@@ -285,6 +287,7 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
         env_overrides: args.env.iter().cloned().collect(),
         runtime,
         runtime_unavailable,
+        build_webapp: args.build_webapp,
     };
     let outcomes = crate::batch::evaluate_all(&args.submissions, &opts, args.jobs as usize);
     let mut reports = Vec::new();

@@ -2,7 +2,7 @@
 //! and run each submission's stack in the sandbox (`assay-runner`).
 
 use crate::evaluate::EvaluateError;
-use assay_core::{CheckResult, Rubric};
+use assay_core::{CheckId, CheckResult, Rubric};
 use assay_runner::{run_checks, CancellationToken, DbCredentials, RunInputs};
 use assay_sandbox::Engine;
 use std::path::Path;
@@ -61,20 +61,38 @@ pub fn run(
     facts: &assay_checks::ComposeFacts,
     rubric: &Rubric,
     timeout_secs: u64,
+    build_webapp: bool,
 ) -> Result<(Vec<CheckResult>, Vec<String>), EvaluateError> {
     let (Some(db), Some(webapp), Some(creds)) = (&facts.db_service, &facts.webapp_service, &facts.db_credentials) else {
         return Err(EvaluateError::CouldNotGrade("the static checks passed without naming the db and webapp services".into()));
     };
     let password = creds.password_source.password(root);
     let credentials = DbCredentials { user: creds.user.clone(), password: password.clone(), database: creds.database.clone() };
-    let webapp_image = assay_sandbox::images::webapp_image(rubric).to_string();
+    let mut notes = Vec::new();
+    let mut webapp_image = assay_sandbox::images::webapp_image(rubric).to_string();
+    let mut built = None;
+    if build_webapp {
+        match ctx.rt.block_on(build_candidate_webapp(&ctx.engine, project, webapp)) {
+            Ok(tag) => {
+                notes.push(format!("the webapp ran from the candidate's own build ({tag}), not the pristine image"));
+                webapp_image = tag.clone();
+                built = Some(tag);
+            }
+            Err(why) => {
+                let mut results = vec![CheckResult::fail(CheckId::RuntimeUp, format!("the candidate's webapp image did not build: {why}"))];
+                for id in CheckId::ALL.iter().filter(|c| c.family() == "runtime" && **c != CheckId::RuntimeUp) {
+                    results.push(CheckResult::blocked(*id, "not run: runtime.up failed"));
+                }
+                return Ok((results, notes));
+            }
+        }
+    }
     let probe_image = assay_sandbox::images::probe_image().to_string();
     let mut inputs = RunInputs::new(db, webapp, credentials, &webapp_image, &probe_image);
     inputs.timeout = Duration::from_secs(timeout_secs);
     inputs.cold_start_pause = Duration::from_secs(rubric.runtime.cold_start_pause_secs);
     inputs.webapp_default_port = rubric.webapp.default_port;
     inputs.secrets.extend(password);
-    let mut notes = Vec::new();
     let results = ctx.rt.block_on(async {
         if let Some(image) = project.services.get(db.as_str()).and_then(|s| s.image.as_ref()) {
             if assay_sandbox::images::is_stand_in(&ctx.engine, &image.value).await {
@@ -84,12 +102,41 @@ pub fn run(
                 ));
             }
         }
-        run_checks(&ctx.engine, project, &inputs, ctx.cancel.child_token()).await
+        let results = run_checks(&ctx.engine, project, &inputs, ctx.cancel.child_token()).await;
+        if let Some(tag) = &built {
+            let _ = ctx.engine.remove_image(tag).await;
+        }
+        results
     });
     match results {
         Ok(r) => Ok((r, notes)),
         Err(e) => Err(EvaluateError::CouldNotGrade(e.to_string())),
     }
+}
+
+/// `--build-webapp`: builds the webapp service's own build context (inside the submission; the
+/// security policy has already checked it) into a throw-away image labelled as assay's.
+async fn build_candidate_webapp(engine: &Engine, project: &assay_compose::Project, webapp: &str) -> Result<String, String> {
+    let service = project.services.get(webapp).ok_or_else(|| format!("no service `{webapp}`"))?;
+    let build = service.build.as_ref().ok_or_else(|| format!("service `{webapp}` has no `build:` section"))?;
+    let context = build.context_path.as_ref().ok_or("the build context is remote (git/URL), which is not allowed")?;
+    if build.dockerfile_inline.is_some() {
+        return Err("`dockerfile_inline` is not supported with --build-webapp".into());
+    }
+    let dockerfile = build.dockerfile.as_ref().map(|d| d.value.clone()).unwrap_or_else(|| "Dockerfile".into());
+    let tag = format!("assay/candidate-webapp:{}-{}", std::process::id(), nonce());
+    let progress = |line: &str| eprintln!("assay: build: {line}");
+    assay_sandbox::images::build_from_context(engine, context, &dockerfile, &tag, &progress)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(tag)
+}
+
+fn nonce() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
 }
 
 /// `assay gc`: sweep what dead runs left behind.

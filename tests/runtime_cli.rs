@@ -52,3 +52,38 @@ fn a_webapp_pointed_at_localhost_fails_at_runtime_with_the_cause() {
     let text = serde_json::to_string(&v).unwrap();
     assert!(text.contains("localhost"), "evidence names the host the webapp tried");
 }
+
+#[test]
+fn build_webapp_runs_the_candidates_own_image() {
+    if !docker_available() {
+        return;
+    }
+    // A candidate Dockerfile that builds offline: it starts from the pristine image `assay
+    // images` prepared and adds a label, so the run proves the built image is the one used.
+    let dir = tempfile::tempdir().unwrap();
+    let src = repo_root().join("crates/assay-checks/tests/fixtures/submissions/good");
+    let dst = dir.path().join("candidate");
+    copy_dir(&src, &dst);
+    std::fs::write(dst.join("sample-webapp/Dockerfile"), "FROM assay/sample-webapp:0.1.0\nLABEL candidate=yes\n").unwrap();
+    let o = assay(&["evaluate", "--build-webapp", "--format", "json", "--timeout", "240", dst.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    for id in ["runtime.up", "runtime.health", "runtime.roundtrip"] {
+        assert_eq!(status(&v, id)["status"], "pass", "{id}: {v}");
+    }
+    let notes = serde_json::to_string(&v["notes"]).unwrap();
+    assert!(notes.contains("candidate's own build"), "{notes}");
+    let left = std::process::Command::new("docker").args(["images", "-q", "assay/candidate-webapp"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&left.stdout).trim().is_empty(), "the throw-away image is removed");
+}
+
+fn copy_dir(src: &std::path::Path, dst: &std::path::Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &dst.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, dst.join(e.file_name())).unwrap();
+        }
+    }
+}
