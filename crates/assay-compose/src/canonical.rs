@@ -388,8 +388,11 @@ impl Loader<'_> {
             let abs = normalize(&self.project_dir.join(&path.value));
             let resolved = crate::loader::relative_to(&abs, &self.root);
             let mut loaded = false;
-            if abs.is_file() || required {
-                if !abs.exists() {
+            // A path outside the submission is refused (by `read`) whether or not it exists,
+            // so the diagnostic never depends on the grading host's files.
+            let outside = !abs.starts_with(&self.root);
+            if outside || abs.is_file() || required {
+                if !outside && !abs.exists() {
                     self.diags.push(
                         Diagnostic::error(format!("env file {} not found", self.rel(&abs)))
                             .at(path.location.clone()),
