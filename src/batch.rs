@@ -47,8 +47,14 @@ pub fn flag_similar_answers(reports: &mut [Report]) {
             let (a, b) = (&reports[i], &reports[j]);
             for (x, y, sim) in assay_essays::near_duplicates(&a.essay_answers, &b.essay_answers) {
                 let similarity = (sim * 100.0).round() / 100.0;
-                found.push((i, similar(&a.essay_answers[x], b, &b.essay_answers[y], similarity)));
-                found.push((j, similar(&b.essay_answers[y], a, &a.essay_answers[x], similarity)));
+                found.push((
+                    i,
+                    similar(&a.essay_answers[x], b, &b.essay_answers[y], similarity),
+                ));
+                found.push((
+                    j,
+                    similar(&b.essay_answers[y], a, &a.essay_answers[x], similarity),
+                ));
             }
         }
     }
@@ -61,7 +67,12 @@ pub fn flag_similar_answers(reports: &mut [Report]) {
     }
 }
 
-fn similar(mine: &assay_essays::Answer, other: &Report, theirs: &assay_essays::Answer, similarity: f64) -> SimilarAnswer {
+fn similar(
+    mine: &assay_essays::Answer,
+    other: &Report,
+    theirs: &assay_essays::Answer,
+    similarity: f64,
+) -> SimilarAnswer {
     SimilarAnswer {
         question: mine.question.clone(),
         file: mine.file.clone(),

@@ -30,7 +30,9 @@ pub enum Command {
     Compose(ComposeCommand),
     /// Prepare the images evaluations need: pulled when a registry answers, otherwise (or with
     /// --offline) stand-ins built from Debian packages; plus the pristine webapp and the probe.
-    #[command(after_help = "Examples:\n  assay images\n  assay images --offline\n\nA second run does nothing when every image is present (content-hash labels).")]
+    #[command(
+        after_help = "Examples:\n  assay images\n  assay images --offline\n\nA second run does nothing when every image is present (content-hash labels)."
+    )]
     Images {
         /// Never try a registry: build stand-ins from Debian packages (needs root and debootstrap).
         #[arg(long)]
@@ -156,7 +158,11 @@ pub fn run(cli: Cli) -> Exit {
         Command::Compose(ComposeCommand::Config { path, format, env }) => {
             crate::compose_config::run(&path, format, &env)
         }
-        Command::Images { offline, rebuild, rubric } => match load_rubric(rubric.as_deref()) {
+        Command::Images {
+            offline,
+            rebuild,
+            rubric,
+        } => match load_rubric(rubric.as_deref()) {
             Ok(r) => crate::images::run(&r, offline, rebuild),
             Err(exit) => exit,
         },

@@ -16,10 +16,17 @@ pub fn run(path: &Path, format: ConfigFormatArg, env: &[(String, String)]) -> Ex
             return Exit::Usage;
         }
     };
-    let opts = LoadOptions { env_overrides: env.iter().cloned().collect(), ..Default::default() };
+    let opts = LoadOptions {
+        env_overrides: env.iter().cloned().collect(),
+        ..Default::default()
+    };
     let loaded = load_project(&root, &file, &opts);
     for d in &loaded.diagnostics {
-        eprintln!("{}: {}", if d.is_error() { "error" } else { "warning" }, crate::report::sanitize_terminal(&d.to_string()));
+        eprintln!(
+            "{}: {}",
+            if d.is_error() { "error" } else { "warning" },
+            crate::report::sanitize_terminal(&d.to_string())
+        );
     }
     match (&loaded.project, loaded.has_errors()) {
         (Some(project), false) => {
@@ -38,16 +45,26 @@ pub fn run(path: &Path, format: ConfigFormatArg, env: &[(String, String)]) -> Ex
 fn split(path: &Path) -> Result<(PathBuf, PathBuf), String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if meta.is_dir() {
-        let root = path.canonicalize().map_err(|e| format!("{}: {e}", path.display()))?;
+        let root = path
+            .canonicalize()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         let name = COMPOSE_NAMES
             .iter()
             .find(|n| root.join(n).is_file())
             .ok_or_else(|| format!("{}: no {} here", path.display(), COMPOSE_NAMES.join(", ")))?;
         Ok((root, PathBuf::from(name)))
     } else {
-        let abs = path.canonicalize().map_err(|e| format!("{}: {e}", path.display()))?;
-        let root = abs.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
-        let name = abs.file_name().map(PathBuf::from).ok_or_else(|| format!("{}: not a file", path.display()))?;
+        let abs = path
+            .canonicalize()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let root = abs
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        let name = abs
+            .file_name()
+            .map(PathBuf::from)
+            .ok_or_else(|| format!("{}: not a file", path.display()))?;
         Ok((root, name))
     }
 }

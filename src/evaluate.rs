@@ -3,10 +3,12 @@
 use crate::cli::EvaluateArgs;
 use crate::exit::Exit;
 use crate::report::{self, AnswerSummary, ColorChoice, FilesSummary, Report};
-use crate::verdict::{self, Verdict};
-use assay_core::{CheckId, CheckResult, Location, QuestionKind, Rubric, Severity, SkipKind, Status};
-use std::collections::BTreeMap;
 use crate::runtime::{RuntimeCtx, Unavailable};
+use crate::verdict::{self, Verdict};
+use assay_core::{
+    CheckId, CheckResult, Location, QuestionKind, Rubric, Severity, SkipKind, Status,
+};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -145,7 +147,10 @@ fn grade_workspace(
         answer_documents: d.answer_docs.iter().map(|p| slash(p)).collect(),
         dockerfiles: d.dockerfiles.iter().map(|p| slash(p)).collect(),
     };
-    let mut results = vec![CheckResult::pass(CheckId::IntakeUnpack, intake_evidence(ws))];
+    let mut results = vec![CheckResult::pass(
+        CheckId::IntakeUnpack,
+        intake_evidence(ws),
+    )];
     for dir in &d.webapp_dirs {
         let changes = crate::kit::webapp_changes(&ws.root.join(dir));
         if !changes.is_empty() {
@@ -162,7 +167,11 @@ fn grade_workspace(
     let essays = assay_essays::grade(&ws.root, &d.answer_docs, rubric, has_orchestration_file);
     let q1_essay = q1_essay(&essays.answers, rubric);
     let answers = essays.answers.iter().map(answer_summary).collect();
-    for diag in essays.diagnostics.iter().filter(|d| d.severity != Severity::Info) {
+    for diag in essays
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Info)
+    {
         notes.push(format!("essays: {diag}"));
     }
     results.extend(essays.checks);
@@ -172,32 +181,62 @@ fn grade_workspace(
     if let Some(file) = &d.compose_file {
         let mut ev = format!("{} found", slash(file));
         if !files.other_compose_files.is_empty() {
-            ev.push_str(&format!("; also present, not used: {}", files.other_compose_files.join(", ")));
+            ev.push_str(&format!(
+                "; also present, not used: {}",
+                files.other_compose_files.join(", ")
+            ));
         }
         results.push(CheckResult::pass(CheckId::ComposeFound, ev).at(Location::file(slash(file))));
-        let load = assay_compose::LoadOptions { env_overrides: opts.env_overrides.clone(), ..Default::default() };
+        let load = assay_compose::LoadOptions {
+            env_overrides: opts.env_overrides.clone(),
+            ..Default::default()
+        };
         let loaded = assay_compose::load_project(&ws.root, file, &load);
-        let ctx = assay_checks::CheckContext { root: &ws.root, rubric, webapp_dirs: &d.webapp_dirs };
+        let ctx = assay_checks::CheckContext {
+            root: &ws.root,
+            rubric,
+            webapp_dirs: &d.webapp_dirs,
+        };
         let facts = assay_checks::compose_checks(&loaded, &ctx);
-        let gates: Vec<&str> =
-            facts.checks.iter().filter(|c| c.status == Status::Fail && is_gate(c.id)).map(|c| c.id.as_str()).collect();
+        let gates: Vec<&str> = facts
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Fail && is_gate(c.id))
+            .map(|c| c.id.as_str())
+            .collect();
         if !gates.is_empty() {
-            let reason = format!("not run: {} failed; nothing of the candidate's is run", gates.join(", "));
+            let reason = format!(
+                "not run: {} failed; nothing of the candidate's is run",
+                gates.join(", ")
+            );
             skip_family(&mut results, "runtime", SkipKind::Blocked, &reason);
         } else if let (Some(ctx), Some(project)) = (&opts.runtime, &loaded.project) {
-            let (runtime, runtime_notes) =
-                crate::runtime::run(ctx, &ws.root, project, &facts, rubric, opts.timeout_secs, opts.build_webapp)?;
+            let (runtime, runtime_notes) = crate::runtime::run(
+                ctx,
+                &ws.root,
+                project,
+                &facts,
+                rubric,
+                opts.timeout_secs,
+                opts.build_webapp,
+            )?;
             results.extend(runtime);
             notes.extend(runtime_notes);
         }
         results.extend(facts.checks);
     } else if !d.k8s_manifests.is_empty() {
-        let ev = format!("Kubernetes manifests: {}", files.kubernetes_manifests.join(", "));
+        let ev = format!(
+            "Kubernetes manifests: {}",
+            files.kubernetes_manifests.join(", ")
+        );
         results.push(CheckResult::pass(CheckId::ComposeFound, ev));
         let reason = "Kubernetes manifests are graded by a reviewer";
         skip_family(&mut results, "compose", SkipKind::NotApplicable, reason);
         skip_family(&mut results, "runtime", SkipKind::NotApplicable, reason);
-        notes.push("Q1 is answered with Kubernetes manifests: a reviewer grades them (listed under files)".into());
+        notes.push(
+            "Q1 is answered with Kubernetes manifests: a reviewer grades them (listed under files)"
+                .into(),
+        );
     } else if let Some(essay) = q1_essay {
         let ev = format!("no orchestration file; Q1 is answered as an essay: {essay}");
         results.push(CheckResult::pass(CheckId::ComposeFound, ev));
@@ -224,7 +263,13 @@ fn grade_workspace(
 
 /// Checks that must pass before anything of the candidate's runs.
 fn is_gate(id: CheckId) -> bool {
-    matches!(id, CheckId::ComposeValid | CheckId::ComposeSecurity | CheckId::ComposeDbService | CheckId::ComposeWebappService)
+    matches!(
+        id,
+        CheckId::ComposeValid
+            | CheckId::ComposeSecurity
+            | CheckId::ComposeDbService
+            | CheckId::ComposeWebappService
+    )
 }
 
 /// Adds a skipped result for every check of `family` that has no result yet.
@@ -238,7 +283,10 @@ fn skip_family(results: &mut Vec<CheckResult>, family: &str, kind: SkipKind, rea
 
 /// The Q1 essay that is long enough to stand in for an orchestration file, described.
 fn q1_essay(answers: &[assay_essays::Answer], rubric: &Rubric) -> Option<String> {
-    let q1 = rubric.questions.iter().find(|q| q.kind == QuestionKind::Orchestration)?;
+    let q1 = rubric
+        .questions
+        .iter()
+        .find(|q| q.kind == QuestionKind::Orchestration)?;
     answers
         .iter()
         .find(|a| a.question == q1.id && a.words >= rubric.essays.min_words)
@@ -256,7 +304,15 @@ fn answer_summary(a: &assay_essays::Answer) -> AnswerSummary {
 }
 
 fn intake_evidence(ws: &assay_intake::Workspace) -> String {
-    format!("{:?} unpacked within limits", ws.kind).to_lowercase()
+    let how = match ws.kind {
+        assay_intake::SourceKind::Zip => "zip unpacked",
+        assay_intake::SourceKind::Directory => "directory copied",
+        assay_intake::SourceKind::GitCheckout => "git checkout copied (.git/ left out)",
+    };
+    format!(
+        "{how} within limits: {} KiB written to a private work dir",
+        ws.bytes_written.div_ceil(1024)
+    )
 }
 
 pub(crate) fn slash(p: &Path) -> String {
@@ -273,7 +329,9 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
     if !args.static_only {
         match crate::runtime::prepare(&rubric) {
             Ok(ctx) => runtime = Some(Arc::new(ctx)),
-            Err(Unavailable::NoDaemon(why)) if !rubric.runtime.required => runtime_unavailable = Some(why),
+            Err(Unavailable::NoDaemon(why)) if !rubric.runtime.required => {
+                runtime_unavailable = Some(why)
+            }
             Err(Unavailable::NoDaemon(why) | Unavailable::Fault(why)) => {
                 eprintln!("error: could not grade: {why}");
                 return Exit::CouldNotGrade;

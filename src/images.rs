@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Binaries the webapp and probe images are built from.
-const BINARIES: [(&str, &str); 2] = [("sample-webapp", "sample-webapp"), ("assay-probe", "assay-probe")];
+const BINARIES: [(&str, &str); 2] = [
+    ("sample-webapp", "sample-webapp"),
+    ("assay-probe", "assay-probe"),
+];
 
 /// Why images could not be prepared. Always "could not grade" (exit 3), never the candidate's.
 #[derive(Debug, thiserror::Error)]
@@ -26,23 +29,43 @@ pub enum PrepareError {
 /// it first asks cargo to bring them up to date (same profile, same target dir; a no-op when
 /// nothing changed), so the images always hold the webapp of this source tree.
 pub fn locate_binaries(progress: &dyn Fn(&str)) -> Result<(PathBuf, PathBuf), PrepareError> {
-    let exe = std::env::current_exe().map_err(|e| PrepareError::Binaries(format!("cannot locate assay itself: {e}")))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| PrepareError::Binaries(format!("cannot locate assay itself: {e}")))?;
     let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
     let path = |name: &str| dir.join(name);
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     if manifest.is_file() {
-        let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug").to_string();
+        let profile = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("debug")
+            .to_string();
         let target_dir = dir.parent().map(Path::to_path_buf).unwrap_or_default();
-        progress(&format!("cargo build ({profile}) of sample-webapp and assay-probe"));
+        progress(&format!(
+            "cargo build ({profile}) of sample-webapp and assay-probe"
+        ));
         let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        cmd.arg("build").arg("--quiet").arg("--manifest-path").arg(&manifest).arg("--target-dir").arg(&target_dir);
-        cmd.arg("--profile").arg(if profile == "debug" { "dev" } else { profile.as_str() });
+        cmd.arg("build")
+            .arg("--quiet")
+            .arg("--manifest-path")
+            .arg(&manifest)
+            .arg("--target-dir")
+            .arg(&target_dir);
+        cmd.arg("--profile").arg(if profile == "debug" {
+            "dev"
+        } else {
+            profile.as_str()
+        });
         for (_, package) in BINARIES {
             cmd.arg("-p").arg(package);
         }
-        let status = cmd.status().map_err(|e| PrepareError::Binaries(format!("cannot run cargo: {e}")))?;
+        let status = cmd
+            .status()
+            .map_err(|e| PrepareError::Binaries(format!("cannot run cargo: {e}")))?;
         if !status.success() {
-            return Err(PrepareError::Binaries(format!("building sample-webapp and assay-probe failed ({status})")));
+            return Err(PrepareError::Binaries(format!(
+                "building sample-webapp and assay-probe failed ({status})"
+            )));
         }
     }
     for (b, package) in BINARIES {
@@ -57,7 +80,13 @@ pub fn locate_binaries(progress: &dyn Fn(&str)) -> Result<(PathBuf, PathBuf), Pr
 }
 
 /// Prepares every image; progress lines go to `progress`.
-pub async fn prepare(engine: &Engine, rubric: &Rubric, offline: bool, rebuild: bool, progress: &dyn Fn(&str)) -> Result<ImagesReport, PrepareError> {
+pub async fn prepare(
+    engine: &Engine,
+    rubric: &Rubric,
+    offline: bool,
+    rebuild: bool,
+    progress: &dyn Fn(&str),
+) -> Result<ImagesReport, PrepareError> {
     let (webapp, probe) = locate_binaries(progress)?;
     let opts = ImagesOptions {
         offline,
@@ -65,7 +94,8 @@ pub async fn prepare(engine: &Engine, rubric: &Rubric, offline: bool, rebuild: b
         webapp_binary: Some(webapp),
         probe_binary: Some(probe),
         work_dir: default_work_dir(),
-        webapp_source: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-webapp")).filter(|p| p.join("Dockerfile").is_file()),
+        webapp_source: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-webapp"))
+            .filter(|p| p.join("Dockerfile").is_file()),
         ..Default::default()
     };
     Ok(ensure_images(engine, rubric, &opts, progress).await?)
@@ -73,7 +103,11 @@ pub async fn prepare(engine: &Engine, rubric: &Rubric, offline: bool, rebuild: b
 
 /// `assay images`.
 pub fn run(rubric: &Rubric, offline: bool, rebuild: bool) -> Exit {
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -106,7 +106,9 @@ pub fn webapp_changes(webapp_dir: &Path) -> Vec<String> {
     }
     let mut stack = vec![webapp_dir.join("src")];
     while let Some(dir) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in rd.flatten() {
             let path = entry.path();
             let Ok(ft) = entry.file_type() else { continue };

@@ -18,7 +18,9 @@ pub struct RuntimeCtx {
 
 impl std::fmt::Debug for RuntimeCtx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RuntimeCtx").field("endpoint", &self.engine.endpoint()).finish()
+        f.debug_struct("RuntimeCtx")
+            .field("endpoint", &self.engine.endpoint())
+            .finish()
     }
 }
 
@@ -38,16 +40,18 @@ pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
         .build()
         .map_err(|e| Unavailable::Fault(format!("cannot start the async runtime: {e}")))?;
     let (engine, cancel) = rt.block_on(async {
-        let engine = Engine::connect()
-            .await
-            .map_err(|e| Unavailable::NoDaemon(format!("{e}; use --static for static checks only")))?;
-        let progress = |line: &str| eprintln!("assay: {line}");
-        crate::images::prepare(&engine, rubric, false, false, &progress).await.map_err(|e| match e {
-            crate::images::PrepareError::Engine(e) if e.is_unreachable() => {
-                Unavailable::NoDaemon(format!("{e}; use --static for static checks only"))
-            }
-            e => Unavailable::Fault(format!("cannot prepare the images: {e}")),
+        let engine = Engine::connect().await.map_err(|e| {
+            Unavailable::NoDaemon(format!("{e}; use --static for static checks only"))
         })?;
+        let progress = |line: &str| eprintln!("assay: {line}");
+        crate::images::prepare(&engine, rubric, false, false, &progress)
+            .await
+            .map_err(|e| match e {
+                crate::images::PrepareError::Engine(e) if e.is_unreachable() => {
+                    Unavailable::NoDaemon(format!("{e}; use --static for static checks only"))
+                }
+                e => Unavailable::Fault(format!("cannot prepare the images: {e}")),
+            })?;
         Ok::<_, Unavailable>((engine, assay_runner::cancel_on_signals()))
     })?;
     Ok(RuntimeCtx { rt, engine, cancel })
@@ -63,24 +67,45 @@ pub fn run(
     timeout_secs: u64,
     build_webapp: bool,
 ) -> Result<(Vec<CheckResult>, Vec<String>), EvaluateError> {
-    let (Some(db), Some(webapp), Some(creds)) = (&facts.db_service, &facts.webapp_service, &facts.db_credentials) else {
-        return Err(EvaluateError::CouldNotGrade("the static checks passed without naming the db and webapp services".into()));
+    let (Some(db), Some(webapp), Some(creds)) = (
+        &facts.db_service,
+        &facts.webapp_service,
+        &facts.db_credentials,
+    ) else {
+        return Err(EvaluateError::CouldNotGrade(
+            "the static checks passed without naming the db and webapp services".into(),
+        ));
     };
     let password = creds.password_source.password(root);
-    let credentials = DbCredentials { user: creds.user.clone(), password: password.clone(), database: creds.database.clone() };
+    let credentials = DbCredentials {
+        user: creds.user.clone(),
+        password: password.clone(),
+        database: creds.database.clone(),
+    };
     let mut notes = Vec::new();
     let mut webapp_image = assay_sandbox::images::webapp_image(rubric).to_string();
     let mut built = None;
     if build_webapp {
-        match ctx.rt.block_on(build_candidate_webapp(&ctx.engine, project, webapp)) {
+        match ctx
+            .rt
+            .block_on(build_candidate_webapp(&ctx.engine, project, webapp))
+        {
             Ok(tag) => {
-                notes.push(format!("the webapp ran from the candidate's own build ({tag}), not the pristine image"));
+                notes.push(format!(
+                    "the webapp ran from the candidate's own build ({tag}), not the pristine image"
+                ));
                 webapp_image = tag.clone();
                 built = Some(tag);
             }
             Err(why) => {
-                let mut results = vec![CheckResult::fail(CheckId::RuntimeUp, format!("the candidate's webapp image did not build: {why}"))];
-                for id in CheckId::ALL.iter().filter(|c| c.family() == "runtime" && **c != CheckId::RuntimeUp) {
+                let mut results = vec![CheckResult::fail(
+                    CheckId::RuntimeUp,
+                    format!("the candidate's webapp image did not build: {why}"),
+                )];
+                for id in CheckId::ALL
+                    .iter()
+                    .filter(|c| c.family() == "runtime" && **c != CheckId::RuntimeUp)
+                {
                     results.push(CheckResult::blocked(*id, "not run: runtime.up failed"));
                 }
                 return Ok((results, notes));
@@ -116,14 +141,31 @@ pub fn run(
 
 /// `--build-webapp`: builds the webapp service's own build context (inside the submission; the
 /// security policy has already checked it) into a throw-away image labelled as assay's.
-async fn build_candidate_webapp(engine: &Engine, project: &assay_compose::Project, webapp: &str) -> Result<String, String> {
-    let service = project.services.get(webapp).ok_or_else(|| format!("no service `{webapp}`"))?;
-    let build = service.build.as_ref().ok_or_else(|| format!("service `{webapp}` has no `build:` section"))?;
-    let context = build.context_path.as_ref().ok_or("the build context is remote (git/URL), which is not allowed")?;
+async fn build_candidate_webapp(
+    engine: &Engine,
+    project: &assay_compose::Project,
+    webapp: &str,
+) -> Result<String, String> {
+    let service = project
+        .services
+        .get(webapp)
+        .ok_or_else(|| format!("no service `{webapp}`"))?;
+    let build = service
+        .build
+        .as_ref()
+        .ok_or_else(|| format!("service `{webapp}` has no `build:` section"))?;
+    let context = build
+        .context_path
+        .as_ref()
+        .ok_or("the build context is remote (git/URL), which is not allowed")?;
     if build.dockerfile_inline.is_some() {
         return Err("`dockerfile_inline` is not supported with --build-webapp".into());
     }
-    let dockerfile = build.dockerfile.as_ref().map(|d| d.value.clone()).unwrap_or_else(|| "Dockerfile".into());
+    let dockerfile = build
+        .dockerfile
+        .as_ref()
+        .map(|d| d.value.clone())
+        .unwrap_or_else(|| "Dockerfile".into());
     let tag = format!("assay/candidate-webapp:{}-{}", std::process::id(), nonce());
     let progress = |line: &str| eprintln!("assay: build: {line}");
     assay_sandbox::images::build_from_context(engine, context, &dockerfile, &tag, &progress)
@@ -135,14 +177,22 @@ async fn build_candidate_webapp(engine: &Engine, project: &assay_compose::Projec
 fn nonce() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
 }
 
 /// `assay gc`: sweep what dead runs left behind.
 pub fn gc() -> crate::exit::Exit {
     use crate::exit::Exit;
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -165,12 +215,20 @@ pub fn gc() -> crate::exit::Exit {
                     r.networks,
                     r.volumes,
                     r.runs.len(),
-                    if r.live_runs.is_empty() { String::new() } else { format!("; {} live runs left alone", r.live_runs.len()) }
+                    if r.live_runs.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {} live runs left alone", r.live_runs.len())
+                    }
                 );
                 for e in &r.errors {
                     eprintln!("warning: {e}");
                 }
-                if r.errors.is_empty() { Exit::Pass } else { Exit::CouldNotGrade }
+                if r.errors.is_empty() {
+                    Exit::Pass
+                } else {
+                    Exit::CouldNotGrade
+                }
             }
             Err(e) => {
                 eprintln!("error: {e}");

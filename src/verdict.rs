@@ -61,10 +61,13 @@ pub fn score(results: Vec<CheckResult>, rubric: &Rubric) -> Scored {
         let rule = rubric.checks.get(id.as_str());
         let required = rule.map(|r| r.required).unwrap_or(id.required_by_default());
         let weight = rule.map(|r| r.weight).unwrap_or(0.0);
-        let counted = match (result.status, result.skip) {
-            (Status::Skipped, Some(SkipKind::NotApplicable | SkipKind::NotRun)) => false,
-            _ => true,
-        };
+        let counted = !matches!(
+            (result.status, result.skip),
+            (
+                Status::Skipped,
+                Some(SkipKind::NotApplicable | SkipKind::NotRun)
+            )
+        );
         let points = if result.status == Status::Pass {
             weight
         } else {

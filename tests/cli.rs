@@ -123,7 +123,10 @@ fn without_a_daemon_evaluate_says_so_and_exits_3() {
         .unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("Docker is not reachable at unix:///nonexistent/assay-test.sock"), "{err}");
+    assert!(
+        err.contains("Docker is not reachable at unix:///nonexistent/assay-test.sock"),
+        "{err}"
+    );
     assert!(err.contains("--static"), "{err}");
     assert!(stdout(&o).is_empty(), "no report: nothing was graded");
 }
@@ -131,17 +134,38 @@ fn without_a_daemon_evaluate_says_so_and_exits_3() {
 #[test]
 fn without_a_daemon_an_optional_runtime_grades_statically() {
     let dir = tempfile::tempdir().unwrap();
-    let text = assay::rubric::DEFAULT_RUBRIC.replace("  required: true\n  cold_start_pause_secs", "  required: false\n  cold_start_pause_secs");
+    let text = assay::rubric::DEFAULT_RUBRIC.replace(
+        "  required: true\n  cold_start_pause_secs",
+        "  required: false\n  cold_start_pause_secs",
+    );
     assert_ne!(text, assay::rubric::DEFAULT_RUBRIC);
     let r = write(dir.path(), "rubric.yaml", text.as_bytes());
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args(["evaluate", "--format", "json", "--rubric", r.to_str().unwrap(), "examples/good.zip"])
+        .args([
+            "evaluate",
+            "--format",
+            "json",
+            "--rubric",
+            r.to_str().unwrap(),
+            "examples/good.zip",
+        ])
         .env("DOCKER_HOST", "unix:///nonexistent/assay-test.sock")
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let up = v["checks"].as_array().unwrap().iter().find(|c| c["id"] == "runtime.up").unwrap();
+    let up = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "runtime.up")
+        .unwrap();
     assert_eq!(up["status"], "skipped");
-    assert!(up["evidence"].as_str().unwrap().contains("Docker is not reachable"), "{up}");
+    assert!(
+        up["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("Docker is not reachable"),
+        "{up}"
+    );
 }

@@ -7,8 +7,15 @@ use support::*;
 
 fn json_report(fixture: &str) -> (Option<i32>, serde_json::Value) {
     let path = repo_root().join("tests/fixtures").join(fixture);
-    let o = assay(&["evaluate", "--static", "--format", "json", path.to_str().unwrap()]);
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{fixture}: {e}: {}", stderr(&o)));
+    let o = assay(&[
+        "evaluate",
+        "--static",
+        "--format",
+        "json",
+        path.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o))
+        .unwrap_or_else(|e| panic!("{fixture}: {e}: {}", stderr(&o)));
     (o.status.code(), v)
 }
 
@@ -40,14 +47,32 @@ fn a_submission_with_nothing_fails_on_compose_found_and_essays() {
 #[test]
 fn json_report_has_the_grading_spec_shape() {
     let (_, v) = json_report("essay-only");
-    for key in ["assay_version", "submission", "verdict", "score", "max_score", "threshold", "checks", "answers", "duration_ms"] {
+    for key in [
+        "assay_version",
+        "submission",
+        "verdict",
+        "score",
+        "max_score",
+        "threshold",
+        "checks",
+        "answers",
+        "duration_ms",
+    ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert!(["pass", "fail"].contains(&v["verdict"].as_str().unwrap()));
     let checks = v["checks"].as_array().unwrap();
     assert_eq!(checks.len(), 24, "every check id appears once");
     for c in checks {
-        for key in ["id", "title", "status", "required", "points", "max_points", "evidence"] {
+        for key in [
+            "id",
+            "title",
+            "status",
+            "required",
+            "points",
+            "max_points",
+            "evidence",
+        ] {
             assert!(c.get(key).is_some(), "check {c} lacks {key}");
         }
         assert!(["pass", "fail", "skipped"].contains(&c["status"].as_str().unwrap()));
@@ -75,7 +100,13 @@ fn human_report_fits_a_screen_and_names_failures() {
 fn out_dir_gets_every_report_format() {
     let dir = tempfile::tempdir().unwrap();
     let path = repo_root().join("tests/fixtures/essay-only");
-    let o = assay(&["evaluate", "--static", "--out", dir.path().to_str().unwrap(), path.to_str().unwrap()]);
+    let o = assay(&[
+        "evaluate",
+        "--static",
+        "--out",
+        dir.path().to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     for f in ["report.json", "report.md", "report.html", "junit.xml"] {
         let p = dir.path().join(f);
@@ -94,9 +125,22 @@ fn batch_prints_a_json_array_and_flags_copied_essays() {
     let b = dir.path().join("bob");
     for d in [&a, &b] {
         std::fs::create_dir_all(d).unwrap();
-        std::fs::copy(repo_root().join("tests/fixtures/essay-only/ANSWERS.md"), d.join("ANSWERS.md")).unwrap();
+        std::fs::copy(
+            repo_root().join("tests/fixtures/essay-only/ANSWERS.md"),
+            d.join("ANSWERS.md"),
+        )
+        .unwrap();
     }
-    let o = assay(&["evaluate", "--static", "--jobs", "2", "--format", "json", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let o = assay(&[
+        "evaluate",
+        "--static",
+        "--jobs",
+        "2",
+        "--format",
+        "json",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let reports = v.as_array().expect("a batch prints an array");
@@ -104,8 +148,14 @@ fn batch_prints_a_json_array_and_flags_copied_essays() {
     assert_eq!(reports[0]["submission"], "alice");
     assert_eq!(reports[1]["submission"], "bob");
     for (r, other) in [(&reports[0], "bob"), (&reports[1], "alice")] {
-        let sim = r["similar_answers"].as_array().expect("similar answers flagged");
-        assert!(sim.iter().any(|s| s["other_submission"] == other && s["question"] == "q4"), "{r}");
+        let sim = r["similar_answers"]
+            .as_array()
+            .expect("similar answers flagged");
+        assert!(
+            sim.iter()
+                .any(|s| s["other_submission"] == other && s["question"] == "q4"),
+            "{r}"
+        );
     }
 }
 
@@ -119,13 +169,22 @@ fn shared_submission_fixtures_fail_exactly_their_checks() {
         ("wrong-host", &["compose.db-host"]),
         ("wrong-password", &["compose.credentials"]),
         ("disjoint-networks", &["compose.db-host"]),
-        ("no-startup-order", &["compose.healthcheck", "compose.startup-order"]),
+        (
+            "no-startup-order",
+            &["compose.healthcheck", "compose.startup-order"],
+        ),
         ("no-volume", &["compose.db-volume"]),
         ("container-name-fixed-port", &["compose.scalable"]),
     ];
     for (name, expected) in cases {
         let path = base.join(name);
-        let o = assay(&["evaluate", "--static", "--format", "json", path.to_str().unwrap()]);
+        let o = assay(&[
+            "evaluate",
+            "--static",
+            "--format",
+            "json",
+            path.to_str().unwrap(),
+        ]);
         let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
         let failed: Vec<&str> = v["checks"]
             .as_array()
@@ -144,6 +203,12 @@ fn shared_submission_fixtures_fail_exactly_their_checks() {
 
 #[test]
 fn bundled_example_passes_static_grading() {
-    let o = assay(&["evaluate", "--static", "--format", "json", repo_root().join("examples/good.zip").to_str().unwrap()]);
+    let o = assay(&[
+        "evaluate",
+        "--static",
+        "--format",
+        "json",
+        repo_root().join("examples/good.zip").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }

@@ -5,7 +5,11 @@ mod support;
 use support::*;
 
 fn docker_available() -> bool {
-    let ok = std::process::Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]).output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = std::process::Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !ok {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("Docker is not reachable and CI=true: the runtime tests must run in CI");
@@ -16,13 +20,25 @@ fn docker_available() -> bool {
 }
 
 fn full_report(path: &std::path::Path) -> (Option<i32>, serde_json::Value, String) {
-    let o = assay(&["evaluate", "--format", "json", "--timeout", "240", path.to_str().unwrap()]);
+    let o = assay(&[
+        "evaluate",
+        "--format",
+        "json",
+        "--timeout",
+        "240",
+        path.to_str().unwrap(),
+    ]);
     let v = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
     (o.status.code(), v, stderr(&o))
 }
 
 fn status<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    v["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()
 }
 
 #[test]
@@ -50,7 +66,10 @@ fn a_webapp_pointed_at_localhost_fails_at_runtime_with_the_cause() {
     let health = status(&v, "runtime.health");
     assert_ne!(health["status"], "pass", "{health}");
     let text = serde_json::to_string(&v).unwrap();
-    assert!(text.contains("localhost"), "evidence names the host the webapp tried");
+    assert!(
+        text.contains("localhost"),
+        "evidence names the host the webapp tried"
+    );
 }
 
 #[test]
@@ -64,16 +83,35 @@ fn build_webapp_runs_the_candidates_own_image() {
     let src = repo_root().join("crates/assay-checks/tests/fixtures/submissions/good");
     let dst = dir.path().join("candidate");
     copy_dir(&src, &dst);
-    std::fs::write(dst.join("sample-webapp/Dockerfile"), "FROM assay/sample-webapp:0.1.0\nLABEL candidate=yes\n").unwrap();
-    let o = assay(&["evaluate", "--build-webapp", "--format", "json", "--timeout", "240", dst.to_str().unwrap()]);
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    std::fs::write(
+        dst.join("sample-webapp/Dockerfile"),
+        "FROM assay/sample-webapp:0.1.0\nLABEL candidate=yes\n",
+    )
+    .unwrap();
+    let o = assay(&[
+        "evaluate",
+        "--build-webapp",
+        "--format",
+        "json",
+        "--timeout",
+        "240",
+        dst.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
     for id in ["runtime.up", "runtime.health", "runtime.roundtrip"] {
         assert_eq!(status(&v, id)["status"], "pass", "{id}: {v}");
     }
     let notes = serde_json::to_string(&v["notes"]).unwrap();
     assert!(notes.contains("candidate's own build"), "{notes}");
-    let left = std::process::Command::new("docker").args(["images", "-q", "assay/candidate-webapp"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&left.stdout).trim().is_empty(), "the throw-away image is removed");
+    let left = std::process::Command::new("docker")
+        .args(["images", "-q", "assay/candidate-webapp"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&left.stdout).trim().is_empty(),
+        "the throw-away image is removed"
+    );
 }
 
 fn copy_dir(src: &std::path::Path, dst: &std::path::Path) {

@@ -1306,7 +1306,13 @@ pub async fn build_from_context(
     let mut l = HashMap::new();
     l.insert(labels::MANAGED.to_string(), "true".to_string());
     l.insert(labels::STAND_IN.to_string(), "false".to_string());
-    let mut options = build_options(&ImageRef::new(tag.split(':').next().unwrap_or(tag), tag.split(':').nth(1).unwrap_or("latest")), l);
+    let mut options = build_options(
+        &ImageRef::new(
+            tag.split(':').next().unwrap_or(tag),
+            tag.split(':').nth(1).unwrap_or("latest"),
+        ),
+        l,
+    );
     options.dockerfile = dockerfile.to_string();
     engine.build_image(options, tar, progress).await?;
     Ok(())
