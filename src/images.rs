@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Binaries the webapp and probe images are built from.
-const BINARIES: [(&str, &str); 2] = [
-    ("sample-webapp", "sample-webapp"),
-    ("assay-probe", "assay-probe"),
+/// (binary, package, source dir in the checkout)
+const BINARIES: [(&str, &str, &str); 2] = [
+    ("sample-webapp", "sample-webapp", "sample-webapp"),
+    ("assay-probe", "assay-probe", "crates/assay-probe"),
 ];
 
 /// Why images could not be prepared. Always "could not grade" (exit 3), never the candidate's.
@@ -26,15 +27,26 @@ pub enum PrepareError {
 }
 
 /// Finds `sample-webapp` and `assay-probe` next to the running `assay`. Inside a source checkout
-/// it first asks cargo to bring them up to date (same profile, same target dir; a no-op when
-/// nothing changed), so the images always hold the webapp of this source tree.
+/// it first builds them with cargo (same profile, same target dir) when one is missing or older
+/// than its sources, so the images always hold the webapp of this source tree. (Not on every
+/// run: `cargo build -p` unifies features differently from a workspace build and would relink
+/// binaries that are already current.)
 pub fn locate_binaries(progress: &dyn Fn(&str)) -> Result<(PathBuf, PathBuf), PrepareError> {
     let exe = std::env::current_exe()
         .map_err(|e| PrepareError::Binaries(format!("cannot locate assay itself: {e}")))?;
     let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
     let path = |name: &str| dir.join(name);
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    if manifest.is_file() {
+    let checkout = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+    let outdated = |bin: &str, src: &str| {
+        let built = std::fs::metadata(path(bin)).and_then(|m| m.modified()).ok();
+        match (built, newest_mtime(&checkout.join(src))) {
+            (Some(built), Some(source)) => built < source,
+            (None, _) => true,
+            (Some(_), None) => false,
+        }
+    };
+    if manifest.is_file() && BINARIES.iter().any(|(bin, _, src)| outdated(bin, src)) {
         let profile = dir
             .file_name()
             .and_then(|n| n.to_str())
@@ -56,7 +68,7 @@ pub fn locate_binaries(progress: &dyn Fn(&str)) -> Result<(PathBuf, PathBuf), Pr
         } else {
             profile.as_str()
         });
-        for (_, package) in BINARIES {
+        for (_, package, _) in BINARIES {
             cmd.arg("-p").arg(package);
         }
         let status = cmd
@@ -68,7 +80,7 @@ pub fn locate_binaries(progress: &dyn Fn(&str)) -> Result<(PathBuf, PathBuf), Pr
             )));
         }
     }
-    for (b, package) in BINARIES {
+    for (b, package, _) in BINARIES {
         if !path(b).is_file() {
             return Err(PrepareError::Binaries(format!(
                 "{} not found next to assay; build it with `cargo build --release -p {package}`",
@@ -77,6 +89,28 @@ pub fn locate_binaries(progress: &dyn Fn(&str)) -> Result<(PathBuf, PathBuf), Pr
         }
     }
     Ok((path(BINARIES[0].0), path(BINARIES[1].0)))
+}
+
+/// The newest modification time of the sources under `dir` (`Cargo.toml` and `src/`).
+fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = std::fs::metadata(dir.join("Cargo.toml"))
+        .and_then(|m| m.modified())
+        .ok();
+    let mut stack = vec![dir.join("src")];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(meta) = e.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else if let Ok(m) = meta.modified() {
+                newest = newest.max(Some(m));
+            }
+        }
+    }
+    newest
 }
 
 /// Prepares every image; progress lines go to `progress`.
