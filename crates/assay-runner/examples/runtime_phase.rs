@@ -39,7 +39,11 @@ async fn main() {
     inputs.timeout = Duration::from_secs(120);
     inputs.run_prefix = "bench".into();
     if !all {
-        inputs.scenarios = Scenarios { cold_start: false, persistence: false, scale: false };
+        inputs.scenarios = Scenarios {
+            cold_start: false,
+            persistence: false,
+            scale: false,
+        };
     }
     let started = Instant::now();
     let results = run_checks(&engine, &project, &inputs, CancellationToken::new())
@@ -49,8 +53,6 @@ async fn main() {
     for r in &results {
         eprintln!("{} {}: {}", r.id, r.status, r.evidence);
     }
-    let ok = results
-        .iter()
-        .all(|r| r.status != assay_core::Status::Fail);
+    let ok = results.iter().all(|r| r.status != assay_core::Status::Fail);
     println!("assay_ms={ms} ok={ok}");
 }

@@ -1,18 +1,26 @@
 //! The runner: executes a candidate's compose project in the sandbox and proves, from inside
 //! the run's own networks, that the webapp really talks to Postgres.
 //!
-//! - [`plan`]: project → hardened specs (pure, where the security policy lives);
-//! - [`run`]: executes a plan through the engine, always tears down;
-//! - [`reaper`]: sweeps what dead runs left, `assay gc`.
-
-pub mod plan;
+//! - [`mod@plan`]: project → hardened specs (pure, where the security policy lives);
+//! - [`run`]: executes a plan through the engine, one deadline, readiness strategies, teardown
+//!   on every path (success, failure, timeout, cancel, panic);
+//! - [`probe`]: the probe container driven through exec (HTTP, Postgres, TCP; JSON out);
+//! - [`scenarios`]: the `runtime.*` checks, and [`run_checks`], the entry point;
+//! - [`evidence`]: container output made safe for reports (capped, escaped, masked);
+//! - [`reaper`]: run locks, the sweep every run starts with, and `assay gc`;
+//! - [`ops`]: Docker calls the engine does not wrap, each under its own timeout.
+//!
+//! The host never sends traffic to a container address: run networks are `internal` with no
+//! bridge IPv4 address, and every probe runs inside them.
 
 pub mod evidence;
 pub mod ops;
+pub mod plan;
 pub mod probe;
 pub mod reaper;
 pub mod run;
 pub mod scenarios;
+
 #[cfg(test)]
 mod testkit;
 

@@ -351,6 +351,14 @@ impl RunPlan {
         self.services.iter().find(|s| s.name == name)
     }
 
+    /// The planned service container named `name` (any replica).
+    pub fn container(&self, name: &str) -> Option<&ContainerSpec> {
+        self.services
+            .iter()
+            .flat_map(|s| s.containers.iter())
+            .find(|c| c.name == name)
+    }
+
     /// Labels every resource of this run carries.
     pub fn run_labels(&self) -> HashMap<String, String> {
         let mut l = labels::for_run(&self.run_id);

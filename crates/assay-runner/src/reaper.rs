@@ -20,6 +20,7 @@ pub fn default_state_dir() -> PathBuf {
 pub struct RunLock {
     path: PathBuf,
     file: Option<File>,
+    keep_file: bool,
 }
 
 /// Why a run lock could not be taken.
@@ -60,7 +61,14 @@ impl RunLock {
         Ok(RunLock {
             path,
             file: Some(file),
+            keep_file: false,
         })
+    }
+
+    /// On drop, release the lock but leave the file: the run counts as dead (its resources
+    /// could not all be removed) and the next sweep takes it.
+    pub fn keep_file(&mut self) {
+        self.keep_file = true;
     }
 
     pub fn path(&self) -> &Path {
@@ -71,7 +79,9 @@ impl RunLock {
 impl Drop for RunLock {
     fn drop(&mut self) {
         // Remove first, then unlock: a sweeper that opens the path afterwards finds no file.
-        let _ = std::fs::remove_file(&self.path);
+        if !self.keep_file {
+            let _ = std::fs::remove_file(&self.path);
+        }
         drop(self.file.take());
     }
 }
@@ -200,36 +210,53 @@ pub async fn remove_run(
             Err(e) => report.errors.push(format!("container {id}: {e}")),
         }
     }
-    for n in ops::list_networks(engine, &label).await? {
-        let Some(name) = n.name.or(n.id) else {
-            continue;
-        };
-        match engine.remove_network(&name).await {
-            Ok(()) => report.networks += 1,
-            Err(e) if e.is_unreachable() => return Err(e.into()),
-            Err(e) => report.errors.push(format!("network {name}: {e}")),
+    // Networks and volumes only needed the containers gone: remove both kinds at once.
+    let networks = async {
+        let mut out = Vec::new();
+        for n in ops::list_networks(engine, &label).await? {
+            let Some(name) = n.name.or(n.id) else {
+                continue;
+            };
+            let r = engine.remove_network(&name).await;
+            out.push((name, r.map_err(GcError::from)));
         }
-    }
-    for v in ops::list_volumes(engine, &label).await? {
-        // A volume can stay busy for a moment after its container went.
-        let mut last = None;
-        for attempt in 0..3 {
-            match ops::remove_volume(engine, &v.name).await {
-                Ok(()) => {
-                    last = None;
-                    report.volumes += 1;
-                    break;
-                }
-                Err(e) if e.is_unreachable() => return Err(e.into()),
-                Err(e) => last = Some(e),
+        Ok::<_, GcError>(out)
+    };
+    let volumes = async {
+        let mut out = Vec::new();
+        for v in ops::list_volumes(engine, &label).await? {
+            out.push((
+                v.name.clone(),
+                remove_volume_retrying(engine, &v.name).await,
+            ));
+        }
+        Ok::<_, GcError>(out)
+    };
+    let (networks, volumes) = tokio::join!(networks, volumes);
+    for (kind, results) in [("network", networks?), ("volume", volumes?)] {
+        for (name, r) in results {
+            match r {
+                Ok(()) if kind == "network" => report.networks += 1,
+                Ok(()) => report.volumes += 1,
+                Err(e) if e.is_unreachable() => return Err(e),
+                Err(e) => report.errors.push(format!("{kind} {name}: {e}")),
             }
-            tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
-        }
-        if let Some(e) = last {
-            report.errors.push(format!("volume {}: {e}", v.name));
         }
     }
     Ok(())
+}
+
+/// A volume can stay busy for a moment after its container went: six tries over ~3 s.
+async fn remove_volume_retrying(engine: &Engine, name: &str) -> Result<(), GcError> {
+    let mut attempt = 0;
+    loop {
+        match ops::remove_volume(engine, name).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_unreachable() || attempt == 5 => return Err(e.into()),
+            Err(_) => attempt += 1,
+        }
+        tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+    }
 }
 
 /// Sweeps the resources of unlocked runs (which ones: `mode`), never a live run's.
@@ -292,6 +319,15 @@ mod tests {
             "a run that ends removes its file"
         );
         assert_eq!(lock_state(dir.path(), "r123"), LockState::Absent);
+    }
+
+    #[test]
+    fn a_kept_lock_file_is_stale_after_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lock = RunLock::acquire(dir.path(), "r9").unwrap();
+        lock.keep_file();
+        drop(lock);
+        assert_eq!(lock_state(dir.path(), "r9"), LockState::Stale);
     }
 
     #[test]

@@ -111,31 +111,43 @@ impl Readiness {
 
     fn poll_interval(&self) -> Duration {
         match self {
-            Readiness::Running | Readiness::Healthy | Readiness::Exited0 => {
-                Duration::from_millis(100)
-            }
+            Readiness::Running | Readiness::Exited0 => Duration::from_millis(100),
+            // Each poll may exec the healthcheck: not too often on a small host.
+            Readiness::Healthy => Duration::from_millis(200),
             _ => Duration::from_millis(150),
         }
     }
 }
 
-/// Removes a run's resources if dropped while armed (panic, dropped future).
+/// Owns a run's lock and removes the run's resources if dropped while armed (panic, dropped
+/// future). When that removal fails, the lock file is kept (stale) so the next sweep retries.
 #[derive(Debug)]
 pub struct TeardownGuard {
     run_id: String,
     armed: bool,
+    lock: Option<RunLock>,
 }
 
 impl TeardownGuard {
-    pub fn new(run_id: &str) -> TeardownGuard {
+    pub fn new(run_id: &str, lock: RunLock) -> TeardownGuard {
         TeardownGuard {
             run_id: run_id.to_string(),
             armed: true,
+            lock: Some(lock),
         }
     }
 
+    /// The run was torn down: release the lock and remove its file.
     pub fn disarm(&mut self) {
         self.armed = false;
+        self.lock = None;
+    }
+
+    /// Teardown failed: keep the lock file so the next sweep finds the run dead.
+    pub fn keep_lock_file(&mut self) {
+        if let Some(l) = self.lock.as_mut() {
+            l.keep_file();
+        }
     }
 }
 
@@ -146,24 +158,43 @@ impl Drop for TeardownGuard {
         }
         let run_id = self.run_id.clone();
         // A fresh runtime on its own thread: the current one may be shutting down or be the
-        // thread we are on (a runtime cannot block inside itself).
-        let worker = std::thread::spawn(move || {
+        // thread we are on (a runtime cannot block inside itself). Short timeouts, and at most
+        // GUARD_WAIT in all: a hung daemon must not hang the process; the kept lock file
+        // lets the next sweep finish the job.
+        let (done, wait) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
             else {
+                let _ = done.send(false);
                 return;
             };
-            rt.block_on(async {
-                if let Ok(engine) = Engine::connect().await {
-                    let mut report = GcReport::default();
-                    let _ = reaper::remove_run(&engine, &run_id, &mut report).await;
-                }
+            let ok = rt.block_on(async {
+                let timeouts = assay_sandbox::Timeouts {
+                    connect: Duration::from_secs(2),
+                    quick: Duration::from_secs(5),
+                    ..Default::default()
+                };
+                let Ok(engine) = Engine::connect_with(timeouts).await else {
+                    return false;
+                };
+                let mut report = GcReport::default();
+                reaper::remove_run(&engine, &run_id, &mut report)
+                    .await
+                    .is_ok()
+                    && report.errors.is_empty()
             });
+            let _ = done.send(ok);
         });
-        let _ = worker.join();
+        if !wait.recv_timeout(GUARD_WAIT).unwrap_or(false) {
+            self.keep_lock_file();
+        }
     }
 }
+
+/// Longest a dropped run waits for its emergency teardown.
+pub const GUARD_WAIT: Duration = Duration::from_secs(30);
 
 /// A random lowercase hex string of `n` 64-bit words (run ids, nonces). Not for cryptography:
 /// it only has to be unguessable by a candidate's stack and unique per run.
@@ -194,9 +225,7 @@ pub struct Hooks {
 
 /// One executing run.
 pub struct Stack<'e> {
-    // Field order is drop order: the guard tears down before the lock is released.
     guard: TeardownGuard,
-    _lock: RunLock,
     engine: &'e Engine,
     pub plan: RunPlan,
     pub deadline: Instant,
@@ -220,8 +249,7 @@ impl<'e> Stack<'e> {
     ) -> Result<Stack<'e>, RunError> {
         let lock = RunLock::acquire(state_dir, &plan.run_id)?;
         let stack = Stack {
-            guard: TeardownGuard::new(&plan.run_id),
-            _lock: lock,
+            guard: TeardownGuard::new(&plan.run_id, lock),
             engine,
             deadline: Instant::now() + timeout,
             plan,
@@ -231,7 +259,21 @@ impl<'e> Stack<'e> {
             unpause: std::sync::Mutex::new(None),
             probe_started: std::sync::atomic::AtomicBool::new(false),
         };
-        let nets = stack
+        match stack.create_resources().await {
+            Ok(()) => Ok(stack),
+            Err(e) if e.is_unreachable() => {
+                stack.abandon();
+                Err(e)
+            }
+            // Dropping the stack tears down what was created.
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Networks, volumes and the (not yet started) probe container.
+    async fn create_resources(&self) -> Result<(), RunError> {
+        let engine = self.engine;
+        let nets = self
             .plan
             .networks
             .iter()
@@ -239,21 +281,28 @@ impl<'e> Stack<'e> {
         for r in futures_util::future::join_all(nets).await {
             r?;
         }
-        let vols = stack
+        let vols = self
             .plan
             .volumes
             .iter()
             .map(|v| ops::create_volume(engine, &v.name, &v.labels));
-        let probe = stack.plan.probe.clone();
+        let probe = self.plan.probe.clone();
         let (vols, probe_created) =
-            tokio::join!(futures_util::future::join_all(vols), stack.create(&probe));
+            tokio::join!(futures_util::future::join_all(vols), self.create(&probe));
         for r in vols {
             r?;
         }
         if let Err(f) = probe_created? {
             return Err(RunError::Probe(f.evidence));
         }
-        Ok(stack)
+        Ok(())
+    }
+
+    /// Gives up on the run without touching the daemon (it stopped answering): the lock file
+    /// stays, stale, so the first sweep after the daemon is back removes everything.
+    pub fn abandon(mut self) {
+        self.guard.keep_lock_file();
+        self.guard.armed = false;
     }
 
     /// Starts the probe container (once; [`Stack::start_services`] does it alongside the
@@ -335,7 +384,8 @@ impl<'e> Stack<'e> {
         Ok(Ok(()))
     }
 
-    async fn create_and_start(&self, spec: &ContainerSpec) -> Step {
+    /// [`Stack::create`], then start.
+    pub async fn create_and_start(&self, spec: &ContainerSpec) -> Step {
         if let Err(f) = self.create(spec).await? {
             return Ok(Err(f));
         }
@@ -423,6 +473,14 @@ impl<'e> Stack<'e> {
         Ok(())
     }
 
+    /// `runtime.up`: start everything, then wait until every service is ready.
+    pub async fn up(&self, hooks: &Hooks) -> Step {
+        match self.start_services(hooks).await? {
+            Ok(()) => self.wait_up().await,
+            Err(f) => Ok(Err(f)),
+        }
+    }
+
     /// The readiness that `runtime.up` waits for, per service.
     pub fn up_readiness(&self, service: &str) -> Readiness {
         let svc = self.plan.service(service);
@@ -453,13 +511,23 @@ impl<'e> Stack<'e> {
 
     /// `runtime.up`: every service ready before the deadline.
     pub async fn wait_up(&self) -> Step {
-        for svc in self.plan.services.clone() {
+        // Every container at once, under the one deadline.
+        let waits = self.plan.services.iter().flat_map(|svc| {
             let readiness = self.up_readiness(&svc.name);
-            for c in &svc.containers {
-                if let Err(mut f) = self.wait_ready(&c.name, &svc.name, &readiness).await? {
-                    f.location = Some(svc.location.clone());
-                    return Ok(Err(f));
+            svc.containers.iter().map(move |c| {
+                let readiness = readiness.clone();
+                async move {
+                    let r = self.wait_ready(&c.name, &svc.name, &readiness).await;
+                    (svc.location.clone(), r)
                 }
+            })
+        });
+        // The first failure ends the wait (the other polls are dropped).
+        let mut pending: futures_util::stream::FuturesUnordered<_> = waits.collect();
+        while let Some((location, r)) = futures_util::StreamExt::next(&mut pending).await {
+            if let Err(mut f) = r? {
+                f.location = Some(location);
+                return Ok(Err(f));
             }
         }
         Ok(Ok(()))
@@ -494,7 +562,14 @@ impl<'e> Stack<'e> {
                 _ if exited && !restarting => {
                     return Ok(Err(self.describe_stop(service, &info).await?));
                 }
-                Readiness::Running if status == ContainerStateStatusEnum::RUNNING => {
+                // `service_started` holds once the container was started, as in compose: a
+                // paused dependency (the cold-start scenario) does not hold its dependents back.
+                Readiness::Running
+                    if matches!(
+                        status,
+                        ContainerStateStatusEnum::RUNNING | ContainerStateStatusEnum::PAUSED
+                    ) =>
+                {
                     return Ok(Ok(()))
                 }
                 Readiness::Healthy if health == HealthStatusEnum::HEALTHY => return Ok(Ok(())),
@@ -589,15 +664,14 @@ impl<'e> Stack<'e> {
     async fn health_test_passes(&self, container: &str) -> bool {
         let Some(h) = self
             .plan
-            .services
-            .iter()
-            .flat_map(|s| s.containers.iter())
-            .find(|c| c.name == container)
+            .container(container)
             .and_then(|c| c.healthcheck.clone())
         else {
             return false;
         };
-        let Some(test) = h.test.as_ref() else { return false };
+        let Some(test) = h.test.as_ref() else {
+            return false;
+        };
         let cmd: Vec<&str> = match test.first().map(String::as_str) {
             Some("CMD") => test[1..].iter().map(String::as_str).collect(),
             Some("CMD-SHELL") if test.len() == 2 => vec!["/bin/sh", "-c", test[1].as_str()],
@@ -621,10 +695,7 @@ impl<'e> Stack<'e> {
     /// The healthcheck retries of a planned container (Docker's default 3).
     fn health_retries(&self, container: &str) -> i64 {
         self.plan
-            .services
-            .iter()
-            .flat_map(|s| s.containers.iter())
-            .find(|c| c.name == container)
+            .container(container)
             .and_then(|c| c.healthcheck.as_ref())
             .and_then(|h| h.retries)
             .filter(|r| *r > 0)
@@ -736,8 +807,19 @@ impl<'e> Stack<'e> {
         });
         let _ = futures_util::future::join_all(stops).await;
         let mut report = GcReport::default();
-        reaper::remove_run(engine, &self.plan.run_id, &mut report).await?;
-        self.guard.disarm();
+        match reaper::remove_run(engine, &self.plan.run_id, &mut report).await {
+            Ok(()) if report.errors.is_empty() => self.guard.disarm(),
+            Ok(()) => {
+                // Partly removed: leave the rest to the next sweep, not to a retry now.
+                self.guard.keep_lock_file();
+                self.guard.armed = false;
+            }
+            Err(e) => {
+                self.guard.keep_lock_file();
+                self.guard.armed = false;
+                return Err(e.into());
+            }
+        }
         Ok(report)
     }
 }
@@ -831,11 +913,13 @@ fn check_binds(root: &Path, spec: &ContainerSpec) -> Result<(), Failure> {
         }
         match src.canonicalize() {
             Ok(real) if real.starts_with(&root) => {}
-            _ => return Err(Failure::new(format!(
+            _ => {
+                return Err(Failure::new(format!(
                 "service `{}`: bind source {} leaves the submission directory (through a symlink)",
                 spec.service,
                 src.display()
-            ))),
+            )))
+            }
         }
     }
     Ok(())

@@ -179,6 +179,17 @@ fn not_run(id: CheckId) -> CheckResult {
     CheckResult::skipped(id, SkipKind::NotRun, "not requested")
 }
 
+/// A failed check whose details describe `containers` (state, health log, last log lines).
+async fn failed_at(
+    stack: &Stack<'_>,
+    id: CheckId,
+    f: Failure,
+    containers: &[(String, String)],
+) -> CheckResult {
+    let details = stack.details(containers).await;
+    failed(id, f, details)
+}
+
 fn failed(id: CheckId, f: Failure, details: Vec<Diagnostic>) -> CheckResult {
     let mut all = f.details;
     all.extend(details);
@@ -232,7 +243,7 @@ async fn healthy(stack: &Stack<'_>, host: &str) -> Step<String> {
     }
 }
 
-/// A nonce stored by [`roundtrip`], for the persistence scenario.
+/// A nonce stored by the round-trip, for the persistence scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
     pub nonce: String,
@@ -345,10 +356,9 @@ async fn persistence(stack: &Stack<'_>, stored: &Stored) -> Step<String> {
         stack.engine().remove_container(&c.name).await?;
     }
     for c in &db.containers {
-        if let Err(f) = stack.create(c).await? {
+        if let Err(f) = stack.create_and_start(c).await? {
             return Ok(Err(f));
         }
-        stack.engine().start_container(&c.name).await?;
     }
     let readiness = stack.up_readiness(&db.name);
     for c in &db.containers {
@@ -411,10 +421,9 @@ async fn scale(stack: &Stack<'_>) -> Step<String> {
     let mut replicas = web.containers.clone();
     if replicas.len() < 2 {
         let extra = web.containers[0].replica(2);
-        if let Err(f) = stack.create(&extra).await? {
+        if let Err(f) = stack.create_and_start(&extra).await? {
             return Ok(Err(f));
         }
-        stack.engine().start_container(&extra.name).await?;
         replicas.push(extra);
     }
     let mut seen = Vec::new();
@@ -447,13 +456,9 @@ async fn main_steps(
     use CheckId::*;
     let mut results = Vec::new();
     let containers = stack.service_containers();
-    let up = match stack.start_services(&Hooks::default()).await? {
-        Ok(()) => stack.wait_up().await?,
-        Err(f) => Err(f),
-    };
+    let up = stack.up(&Hooks::default()).await?;
     if let Err(f) = up {
-        let details = stack.details(&containers).await;
-        results.push(failed(RuntimeUp, f, details));
+        results.push(failed_at(stack, RuntimeUp, f, &containers).await);
         for id in [
             RuntimeHealth,
             RuntimeRoundtrip,
@@ -478,8 +483,7 @@ async fn main_steps(
     match health {
         Ok(ev) => results.push(CheckResult::pass(RuntimeHealth, ev)),
         Err(f) => {
-            let d = stack.details(&containers).await;
-            results.push(failed(RuntimeHealth, f, d));
+            results.push(failed_at(stack, RuntimeHealth, f, &containers).await);
         }
     }
     let stored = if health_ok {
@@ -489,8 +493,7 @@ async fn main_steps(
                 Some(stored)
             }
             Err(f) => {
-                let d = stack.details(&containers).await;
-                results.push(failed(RuntimeRoundtrip, f, d));
+                results.push(failed_at(stack, RuntimeRoundtrip, f, &containers).await);
                 None
             }
         }
@@ -505,8 +508,7 @@ async fn main_steps(
         match persistence(stack, stored).await? {
             Ok(ev) => results.push(CheckResult::pass(RuntimePersistence, ev)),
             Err(f) => {
-                let d = stack.details(&containers).await;
-                results.push(failed(RuntimePersistence, f, d));
+                results.push(failed_at(stack, RuntimePersistence, f, &containers).await);
             }
         }
     } else {
@@ -528,8 +530,7 @@ async fn main_steps(
                         all.push((web.name.clone(), extra));
                     }
                 }
-                let d = stack.details(&all).await;
-                results.push(failed(RuntimeScale, f, d));
+                results.push(failed_at(stack, RuntimeScale, f, &all).await);
             }
         }
     } else {
@@ -547,15 +548,11 @@ async fn cold_steps(stack: &mut Stack<'_>, pause: Duration) -> Result<CheckResul
     let id = CheckId::RuntimeColdStart;
     let containers = stack.service_containers();
     let secs = pause.as_secs();
-    let up = match stack
-        .start_services(&Hooks {
+    let up = stack
+        .up(&Hooks {
             pause_db_for: Some(pause),
         })
-        .await?
-    {
-        Ok(()) => stack.wait_up().await?,
-        Err(f) => Err(f),
-    };
+        .await?;
     let step = match up {
         Ok(()) => match healthy(stack, &stack.plan.webapp.service.clone()).await? {
             Ok(_) => roundtrip(stack).await?.map(|_| ()),
@@ -570,8 +567,7 @@ async fn cold_steps(stack: &mut Stack<'_>, pause: Duration) -> Result<CheckResul
         ),
         Err(mut f) => {
             f.evidence = format!("with the db paused for {secs} s right after it started: {}", f.evidence);
-            let d = stack.details(&containers).await;
-            failed(id, f, d)
+            failed_at(stack, id, f, &containers).await
         }
     })
 }
@@ -600,7 +596,14 @@ async fn with_stack<'e, T>(
         inputs.pg_target(),
     )
     .await?;
-    let result = steps(&mut stack).await;
+    let result = match steps(&mut stack).await {
+        Err(e) if e.is_unreachable() => {
+            // Teardown would only hang too; the stale lock file hands the run to the sweep.
+            stack.abandon();
+            return Err(e);
+        }
+        other => other,
+    };
     let torn = stack.teardown().await;
     let value = result?;
     torn?;
@@ -615,11 +618,8 @@ pub async fn run_checks(
     cancel: CancellationToken,
 ) -> Result<Vec<CheckResult>, RunError> {
     use CheckId::*;
-    if let Err(e) = reaper::sweep(engine, &inputs.state_dir, reaper::SweepMode::Dead).await {
-        if e.is_unreachable() {
-            return Err(e.into());
-        }
-    }
+    // The sweep only touches dead runs, so it runs alongside this one.
+    let sweep = reaper::sweep(engine, &inputs.state_dir, reaper::SweepMode::Dead);
     let cold_cancel = cancel.child_token();
     let main = async {
         let r = with_stack(
@@ -649,7 +649,12 @@ pub async fn run_checks(
         )
         .await
     };
-    let (main, cold) = tokio::join!(main, cold);
+    let (swept, main, cold) = tokio::join!(sweep, main, cold);
+    if let Err(e) = swept {
+        if e.is_unreachable() {
+            return Err(e.into());
+        }
+    }
     if cancel.is_cancelled() {
         return Err(RunError::Cancelled);
     }

@@ -21,7 +21,8 @@ async fn run_with_db_command(
     project.services.get_mut("db").unwrap().command =
         Some(testkit::l(cmd.iter().map(|s| s.to_string()).collect()));
     let mut i = inputs("app", "s3cret-pw", "notes");
-    i.run_prefix = prefix.into();
+    let prefix = run_id(prefix);
+    i.run_prefix = prefix.clone();
     i.timeout = Duration::from_secs(25);
     i.scenarios = Scenarios {
         cold_start: false,
@@ -34,7 +35,7 @@ async fn run_with_db_command(
         .expect("graded");
     let took = started.elapsed();
     eprintln!("{}\n(took {took:?})", show(&results));
-    let left = leftovers(&engine, prefix).await;
+    let left = leftovers(&engine, &prefix).await;
     assert!(left.is_empty(), "left behind: {left:?}");
     Some((results, took))
 }
@@ -132,14 +133,8 @@ async fn the_pids_limit_is_enforced_inside_a_run() {
     };
     let dir = tempfile::tempdir().unwrap();
     let project = testkit::good_project(dir.path());
-    let s = stack(
-        &engine,
-        &project,
-        &run_id("tpids"),
-        Duration::from_secs(60),
-        false,
-    )
-    .await;
+    let id = run_id("tpids");
+    let s = stack(&engine, &project, &id, Duration::from_secs(60), false).await;
     // The probe container has the same limits as every container: 256 processes at most.
     let out = engine
         .exec(
@@ -164,5 +159,5 @@ async fn the_pids_limit_is_enforced_inside_a_run() {
         .iter()
         .any(|o| o.starts_with("no-new-privileges")));
     s.teardown().await.unwrap();
-    assert!(leftovers(&engine, "tpids").await.is_empty());
+    assert!(leftovers(&engine, &id).await.is_empty());
 }

@@ -26,22 +26,10 @@ async fn a_container_cannot_reach_another_runs_containers() {
     };
     let dir = tempfile::tempdir().unwrap();
     let project = testkit::good_project(dir.path());
-    let a = stack(
-        &engine,
-        &project,
-        &run_id("tisoa"),
-        Duration::from_secs(60),
-        true,
-    )
-    .await;
-    let b = stack(
-        &engine,
-        &project,
-        &run_id("tisob"),
-        Duration::from_secs(60),
-        false,
-    )
-    .await;
+    let ida = run_id("tisoa");
+    let a = stack(&engine, &project, &ida, Duration::from_secs(60), true).await;
+    let idb = run_id("tisob");
+    let b = stack(&engine, &project, &idb, Duration::from_secs(60), false).await;
     let web_a = a.plan.service("webapp").unwrap().containers[0].name.clone();
     let ip = ip_of(&engine, &web_a).await;
     let limit = Duration::from_secs(4);
@@ -70,7 +58,8 @@ async fn a_container_cannot_reach_another_runs_containers() {
     }
     a.teardown().await.unwrap();
     b.teardown().await.unwrap();
-    assert!(leftovers(&engine, "tiso").await.is_empty());
+    assert!(leftovers(&engine, &ida).await.is_empty());
+    assert!(leftovers(&engine, &idb).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,14 +94,8 @@ async fn a_container_cannot_reach_a_host_listener_through_the_gateway() {
 
     let dir = tempfile::tempdir().unwrap();
     let project = testkit::good_project(dir.path());
-    let s = stack(
-        &engine,
-        &project,
-        &run_id("tgw"),
-        Duration::from_secs(60),
-        false,
-    )
-    .await;
+    let id = run_id("tgw");
+    let s = stack(&engine, &project, &id, Duration::from_secs(60), false).await;
     let net = &s.plan.networks[0].name;
     let gateway = assay_runner::ops::network_gateway(&engine, net)
         .await
@@ -135,5 +118,5 @@ async fn a_container_cannot_reach_a_host_listener_through_the_gateway() {
     s.teardown().await.unwrap();
     stop.store(true, Ordering::Relaxed);
     server.join().unwrap();
-    assert!(leftovers(&engine, "tgw").await.is_empty());
+    assert!(leftovers(&engine, &id).await.is_empty());
 }

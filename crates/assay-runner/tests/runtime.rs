@@ -29,7 +29,8 @@ async fn a_correct_stack_passes_every_runtime_check() {
     let dir = tempfile::tempdir().unwrap();
     let project = good_project(dir.path());
     let mut inputs = inputs("app", "s3cret-pw", "notes");
-    inputs.run_prefix = "tgood".into();
+    let prefix = run_id("tgood");
+    inputs.run_prefix = prefix.clone();
     let results = run_checks(&engine, &project, &inputs, CancellationToken::new())
         .await
         .expect("graded");
@@ -43,9 +44,9 @@ async fn a_correct_stack_passes_every_runtime_check() {
         .evidence
         .contains("found directly in Postgres"));
     assert!(
-        leftovers(&engine, "tgood").await.is_empty(),
+        leftovers(&engine, &prefix).await.is_empty(),
         "{:?}",
-        leftovers(&engine, "tgood").await
+        leftovers(&engine, &prefix).await
     );
 }
 
@@ -262,20 +263,52 @@ async fn container_name_and_fixed_port_fail_scale_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_yaml_submission_with_secrets_and_aliases_passes() {
-    let Some(engine) = engine_or_skip("a_yaml_submission_with_secrets_and_aliases_passes").await else { return };
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/submissions/secrets-alias");
-    let loaded = assay_compose::load_project(&root, std::path::Path::new("compose.yaml"), &Default::default());
+    let Some(engine) = engine_or_skip("a_yaml_submission_with_secrets_and_aliases_passes").await
+    else {
+        return;
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/submissions/secrets-alias");
+    let loaded = assay_compose::load_project(
+        &root,
+        std::path::Path::new("compose.yaml"),
+        &Default::default(),
+    );
     let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
     assert!(errors.is_empty(), "{errors:?}");
     let project = loaded.project.expect("loads");
     let mut i = inputs("notes", "p@ss:w/rd-from-file", "notes");
-    i.run_prefix = "tyaml".into();
-    let results = run_checks(&engine, &project, &i, CancellationToken::new()).await.expect("graded");
+    let prefix = run_id("tyaml");
+    i.run_prefix = prefix.clone();
+    let results = run_checks(&engine, &project, &i, CancellationToken::new())
+        .await
+        .expect("graded");
     let shown = show(&results);
     eprintln!("{shown}");
     for r in &results {
         assert_eq!(r.status, Status::Pass, "{shown}");
     }
     assert!(!shown.contains("p@ss:w/rd"), "{shown}");
-    assert!(leftovers(&engine, "tyaml").await.is_empty());
+    assert!(leftovers(&engine, &prefix).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_assay_did_not_prepare_fails_up_naming_it() {
+    let Some(engine) = engine_or_skip("an_image_assay_did_not_prepare_fails_up_naming_it").await
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut project = good_project(dir.path());
+    project.services.get_mut("db").unwrap().image = Some(l("postgres:9.6-never-prepared".into()));
+    let results = grade(&engine, &project, "timage").await;
+    expect(&results, [F, S, S, S, S, S]);
+    let up = result(&results, CheckId::RuntimeUp);
+    assert!(
+        up.evidence
+            .contains("image `postgres:9.6-never-prepared` is not available"),
+        "{}",
+        up.evidence
+    );
+    assert_eq!(up.location, Some(loc(2)), "points at the service");
 }

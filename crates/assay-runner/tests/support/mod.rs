@@ -193,11 +193,10 @@ pub async fn stack<'e>(
     .expect("setup");
     s.start_probe().await.expect("probe starts");
     if start {
-        s.start_services(&Default::default())
+        s.up(&Default::default())
             .await
             .expect("daemon")
-            .expect("started");
-        s.wait_up().await.expect("daemon").expect("up");
+            .expect("up");
     }
     s
 }
