@@ -125,3 +125,79 @@ fn copy_dir(src: &std::path::Path, dst: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn kill_9_mid_run_leaves_nothing_after_the_next_run_sweeps() {
+    if !docker_available() {
+        return;
+    }
+    // A private TMPDIR holds this test's run lock files, so it knows its own run id and never
+    // touches the runs of tests running beside it.
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let sub = repo_root().join("crates/assay-checks/tests/fixtures/submissions/good");
+    let evaluate = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_assay"));
+        c.args(["evaluate", "--format", "json", sub.to_str().unwrap()])
+            .env("TMPDIR", &tmp)
+            .env("NO_COLOR", "1");
+        c
+    };
+    let count = |run: &str, kind: &str| {
+        let label = format!("label=dev.assay.run={run}");
+        let args: Vec<&str> = match kind {
+            "containers" => vec!["ps", "-aq", "--filter", &label],
+            "networks" => vec!["network", "ls", "-q", "--filter", &label],
+            _ => vec!["volume", "ls", "-q", "--filter", &label],
+        };
+        let o = std::process::Command::new("docker")
+            .args(&args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).lines().count()
+    };
+    let run_ids = || -> Vec<String> {
+        std::fs::read_dir(tmp.join("assay-runs"))
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| {
+                        e.file_name()
+                            .to_str()?
+                            .strip_suffix(".lock")
+                            .map(String::from)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut child = evaluate()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut killed_run = None;
+    while started.elapsed() < std::time::Duration::from_secs(120) {
+        if let Some(run) = run_ids().into_iter().find(|r| count(r, "containers") > 0) {
+            killed_run = Some(run);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    child.kill().unwrap(); // SIGKILL: no teardown can run
+    child.wait().unwrap();
+    let run = killed_run.expect("the run started containers within 120 s");
+    assert!(
+        count(&run, "containers") > 0,
+        "the killed run left its containers (else this test proves nothing)"
+    );
+    // The next evaluation sweeps dead runs before it starts its own.
+    let o = evaluate().output().unwrap();
+    assert!(o.status.code().is_some(), "{}", stderr(&o));
+    for r in run_ids().iter().chain(std::iter::once(&run)) {
+        for kind in ["containers", "networks", "volumes"] {
+            assert_eq!(count(r, kind), 0, "{kind} of run {r} remain");
+        }
+    }
+}
