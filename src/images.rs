@@ -137,26 +137,8 @@ pub async fn prepare(
 
 /// `assay images`.
 pub fn run(rubric: &Rubric, offline: bool, rebuild: bool) -> Exit {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return Exit::CouldNotGrade;
-        }
-    };
-    rt.block_on(async {
+    crate::runtime::with_engine(|engine| async move {
         let progress = |line: &str| eprintln!("assay images: {line}");
-        let engine = match Engine::connect().await {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Exit::CouldNotGrade;
-            }
-        };
         match prepare(&engine, rubric, offline, rebuild, &progress).await {
             Ok(report) => {
                 for w in &report.warnings {

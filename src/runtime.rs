@@ -186,10 +186,16 @@ fn nonce() -> String {
     format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
 }
 
-/// `assay gc`: sweep what dead runs left behind.
-pub fn gc() -> crate::exit::Exit {
+/// Runs a command that needs the daemon: a runtime, a connected engine, `f`; a runtime or
+/// connection failure is "could not grade" (exit 3) with one line on stderr.
+pub fn with_engine<F, Fut>(f: F) -> crate::exit::Exit
+where
+    F: FnOnce(Engine) -> Fut,
+    Fut: std::future::Future<Output = crate::exit::Exit>,
+{
     use crate::exit::Exit;
-    let rt = match tokio::runtime::Builder::new_current_thread()
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {
@@ -200,13 +206,20 @@ pub fn gc() -> crate::exit::Exit {
         }
     };
     rt.block_on(async {
-        let engine = match Engine::connect().await {
-            Ok(e) => e,
+        match Engine::connect().await {
+            Ok(engine) => f(engine).await,
             Err(e) => {
                 eprintln!("error: {e}");
-                return Exit::CouldNotGrade;
+                Exit::CouldNotGrade
             }
-        };
+        }
+    })
+}
+
+/// `assay gc`: sweep what dead runs left behind.
+pub fn gc() -> crate::exit::Exit {
+    use crate::exit::Exit;
+    with_engine(|engine| async move {
         match assay_runner::gc(&engine).await {
             Ok(r) => {
                 println!(

@@ -114,13 +114,15 @@ fn invalid_rubric_is_a_usage_error_naming_the_key() {
     assert!(stderr(&o).contains("min_wrds"), "{}", stderr(&o));
 }
 
+/// A socket path no daemon listens on.
+const NO_DAEMON: &str = "unix:///nonexistent/assay-test.sock";
+
 #[test]
 fn without_a_daemon_evaluate_says_so_and_exits_3() {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args(["evaluate", "examples/good.zip"])
-        .env("DOCKER_HOST", "unix:///nonexistent/assay-test.sock")
-        .output()
-        .unwrap();
+    let o = assay_with_env(
+        &["evaluate", "examples/good.zip"],
+        &[("DOCKER_HOST", NO_DAEMON)],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
@@ -140,18 +142,17 @@ fn without_a_daemon_an_optional_runtime_grades_statically() {
     );
     assert_ne!(text, assay::rubric::DEFAULT_RUBRIC);
     let r = write(dir.path(), "rubric.yaml", text.as_bytes());
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args([
+    let o = assay_with_env(
+        &[
             "evaluate",
             "--format",
             "json",
             "--rubric",
             r.to_str().unwrap(),
             "examples/good.zip",
-        ])
-        .env("DOCKER_HOST", "unix:///nonexistent/assay-test.sock")
-        .output()
-        .unwrap();
+        ],
+        &[("DOCKER_HOST", NO_DAEMON)],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let up = v["checks"]

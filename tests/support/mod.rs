@@ -7,12 +7,19 @@ use std::process::{Command, Output};
 /// Runs the built `assay` binary with `args`, no colour, a clean environment for the variables
 /// assay reads.
 pub fn assay(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args(args)
+    assay_with_env(args, &[])
+}
+
+/// [`assay`] with extra environment variables (e.g. `DOCKER_HOST`).
+pub fn assay_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_assay"));
+    cmd.args(args)
         .env("NO_COLOR", "1")
-        .env_remove("DB_PASSWORD")
-        .output()
-        .expect("run assay")
+        .env_remove("DB_PASSWORD");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run assay")
 }
 
 pub fn stdout(o: &Output) -> String {
