@@ -201,3 +201,70 @@ fn kill_9_mid_run_leaves_nothing_after_the_next_run_sweeps() {
         }
     }
 }
+
+#[test]
+fn sigterm_mid_run_tears_down_then_exits_3() {
+    if !docker_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let sub = repo_root().join("crates/assay-checks/tests/fixtures/submissions/good");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["evaluate", "--format", "json", sub.to_str().unwrap()])
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let runs = tmp.join("assay-runs");
+    let started = std::time::Instant::now();
+    let run = loop {
+        let found = std::fs::read_dir(&runs).ok().and_then(|rd| {
+            rd.flatten().find_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".lock")
+                    .map(String::from)
+            })
+        });
+        if let Some(run) = found {
+            break run;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the run never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    std::thread::sleep(std::time::Duration::from_secs(2)); // let it create containers
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let label = format!("label=dev.assay.run={run}");
+    for args in [
+        vec!["ps", "-aq", "--filter", &label],
+        vec!["network", "ls", "-q", "--filter", &label],
+        vec!["volume", "ls", "-q", "--filter", &label],
+    ] {
+        let o = std::process::Command::new("docker")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&o.stdout).trim().is_empty(),
+            "{args:?} left after SIGTERM"
+        );
+    }
+}
