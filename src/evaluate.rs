@@ -70,7 +70,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
         }
         Err(e @ assay_intake::IntakeError::Rejected { .. }) => {
             let mut results = vec![CheckResult::fail(CheckId::IntakeUnpack, e.to_string())];
-            block_all_but(&mut results, CheckId::IntakeUnpack, "intake.unpack failed");
+            block_rest(&mut results, "intake.unpack failed");
             (results, Vec::new(), FilesSummary::default())
         }
         Ok(ws) => {
@@ -81,16 +81,14 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
         }
     };
     let scored = verdict::score(results, rubric);
-    let not_run: Vec<&str> = scored
+    let not_run = scored
         .checks
         .iter()
         .filter(|c| c.result.skip == Some(SkipKind::NotRun))
-        .map(|c| c.result.id.as_str())
-        .collect();
-    if !not_run.is_empty() {
+        .count();
+    if not_run > 0 {
         notes.push(format!(
-            "{} of {} checks were not run (listed as skipped) and are left out of the verdict",
-            not_run.len(),
+            "{not_run} of {} checks were not run (listed as skipped) and are left out of the verdict",
             scored.checks.len()
         ));
     }
@@ -123,7 +121,7 @@ fn display_name(p: &Path) -> String {
 }
 
 /// Every check not yet decided becomes `Blocked` behind `cause`.
-fn block_all_but(results: &mut Vec<CheckResult>, _keep: CheckId, cause: &str) {
+fn block_rest(results: &mut Vec<CheckResult>, cause: &str) {
     for id in CheckId::ALL {
         if !results.iter().any(|r| r.id == *id) {
             results.push(CheckResult::blocked(*id, format!("not run: {cause}")));
@@ -248,7 +246,7 @@ fn grade_workspace(
             CheckId::ComposeFound,
             "no compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml in the root or one folder down, no Kubernetes manifests, and no Q1 essay",
         ));
-        block_all_but(&mut results, CheckId::ComposeFound, "no orchestration file");
+        block_rest(&mut results, "no orchestration file");
     }
 
     // Runtime checks that did not run above.
