@@ -31,12 +31,7 @@ fn garbage_named_zip_is_a_fail_verdict_with_a_reason() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json report");
     assert_eq!(v["verdict"], "fail");
-    let unpack = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "intake.unpack")
-        .unwrap();
+    let unpack = check(&v, "intake.unpack");
     assert_eq!(unpack["status"], "fail");
     assert!(unpack["evidence"].as_str().unwrap().len() > 10, "{unpack}");
     let blocked = v["checks"]
@@ -63,12 +58,7 @@ fn traversal_entry_fails_intake_naming_the_entry_and_writes_nothing_outside() {
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let unpack = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "intake.unpack")
-        .unwrap();
+    let unpack = check(&v, "intake.unpack");
     assert_eq!(unpack["status"], "fail");
     assert!(
         unpack["evidence"].as_str().unwrap().contains("../evil.txt"),
@@ -155,12 +145,7 @@ fn without_a_daemon_an_optional_runtime_grades_statically() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let up = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "runtime.up")
-        .unwrap();
+    let up = check(&v, "runtime.up");
     assert_eq!(up["status"], "skipped");
     assert!(
         up["evidence"]

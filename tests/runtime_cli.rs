@@ -32,15 +32,6 @@ fn full_report(path: &std::path::Path) -> (Option<i32>, serde_json::Value, Strin
     (o.status.code(), v, stderr(&o))
 }
 
-fn status<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap()
-}
-
 #[test]
 fn the_bundled_example_passes_every_check_for_real() {
     if !docker_available() {
@@ -62,8 +53,8 @@ fn a_webapp_pointed_at_localhost_fails_at_runtime_with_the_cause() {
     let path = repo_root().join("crates/assay-checks/tests/fixtures/submissions/wrong-host");
     let (code, v, err) = full_report(&path);
     assert_eq!(code, Some(1), "{err}");
-    assert_eq!(status(&v, "compose.db-host")["status"], "fail");
-    let health = status(&v, "runtime.health");
+    assert_eq!(check(&v, "compose.db-host")["status"], "fail");
+    let health = check(&v, "runtime.health");
     assert_ne!(health["status"], "pass", "{health}");
     let text = serde_json::to_string(&v).unwrap();
     assert!(
@@ -100,7 +91,7 @@ fn build_webapp_runs_the_candidates_own_image() {
     let v: serde_json::Value =
         serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
     for id in ["runtime.up", "runtime.health", "runtime.roundtrip"] {
-        assert_eq!(status(&v, id)["status"], "pass", "{id}: {v}");
+        assert_eq!(check(&v, id)["status"], "pass", "{id}: {v}");
     }
     let notes = serde_json::to_string(&v["notes"]).unwrap();
     assert!(notes.contains("candidate's own build"), "{notes}");
@@ -211,7 +202,7 @@ fn sigterm_mid_run_tears_down_then_exits_3() {
     let tmp = dir.path().join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
     let sub = repo_root().join("crates/assay-checks/tests/fixtures/submissions/good");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
         .args(["evaluate", "--format", "json", sub.to_str().unwrap()])
         .env("TMPDIR", &tmp)
         .stdout(std::process::Stdio::null())

@@ -107,3 +107,13 @@ pub fn listing(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The check `id` of a JSON report.
+pub fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .expect("checks array")
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id} in the report"))
+}
