@@ -97,48 +97,7 @@ fn peak_rss() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// The identity parts of the default rubric (the root crate parses the real file).
+/// The built-in default rubric (`rubrics/default.yaml`), as the product uses it.
 fn rubric() -> assay_core::Rubric {
-    use assay_core::*;
-    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    Rubric {
-        name: "default".into(),
-        pass_threshold: 70.0,
-        essays: EssayRules {
-            min_words: 250,
-            electives_required: 1,
-            near_miss_fraction: 0.05,
-        },
-        questions: Vec::new(),
-        checks: Default::default(),
-        intake: IntakeLimits::default(),
-        webapp: WebappIdentity {
-            images: strings(&["assay/sample-webapp"]),
-            service_hints: strings(&[
-                "webapp",
-                "web",
-                "app",
-                "api",
-                "backend",
-                "server",
-                "sample-webapp",
-            ]),
-            package_name: "sample-webapp".into(),
-            default_port: 8080,
-        },
-        database: DatabaseRules {
-            images: strings(&[
-                "postgres",
-                "library/postgres",
-                "docker.io/library/postgres",
-                "docker.io/postgres",
-            ]),
-            allowed_tags: strings(&["15", "16", "latest", "16-alpine", "15-alpine"]),
-        },
-        runtime: RuntimeRules {
-            timeout_secs: 180,
-            required: true,
-            cold_start_pause_secs: 10,
-        },
-    }
+    assay_core::default_rubric()
 }

@@ -47,52 +47,6 @@ fn pdf_50_pages() -> Vec<u8> {
     pdf
 }
 
-fn bench_rubric() -> assay_core::Rubric {
-    use assay_core::*;
-    let q = |n: usize, kind| {
-        Question {
-        id: format!("q{n}"),
-        kind,
-        title: format!("Question {n}"),
-        text: "Describe a system you improved: the specifics of what you changed and the lessons you learned.".into(),
-        keywords: vec![],
-    }
-    };
-    Rubric {
-        name: "bench".into(),
-        pass_threshold: 70.0,
-        essays: EssayRules {
-            min_words: 250,
-            electives_required: 1,
-            near_miss_fraction: 0.05,
-        },
-        questions: vec![
-            q(1, QuestionKind::Orchestration),
-            q(2, QuestionKind::Elective),
-            q(3, QuestionKind::Elective),
-            q(4, QuestionKind::Elective),
-            q(5, QuestionKind::Elective),
-        ],
-        checks: Default::default(),
-        intake: IntakeLimits::default(),
-        webapp: WebappIdentity {
-            images: vec![],
-            service_hints: vec![],
-            package_name: String::new(),
-            default_port: 8080,
-        },
-        database: DatabaseRules {
-            images: vec![],
-            allowed_tags: vec![],
-        },
-        runtime: RuntimeRules {
-            timeout_secs: 60,
-            required: false,
-            cold_start_pause_secs: 10,
-        },
-    }
-}
-
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
@@ -141,7 +95,7 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("assay-essays-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("ANSWERS.md"), &md).unwrap();
-    let rubric = bench_rubric();
+    let rubric = assay_core::default_rubric();
     reset_peak_rss();
     let mut g: Vec<Duration> = (0..9)
         .map(|_| {

@@ -1175,8 +1175,11 @@ mod tests {
         assert!(h.runtime_release().is_err());
     }
 
+    /// The default rubric plus a tag no image reference may carry.
     fn fixture_rubric() -> assay_core::Rubric {
-        serde_json::from_str(include_str!("../tests/fixtures/rubric.json")).unwrap()
+        let mut r = assay_core::default_rubric();
+        r.database.allowed_tags.push("bad tag!".into());
+        r
     }
 
     #[test]

@@ -4,60 +4,11 @@
 use assay_checks::{compose_checks, CheckContext, ComposeFacts};
 use assay_compose::{load_project, LoadOptions, Loaded};
 use assay_core::*;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The parts of the default rubric the compose checks read.
+/// The built-in default rubric (`rubrics/default.yaml`), as the product uses it.
 pub fn rubric() -> Rubric {
-    Rubric {
-        name: "test".into(),
-        pass_threshold: 70.0,
-        essays: EssayRules {
-            min_words: 250,
-            electives_required: 1,
-            near_miss_fraction: 0.05,
-        },
-        questions: Vec::new(),
-        checks: BTreeMap::new(),
-        intake: IntakeLimits::default(),
-        webapp: WebappIdentity {
-            images: vec!["assay/sample-webapp".into()],
-            service_hints: [
-                "webapp",
-                "web",
-                "app",
-                "api",
-                "backend",
-                "server",
-                "sample-webapp",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            package_name: "sample-webapp".into(),
-            default_port: 8080,
-        },
-        database: DatabaseRules {
-            images: [
-                "postgres",
-                "library/postgres",
-                "docker.io/library/postgres",
-                "docker.io/postgres",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            allowed_tags: ["15", "16", "latest", "16-alpine", "15-alpine"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        },
-        runtime: RuntimeRules {
-            timeout_secs: 180,
-            required: true,
-            cold_start_pause_secs: 10,
-        },
-    }
+    assay_core::default_rubric()
 }
 
 pub fn fixtures() -> PathBuf {

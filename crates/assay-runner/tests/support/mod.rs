@@ -12,9 +12,9 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The built-in default rubric (`rubrics/default.yaml`), as the product uses it.
 pub fn rubric() -> assay_core::Rubric {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rubric.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("rubric parses")
+    assay_core::default_rubric()
 }
 
 /// The daemon with the images ready, or `None` after printing why the test is skipped.

@@ -11,12 +11,9 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The built-in default rubric (`rubrics/default.yaml`), as the product uses it.
 pub fn rubric() -> assay_core::Rubric {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rubric.json"),
-    )
-    .expect("fixture");
-    serde_json::from_str(&text).expect("fixture rubric parses")
+    assay_core::default_rubric()
 }
 
 /// The daemon, or `None` after printing why the test is skipped. Under `CI=true` a missing
