@@ -4,21 +4,6 @@
 mod support;
 use support::*;
 
-fn docker_available() -> bool {
-    let ok = std::process::Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("Docker is not reachable and CI=true: the runtime tests must run in CI");
-        }
-        eprintln!("SKIPPED: Docker is not reachable; runtime CLI tests not run");
-    }
-    ok
-}
-
 fn full_report(path: &std::path::Path) -> (Option<i32>, serde_json::Value, String) {
     let o = assay(&[
         "evaluate",
@@ -34,7 +19,7 @@ fn full_report(path: &std::path::Path) -> (Option<i32>, serde_json::Value, Strin
 
 #[test]
 fn the_bundled_example_passes_every_check_for_real() {
-    if !docker_available() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
         return;
     }
     let (code, v, err) = full_report(&repo_root().join("examples/good.zip"));
@@ -47,7 +32,7 @@ fn the_bundled_example_passes_every_check_for_real() {
 
 #[test]
 fn a_webapp_pointed_at_localhost_fails_at_runtime_with_the_cause() {
-    if !docker_available() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
         return;
     }
     let path = repo_root().join("crates/assay-checks/tests/fixtures/submissions/wrong-host");
@@ -65,7 +50,7 @@ fn a_webapp_pointed_at_localhost_fails_at_runtime_with_the_cause() {
 
 #[test]
 fn build_webapp_runs_the_candidates_own_image() {
-    if !docker_available() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
         return;
     }
     // A candidate Dockerfile that builds offline: it starts from the pristine image `assay
@@ -119,7 +104,7 @@ fn copy_dir(src: &std::path::Path, dst: &std::path::Path) {
 
 #[test]
 fn kill_9_mid_run_leaves_nothing_after_the_next_run_sweeps() {
-    if !docker_available() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
         return;
     }
     // A private TMPDIR holds this test's run lock files, so it knows its own run id and never
@@ -195,7 +180,7 @@ fn kill_9_mid_run_leaves_nothing_after_the_next_run_sweeps() {
 
 #[test]
 fn sigterm_mid_run_tears_down_then_exits_3() {
-    if !docker_available() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

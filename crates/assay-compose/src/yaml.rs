@@ -246,15 +246,7 @@ impl Builder<'_> {
                 }) => {
                     let mut node = Node::new(NodeKind::Seq(items), loc);
                     node.tag = tag;
-                    if anchor > 0 {
-                        let size = self.nodes - start_count + 1;
-                        self.anchors.insert(anchor, (node.clone(), size));
-                    }
-                    self.complete(Done {
-                        node,
-                        merge_key: false,
-                        is_scalar: false,
-                    })
+                    self.close_collection(node, anchor, start_count)
                 }
                 _ => Err(Diagnostic::error("unbalanced YAML sequence").at(self.loc(&span))),
             },
@@ -271,19 +263,30 @@ impl Builder<'_> {
                     apply_merges(&mut entries, merges);
                     let mut node = Node::new(NodeKind::Map(entries), loc);
                     node.tag = tag;
-                    if anchor > 0 {
-                        let size = self.nodes - start_count + 1;
-                        self.anchors.insert(anchor, (node.clone(), size));
-                    }
-                    self.complete(Done {
-                        node,
-                        merge_key: false,
-                        is_scalar: false,
-                    })
+                    self.close_collection(node, anchor, start_count)
                 }
                 _ => Err(Diagnostic::error("unbalanced YAML mapping").at(self.loc(&span))),
             },
         }
+    }
+
+    /// A finished sequence or mapping: remember it under its anchor (with its size, for the
+    /// alias budget) and hand it to its parent.
+    fn close_collection(
+        &mut self,
+        node: Node,
+        anchor: usize,
+        start_count: usize,
+    ) -> Result<(), Diagnostic> {
+        if anchor > 0 {
+            let size = self.nodes - start_count + 1;
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        self.complete(Done {
+            node,
+            merge_key: false,
+            is_scalar: false,
+        })
     }
 
     fn check_depth(&self, loc: &Location) -> Result<(), Diagnostic> {

@@ -1146,6 +1146,31 @@ fn postgres_dockerfile(rootfs: &ImageRef, major: &str) -> String {
     )
 }
 
+/// Builds an image from a local build context (a candidate's own webapp, `--build-webapp`),
+/// tagged `tag` and labelled as assay's, so `assay gc` and the caller can remove it.
+pub async fn build_from_context(
+    engine: &Engine,
+    context: &Path,
+    dockerfile: &str,
+    tag: &str,
+    progress: &dyn Fn(&str),
+) -> Result<(), ImagesError> {
+    let tar = crate::debootstrap::dir_tar(context)?;
+    let mut l = HashMap::new();
+    l.insert(labels::MANAGED.to_string(), "true".to_string());
+    l.insert(labels::STAND_IN.to_string(), "false".to_string());
+    let mut options = build_options(
+        &ImageRef::new(
+            tag.split(':').next().unwrap_or(tag),
+            tag.split(':').nth(1).unwrap_or("latest"),
+        ),
+        l,
+    );
+    options.dockerfile = dockerfile.to_string();
+    engine.build_image(options, tar, progress).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1294,29 +1319,4 @@ mod tests {
             vec![("Dockerfile".into(), 0o644), ("run.sh".into(), 0o755)]
         );
     }
-}
-
-/// Builds an image from a local build context (a candidate's own webapp, `--build-webapp`),
-/// tagged `tag` and labelled as assay's, so `assay gc` and the caller can remove it.
-pub async fn build_from_context(
-    engine: &Engine,
-    context: &Path,
-    dockerfile: &str,
-    tag: &str,
-    progress: &dyn Fn(&str),
-) -> Result<(), ImagesError> {
-    let tar = crate::debootstrap::dir_tar(context)?;
-    let mut l = HashMap::new();
-    l.insert(labels::MANAGED.to_string(), "true".to_string());
-    l.insert(labels::STAND_IN.to_string(), "false".to_string());
-    let mut options = build_options(
-        &ImageRef::new(
-            tag.split(':').next().unwrap_or(tag),
-            tag.split(':').nth(1).unwrap_or("latest"),
-        ),
-        l,
-    );
-    options.dockerfile = dockerfile.to_string();
-    engine.build_image(options, tar, progress).await?;
-    Ok(())
 }

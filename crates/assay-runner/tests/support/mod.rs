@@ -4,13 +4,10 @@
 
 use assay_runner::{DbCredentials, RunInputs};
 use assay_sandbox::images::{probe_image, webapp_image};
-use assay_sandbox::{ensure_images, Engine, ImagesOptions};
-use std::path::{Path, PathBuf};
+use assay_sandbox::Engine;
 use std::time::Duration;
 
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+pub use assay_testkit::prepare_images;
 
 /// The built-in default rubric (`rubrics/default.yaml`), as the product uses it.
 pub fn rubric() -> assay_core::Rubric {
@@ -20,59 +17,9 @@ pub fn rubric() -> assay_core::Rubric {
 /// The daemon with the images ready, or `None` after printing why the test is skipped.
 /// Under `CI=true` a missing daemon fails the test.
 pub async fn engine_or_skip(test: &str) -> Option<Engine> {
-    let engine = match Engine::connect().await {
-        Ok(e) => e,
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => panic!("{test}: CI=true and {e}"),
-        Err(e) => {
-            eprintln!("SKIPPED {test}: {e}");
-            return None;
-        }
-    };
+    let engine = assay_testkit::engine_or_skip(test).await?;
     prepare_images(&engine).await;
     Some(engine)
-}
-
-fn host_binaries() -> (PathBuf, PathBuf) {
-    let status = std::process::Command::new(env!("CARGO"))
-        .current_dir(workspace_root())
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "assay-probe",
-            "-p",
-            "sample-webapp",
-        ])
-        .status()
-        .expect("run cargo build");
-    assert!(
-        status.success(),
-        "cargo build -p assay-probe -p sample-webapp failed"
-    );
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    (
-        target.join("debug/assay-probe"),
-        target.join("debug/sample-webapp"),
-    )
-}
-
-/// Offline `ensure_images` into the cache the sandbox tests share (it locks itself).
-pub async fn prepare_images(engine: &Engine) {
-    let (probe, webapp) = host_binaries();
-    let opts = ImagesOptions {
-        offline: true,
-        webapp_binary: Some(webapp),
-        probe_binary: Some(probe),
-        work_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("assay-images-cache"),
-        ..Default::default()
-    };
-    ensure_images(engine, &rubric(), &opts, &|line| {
-        eprintln!("[images] {line}")
-    })
-    .await
-    .expect("ensure_images --offline");
 }
 
 /// Run inputs for a db `db` / webapp `webapp` stack with the given credentials.

@@ -3,85 +3,15 @@
 
 #![allow(dead_code)]
 
-use assay_sandbox::{ensure_images, Engine, ImagesOptions, ImagesReport};
-use std::path::{Path, PathBuf};
+use assay_sandbox::Engine;
 use std::sync::Mutex;
 
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[allow(unused_imports)] // each test binary uses a different subset
+pub use assay_testkit::{engine_or_skip, image_options as options, prepare_images as prepare};
 
 /// The built-in default rubric (`rubrics/default.yaml`), as the product uses it.
 pub fn rubric() -> assay_core::Rubric {
     assay_core::default_rubric()
-}
-
-/// The daemon, or `None` after printing why the test is skipped. Under `CI=true` a missing
-/// daemon fails the test instead.
-pub async fn engine_or_skip(test: &str) -> Option<Engine> {
-    match Engine::connect().await {
-        Ok(e) => Some(e),
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{test}: CI=true and {e}")
-        }
-        Err(e) => {
-            eprintln!("SKIPPED {test}: {e}");
-            None
-        }
-    }
-}
-
-/// Build `assay-probe` and `sample-webapp` (debug) and return their paths.
-pub fn host_binaries() -> (PathBuf, PathBuf) {
-    let status = std::process::Command::new(env!("CARGO"))
-        .current_dir(workspace_root())
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "assay-probe",
-            "-p",
-            "sample-webapp",
-        ])
-        .status()
-        .expect("run cargo build");
-    assert!(
-        status.success(),
-        "cargo build -p assay-probe -p sample-webapp failed"
-    );
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    (
-        target.join("debug/assay-probe"),
-        target.join("debug/sample-webapp"),
-    )
-}
-
-/// The cache dir the daemon tests share (debootstrap trees survive between runs).
-pub fn cache_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("assay-images-cache")
-}
-
-pub fn options() -> ImagesOptions {
-    let (probe, webapp) = host_binaries();
-    ImagesOptions {
-        offline: true,
-        webapp_binary: Some(webapp),
-        probe_binary: Some(probe),
-        work_dir: cache_dir(),
-        ..Default::default()
-    }
-}
-
-/// Offline `ensure_images`, printing its progress.
-pub async fn prepare(engine: &Engine) -> ImagesReport {
-    let opts = options();
-    ensure_images(engine, &rubric(), &opts, &|line| {
-        eprintln!("[images] {line}")
-    })
-    .await
-    .expect("ensure_images --offline")
 }
 
 /// Removes the containers and networks a test created, even when the test panics.
