@@ -103,3 +103,17 @@ pub async fn prepare_images(engine: &Engine) -> ImagesReport {
     .await
     .expect("ensure_images --offline")
 }
+
+/// `<workspace root>/../shared/corpora` (the public corpora beside the checkout), or `None` after
+/// [`skip`] when it is absent (a fresh clone without `shared/`).
+pub fn corpora(test: &str) -> Option<PathBuf> {
+    let dir = workspace_root().join("../shared/corpora");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    skip(
+        test,
+        &format!("the shared corpora are not at {}", dir.display()),
+    );
+    None
+}

@@ -70,23 +70,9 @@ pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
-/// Where the shared corpora live; `None` (after a printed notice) when absent, a panic under CI.
+/// The shared corpora, or `None` after a printed notice (a failure under `CI=true`).
 pub fn corpora() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "the shared corpora are missing at {} (CI=true)",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "notice: skipping: the shared corpora are not at {}",
-        dir.display()
-    );
-    None
+    assay_testkit::corpora("corpus tests")
 }
 
 /// One line per check: `id status evidence @ location`.

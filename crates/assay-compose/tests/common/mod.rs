@@ -5,24 +5,9 @@ use assay_compose::{load_project, LoadOptions, Loaded};
 use assay_core::Diagnostic;
 use std::path::{Path, PathBuf};
 
-/// `<workspace root>/../shared/corpora`, or `None` (with a printed notice) when absent.
-/// Under `CI=true` a missing corpus fails the test.
+/// The shared corpora, or `None` after a printed notice (a failure under `CI=true`).
 pub fn corpora() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "the shared corpora are missing at {} and CI=true",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "notice: skipping, the shared corpora are not at {}",
-        dir.display()
-    );
-    None
+    assay_testkit::corpora("corpus tests")
 }
 
 pub fn fixtures() -> PathBuf {
