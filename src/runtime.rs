@@ -219,6 +219,16 @@ where
 /// `assay gc`: sweep what dead runs left behind.
 pub fn gc() -> crate::exit::Exit {
     use crate::exit::Exit;
+    // Work dirs of a killed assay (SIGKILL runs no destructor). Older than any one evaluation
+    // can take (the runtime deadline is at most an hour), so a live one is never touched.
+    let dirs =
+        assay_intake::sweep_stale_work_dirs(&std::env::temp_dir(), Duration::from_secs(6 * 3600));
+    if dirs > 0 {
+        println!(
+            "removed {dirs} stale work dirs from {}",
+            std::env::temp_dir().display()
+        );
+    }
     with_engine(|engine| async move {
         match assay_runner::gc(&engine).await {
             Ok(r) => {

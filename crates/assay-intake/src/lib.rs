@@ -99,7 +99,7 @@ pub fn open_in(
     };
 
     let dir = tempfile::Builder::new()
-        .prefix("assay-intake-")
+        .prefix(WORK_DIR_PREFIX)
         .tempdir_in(temp_parent)
         .map_err(|e| {
             IntakeError::internal(
@@ -149,4 +149,36 @@ fn starts_like_zip(path: &Path) -> bool {
         .and_then(|mut f| f.read_exact(&mut head))
         .is_ok()
         && (head == *b"PK\x03\x04" || head == *b"PK\x05\x06")
+}
+
+/// Name prefix of the private work dirs intake creates in the temp dir.
+pub const WORK_DIR_PREFIX: &str = "assay-intake-";
+
+/// Removes work dirs under `temp_parent` that a killed assay left behind (SIGKILL runs no
+/// destructor): only our own prefix, only directories not modified for `max_age`, never
+/// following links. Returns how many were removed.
+pub fn sweep_stale_work_dirs(temp_parent: &Path, max_age: std::time::Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(temp_parent) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(WORK_DIR_PREFIX) {
+            continue;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age >= max_age);
+        if meta.is_dir() && old && std::fs::remove_dir_all(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }

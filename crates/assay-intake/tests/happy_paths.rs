@@ -433,3 +433,28 @@ fn archives_from_real_tools_are_taken() {
         b"word ".repeat(300)
     );
 }
+
+#[test]
+fn stale_work_dirs_of_a_killed_run_are_swept_and_fresh_ones_kept() {
+    use std::time::{Duration, SystemTime};
+    let tmp = tempfile::tempdir().unwrap();
+    let stale = tmp
+        .path()
+        .join(format!("{}stale", assay_intake::WORK_DIR_PREFIX));
+    let fresh = tmp
+        .path()
+        .join(format!("{}fresh", assay_intake::WORK_DIR_PREFIX));
+    let other = tmp.path().join("someone-else");
+    for d in [&stale, &fresh, &other] {
+        std::fs::create_dir_all(d.join("submission")).unwrap();
+    }
+    let old = SystemTime::now() - Duration::from_secs(7 * 3600);
+    for d in [&stale, &other] {
+        std::fs::File::open(d).unwrap().set_modified(old).unwrap();
+    }
+    let removed = assay_intake::sweep_stale_work_dirs(tmp.path(), Duration::from_secs(6 * 3600));
+    assert_eq!(removed, 1);
+    assert!(!stale.exists(), "the killed run's work dir is gone");
+    assert!(fresh.exists(), "a work dir in use is kept");
+    assert!(other.exists(), "nothing but assay's own dirs is touched");
+}
