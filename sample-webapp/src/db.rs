@@ -32,8 +32,11 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(2);
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one reconnect attempt may take while running.
 const RECONNECT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Pause between attempts at start.
-const START_RETRY_DELAY: Duration = Duration::from_millis(500);
+/// Pause after the first failed attempt at start; it doubles per attempt up to
+/// [`START_RETRY_MAX_DELAY`]. A database that is a moment from ready (the official postgres
+/// image restarts its server once after initialising) is reached within ~0.1 s of being up.
+const START_RETRY_MIN_DELAY: Duration = Duration::from_millis(100);
+const START_RETRY_MAX_DELAY: Duration = Duration::from_millis(500);
 const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(250);
 const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(2);
 
@@ -196,8 +199,15 @@ pub async fn connect_at_start(
             );
             last_logged = Some(error);
         }
-        sleep(START_RETRY_DELAY.min(remaining)).await;
+        sleep(start_retry_delay(attempt).min(remaining)).await;
     }
+}
+
+/// The pause after failed start attempt `attempt` (1-based): 100, 200, 400, 500, 500 ms, …
+fn start_retry_delay(attempt: u32) -> Duration {
+    START_RETRY_MIN_DELAY
+        .saturating_mul(1 << attempt.saturating_sub(1).min(8))
+        .min(START_RETRY_MAX_DELAY)
 }
 
 /// Starts the supervisor with the connection made at start; returns the shared state.
@@ -281,5 +291,17 @@ async fn reconnect(db: &Db) -> Connection {
         }
         sleep(delay).await;
         delay = (delay * 2).min(RECONNECT_MAX_DELAY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_retries_back_off_from_100_ms_to_500_ms() {
+        let ms: Vec<u128> = (1..=6).map(|a| start_retry_delay(a).as_millis()).collect();
+        assert_eq!(ms, [100, 200, 400, 500, 500, 500]);
+        assert_eq!(start_retry_delay(u32::MAX), START_RETRY_MAX_DELAY);
     }
 }

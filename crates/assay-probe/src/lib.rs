@@ -7,10 +7,12 @@
 //! assay-probe pg --host H [--port P] --user U (--password P | --password-file F) --db D
 //!                [--query-nonce NONCE] [--timeout-ms N]
 //! assay-probe wait-tcp HOST PORT [--timeout-ms N]
+//! assay-probe serve     (many of the above over one exec: see [`serve`])
 //! ```
 
 pub mod http;
 pub mod pg;
+pub mod serve;
 pub mod tcp;
 
 use serde_json::{json, Value};
@@ -39,7 +41,8 @@ pub enum Command {
 pub const USAGE: &str = "usage:\n  \
 assay-probe http GET|POST URL [--body S] [--timeout-ms N]\n  \
 assay-probe pg --host H [--port P] --user U (--password P | --password-file F) --db D [--query-nonce NONCE] [--timeout-ms N]\n  \
-assay-probe wait-tcp HOST PORT [--timeout-ms N]";
+assay-probe wait-tcp HOST PORT [--timeout-ms N]\n  \
+assay-probe serve   (JSON lines: {\"id\":N,\"args\":[...]} in, {\"id\":N,\"result\":{...}} out)";
 
 /// `--name value` pairs, in command-line order.
 type NamedOptions = Vec<(String, String)>;

@@ -11,11 +11,16 @@ fn main() {
         println!("{}", assay_probe::USAGE);
         return;
     }
-    let cmd = match assay_probe::parse(&args) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("assay-probe: {e}\n{}", assay_probe::USAGE);
-            std::process::exit(2);
+    // `serve` takes no arguments: its requests come on stdin.
+    let cmd = if args.len() == 1 && args[0] == "serve" {
+        None
+    } else {
+        match assay_probe::parse(&args) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("assay-probe: {e}\n{}", assay_probe::USAGE);
+                std::process::exit(2);
+            }
         }
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -30,6 +35,13 @@ fn main() {
             );
             return;
         }
+    };
+    let Some(cmd) = cmd else {
+        runtime.block_on(assay_probe::serve::serve(
+            tokio::io::BufReader::new(tokio::io::stdin()),
+            tokio::io::stdout(),
+        ));
+        return;
     };
     let result = runtime.block_on(assay_probe::run(cmd));
     let mut out = std::io::stdout().lock();

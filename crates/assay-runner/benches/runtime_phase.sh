@@ -13,8 +13,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 SUB="$HERE/bench-submission"
 cd "$ROOT"
-cargo build --quiet -p assay-runner --example runtime_phase
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/runtime_phase"
+# Release, as assay ships; the images get the release webapp and probe (the test suite puts
+# debug builds under the same tags, and `assay images` swaps them back by content hash).
+cargo build --quiet --release --workspace --examples --bins
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/runtime_phase"
+"${CARGO_TARGET_DIR:-$ROOT/target}/release/assay" images --offline >/dev/null
 now_ms() { date +%s%3N; }
 
 run_assay() {

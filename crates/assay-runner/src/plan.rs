@@ -60,7 +60,9 @@ impl Default for Limits {
         Limits {
             memory_bytes: 512 * 1024 * 1024,
             pids: 256,
-            nano_cpus: 1_000_000_000,
+            nano_cpus: default_nano_cpus(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
             log_max_size: "1m".into(),
             log_max_files: 2,
             stop_grace: Duration::from_secs(10),
@@ -68,6 +70,18 @@ impl Default for Limits {
             tmpfs_bytes: 64 * 1024 * 1024,
         }
     }
+}
+
+/// The CPU quota of one container on a host with `cpus` CPUs: all but half a CPU, at least
+/// one CPU and at most four. A container that spins cannot take the whole host from the
+/// grader and the rest of the stack, while Postgres, whose first start runs initdb and its
+/// bootstrap backend side by side, is not throttled to one CPU (on a 2-CPU host that cost
+/// ~0.2 s per first start: `benches/runtime_phase.sh`). Four keeps concurrent gradings
+/// (`--jobs`) on a large host from crowding each other.
+pub fn default_nano_cpus(cpus: usize) -> i64 {
+    const ONE: i64 = 1_000_000_000;
+    let cpus = i64::try_from(cpus).unwrap_or(i64::MAX / ONE);
+    (cpus.saturating_mul(ONE) - ONE / 2).clamp(ONE, 4 * ONE)
 }
 
 /// What the plan needs besides the project.

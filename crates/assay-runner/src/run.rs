@@ -10,11 +10,12 @@
 use crate::evidence::{Masker, LOG_LINES};
 use crate::ops::{self, OpError};
 use crate::plan::{Condition, ContainerSpec, FileSource, RunPlan};
-use crate::probe::{PgTarget, Probe};
+use crate::probe::{PgTarget, Probe, ProbeSession};
 use crate::reaper::{self, GcError, GcReport, LockError, RunLock};
 use assay_core::{Diagnostic, Location};
 use assay_sandbox::{Engine, EngineError};
 use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -193,6 +194,9 @@ impl Drop for TeardownGuard {
     }
 }
 
+/// Time between two probe-based readiness checks on an open probe session.
+pub const SESSION_POLL_INTERVAL: Duration = Duration::from_millis(60);
+
 /// Longest a dropped run waits for its emergency teardown.
 pub const GUARD_WAIT: Duration = Duration::from_secs(30);
 
@@ -223,6 +227,9 @@ pub struct Hooks {
     pub pause_db_for: Option<Duration>,
 }
 
+/// What creating one container gave, shared by whoever asks first and later.
+type Creation = std::sync::Arc<tokio::sync::OnceCell<Result<(), Failure>>>;
+
 /// One executing run.
 pub struct Stack<'e> {
     guard: TeardownGuard,
@@ -234,10 +241,15 @@ pub struct Stack<'e> {
     pub pg: PgTarget,
     unpause: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     probe_started: std::sync::atomic::AtomicBool,
+    probe_session: std::sync::Mutex<Option<std::sync::Arc<ProbeSession>>>,
+    /// The probe and every planned service container: created once each (see
+    /// [`Stack::created`]); an entry goes when its container is started, so that starting a
+    /// service again (the persistence scenario) creates a new container.
+    creations: std::sync::Mutex<HashMap<String, Creation>>,
 }
 
 impl<'e> Stack<'e> {
-    /// Locks the run, then creates its networks, volumes and the probe container.
+    /// Locks the run, then creates its networks and volumes.
     pub async fn setup(
         engine: &'e Engine,
         plan: RunPlan,
@@ -258,7 +270,19 @@ impl<'e> Stack<'e> {
             pg,
             unpause: std::sync::Mutex::new(None),
             probe_started: std::sync::atomic::AtomicBool::new(false),
+            probe_session: std::sync::Mutex::new(None),
+            creations: std::sync::Mutex::new(HashMap::new()),
         };
+        if let Ok(mut m) = stack.creations.lock() {
+            let names = std::iter::once(stack.plan.probe.name.clone()).chain(
+                stack
+                    .plan
+                    .services
+                    .iter()
+                    .flat_map(|s| s.containers.iter().map(|c| c.name.clone())),
+            );
+            *m = names.map(|n| (n, Creation::default())).collect();
+        }
         match stack.create_resources().await {
             Ok(()) => Ok(stack),
             Err(e) if e.is_unreachable() => {
@@ -270,7 +294,9 @@ impl<'e> Stack<'e> {
         }
     }
 
-    /// Networks, volumes and the (not yet started) probe container.
+    /// Networks and volumes. Containers are created by [`Stack::start_services`]: all at once,
+    /// as `docker compose up` creates every container before starting any, with the first
+    /// service's start not waiting for the others' creation.
     async fn create_resources(&self) -> Result<(), RunError> {
         let engine = self.engine;
         let nets = self
@@ -278,24 +304,54 @@ impl<'e> Stack<'e> {
             .networks
             .iter()
             .map(|n| engine.create_network(n.create_request()));
-        for r in futures_util::future::join_all(nets).await {
-            r?;
-        }
         let vols = self
             .plan
             .volumes
             .iter()
             .map(|v| ops::create_volume(engine, &v.name, &v.labels));
-        let probe = self.plan.probe.clone();
-        let (vols, probe_created) =
-            tokio::join!(futures_util::future::join_all(vols), self.create(&probe));
+        let (nets, vols) = tokio::join!(
+            futures_util::future::join_all(nets),
+            futures_util::future::join_all(vols)
+        );
+        for r in nets {
+            r?;
+        }
         for r in vols {
             r?;
         }
-        if let Err(f) = probe_created? {
-            return Err(RunError::Probe(f.evidence));
+        Ok(())
+    }
+
+    /// Creates the probe and every planned service container that is not created yet, all at
+    /// once. A candidate problem in creating one (a missing image, a bind that escapes) is
+    /// kept and reported when the service's turn to start comes.
+    async fn create_all(&self) -> Result<(), RunError> {
+        let specs: Vec<ContainerSpec> = std::iter::once(self.plan.probe.clone())
+            .chain(self.plan.services.iter().flat_map(|s| s.containers.clone()))
+            .collect();
+        let creates = specs.iter().map(|c| self.created(c));
+        for r in futures_util::future::join_all(creates).await {
+            // A candidate failure waits in its cell for the service's turn.
+            let _ = r?;
         }
         Ok(())
+    }
+
+    /// Creates `spec`'s container once (later calls wait for and share the first's outcome)
+    /// until [`Stack::create_and_start`] has used it.
+    async fn created(&self, spec: &ContainerSpec) -> Step {
+        let cell = self
+            .creations
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&spec.name).cloned());
+        match cell {
+            Some(cell) => cell
+                .get_or_try_init(|| async { self.create(spec).await })
+                .await
+                .cloned(),
+            None => self.create(spec).await,
+        }
     }
 
     /// Gives up on the run without touching the daemon (it stopped answering): the lock file
@@ -305,14 +361,27 @@ impl<'e> Stack<'e> {
         self.guard.armed = false;
     }
 
-    /// Starts the probe container (once; [`Stack::start_services`] does it alongside the
-    /// services).
+    /// Starts the probe container and opens a probe session in it (once;
+    /// [`Stack::start_services`] does it alongside the services). Without a session (it could
+    /// not be opened, or it ended) each probe is its own exec.
     pub async fn start_probe(&self) -> Result<(), RunError> {
         use std::sync::atomic::Ordering;
         if self.probe_started.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
+        if let Err(f) = self.created(&self.plan.probe).await? {
+            return Err(RunError::Probe(f.evidence));
+        }
         self.engine.start_container(&self.plan.probe.name).await?;
+        match ProbeSession::open(self.engine, &self.plan.probe.name).await {
+            Ok(session) => {
+                if let Ok(mut slot) = self.probe_session.lock() {
+                    *slot = Some(std::sync::Arc::new(session));
+                }
+            }
+            Err(e) if e.is_unreachable() => return Err(e.into()),
+            Err(_) => {}
+        }
         Ok(())
     }
 
@@ -324,6 +393,25 @@ impl<'e> Stack<'e> {
         Probe {
             engine: self.engine,
             container: self.plan.probe.name.clone(),
+            session: self
+                .probe_session
+                .lock()
+                .ok()
+                .and_then(|s| s.clone())
+                .filter(|s| s.is_alive()),
+        }
+    }
+
+    /// How long to wait between two readiness checks: probe-based checks are cheap on an
+    /// open probe session, so they run more often.
+    pub fn poll_interval(&self, readiness: &Readiness) -> Duration {
+        match readiness {
+            Readiness::Http { .. } | Readiness::Postgres(_) | Readiness::Tcp { .. }
+                if self.probe().session.is_some() =>
+            {
+                SESSION_POLL_INTERVAL
+            }
+            r => r.poll_interval(),
         }
     }
 
@@ -386,7 +474,11 @@ impl<'e> Stack<'e> {
 
     /// [`Stack::create`], then start.
     pub async fn create_and_start(&self, spec: &ContainerSpec) -> Step {
-        if let Err(f) = self.create(spec).await? {
+        let created = self.created(spec).await?;
+        if let Ok(mut m) = self.creations.lock() {
+            m.remove(&spec.name);
+        }
+        if let Err(f) = created {
             return Ok(Err(f));
         }
         match self.engine.start_container(&spec.name).await {
@@ -401,15 +493,34 @@ impl<'e> Stack<'e> {
 
     /// Starts every service in `depends_on` order, honouring each dependency's condition as
     /// compose does (a dependency that fails its condition stops the start).
+    ///
+    /// The probe container starts once the first service has: the waits between services
+    /// (running, healthy, exited) need no probe, and two containers starting at once slow
+    /// each other down.
     pub async fn start_services(&self, hooks: &Hooks) -> Step {
-        let (probe, services) = tokio::join!(self.start_probe(), self.start_chain(hooks));
+        let first_started = tokio::sync::Notify::new();
+        let probe = async {
+            first_started.notified().await;
+            self.start_probe().await
+        };
+        let chain = async {
+            let r = self.start_chain(hooks, &first_started).await;
+            // Also when nothing started (the probe is still needed for the evidence).
+            first_started.notify_one();
+            r
+        };
+        let (created, probe, services) = tokio::join!(self.create_all(), probe, chain);
+        created?;
         probe?;
         services
     }
 
-    async fn start_chain(&self, hooks: &Hooks) -> Step {
+    async fn start_chain(&self, hooks: &Hooks, first_started: &tokio::sync::Notify) -> Step {
         let services = self.plan.services.clone();
-        for svc in &services {
+        for (i, svc) in services.iter().enumerate() {
+            if i == 1 {
+                first_started.notify_one();
+            }
             for (dep, cond) in &svc.depends_on {
                 let Some(dep_plan) = self.plan.service(dep).cloned() else {
                     continue;
@@ -655,7 +766,7 @@ impl<'e> Stack<'e> {
                 }
                 return Ok(Err(f));
             }
-            self.nap(readiness.poll_interval()).await?;
+            self.nap(self.poll_interval(readiness)).await?;
         }
     }
 
@@ -788,24 +899,36 @@ impl<'e> Stack<'e> {
             .collect()
     }
 
-    /// Stops every container (grace ≤ 10 s, in parallel), then removes everything the run
-    /// created, by label.
+    /// Stops and removes every container at once (the services with their grace ≤ 10 s, the
+    /// probe and anything else of the run at once), then removes the rest of the run by label.
     pub async fn teardown(mut self) -> Result<GcReport, RunError> {
         if let Some(h) = self.unpause.lock().ok().and_then(|mut s| s.take()) {
             h.abort();
         }
         let engine = self.engine;
-        let specs: Vec<ContainerSpec> = self
+        let graces: std::collections::HashMap<String, Duration> = self
             .plan
             .services
             .iter()
-            .flat_map(|s| s.containers.clone())
+            .flat_map(|s| s.containers.iter())
+            .map(|c| (c.name.clone(), c.limits.stop_grace))
             .collect();
-        let stops = specs.iter().map(|c| {
-            let grace = c.limits.stop_grace;
-            async move { engine.stop_container(&c.name, grace).await }
-        });
-        let _ = futures_util::future::join_all(stops).await;
+        // Each container is stopped and removed on its own, all at once: the probe (no grace)
+        // and a quick service do not wait for a slow one. What fails here is retried below.
+        let label = format!("{}={}", assay_sandbox::labels::RUN, self.plan.run_id);
+        if let Ok(listed) = ops::list_containers(engine, &label).await {
+            let ends = listed.into_iter().filter_map(|c| {
+                let name = c.names?.first()?.trim_start_matches('/').to_string();
+                let grace = graces.get(&name).copied();
+                Some(async move {
+                    if let Some(grace) = grace {
+                        let _ = engine.stop_container(&name, grace).await;
+                    }
+                    let _ = engine.remove_container(&name).await;
+                })
+            });
+            futures_util::future::join_all(ends).await;
+        }
         let mut report = GcReport::default();
         match reaper::remove_run(engine, &self.plan.run_id, &mut report).await {
             Ok(()) if report.errors.is_empty() => self.guard.disarm(),

@@ -239,7 +239,12 @@ async fn healthy(stack: &Stack<'_>, host: &str) -> Step<String> {
         if Instant::now() >= stack.deadline {
             return Ok(Err(Failure::new(format!("{last} (deadline reached)"))));
         }
-        stack.nap(Duration::from_millis(150)).await?;
+        let poll = Readiness::Http {
+            host: host.to_string(),
+            port: stack.plan.webapp.port,
+            path: "/health".into(),
+        };
+        stack.nap(stack.poll_interval(&poll)).await?;
     }
 }
 

@@ -236,6 +236,27 @@ pub struct ExecOutput {
     pub truncated: bool,
 }
 
+/// A process started by [`Engine::exec_attached`]: its stdin, and its stdout and stderr as
+/// Docker frames them.
+pub struct AttachedExec {
+    /// The exec id (for `inspect_exec`).
+    pub id: String,
+    pub stdin: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    pub output: std::pin::Pin<
+        Box<
+            dyn Stream<Item = Result<bollard::container::LogOutput, bollard::errors::Error>> + Send,
+        >,
+    >,
+}
+
+impl fmt::Debug for AttachedExec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttachedExec")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
 /// Largest amount of exec or log output kept in memory, per stream.
 pub const OUTPUT_CAP: usize = 64 * 1024;
 
@@ -255,6 +276,17 @@ async fn timed<T>(
     match tokio::time::timeout(limit, fut).await {
         Ok(r) => r.map_err(CallError::Docker),
         Err(_) => Err(CallError::TimedOut(limit)),
+    }
+}
+
+/// An exec of `cmd` with stdout and stderr attached, and stdin too when `stdin`.
+fn exec_options(cmd: &[&str], stdin: bool) -> bollard::exec::CreateExecOptions<String> {
+    bollard::exec::CreateExecOptions {
+        attach_stdin: Some(stdin),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+        ..Default::default()
     }
 }
 
@@ -607,20 +639,12 @@ impl Engine {
     /// Run `cmd` in a running container and collect its output (capped) and exit code.
     pub async fn exec(&self, name: &str, cmd: &[&str]) -> Result<ExecOutput, EngineError> {
         use bollard::container::LogOutput;
-        use bollard::exec::{CreateExecOptions, StartExecResults};
+        use bollard::exec::StartExecResults;
         let command = cmd.join(" ");
         let work = async {
             let created = self
                 .docker
-                .create_exec(
-                    name,
-                    CreateExecOptions {
-                        attach_stdout: Some(true),
-                        attach_stderr: Some(true),
-                        cmd: Some(cmd.iter().map(|s| s.to_string()).collect::<Vec<String>>()),
-                        ..Default::default()
-                    },
-                )
+                .create_exec(name, exec_options(cmd, false))
                 .await?;
             let mut stdout = Vec::new();
             let mut stderr = Vec::new();
@@ -648,6 +672,44 @@ impl Engine {
             })
         };
         timed(self.timeouts.exec, work)
+            .await
+            .map_err(|source| EngineError::Exec {
+                name: name.to_string(),
+                command,
+                source,
+            })
+    }
+
+    /// Starts `cmd` in a running container with stdin attached and returns at once: the
+    /// caller writes to [`AttachedExec::stdin`] and reads [`AttachedExec::output`] for as long
+    /// as the process lives (no overall limit; only creating and starting it are timed).
+    pub async fn exec_attached(
+        &self,
+        name: &str,
+        cmd: &[&str],
+    ) -> Result<AttachedExec, EngineError> {
+        use bollard::exec::StartExecResults;
+        let command = cmd.join(" ");
+        let work = async {
+            let created = self
+                .docker
+                .create_exec(name, exec_options(cmd, true))
+                .await?;
+            match self.docker.start_exec(&created.id, None).await? {
+                StartExecResults::Attached { output, input } => Ok(AttachedExec {
+                    id: created.id,
+                    stdin: input,
+                    output,
+                }),
+                StartExecResults::Detached => {
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 500,
+                        message: "the daemon started the exec detached".into(),
+                    })
+                }
+            }
+        };
+        timed(self.timeouts.quick, work)
             .await
             .map_err(|source| EngineError::Exec {
                 name: name.to_string(),

@@ -10,7 +10,7 @@ pub mod engine;
 pub mod images;
 pub mod labels;
 
-pub use engine::{CallError, Engine, EngineError, ExecOutput, Timeouts};
+pub use engine::{AttachedExec, CallError, Engine, EngineError, ExecOutput, Timeouts};
 pub use images::{
     default_work_dir, ensure_images, ensure_plan, is_stand_in, HostRelease, ImageAction, ImagePlan,
     ImageRef, ImageStatus, ImagesError, ImagesOptions, ImagesReport,

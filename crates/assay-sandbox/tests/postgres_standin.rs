@@ -215,6 +215,8 @@ async fn user_db_and_file_variants_and_initdb_scripts_work() {
                     INSERT INTO notes (body) VALUES ('nonce-from-initdb');\n";
     let init_sh = "#!/bin/sh\nset -e\npsql -v ON_ERROR_STOP=1 --username \"$POSTGRES_USER\" --dbname \"$POSTGRES_DB\" \
                    -c \"INSERT INTO notes (body) VALUES ('nonce-from-sh')\"\n";
+    let init_isready = "#!/bin/sh\nif pg_isready -q -h /var/run/postgresql; then echo 'init-isready: default socket answers'; \
+                        else echo 'init-isready: default socket silent'; fi\n";
     w.start_db(
         &[
             "POSTGRES_USER=app",
@@ -225,10 +227,31 @@ async fn user_db_and_file_variants_and_initdb_scripts_work() {
             ("run/secrets/db_password", 0o644, "from-a-file\n"),
             ("docker-entrypoint-initdb.d/01-schema.sql", 0o644, init_sql),
             ("docker-entrypoint-initdb.d/02-more.sh", 0o755, init_sh),
+            (
+                "docker-entrypoint-initdb.d/03-isready.sh",
+                0o755,
+                init_isready,
+            ),
         ],
     )
     .await;
     w.wait_db().await;
+    // As in the official image, the setup server answers on the usual socket (so a
+    // `pg_isready` healthcheck can pass before the real server starts; dependants must retry).
+    let logs = w.engine.logs_tail(&w.db, 500).await.unwrap();
+    assert!(
+        logs.contains("init-isready: default socket answers"),
+        "{logs}"
+    );
+    let tz = w
+        .engine
+        .exec(
+            &w.db,
+            &["psql", "-U", "app", "-d", "appdb", "-tAc", "SHOW timezone"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(tz.stdout.trim(), "Etc/UTC", "{tz:?}");
     w.engine
         .upload_tar(&w.probe, "/tmp", tar_of(&[("pw", 0o644, "from-a-file\n")]))
         .await

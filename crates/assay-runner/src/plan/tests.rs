@@ -243,7 +243,8 @@ fn hardening_is_on_every_container_including_the_probe() {
         assert_eq!(h.pids_limit, Some(256));
         assert_eq!(h.memory, Some(512 * 1024 * 1024));
         assert_eq!(h.memory_swap, h.memory);
-        assert_eq!(h.nano_cpus, Some(1_000_000_000));
+        assert_eq!(h.nano_cpus, Some(Limits::default().nano_cpus));
+        assert!(h.nano_cpus.unwrap() >= 1_000_000_000);
         let log = h.log_config.as_ref().unwrap();
         assert_eq!(log.typ.as_deref(), Some("json-file"));
         assert_eq!(log.config.as_ref().unwrap()["max-size"], "1m");
@@ -530,4 +531,14 @@ fn lexical_containment() {
     assert!(!lexically_inside(r, Path::new("/work/sub/../other")));
     assert!(!lexically_inside(r, Path::new("/work/subway")));
     assert!(!lexically_inside(r, Path::new("relative")));
+}
+
+#[test]
+fn cpu_quota_leaves_half_a_cpu_and_stays_between_one_and_four() {
+    const ONE: i64 = 1_000_000_000;
+    assert_eq!(default_nano_cpus(1), ONE);
+    assert_eq!(default_nano_cpus(2), 3 * ONE / 2);
+    assert_eq!(default_nano_cpus(4), 7 * ONE / 2);
+    assert_eq!(default_nano_cpus(64), 4 * ONE);
+    assert_eq!(default_nano_cpus(0), ONE);
 }
