@@ -61,6 +61,14 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         rubric: Option<PathBuf>,
     },
+    /// The log-parsing exercise kit: count one endpoint's requests in an nginx access log
+    /// (without our own servers and bots), live on a growing log, generate logs with answer
+    /// keys, and grade a candidate's number.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  assay logs generate --out access.log --lines 5000 --own 10.0.0.0/8\n  assay logs count access.log --own 10.0.0.0/8\n  assay logs grade access.log --answer 1234 --own 10.0.0.0/8\n  assay logs follow /var/log/nginx/access.log --from-end"
+    )]
+    Logs(assay_logs::LogsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +191,14 @@ pub fn run(cli: Cli) -> Exit {
                 }
             }
         }
+        Command::Logs(cmd) => match assay_logs::run(cmd) {
+            Ok(0) => Exit::Pass,
+            Ok(_) => Exit::Fail,
+            Err(e) => {
+                eprintln!("error: {e}");
+                Exit::Usage
+            }
+        },
     }
 }
 

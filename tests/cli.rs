@@ -74,6 +74,7 @@ fn every_subcommand_help_has_an_example() {
         vec!["--help"],
         vec!["evaluate", "--help"],
         vec!["compose", "config", "--help"],
+        vec!["logs", "--help"],
     ] {
         let o = assay(&args);
         assert_eq!(o.status.code(), Some(0));
@@ -154,4 +155,48 @@ fn without_a_daemon_an_optional_runtime_grades_statically() {
             .contains("Docker is not reachable"),
         "{up}"
     );
+}
+
+#[test]
+fn logs_kit_generates_counts_and_grades_with_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let log_s = log.to_str().unwrap();
+    let own = ["--own", "10.0.0.0/8"];
+    let mut gen = vec![
+        "logs", "generate", "--out", log_s, "--lines", "800", "--seed", "3",
+    ];
+    gen.extend(own);
+    let o = assay(&gen);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let key: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("access.log.answer.json")).unwrap())
+            .unwrap();
+    let expected = key["matched"].as_u64().expect("answer key has matched");
+
+    let mut count = vec!["logs", "count", log_s, "--json"];
+    count.extend(own);
+    let o = assay(&count);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(v["matched"].as_u64(), Some(expected), "{v}");
+
+    let right = expected.to_string();
+    let mut grade = vec!["logs", "grade", log_s, "--answer", right.as_str()];
+    grade.extend(own);
+    assert_eq!(assay(&grade).status.code(), Some(0));
+    // Counting the bots too is a known mistake: FAIL, and the message names it.
+    let with_bots = key["alternatives"]["with_bots"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    let mut grade = vec!["logs", "grade", log_s, "--answer", with_bots.as_str()];
+    grade.extend(own);
+    let o = assay(&grade);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("bots"), "{}", stdout(&o));
+
+    let o = assay(&["logs", "count", "/no/such/access.log"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/no/such/access.log"), "{}", stderr(&o));
 }

@@ -1,0 +1,27 @@
+//! The log-parsing exercise of the assay interview: "count how many times one API endpoint was
+//! requested in an nginx access log, excluding requests from our own servers and from bots".
+//!
+//! The crate holds the reference solution and the tooling around it:
+//! - [`parse`]: the nginx `combined` log format, tolerant of hostile input (never panics);
+//! - [`rule`]: what "a request to the endpoint" means, own networks (CIDRs) and bot markers;
+//! - [`mod@count`]: streaming count with the numbers common mistakes give ([`count::Alternatives`]);
+//! - [`mod@follow`]: the same count, live, on a growing, truncated or rotated file;
+//! - [`mod@generate`]: a deterministic log generator whose answer key is built independently of `count`;
+//! - [`mod@grade`]: compare a candidate's number with the counts and explain a wrong one;
+//! - [`cli`]: the `assay logs …` subcommands.
+
+pub mod cli;
+pub mod count;
+pub mod follow;
+pub mod generate;
+pub mod grade;
+pub mod parse;
+pub mod rule;
+
+pub use cli::{run, run_with, LogsCommand};
+pub use count::{count, Alternatives, Counter, Counts};
+pub use follow::{follow, FollowOptions};
+pub use generate::{generate, Generated};
+pub use grade::{grade, Grade};
+pub use parse::{parse_line, Entry, ParseError};
+pub use rule::{Cidr, Rule, DEFAULT_BOT_MARKERS};
