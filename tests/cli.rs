@@ -200,3 +200,24 @@ fn logs_kit_generates_counts_and_grades_with_exit_codes() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/no/such/access.log"), "{}", stderr(&o));
 }
+
+/// `examples/good.zip` is what a candidate who changed nothing in the handout sends: its
+/// `sample-webapp/` must be the current handout (rebuild it with `examples/build-zips.sh`).
+#[test]
+fn the_bundled_example_carries_the_current_handout_webapp() {
+    let o = assay(&[
+        "evaluate",
+        "--static",
+        "--format",
+        "json",
+        "examples/good.zip",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json report");
+    let notes = v["notes"].as_array().expect("notes");
+    assert!(
+        !notes
+            .iter()
+            .any(|n| n.as_str().unwrap_or("").contains("differs from the handout")),
+        "examples/good.zip holds an old copy of sample-webapp; run examples/build-zips.sh: {notes:?}"
+    );
+}

@@ -906,7 +906,7 @@ impl<'e> Stack<'e> {
             h.abort();
         }
         let engine = self.engine;
-        let graces: std::collections::HashMap<String, Duration> = self
+        let graces: HashMap<String, Duration> = self
             .plan
             .services
             .iter()
