@@ -191,14 +191,53 @@ pub fn run(cli: Cli) -> Exit {
                 }
             }
         }
-        Command::Logs(cmd) => match assay_logs::run(cmd) {
-            Ok(0) => Exit::Pass,
-            Ok(_) => Exit::Fail,
-            Err(e) => {
-                eprintln!("error: {e}");
-                Exit::Usage
-            }
-        },
+        Command::Logs(cmd) => run_logs(cmd),
+    }
+}
+
+/// `assay logs …`. For `follow`, Ctrl-C or SIGTERM ends the watch with its final count (the
+/// other subcommands keep the default: the signal ends them at once).
+fn run_logs(cmd: assay_logs::LogsCommand) -> Exit {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let cancel = std::sync::Arc::new(AtomicBool::new(false));
+    let runtime = matches!(cmd, assay_logs::LogsCommand::Follow { .. })
+        .then(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .ok()
+        })
+        .flatten();
+    #[cfg(unix)]
+    if let Some(rt) = &runtime {
+        use tokio::signal::unix::{signal, SignalKind};
+        // Registered here, before the watch starts, so no early signal slips past.
+        let _entered = rt.enter();
+        if let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            let flag = cancel.clone();
+            rt.spawn(async move {
+                tokio::select! {
+                    _ = int.recv() => {},
+                    _ = term.recv() => {},
+                }
+                flag.store(true, Ordering::SeqCst);
+            });
+        }
+    }
+    let stdout = std::io::stdout();
+    let result = assay_logs::run_with(cmd, &mut stdout.lock(), &cancel);
+    drop(runtime);
+    match result {
+        Ok(0) => Exit::Pass,
+        Ok(_) => Exit::Fail,
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Usage
+        }
     }
 }
 

@@ -221,3 +221,48 @@ fn the_bundled_example_carries_the_current_handout_webapp() {
         "examples/good.zip holds an old copy of sample-webapp; run examples/build-zips.sh: {notes:?}"
     );
 }
+
+/// Ctrl-C (SIGINT) ends `assay logs follow` with its final count and exit 0, as a grader
+/// watching a live log expects; it is not killed mid-line.
+#[cfg(unix)]
+#[test]
+fn logs_follow_stops_on_sigint_with_the_final_count() {
+    use std::io::{BufRead, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let line = "198.51.100.7 - - [25/Nov/2026:10:00:00 +0000] \"GET /api/notes HTTP/1.1\" 200 12 \"-\" \"curl/8.5.0\"\n";
+    std::fs::write(&log, line).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["logs", "follow", log.to_str().unwrap(), "--poll-ms", "20"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(first.starts_with("matched 1"), "{first}");
+    // A second request arrives while it watches.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(line.as_bytes())
+        .unwrap();
+    let mut second = String::new();
+    out.read_line(&mut second).unwrap();
+    assert!(second.starts_with("matched 2"), "{second}");
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(
+        rest.contains("final: 2 requests to GET /api/notes"),
+        "{rest}"
+    );
+}
