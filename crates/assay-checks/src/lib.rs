@@ -148,8 +148,24 @@ pub fn compose_checks(loaded: &Loaded, ctx: &CheckContext) -> ComposeFacts {
     let project = match &loaded.project {
         Some(p) if valid.status == assay_core::Status::Pass => p,
         _ => {
-            let mut checks = vec![valid];
-            checks.extend(CHECK_IDS[1..].iter().map(|id| {
+            // A file the project names outside the submission is refused while loading; that
+            // is a security violation in its own right, whatever else is wrong.
+            let escapes: Vec<&Diagnostic> = loaded
+                .diagnostics
+                .iter()
+                .filter(|d| d.code == Some(assay_core::codes::OUTSIDE_SUBMISSION))
+                .collect();
+            let security = if escapes.is_empty() {
+                CheckResult::blocked(
+                    CheckId::ComposeSecurity,
+                    "the compose file is not valid (compose.valid)",
+                )
+            } else {
+                fail_summary(CheckId::ComposeSecurity, "policy violations", &escapes)
+                    .with_details(escapes.iter().map(|d| (*d).clone()).collect())
+            };
+            let mut checks = vec![valid, security];
+            checks.extend(CHECK_IDS[2..].iter().map(|id| {
                 CheckResult::blocked(*id, "the compose file is not valid (compose.valid)")
             }));
             return ComposeFacts {

@@ -414,3 +414,38 @@ fn a_failing_policy_does_not_block_the_static_checks() {
         Status::Pass
     );
 }
+
+/// An env_file that leaves the submission is refused by the loader; the refusal is reported as
+/// the security violation it is (compose.security fails, located), not only as an invalid file.
+#[test]
+fn a_file_outside_the_submission_fails_compose_security() {
+    let outer = tempfile::tempdir().unwrap();
+    std::fs::write(outer.path().join("host-secrets.env"), "TOKEN=x\n").unwrap();
+    let root = outer.path().join("submission");
+    std::fs::create_dir(&root).unwrap();
+    write_files(
+        &root,
+        &[(
+            "compose.yaml",
+            "services:\n  db:\n    image: postgres:16\n    env_file: ../host-secrets.env\n",
+        )],
+    );
+    let (_, facts) = run(&root);
+    let security = check(&facts, CheckId::ComposeSecurity);
+    assert_eq!(security.status, Status::Fail, "{security:?}");
+    assert!(
+        security.evidence.contains("outside the submission"),
+        "{}",
+        security.evidence
+    );
+    assert_eq!(
+        security.location.as_ref().and_then(|l| l.line),
+        Some(4),
+        "{security:?}"
+    );
+    assert_eq!(check(&facts, CheckId::ComposeValid).status, Status::Fail);
+    assert_eq!(
+        check(&facts, CheckId::ComposeDbHost).status,
+        Status::Skipped
+    );
+}

@@ -254,7 +254,8 @@ impl<'a> Loader<'a> {
                     "refusing to read {rel}: it resolves outside the submission directory"
                 ))
                 .at(here)
-                .with_hint("every file a compose project uses must live inside the submission"),
+                .with_hint("every file a compose project uses must live inside the submission")
+                .with_code(assay_core::codes::OUTSIDE_SUBMISSION),
             );
             return None;
         }
@@ -273,7 +274,8 @@ impl<'a> Loader<'a> {
                     "refusing to read {rel}: it resolves outside the submission directory"
                 ))
                 .at(here)
-                .with_hint("every file a compose project uses must live inside the submission"),
+                .with_hint("every file a compose project uses must live inside the submission")
+                .with_code(assay_core::codes::OUTSIDE_SUBMISSION),
             );
             return None;
         }

@@ -20,6 +20,16 @@ pub struct Diagnostic {
     pub location: Option<Location>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// What kind of problem this is, when a later stage decides by kind (see [`codes`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+}
+
+/// Diagnostic codes that cross rooms.
+pub mod codes {
+    /// The submission tried to make assay read a file outside it (a path or symlink that
+    /// resolves outside the submission directory): a `compose.security` violation.
+    pub const OUTSIDE_SUBMISSION: &str = "outside-submission";
 }
 
 impl Diagnostic {
@@ -29,6 +39,7 @@ impl Diagnostic {
             message: message.into(),
             location: None,
             hint: None,
+            code: None,
         }
     }
 
@@ -38,6 +49,7 @@ impl Diagnostic {
             message: message.into(),
             location: None,
             hint: None,
+            code: None,
         }
     }
 
@@ -47,7 +59,13 @@ impl Diagnostic {
             message: message.into(),
             location: None,
             hint: None,
+            code: None,
         }
+    }
+
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
     }
 
     pub fn at(mut self, location: Location) -> Self {

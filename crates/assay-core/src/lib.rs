@@ -12,7 +12,7 @@ mod rubric;
 pub mod rubric_file;
 
 pub use check::{CheckId, CheckResult, SkipKind, Status};
-pub use diagnostic::{Diagnostic, Severity};
+pub use diagnostic::{codes, Diagnostic, Severity};
 pub use location::Location;
 pub use rubric::*;
 pub use rubric_file::default_rubric;
