@@ -115,7 +115,7 @@ impl Readiness {
             Readiness::Running | Readiness::Exited0 => Duration::from_millis(100),
             // Each poll may exec the healthcheck: not too often on a small host.
             Readiness::Healthy => Duration::from_millis(200),
-            _ => Duration::from_millis(150),
+            _ => EXEC_POLL_INTERVAL,
         }
     }
 }
@@ -196,6 +196,8 @@ impl Drop for TeardownGuard {
 
 /// Time between two probe-based readiness checks on an open probe session.
 pub const SESSION_POLL_INTERVAL: Duration = Duration::from_millis(60);
+/// The same when each probe is its own exec.
+pub const EXEC_POLL_INTERVAL: Duration = Duration::from_millis(150);
 
 /// Longest a dropped run waits for its emergency teardown.
 pub const GUARD_WAIT: Duration = Duration::from_secs(30);
@@ -402,16 +404,29 @@ impl<'e> Stack<'e> {
         }
     }
 
-    /// How long to wait between two readiness checks: probe-based checks are cheap on an
-    /// open probe session, so they run more often.
+    /// How long to wait between two readiness checks: probe-based checks follow
+    /// [`Stack::probe_poll_interval`].
     pub fn poll_interval(&self, readiness: &Readiness) -> Duration {
         match readiness {
-            Readiness::Http { .. } | Readiness::Postgres(_) | Readiness::Tcp { .. }
-                if self.probe().session.is_some() =>
-            {
-                SESSION_POLL_INTERVAL
+            Readiness::Http { .. } | Readiness::Postgres(_) | Readiness::Tcp { .. } => {
+                self.probe_poll_interval()
             }
             r => r.poll_interval(),
+        }
+    }
+
+    /// Between two polls through the probe: cheap on an open probe session, an exec each
+    /// without one.
+    pub fn probe_poll_interval(&self) -> Duration {
+        let session = self
+            .probe_session
+            .lock()
+            .ok()
+            .is_some_and(|s| s.as_ref().is_some_and(|s| s.is_alive()));
+        if session {
+            SESSION_POLL_INTERVAL
+        } else {
+            EXEC_POLL_INTERVAL
         }
     }
 
@@ -906,20 +921,26 @@ impl<'e> Stack<'e> {
             h.abort();
         }
         let engine = self.engine;
+        // The grace of each service, by its compose label: planned containers and replicas
+        // the scale scenario added alike. The probe has none (removed at once).
         let graces: HashMap<String, Duration> = self
             .plan
             .services
             .iter()
-            .flat_map(|s| s.containers.iter())
-            .map(|c| (c.name.clone(), c.limits.stop_grace))
+            .filter_map(|s| Some((s.name.clone(), s.containers.first()?.limits.stop_grace)))
             .collect();
-        // Each container is stopped and removed on its own, all at once: the probe (no grace)
-        // and a quick service do not wait for a slow one. What fails here is retried below.
+        // Each container is stopped and removed on its own, all at once: the probe and a quick
+        // service do not wait for a slow one. What fails here is retried below.
         let label = format!("{}={}", assay_sandbox::labels::RUN, self.plan.run_id);
         if let Ok(listed) = ops::list_containers(engine, &label).await {
             let ends = listed.into_iter().filter_map(|c| {
                 let name = c.names?.first()?.trim_start_matches('/').to_string();
-                let grace = graces.get(&name).copied();
+                let grace = c
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(crate::plan::COMPOSE_SERVICE))
+                    .and_then(|svc| graces.get(svc))
+                    .copied();
                 Some(async move {
                     if let Some(grace) = grace {
                         let _ = engine.stop_container(&name, grace).await;

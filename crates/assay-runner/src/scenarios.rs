@@ -239,12 +239,7 @@ async fn healthy(stack: &Stack<'_>, host: &str) -> Step<String> {
         if Instant::now() >= stack.deadline {
             return Ok(Err(Failure::new(format!("{last} (deadline reached)"))));
         }
-        let poll = Readiness::Http {
-            host: host.to_string(),
-            port: stack.plan.webapp.port,
-            path: "/health".into(),
-        };
-        stack.nap(stack.poll_interval(&poll)).await?;
+        stack.nap(stack.probe_poll_interval()).await?;
     }
 }
 
