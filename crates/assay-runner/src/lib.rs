@@ -8,13 +8,11 @@
 //! - [`scenarios`]: the `runtime.*` checks, and [`run_checks`], the entry point;
 //! - [`evidence`]: container output made safe for reports (capped, escaped, masked);
 //! - [`reaper`]: run locks, the sweep every run starts with, and `assay gc`;
-//! - [`ops`]: Docker calls the engine does not wrap, each under its own timeout.
 //!
 //! The host never sends traffic to a container address: run networks are `internal` with no
 //! bridge IPv4 address, and every probe runs inside them.
 
 pub mod evidence;
-pub mod ops;
 pub mod plan;
 pub mod probe;
 pub mod reaper;

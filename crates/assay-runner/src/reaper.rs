@@ -3,7 +3,6 @@
 //! on `kill -9`. The sweep removes the containers, networks and volumes of every labelled run
 //! whose lock nobody holds, so concurrent live runs are never touched.
 
-use crate::ops::{self, OpError};
 use assay_sandbox::{labels, Engine, EngineError};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -150,15 +149,12 @@ pub struct GcReport {
 #[derive(Debug, thiserror::Error)]
 pub enum GcError {
     #[error(transparent)]
-    Op(#[from] OpError),
-    #[error(transparent)]
     Engine(#[from] EngineError),
 }
 
 impl GcError {
     pub fn is_unreachable(&self) -> bool {
         match self {
-            GcError::Op(e) => e.is_unreachable(),
             GcError::Engine(e) => e.is_unreachable(),
         }
     }
@@ -166,10 +162,10 @@ impl GcError {
 
 /// Run ids of every labelled container, network and volume, with the creation time (unix
 /// seconds) of the run's oldest container, when it has one.
-async fn labelled_runs(engine: &Engine) -> Result<BTreeMap<String, Option<i64>>, OpError> {
+async fn labelled_runs(engine: &Engine) -> Result<BTreeMap<String, Option<i64>>, EngineError> {
     let mut runs: BTreeMap<String, Option<i64>> = BTreeMap::new();
     let managed = format!("{}=true", labels::MANAGED);
-    for c in ops::list_containers(engine, &managed).await? {
+    for c in engine.list_containers(&managed).await? {
         if let Some(run) = c.labels.and_then(|l| l.get(labels::RUN).cloned()) {
             let oldest = runs.entry(run).or_default();
             *oldest = match (*oldest, c.created) {
@@ -178,12 +174,12 @@ async fn labelled_runs(engine: &Engine) -> Result<BTreeMap<String, Option<i64>>,
             };
         }
     }
-    for n in ops::list_networks(engine, &managed).await? {
+    for n in engine.list_networks(&managed).await? {
         if let Some(run) = n.labels.and_then(|l| l.get(labels::RUN).cloned()) {
             runs.entry(run).or_default();
         }
     }
-    for v in ops::list_volumes(engine, &managed).await? {
+    for v in engine.list_volumes(&managed).await? {
         if let Some(run) = v.labels.get(labels::RUN).cloned() {
             runs.entry(run).or_default();
         }
@@ -198,7 +194,7 @@ pub async fn remove_run(
     report: &mut GcReport,
 ) -> Result<(), GcError> {
     let label = format!("{}={run_id}", labels::RUN);
-    let containers = ops::list_containers(engine, &label).await?;
+    let containers = engine.list_containers(&label).await?;
     let removals = containers
         .iter()
         .filter_map(|c| c.id.clone())
@@ -213,7 +209,7 @@ pub async fn remove_run(
     // Networks and volumes only needed the containers gone: remove both kinds at once.
     let networks = async {
         let mut out = Vec::new();
-        for n in ops::list_networks(engine, &label).await? {
+        for n in engine.list_networks(&label).await? {
             let Some(name) = n.name.or(n.id) else {
                 continue;
             };
@@ -224,7 +220,7 @@ pub async fn remove_run(
     };
     let volumes = async {
         let mut out = Vec::new();
-        for v in ops::list_volumes(engine, &label).await? {
+        for v in engine.list_volumes(&label).await? {
             out.push((
                 v.name.clone(),
                 remove_volume_retrying(engine, &v.name).await,
@@ -250,7 +246,7 @@ pub async fn remove_run(
 async fn remove_volume_retrying(engine: &Engine, name: &str) -> Result<(), GcError> {
     let mut attempt = 0;
     loop {
-        match ops::remove_volume(engine, name).await {
+        match engine.remove_volume(name).await {
             Ok(()) => return Ok(()),
             Err(e) if e.is_unreachable() || attempt == 5 => return Err(e.into()),
             Err(_) => attempt += 1,

@@ -8,7 +8,6 @@
 //! sweep ([`crate::reaper`]) removes what it left.
 
 use crate::evidence::{Masker, LOG_LINES};
-use crate::ops::{self, OpError};
 use crate::plan::{Condition, ContainerSpec, FileSource, RunPlan};
 use crate::probe::{PgTarget, Probe, ProbeSession};
 use crate::reaper::{self, GcError, GcReport, LockError, RunLock};
@@ -27,8 +26,6 @@ pub enum RunError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
-    Op(#[from] OpError),
-    #[error(transparent)]
     Lock(#[from] LockError),
     #[error(transparent)]
     Gc(#[from] GcError),
@@ -43,7 +40,6 @@ impl RunError {
     pub fn is_unreachable(&self) -> bool {
         match self {
             RunError::Engine(e) => e.is_unreachable(),
-            RunError::Op(e) => e.is_unreachable(),
             RunError::Gc(e) => e.is_unreachable(),
             _ => false,
         }
@@ -310,7 +306,7 @@ impl<'e> Stack<'e> {
             .plan
             .volumes
             .iter()
-            .map(|v| ops::create_volume(engine, &v.name, &v.labels));
+            .map(|v| engine.create_volume(&v.name, v.labels.clone()));
         let (nets, vols) = tokio::join!(
             futures_util::future::join_all(nets),
             futures_util::future::join_all(vols)
@@ -479,7 +475,9 @@ impl<'e> Stack<'e> {
             }
         }
         for a in spec.networks.iter().skip(1) {
-            ops::connect_network(self.engine, &a.network, &spec.name, a.endpoint()).await?;
+            self.engine
+                .connect_network(&a.network, &spec.name, a.endpoint())
+                .await?;
         }
         if let Some(tar) = tar {
             self.engine.upload_tar(&spec.name, "/", tar).await?;
@@ -583,14 +581,14 @@ impl<'e> Stack<'e> {
             return Ok(());
         };
         for c in &db {
-            ops::pause(self.engine, &c.name).await?;
+            self.engine.pause_container(&c.name).await?;
         }
         let engine = self.engine.clone();
         let names: Vec<String> = db.iter().map(|c| c.name.clone()).collect();
         let task = tokio::spawn(async move {
             tokio::time::sleep(pause).await;
             for n in names {
-                let _ = ops::unpause(&engine, &n).await;
+                let _ = engine.unpause_container(&n).await;
             }
         });
         if let Ok(mut slot) = self.unpause.lock() {
@@ -932,7 +930,7 @@ impl<'e> Stack<'e> {
         // Each container is stopped and removed on its own, all at once: the probe and a quick
         // service do not wait for a slow one. What fails here is retried below.
         let label = format!("{}={}", assay_sandbox::labels::RUN, self.plan.run_id);
-        if let Ok(listed) = ops::list_containers(engine, &label).await {
+        if let Ok(listed) = engine.list_containers(&label).await {
             let ends = listed.into_iter().filter_map(|c| {
                 let name = c.names?.first()?.trim_start_matches('/').to_string();
                 let grace = c

@@ -101,7 +101,8 @@ async fn a_lock_held_in_this_process_keeps_labelled_resources() {
     let state = reaper::default_state_dir();
     let lock = RunLock::acquire(&state, &id).unwrap();
     let labels = assay_sandbox::labels::for_run(&id);
-    assay_runner::ops::create_volume(&engine, &format!("assay-{id}-v"), &labels)
+    engine
+        .create_volume(&format!("assay-{id}-v"), labels.clone())
         .await
         .unwrap();
     let report = reaper::sweep(&engine, &state, SweepMode::Dead)

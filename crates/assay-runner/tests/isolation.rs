@@ -97,7 +97,8 @@ async fn a_container_cannot_reach_a_host_listener_through_the_gateway() {
     let id = run_id("tgw");
     let s = stack(&engine, &project, &id, Duration::from_secs(60), false).await;
     let net = &s.plan.networks[0].name;
-    let gateway = assay_runner::ops::network_gateway(&engine, net)
+    let gateway = engine
+        .network_gateway(net)
         .await
         .unwrap()
         .expect("a gateway address");

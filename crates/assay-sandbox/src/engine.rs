@@ -5,7 +5,8 @@
 //! (Docker 20.10) work with the bollard release we build against.
 
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ImageInspect, NetworkCreateRequest,
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings,
+    ImageInspect, Network, NetworkConnectRequest, NetworkCreateRequest, Volume,
     VolumeCreateRequest,
 };
 use bollard::query_parameters::{
@@ -19,6 +20,7 @@ use futures_util::{Stream, StreamExt};
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long each kind of Docker call may take before assay gives up on it.
@@ -94,6 +96,14 @@ impl CallError {
     /// True when the daemon said the object does not exist.
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
+    }
+
+    /// True when the daemon answered with a server-side failure that may not happen again
+    /// (`OCI runtime pause failed: unable to freeze`, a busy device, a lost race inside the
+    /// daemon): worth another try for a call that can safely be repeated. A timeout is not
+    /// transient here: a daemon that does not answer is treated as gone.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.status(), Some(500 | 502 | 503 | 504))
     }
 
     /// True when the socket itself failed (daemon gone, hung, or never there).
@@ -181,6 +191,20 @@ pub enum EngineError {
         label: String,
         source: CallError,
     },
+    #[error("could not connect container {container} to network {network}: {source}")]
+    ConnectNetwork {
+        network: String,
+        container: String,
+        source: CallError,
+    },
+    #[error("could not disconnect container {container} from network {network}: {source}")]
+    DisconnectNetwork {
+        network: String,
+        container: String,
+        source: CallError,
+    },
+    #[error("could not inspect network {name}: {source}")]
+    InspectNetwork { name: String, source: CallError },
 }
 
 impl EngineError {
@@ -210,7 +234,10 @@ impl EngineError {
             | RemoveVolume { source, .. }
             | PauseContainer { source, .. }
             | UnpauseContainer { source, .. }
-            | List { source, .. } => Some(source),
+            | List { source, .. }
+            | ConnectNetwork { source, .. }
+            | DisconnectNetwork { source, .. }
+            | InspectNetwork { source, .. } => Some(source),
         }
     }
 
@@ -261,11 +288,52 @@ impl fmt::Debug for AttachedExec {
 pub const OUTPUT_CAP: usize = 64 * 1024;
 
 /// A connected Docker daemon.
+///
+/// The one policy for every call: each has its own timeout ([`Timeouts`]); a call that can
+/// safely be repeated (inspect, list, logs, stop, remove, pause, unpause, connect, upload) is
+/// tried again after a transient daemon error ([`CallError::is_transient`]) with backoff
+/// ([`RETRY_BACKOFF`]), and each retry is written to the engine's [`RetryLog`] so a report can
+/// say that the grade needed one. Calls that create or start something are not repeated: a
+/// second try could act twice.
 #[derive(Debug, Clone)]
 pub struct Engine {
     docker: Docker,
     endpoint: String,
     timeouts: Timeouts,
+    retries: RetryLog,
+}
+
+/// Pauses before the second, third and fourth try of a repeatable call.
+pub const RETRY_BACKOFF: [Duration; 3] = [
+    Duration::from_millis(200),
+    Duration::from_millis(800),
+    Duration::from_millis(2000),
+];
+
+/// The transient daemon errors an engine recovered from, one line each
+/// (`pause container x: … (tried again after 200 ms)`). Shared by the clones of one engine;
+/// [`Engine::with_own_retry_log`] starts a fresh one (one per run).
+#[derive(Debug, Clone, Default)]
+pub struct RetryLog(Arc<Mutex<Vec<String>>>);
+
+impl RetryLog {
+    fn push(&self, line: String) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(line);
+        }
+    }
+
+    /// Everything recorded so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+/// Whether a call may be tried again after a transient error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    Safe,
+    Never,
 }
 
 /// Run `fut` under `limit`; a late answer becomes [`CallError::TimedOut`].
@@ -357,7 +425,54 @@ impl Engine {
             docker,
             endpoint,
             timeouts,
+            retries: RetryLog::default(),
         })
+    }
+
+    /// The same daemon with a retry log of its own (one per run, so a batch's runs do not
+    /// read each other's retries).
+    pub fn with_own_retry_log(&self) -> Engine {
+        Engine {
+            retries: RetryLog::default(),
+            ..self.clone()
+        }
+    }
+
+    /// The transient errors this engine (and its clones) recovered from.
+    pub fn retry_log(&self) -> &RetryLog {
+        &self.retries
+    }
+
+    /// Runs the call `make` builds under `limit`; when `repeat` allows it, a transient daemon
+    /// error is followed by another try after each pause of [`RETRY_BACKOFF`].
+    async fn call<T, F, Fut>(
+        &self,
+        limit: Duration,
+        repeat: Repeat,
+        what: impl Fn() -> String,
+        mut make: F,
+    ) -> Result<T, CallError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, bollard::errors::Error>>,
+    {
+        let mut pauses = RETRY_BACKOFF.iter();
+        loop {
+            match timed(limit, make()).await {
+                Err(e) if repeat == Repeat::Safe && e.is_transient() => match pauses.next() {
+                    Some(pause) => {
+                        self.retries.push(format!(
+                            "{}: {e} (tried again after {} ms)",
+                            what(),
+                            pause.as_millis()
+                        ));
+                        tokio::time::sleep(*pause).await;
+                    }
+                    None => return Err(e),
+                },
+                other => return other,
+            }
+        }
     }
 
     /// Where the daemon is, as the user would write it (`unix:///var/run/docker.sock`).
@@ -381,7 +496,13 @@ impl Engine {
 
     /// Inspect an image; `Ok(None)` when it does not exist.
     pub async fn inspect_image(&self, image: &str) -> Result<Option<ImageInspect>, EngineError> {
-        match timed(self.timeouts.quick, self.docker.inspect_image(image)).await {
+        let what = || format!("inspect image {image}");
+        match self
+            .call(self.timeouts.quick, Repeat::Safe, what, || {
+                self.docker.inspect_image(image)
+            })
+            .await
+        {
             Ok(i) => Ok(Some(i)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(source) => Err(EngineError::InspectImage {
@@ -411,12 +532,18 @@ impl Engine {
 
     /// Remove one image name (the image goes when its last name does).
     pub async fn remove_image(&self, image: &str) -> Result<(), EngineError> {
-        let fut = self.docker.remove_image(
-            image,
-            None::<bollard::query_parameters::RemoveImageOptions>,
-            None,
-        );
-        match timed(self.timeouts.quick, fut).await {
+        let fut = || {
+            self.docker.remove_image(
+                image,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+        };
+        let what = || format!("remove image {image}");
+        match self
+            .call(self.timeouts.quick, Repeat::Safe, what, fut)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(source) => Err(EngineError::RemoveImage {
@@ -515,24 +642,29 @@ impl Engine {
         body: ContainerCreateBody,
     ) -> Result<String, EngineError> {
         let opts = CreateContainerOptionsBuilder::default().name(name).build();
-        timed(
-            self.timeouts.quick,
-            self.docker.create_container(Some(opts), body),
-        )
-        .await
-        .map(|r| r.id)
-        .map_err(|source| EngineError::CreateContainer {
-            name: name.to_string(),
-            source,
-        })
+        let what = || format!("create container {name}");
+        let fut = || {
+            self.docker
+                .create_container(Some(opts.clone()), body.clone())
+        };
+        self.call(self.timeouts.quick, Repeat::Never, what, fut)
+            .await
+            .map(|r| r.id)
+            .map_err(|source| EngineError::CreateContainer {
+                name: name.to_string(),
+                source,
+            })
     }
 
     pub async fn start_container(&self, name: &str) -> Result<(), EngineError> {
-        let fut = self.docker.start_container(
-            name,
-            None::<bollard::query_parameters::StartContainerOptions>,
-        );
-        timed(self.timeouts.quick, fut)
+        let fut = || {
+            self.docker.start_container(
+                name,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
+        };
+        let what = || format!("start container {name}");
+        self.call(self.timeouts.quick, Repeat::Never, what, fut)
             .await
             .map_err(|source| EngineError::StartContainer {
                 name: name.to_string(),
@@ -544,8 +676,12 @@ impl Engine {
     pub async fn stop_container(&self, name: &str, grace: Duration) -> Result<(), EngineError> {
         let secs = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
         let opts = StopContainerOptionsBuilder::default().t(secs).build();
-        let fut = self.docker.stop_container(name, Some(opts));
-        match timed(self.timeouts.stop + grace, fut).await {
+        let fut = || self.docker.stop_container(name, Some(opts.clone()));
+        let what = || format!("stop container {name}");
+        match self
+            .call(self.timeouts.stop + grace, Repeat::Safe, what, fut)
+            .await
+        {
             Ok(()) => Ok(()),
             // 304: already stopped.
             Err(e) if e.status() == Some(304) || e.is_not_found() => Ok(()),
@@ -562,11 +698,11 @@ impl Engine {
             .force(true)
             .v(true)
             .build();
-        match timed(
-            self.timeouts.quick,
-            self.docker.remove_container(name, Some(opts)),
-        )
-        .await
+        let fut = || self.docker.remove_container(name, Some(opts.clone()));
+        let what = || format!("remove container {name}");
+        match self
+            .call(self.timeouts.quick, Repeat::Safe, what, fut)
+            .await
         {
             Ok(()) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
@@ -581,11 +717,14 @@ impl Engine {
         &self,
         name: &str,
     ) -> Result<ContainerInspectResponse, EngineError> {
-        let fut = self.docker.inspect_container(
-            name,
-            None::<bollard::query_parameters::InspectContainerOptions>,
-        );
-        timed(self.timeouts.quick, fut)
+        let fut = || {
+            self.docker.inspect_container(
+                name,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+        };
+        let what = || format!("inspect container {name}");
+        self.call(self.timeouts.quick, Repeat::Safe, what, fut)
             .await
             .map_err(|source| EngineError::InspectContainer {
                 name: name.to_string(),
@@ -603,10 +742,16 @@ impl Engine {
         let opts = UploadToContainerOptionsBuilder::default()
             .path(path)
             .build();
-        let fut =
-            self.docker
-                .upload_to_container(name, Some(opts), bollard::body_full(Bytes::from(tar)));
-        timed(self.timeouts.quick, fut)
+        let tar = Bytes::from(tar);
+        let fut = || {
+            self.docker.upload_to_container(
+                name,
+                Some(opts.clone()),
+                bollard::body_full(tar.clone()),
+            )
+        };
+        let what = || format!("copy files into container {name}");
+        self.call(self.timeouts.quick, Repeat::Safe, what, fut)
             .await
             .map_err(|source| EngineError::UploadToContainer {
                 name: name.to_string(),
@@ -724,7 +869,9 @@ impl Engine {
         request: NetworkCreateRequest,
     ) -> Result<String, EngineError> {
         let name = request.name.clone();
-        timed(self.timeouts.quick, self.docker.create_network(request))
+        let what = || format!("create network {}", request.name);
+        let fut = || self.docker.create_network(request.clone());
+        self.call(self.timeouts.quick, Repeat::Never, what, fut)
             .await
             .map(|r| r.id)
             .map_err(|source| EngineError::CreateNetwork { name, source })
@@ -732,7 +879,12 @@ impl Engine {
 
     /// Remove a network; a missing network is fine.
     pub async fn remove_network(&self, name: &str) -> Result<(), EngineError> {
-        match timed(self.timeouts.quick, self.docker.remove_network(name)).await {
+        let what = || format!("remove network {name}");
+        let fut = || self.docker.remove_network(name);
+        match self
+            .call(self.timeouts.quick, Repeat::Safe, what, fut)
+            .await
+        {
             Ok(()) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(source) => Err(EngineError::RemoveNetwork {
@@ -753,7 +905,9 @@ impl Engine {
             labels: Some(labels),
             ..Default::default()
         };
-        timed(self.timeouts.quick, self.docker.create_volume(req))
+        let what = || format!("create volume {name}");
+        let fut = || self.docker.create_volume(req.clone());
+        self.call(self.timeouts.quick, Repeat::Never, what, fut)
             .await
             .map(|_| ())
             .map_err(|source| EngineError::CreateVolume {
@@ -764,10 +918,15 @@ impl Engine {
 
     /// Remove a volume; a missing volume is fine.
     pub async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
-        let fut = self
-            .docker
-            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>);
-        match timed(self.timeouts.quick, fut).await {
+        let fut = || {
+            self.docker
+                .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+        };
+        let what = || format!("remove volume {name}");
+        match self
+            .call(self.timeouts.quick, Repeat::Safe, what, fut)
+            .await
+        {
             Ok(()) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(source) => Err(EngineError::RemoveVolume {
@@ -778,7 +937,9 @@ impl Engine {
     }
 
     pub async fn pause_container(&self, name: &str) -> Result<(), EngineError> {
-        timed(self.timeouts.quick, self.docker.pause_container(name))
+        let what = || format!("pause container {name}");
+        let fut = || self.docker.pause_container(name);
+        self.call(self.timeouts.quick, Repeat::Safe, what, fut)
             .await
             .map_err(|source| EngineError::PauseContainer {
                 name: name.to_string(),
@@ -787,7 +948,9 @@ impl Engine {
     }
 
     pub async fn unpause_container(&self, name: &str) -> Result<(), EngineError> {
-        timed(self.timeouts.quick, self.docker.unpause_container(name))
+        let what = || format!("unpause container {name}");
+        let fut = || self.docker.unpause_container(name);
+        self.call(self.timeouts.quick, Repeat::Safe, what, fut)
             .await
             .map_err(|source| EngineError::UnpauseContainer {
                 name: name.to_string(),
@@ -795,22 +958,62 @@ impl Engine {
             })
     }
 
-    /// Names of all containers (running or not) carrying `label` (`key` or `key=value`).
-    pub async fn containers_labelled(&self, label: &str) -> Result<Vec<String>, EngineError> {
-        let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
+    /// Containers (running or not) carrying `label` (`key` or `key=value`).
+    pub async fn list_containers(&self, label: &str) -> Result<Vec<ContainerSummary>, EngineError> {
         let opts = ListContainersOptions {
             all: true,
-            filters: Some(filters),
+            filters: Some(label_filter(label)),
             ..Default::default()
         };
-        let list = timed(self.timeouts.quick, self.docker.list_containers(Some(opts)))
+        let what = || format!("list containers labelled {label}");
+        let fut = || self.docker.list_containers(Some(opts.clone()));
+        self.call(self.timeouts.quick, Repeat::Safe, what, fut)
             .await
             .map_err(|source| EngineError::List {
                 what: "containers",
                 label: label.to_string(),
                 source,
-            })?;
-        Ok(list
+            })
+    }
+
+    /// Networks carrying `label`.
+    pub async fn list_networks(&self, label: &str) -> Result<Vec<Network>, EngineError> {
+        let opts = ListNetworksOptions {
+            filters: Some(label_filter(label)),
+        };
+        let what = || format!("list networks labelled {label}");
+        let fut = || self.docker.list_networks(Some(opts.clone()));
+        self.call(self.timeouts.quick, Repeat::Safe, what, fut)
+            .await
+            .map_err(|source| EngineError::List {
+                what: "networks",
+                label: label.to_string(),
+                source,
+            })
+    }
+
+    /// Volumes carrying `label`.
+    pub async fn list_volumes(&self, label: &str) -> Result<Vec<Volume>, EngineError> {
+        let opts = ListVolumesOptions {
+            filters: Some(label_filter(label)),
+        };
+        let what = || format!("list volumes labelled {label}");
+        let fut = || self.docker.list_volumes(Some(opts.clone()));
+        self.call(self.timeouts.quick, Repeat::Safe, what, fut)
+            .await
+            .map(|r| r.volumes.unwrap_or_default())
+            .map_err(|source| EngineError::List {
+                what: "volumes",
+                label: label.to_string(),
+                source,
+            })
+    }
+
+    /// Names of all containers (running or not) carrying `label`.
+    pub async fn containers_labelled(&self, label: &str) -> Result<Vec<String>, EngineError> {
+        Ok(self
+            .list_containers(label)
+            .await?
             .into_iter()
             .filter_map(|c| {
                 let name = c.names?.into_iter().next()?;
@@ -821,40 +1024,92 @@ impl Engine {
 
     /// Names of all networks carrying `label`.
     pub async fn networks_labelled(&self, label: &str) -> Result<Vec<String>, EngineError> {
-        let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
-        let opts = ListNetworksOptions {
-            filters: Some(filters),
-        };
-        let list = timed(self.timeouts.quick, self.docker.list_networks(Some(opts)))
-            .await
-            .map_err(|source| EngineError::List {
-                what: "networks",
-                label: label.to_string(),
-                source,
-            })?;
-        Ok(list.into_iter().filter_map(|n| n.name).collect())
+        Ok(self
+            .list_networks(label)
+            .await?
+            .into_iter()
+            .filter_map(|n| n.name)
+            .collect())
     }
 
     /// Names of all volumes carrying `label`.
     pub async fn volumes_labelled(&self, label: &str) -> Result<Vec<String>, EngineError> {
-        let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
-        let opts = ListVolumesOptions {
-            filters: Some(filters),
-        };
-        let list = timed(self.timeouts.quick, self.docker.list_volumes(Some(opts)))
-            .await
-            .map_err(|source| EngineError::List {
-                what: "volumes",
-                label: label.to_string(),
-                source,
-            })?;
-        Ok(list
-            .volumes
-            .unwrap_or_default()
+        Ok(self
+            .list_volumes(label)
+            .await?
             .into_iter()
             .map(|v| v.name)
             .collect())
     }
+
+    /// Attach a created container to one more network, with `endpoint`'s aliases.
+    pub async fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        endpoint: EndpointSettings,
+    ) -> Result<(), EngineError> {
+        let req = NetworkConnectRequest {
+            container: container.to_string(),
+            endpoint_config: Some(endpoint),
+        };
+        let what = || format!("connect container {container} to network {network}");
+        let fut = || self.docker.connect_network(network, req.clone());
+        self.call(self.timeouts.quick, Repeat::Safe, what, fut)
+            .await
+            .map_err(|source| EngineError::ConnectNetwork {
+                network: network.to_string(),
+                container: container.to_string(),
+                source,
+            })
+    }
+
+    /// Detach a container from a network (forcefully, as `docker network disconnect -f`).
+    pub async fn disconnect_network(
+        &self,
+        network: &str,
+        container: &str,
+    ) -> Result<(), EngineError> {
+        let req = bollard::models::NetworkDisconnectRequest {
+            container: container.to_string(),
+            force: Some(true),
+        };
+        let what = || format!("disconnect container {container} from network {network}");
+        let fut = || self.docker.disconnect_network(network, req.clone());
+        self.call(self.timeouts.quick, Repeat::Safe, what, fut)
+            .await
+            .map_err(|source| EngineError::DisconnectNetwork {
+                network: network.to_string(),
+                container: container.to_string(),
+                source,
+            })
+    }
+
+    /// Gateway address of a network's first IPAM config.
+    pub async fn network_gateway(&self, name: &str) -> Result<Option<String>, EngineError> {
+        let what = || format!("inspect network {name}");
+        let fut = || {
+            self.docker.inspect_network(
+                name,
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            )
+        };
+        let net = self
+            .call(self.timeouts.quick, Repeat::Safe, what, fut)
+            .await
+            .map_err(|source| EngineError::InspectNetwork {
+                name: name.to_string(),
+                source,
+            })?;
+        Ok(net
+            .ipam
+            .and_then(|i| i.config)
+            .and_then(|c| c.into_iter().find_map(|c| c.gateway)))
+    }
+}
+
+fn label_filter(label: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_string(), vec![label.to_string()])])
 }
 
 #[cfg(test)]

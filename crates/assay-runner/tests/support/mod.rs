@@ -43,13 +43,9 @@ pub fn inputs(user: &str, password: &str, database: &str) -> RunInputs {
 
 /// Labelled containers, networks and volumes whose run id starts with `prefix`.
 pub async fn leftovers(engine: &Engine, prefix: &str) -> Vec<String> {
-    use assay_runner::ops;
     let mut out = Vec::new();
     let key = assay_sandbox::labels::RUN;
-    for c in ops::list_containers(engine, "dev.assay.managed")
-        .await
-        .unwrap()
-    {
+    for c in engine.list_containers("dev.assay.managed").await.unwrap() {
         let run = c
             .labels
             .as_ref()
@@ -60,10 +56,7 @@ pub async fn leftovers(engine: &Engine, prefix: &str) -> Vec<String> {
             out.push(format!("container {:?}", c.names));
         }
     }
-    for n in ops::list_networks(engine, "dev.assay.managed")
-        .await
-        .unwrap()
-    {
+    for n in engine.list_networks("dev.assay.managed").await.unwrap() {
         let run = n
             .labels
             .as_ref()
@@ -74,10 +67,7 @@ pub async fn leftovers(engine: &Engine, prefix: &str) -> Vec<String> {
             out.push(format!("network {:?}", n.name));
         }
     }
-    for v in ops::list_volumes(engine, "dev.assay.managed")
-        .await
-        .unwrap()
-    {
+    for v in engine.list_volumes("dev.assay.managed").await.unwrap() {
         if v.labels.get(key).is_some_and(|r| r.starts_with(prefix)) {
             out.push(format!("volume {}", v.name));
         }
