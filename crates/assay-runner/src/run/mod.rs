@@ -1,0 +1,148 @@
+//! Executes a [`RunPlan`]: networks and volumes → probe → services in `depends_on` order →
+//! readiness under one deadline → (probes, by the caller) → teardown.
+//!
+//! Teardown happens on every path: [`Stack::teardown`] on success, failure, timeout and
+//! cancellation (Ctrl-C / SIGTERM through the [`CancellationToken`]); a panic or a dropped
+//! future trips the [`TeardownGuard`], which removes the run's resources by label from a fresh
+//! runtime on its own thread. A killed process leaves its lock file unlocked, and the next
+//! sweep ([`crate::reaper`]) removes what it left.
+//!
+//! The parts: [`stack`] (the run's state, creating and starting), [`readiness`] (the
+//! strategies every wait polls under the one deadline), [`teardown`], [`guard`] (the
+//! teardown of a dropped run) and [`files`] (what is copied into containers).
+
+mod files;
+mod guard;
+mod readiness;
+mod stack;
+mod teardown;
+
+pub use guard::TeardownGuard;
+pub use readiness::{cause_line, Readiness};
+pub use stack::{Hooks, Stack};
+
+use crate::reaper::{GcError, LockError};
+use assay_core::{Diagnostic, Location};
+use assay_sandbox::EngineError;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Why assay could not grade (the daemon failed, the run was cancelled): never the candidate's
+/// fault; the CLI exits 3 (or 130-ish for a cancel, the lead decides).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Gc(#[from] GcError),
+    #[error("the probe container could not be created ({0}); run `assay images`")]
+    Probe(String),
+    #[error("the run was cancelled (Ctrl-C or SIGTERM); everything it created was removed")]
+    Cancelled,
+}
+
+impl RunError {
+    /// True when the Docker daemon went away or hung.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            RunError::Engine(e) => e.is_unreachable(),
+            RunError::Gc(e) => e.is_unreachable(),
+            _ => false,
+        }
+    }
+}
+
+/// A candidate problem found while running: a failed check's evidence and details.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub evidence: String,
+    pub location: Option<Location>,
+    pub details: Vec<Diagnostic>,
+}
+
+impl Failure {
+    pub fn new(evidence: impl Into<String>) -> Failure {
+        Failure {
+            evidence: evidence.into(),
+            location: None,
+            details: Vec::new(),
+        }
+    }
+}
+
+/// A step's outcome: `Err` = could not grade, `Ok(Err)` = the candidate's stack failed.
+pub type Step<T = ()> = Result<Result<T, Failure>, RunError>;
+
+/// Time between two probe-based readiness checks on an open probe session.
+pub const SESSION_POLL_INTERVAL: Duration = Duration::from_millis(60);
+/// The same when each probe is its own exec.
+pub const EXEC_POLL_INTERVAL: Duration = Duration::from_millis(150);
+
+/// Longest a dropped run waits for its emergency teardown.
+pub const GUARD_WAIT: Duration = Duration::from_secs(30);
+
+/// A random lowercase hex string of `n` 64-bit words (run ids, nonces). Not for cryptography:
+/// it only has to be unguessable by a candidate's stack and unique per run.
+pub fn random_hex(words: usize) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::new();
+    for i in 0..words {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        h.write_u32(std::process::id());
+        h.write_usize(i);
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
+}
+
+/// A token cancelled on Ctrl-C or SIGTERM, for the CLI to pass to [`crate::run_checks`].
+pub fn cancel_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut term = match signal(SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    t.cancel();
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term.recv() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        t.cancel();
+    });
+    token
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_hex_is_hex_and_varies() {
+        let a = random_hex(2);
+        let b = random_hex(2);
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,378 @@
+//! Readiness strategies, polled under the run's one deadline, and how a stop is described.
+
+use super::*;
+use crate::evidence::LOG_LINES;
+use crate::plan::Condition;
+use crate::probe::PgTarget;
+use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum};
+use std::time::{Duration, Instant};
+
+/// How to tell that a container is ready. Every strategy is polled under the run's one
+/// deadline; a container that exits (and will not be restarted) fails every strategy but
+/// [`Readiness::Exited0`] at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// The container is running (`service_started`).
+    Running,
+    /// Its healthcheck reports `healthy` (`service_healthy`).
+    Healthy,
+    /// It exited with code 0 (`service_completed_successfully`).
+    Exited0,
+    /// Something answers HTTP at `http://host:port/path` (any status), asked by the probe.
+    Http {
+        host: String,
+        port: u16,
+        path: String,
+    },
+    /// Postgres accepts the credentials and answers `SELECT 1`, asked by the probe.
+    Postgres(PgTarget),
+    /// A TCP connection to `host:port` succeeds, from the probe.
+    Tcp { host: String, port: u16 },
+}
+
+impl Readiness {
+    pub(super) fn describe(&self) -> String {
+        match self {
+            Readiness::Running => "running".into(),
+            Readiness::Healthy => "healthy".into(),
+            Readiness::Exited0 => "completed successfully".into(),
+            Readiness::Http { host, port, path } => {
+                format!("answering HTTP on http://{host}:{port}{path}")
+            }
+            Readiness::Postgres(t) => {
+                format!("accepting Postgres connections on {}:{}", t.host, t.port)
+            }
+            Readiness::Tcp { host, port } => format!("accepting TCP on {host}:{port}"),
+        }
+    }
+
+    pub(super) fn poll_interval(&self) -> Duration {
+        match self {
+            Readiness::Running | Readiness::Exited0 => Duration::from_millis(100),
+            // Each poll may exec the healthcheck: not too often on a small host.
+            Readiness::Healthy => Duration::from_millis(200),
+            _ => EXEC_POLL_INTERVAL,
+        }
+    }
+}
+
+impl Stack<'_> {
+    /// The readiness that `runtime.up` waits for, per service.
+    pub fn up_readiness(&self, service: &str) -> Readiness {
+        let svc = self.plan.service(service);
+        if svc.is_some_and(|s| s.has_healthcheck) {
+            return Readiness::Healthy;
+        }
+        if service == self.plan.webapp.service {
+            return Readiness::Http {
+                host: service.to_string(),
+                port: self.plan.webapp.port,
+                path: "/health".into(),
+            };
+        }
+        if service == self.plan.db_service {
+            return Readiness::Postgres(self.pg.clone());
+        }
+        let one_shot = self.plan.services.iter().any(|s| {
+            s.depends_on
+                .iter()
+                .any(|(d, c)| d == service && *c == Condition::CompletedSuccessfully)
+        });
+        if one_shot {
+            Readiness::Exited0
+        } else {
+            Readiness::Running
+        }
+    }
+
+    /// `runtime.up`: every service ready before the deadline.
+    pub async fn wait_up(&self) -> Step {
+        // Every container at once, under the one deadline.
+        let waits = self.plan.services.iter().flat_map(|svc| {
+            let readiness = self.up_readiness(&svc.name);
+            svc.containers.iter().map(move |c| {
+                let readiness = readiness.clone();
+                async move {
+                    let r = self.wait_ready(&c.name, &svc.name, &readiness).await;
+                    (svc.location.clone(), r)
+                }
+            })
+        });
+        // The first failure ends the wait (the other polls are dropped).
+        let mut pending: futures_util::stream::FuturesUnordered<_> = waits.collect();
+        while let Some((location, r)) = futures_util::StreamExt::next(&mut pending).await {
+            if let Err(mut f) = r? {
+                f.location = Some(location);
+                return Ok(Err(f));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// Polls `container` until it meets `readiness`, it fails for good, or the deadline passes.
+    pub async fn wait_ready(&self, container: &str, service: &str, readiness: &Readiness) -> Step {
+        let mut last_probe: Option<String> = None;
+        loop {
+            let info = self.engine.inspect_container(container).await?;
+            let st = info.state.clone().unwrap_or_default();
+            let status = st.status.unwrap_or(ContainerStateStatusEnum::EMPTY);
+            let restarting = st.restarting.unwrap_or(false);
+            let exited = matches!(
+                status,
+                ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD
+            );
+            let paused = st.paused.unwrap_or(false);
+            let health = st
+                .health
+                .as_ref()
+                .and_then(|h| h.status)
+                .unwrap_or(HealthStatusEnum::NONE);
+            match readiness {
+                Readiness::Exited0 if exited && !restarting => {
+                    return if st.exit_code == Some(0) {
+                        Ok(Ok(()))
+                    } else {
+                        Ok(Err(self.describe_stop(service, &info).await?))
+                    };
+                }
+                _ if exited && !restarting => {
+                    return Ok(Err(self.describe_stop(service, &info).await?));
+                }
+                // `service_started` holds once the container was started, as in compose: a
+                // paused dependency (the cold-start scenario) does not hold its dependents back.
+                Readiness::Running
+                    if matches!(
+                        status,
+                        ContainerStateStatusEnum::RUNNING | ContainerStateStatusEnum::PAUSED
+                    ) =>
+                {
+                    return Ok(Ok(()))
+                }
+                Readiness::Healthy if health == HealthStatusEnum::HEALTHY => return Ok(Ok(())),
+                // Docker runs the check once per interval; running the same test ourselves
+                // as soon as the container runs finds readiness up to an interval earlier.
+                // A pass means exactly what the candidate's healthcheck means.
+                Readiness::Healthy
+                    if status == ContainerStateStatusEnum::RUNNING
+                        && !paused
+                        && self.health_test_passes(container).await =>
+                {
+                    return Ok(Ok(()));
+                }
+                // Docker marks a paused container unhealthy at once (streak 0) and keeps the
+                // mark until a check passes: only a streak that used up the retries counts.
+                Readiness::Healthy
+                    if health == HealthStatusEnum::UNHEALTHY
+                        && !paused
+                        && st
+                            .health
+                            .as_ref()
+                            .and_then(|h| h.failing_streak)
+                            .unwrap_or(0)
+                            >= self.health_retries(container) =>
+                {
+                    let mut f = Failure::new(format!("service `{service}` is unhealthy"));
+                    if let Some(last) = last_health_output(&info) {
+                        f.evidence
+                            .push_str(&format!(": {}", self.masker.clean(&last)));
+                    }
+                    return Ok(Err(f));
+                }
+                Readiness::Healthy
+                    if matches!(health, HealthStatusEnum::NONE | HealthStatusEnum::EMPTY)
+                        && status == ContainerStateStatusEnum::RUNNING =>
+                {
+                    return Ok(Err(Failure::new(format!(
+                        "service `{service}` has no healthcheck, so it can never become healthy"
+                    ))));
+                }
+                Readiness::Http { host, port, path }
+                    if status == ContainerStateStatusEnum::RUNNING =>
+                {
+                    let url = format!("http://{host}:{port}{path}");
+                    let r = self
+                        .probe()
+                        .http("GET", &url, None, self.probe_limit())
+                        .await?;
+                    if r.http_status().is_some() {
+                        return Ok(Ok(()));
+                    }
+                    last_probe = r.error();
+                }
+                Readiness::Postgres(t)
+                    if status == ContainerStateStatusEnum::RUNNING && !paused =>
+                {
+                    let r = self.probe().pg(t, None, self.probe_limit()).await?;
+                    if r.ok() {
+                        return Ok(Ok(()));
+                    }
+                    last_probe = r.error();
+                }
+                Readiness::Tcp { host, port }
+                    if status == ContainerStateStatusEnum::RUNNING && !paused =>
+                {
+                    let r = self.probe().tcp(host, *port, self.probe_limit()).await?;
+                    if r.ok() {
+                        return Ok(Ok(()));
+                    }
+                    last_probe = r.error();
+                }
+                _ => {}
+            }
+            if Instant::now() >= self.deadline {
+                let mut f = Failure::new(format!(
+                    "service `{service}` was not {} before the deadline ({})",
+                    readiness.describe(),
+                    status_text(&info)
+                ));
+                if let Some(p) = last_probe {
+                    f.evidence
+                        .push_str(&format!("; last probe: {}", self.masker.clean(&p)));
+                }
+                return Ok(Err(f));
+            }
+            self.nap(self.poll_interval(readiness)).await?;
+        }
+    }
+
+    /// Runs the planned healthcheck test of `container` once, through exec, under the
+    /// check's own timeout (at most 5 s). False when there is no test or it fails.
+    async fn health_test_passes(&self, container: &str) -> bool {
+        let Some(h) = self
+            .plan
+            .container(container)
+            .and_then(|c| c.healthcheck.clone())
+        else {
+            return false;
+        };
+        let Some(test) = h.test.as_ref() else {
+            return false;
+        };
+        let cmd: Vec<&str> = match test.first().map(String::as_str) {
+            Some("CMD") => test[1..].iter().map(String::as_str).collect(),
+            Some("CMD-SHELL") if test.len() == 2 => vec!["/bin/sh", "-c", test[1].as_str()],
+            _ => return false,
+        };
+        if cmd.is_empty() {
+            return false;
+        }
+        let limit = h
+            .timeout
+            .filter(|t| *t > 0)
+            .map(|t| Duration::from_nanos(t as u64))
+            .unwrap_or(Duration::from_secs(30))
+            .min(Duration::from_secs(5));
+        matches!(
+            tokio::time::timeout(limit, self.engine.exec(container, &cmd)).await,
+            Ok(Ok(out)) if out.exit_code == Some(0)
+        )
+    }
+
+    /// The healthcheck retries of a planned container (Docker's default 3).
+    fn health_retries(&self, container: &str) -> i64 {
+        self.plan
+            .container(container)
+            .and_then(|c| c.healthcheck.as_ref())
+            .and_then(|h| h.retries)
+            .filter(|r| *r > 0)
+            .unwrap_or(3)
+    }
+
+    /// A failure saying how a container ended, with the cause from its last log line.
+    pub(super) async fn describe_stop(
+        &self,
+        service: &str,
+        info: &ContainerInspectResponse,
+    ) -> Result<Failure, RunError> {
+        let st = info.state.clone().unwrap_or_default();
+        let name = info.name.clone().unwrap_or_default();
+        let name = name.trim_start_matches('/');
+        let mut ev = if st.oom_killed == Some(true) {
+            format!("service `{service}` was killed for exceeding its memory limit (OOMKilled, exit {})", st.exit_code.unwrap_or(-1))
+        } else {
+            format!("service `{service}` exited {}", st.exit_code.unwrap_or(-1))
+        };
+        let logs = self
+            .engine
+            .logs_tail(name, LOG_LINES)
+            .await
+            .unwrap_or_default();
+        if let Some(cause) = cause_line(&logs) {
+            ev.push_str(": ");
+            ev.push_str(&self.masker.clean(&cause));
+        }
+        Ok(Failure::new(ev))
+    }
+}
+
+pub(super) fn status_text(info: &ContainerInspectResponse) -> String {
+    let st = info.state.clone().unwrap_or_default();
+    let status = st
+        .status
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let mut t = format!("status {status}");
+    if matches!(
+        st.status,
+        Some(ContainerStateStatusEnum::EXITED) | Some(ContainerStateStatusEnum::DEAD)
+    ) {
+        t.push_str(&format!(", exit code {}", st.exit_code.unwrap_or(-1)));
+    }
+    t.push_str(&format!(", OOMKilled {}", st.oom_killed.unwrap_or(false)));
+    if let Some(n) = info.restart_count.filter(|n| *n > 0) {
+        t.push_str(&format!(", restarted {n} times"));
+    }
+    if let Some(h) = st.health.as_ref().and_then(|h| h.status) {
+        t.push_str(&format!(", health {h}"));
+    }
+    t
+}
+
+fn last_health_output(info: &ContainerInspectResponse) -> Option<String> {
+    let log = info.state.as_ref()?.health.as_ref()?.log.as_ref()?;
+    let last = log.last()?;
+    let out = last.output.as_deref()?.trim();
+    (!out.is_empty()).then(|| out.lines().last().unwrap_or(out).to_string())
+}
+
+/// The line of a log that says why a process stopped: the last non-empty line; for JSON log
+/// lines, their message and error fields. Capped at 300 characters.
+pub fn cause_line(logs: &str) -> Option<String> {
+    let line = logs.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
+    let text = match serde_json::from_str::<serde_json::Value>(line) {
+        Ok(v) if v.is_object() => {
+            let parts: Vec<String> = ["msg", "message", "error", "err", "detail"]
+                .iter()
+                .filter_map(|k| v.get(*k))
+                .map(|f| {
+                    f.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| f.to_string())
+                })
+                .collect();
+            if parts.is_empty() {
+                line.to_string()
+            } else {
+                parts.join(": ")
+            }
+        }
+        _ => line.to_string(),
+    };
+    Some(text.chars().take(300).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cause_line_reads_json_logs() {
+        let logs = "{\"level\":\"info\",\"msg\":\"starting\"}\n{\"level\":\"error\",\"msg\":\"could not connect to the database\",\"error\":\"localhost:5432: connection refused\"}\n\n";
+        assert_eq!(
+            cause_line(logs).unwrap(),
+            "could not connect to the database: localhost:5432: connection refused"
+        );
+        assert_eq!(cause_line("plain text\nlast line\n").unwrap(), "last line");
+        assert_eq!(cause_line("\n \n"), None);
+    }
+}

@@ -1,0 +1,464 @@
+//! The state of one executing run: creating resources and containers, starting services in
+//! `depends_on` order, and what the scenarios ask of a running stack.
+
+use super::files::{check_binds, files_tar};
+use super::readiness::status_text;
+use super::*;
+use crate::evidence::{Masker, LOG_LINES};
+use crate::plan::{Condition, ContainerSpec, RunPlan};
+use crate::probe::{PgTarget, Probe, ProbeSession};
+use crate::reaper::RunLock;
+use assay_core::Diagnostic;
+use assay_sandbox::Engine;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// What [`Stack::start_services`] may do besides starting things.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hooks {
+    /// Pause the db container right after it starts, for this long (`runtime.cold-start`).
+    pub pause_db_for: Option<Duration>,
+}
+
+/// What creating one container gave, shared by whoever asks first and later.
+pub(super) type Creation = std::sync::Arc<tokio::sync::OnceCell<Result<(), Failure>>>;
+
+/// One executing run.
+pub struct Stack<'e> {
+    pub(super) guard: TeardownGuard,
+    pub(super) engine: &'e Engine,
+    pub plan: RunPlan,
+    pub deadline: Instant,
+    pub(super) cancel: CancellationToken,
+    pub masker: Masker,
+    pub pg: PgTarget,
+    pub(super) unpause: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    pub(super) probe_started: std::sync::atomic::AtomicBool,
+    pub(super) probe_session: std::sync::Mutex<Option<std::sync::Arc<ProbeSession>>>,
+    /// The probe and every planned service container: created once each (see
+    /// [`Stack::created`]); an entry goes when its container is started, so that starting a
+    /// service again (the persistence scenario) creates a new container.
+    pub(super) creations: std::sync::Mutex<HashMap<String, Creation>>,
+}
+
+impl<'e> Stack<'e> {
+    /// Locks the run, then creates its networks and volumes.
+    pub async fn setup(
+        engine: &'e Engine,
+        plan: RunPlan,
+        state_dir: &Path,
+        timeout: Duration,
+        cancel: CancellationToken,
+        masker: Masker,
+        pg: PgTarget,
+    ) -> Result<Stack<'e>, RunError> {
+        let lock = RunLock::acquire(state_dir, &plan.run_id)?;
+        let stack = Stack {
+            guard: TeardownGuard::new(&plan.run_id, lock),
+            engine,
+            deadline: Instant::now() + timeout,
+            plan,
+            cancel,
+            masker,
+            pg,
+            unpause: std::sync::Mutex::new(None),
+            probe_started: std::sync::atomic::AtomicBool::new(false),
+            probe_session: std::sync::Mutex::new(None),
+            creations: std::sync::Mutex::new(HashMap::new()),
+        };
+        if let Ok(mut m) = stack.creations.lock() {
+            let names = std::iter::once(stack.plan.probe.name.clone()).chain(
+                stack
+                    .plan
+                    .services
+                    .iter()
+                    .flat_map(|s| s.containers.iter().map(|c| c.name.clone())),
+            );
+            *m = names.map(|n| (n, Creation::default())).collect();
+        }
+        match stack.create_resources().await {
+            Ok(()) => Ok(stack),
+            Err(e) if e.is_unreachable() => {
+                stack.abandon();
+                Err(e)
+            }
+            // Dropping the stack tears down what was created.
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Networks and volumes. Containers are created by [`Stack::start_services`]: all at once,
+    /// as `docker compose up` creates every container before starting any, with the first
+    /// service's start not waiting for the others' creation.
+    async fn create_resources(&self) -> Result<(), RunError> {
+        let engine = self.engine;
+        let nets = self
+            .plan
+            .networks
+            .iter()
+            .map(|n| engine.create_network(n.create_request()));
+        let vols = self
+            .plan
+            .volumes
+            .iter()
+            .map(|v| engine.create_volume(&v.name, v.labels.clone()));
+        let (nets, vols) = tokio::join!(
+            futures_util::future::join_all(nets),
+            futures_util::future::join_all(vols)
+        );
+        for r in nets {
+            r?;
+        }
+        for r in vols {
+            r?;
+        }
+        Ok(())
+    }
+
+    /// Creates the probe and every planned service container that is not created yet, all at
+    /// once. A candidate problem in creating one (a missing image, a bind that escapes) is
+    /// kept and reported when the service's turn to start comes.
+    async fn create_all(&self) -> Result<(), RunError> {
+        let specs: Vec<ContainerSpec> = std::iter::once(self.plan.probe.clone())
+            .chain(self.plan.services.iter().flat_map(|s| s.containers.clone()))
+            .collect();
+        let creates = specs.iter().map(|c| self.created(c));
+        for r in futures_util::future::join_all(creates).await {
+            // A candidate failure waits in its cell for the service's turn.
+            let _ = r?;
+        }
+        Ok(())
+    }
+
+    /// Creates `spec`'s container once (later calls wait for and share the first's outcome)
+    /// until [`Stack::create_and_start`] has used it.
+    async fn created(&self, spec: &ContainerSpec) -> Step {
+        let cell = self
+            .creations
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&spec.name).cloned());
+        match cell {
+            Some(cell) => cell
+                .get_or_try_init(|| async { self.create(spec).await })
+                .await
+                .cloned(),
+            None => self.create(spec).await,
+        }
+    }
+
+    /// Gives up on the run without touching the daemon (it stopped answering): the lock file
+    /// stays, stale, so the first sweep after the daemon is back removes everything.
+    pub fn abandon(mut self) {
+        self.guard.keep_lock_file();
+        self.guard.armed = false;
+    }
+
+    /// Starts the probe container and opens a probe session in it (once;
+    /// [`Stack::start_services`] does it alongside the services). Without a session (it could
+    /// not be opened, or it ended) each probe is its own exec.
+    pub async fn start_probe(&self) -> Result<(), RunError> {
+        use std::sync::atomic::Ordering;
+        if self.probe_started.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        if let Err(f) = self.created(&self.plan.probe).await? {
+            return Err(RunError::Probe(f.evidence));
+        }
+        self.engine.start_container(&self.plan.probe.name).await?;
+        match ProbeSession::open(self.engine, &self.plan.probe.name).await {
+            Ok(session) => {
+                if let Ok(mut slot) = self.probe_session.lock() {
+                    *slot = Some(std::sync::Arc::new(session));
+                }
+            }
+            Err(e) if e.is_unreachable() => return Err(e.into()),
+            Err(_) => {}
+        }
+        Ok(())
+    }
+
+    pub fn engine(&self) -> &'e Engine {
+        self.engine
+    }
+
+    pub fn probe(&self) -> Probe<'e> {
+        Probe {
+            engine: self.engine,
+            container: self.plan.probe.name.clone(),
+            session: self
+                .probe_session
+                .lock()
+                .ok()
+                .and_then(|s| s.clone())
+                .filter(|s| s.is_alive()),
+        }
+    }
+
+    /// How long to wait between two readiness checks: probe-based checks follow
+    /// [`Stack::probe_poll_interval`].
+    pub fn poll_interval(&self, readiness: &Readiness) -> Duration {
+        match readiness {
+            Readiness::Http { .. } | Readiness::Postgres(_) | Readiness::Tcp { .. } => {
+                self.probe_poll_interval()
+            }
+            r => r.poll_interval(),
+        }
+    }
+
+    /// Between two polls through the probe: cheap on an open probe session, an exec each
+    /// without one.
+    pub fn probe_poll_interval(&self) -> Duration {
+        let session = self
+            .probe_session
+            .lock()
+            .ok()
+            .is_some_and(|s| s.as_ref().is_some_and(|s| s.is_alive()));
+        if session {
+            SESSION_POLL_INTERVAL
+        } else {
+            EXEC_POLL_INTERVAL
+        }
+    }
+
+    /// Time left before the deadline.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// A probe call's time limit: at most 10 s, never past the deadline (at least 1 s).
+    pub fn probe_limit(&self) -> Duration {
+        self.remaining()
+            .clamp(Duration::from_secs(1), Duration::from_secs(10))
+    }
+
+    /// Sleeps `d` unless cancelled.
+    pub async fn nap(&self, d: Duration) -> Result<(), RunError> {
+        tokio::select! {
+            _ = self.cancel.cancelled() => Err(RunError::Cancelled),
+            _ = tokio::time::sleep(d) => Ok(()),
+        }
+    }
+
+    /// Creates a container (not started): attaches every network, copies files in.
+    /// Candidate problems (missing image, invalid mount, a bind that escapes through a
+    /// symlink) are failures; daemon trouble is an error.
+    pub async fn create(&self, spec: &ContainerSpec) -> Step {
+        if let Err(f) = check_binds(&self.plan.root, spec) {
+            return Ok(Err(f));
+        }
+        let tar = match files_tar(&self.plan.root, spec) {
+            Ok(t) => t,
+            Err(f) => return Ok(Err(f)),
+        };
+        match self
+            .engine
+            .create_container(&spec.name, spec.create_body())
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.is_unreachable() => return Err(e.into()),
+            Err(e) => {
+                let msg = match e.call_error().and_then(|c| c.status()) {
+                    Some(404) => format!(
+                        "service `{}`: image `{}` is not available (assay runs offline: only the images `assay images` prepares can run)",
+                        spec.service, spec.image
+                    ),
+                    _ => format!("service `{}`: {e}", spec.service),
+                };
+                return Ok(Err(Failure::new(self.masker.clean(&msg))));
+            }
+        }
+        for a in spec.networks.iter().skip(1) {
+            self.engine
+                .connect_network(&a.network, &spec.name, a.endpoint())
+                .await?;
+        }
+        if let Some(tar) = tar {
+            self.engine.upload_tar(&spec.name, "/", tar).await?;
+        }
+        Ok(Ok(()))
+    }
+
+    /// [`Stack::create`], then start.
+    pub async fn create_and_start(&self, spec: &ContainerSpec) -> Step {
+        let created = self.created(spec).await?;
+        if let Ok(mut m) = self.creations.lock() {
+            m.remove(&spec.name);
+        }
+        if let Err(f) = created {
+            return Ok(Err(f));
+        }
+        match self.engine.start_container(&spec.name).await {
+            Ok(()) => Ok(Ok(())),
+            Err(e) if e.is_unreachable() => Err(e.into()),
+            Err(e) => Ok(Err(Failure::new(
+                self.masker
+                    .clean(&format!("service `{}` could not start: {e}", spec.service)),
+            ))),
+        }
+    }
+
+    /// Starts every service in `depends_on` order, honouring each dependency's condition as
+    /// compose does (a dependency that fails its condition stops the start).
+    ///
+    /// The probe container starts once the first service has: the waits between services
+    /// (running, healthy, exited) need no probe, and two containers starting at once slow
+    /// each other down.
+    pub async fn start_services(&self, hooks: &Hooks) -> Step {
+        let first_started = tokio::sync::Notify::new();
+        let probe = async {
+            first_started.notified().await;
+            self.start_probe().await
+        };
+        let chain = async {
+            let r = self.start_chain(hooks, &first_started).await;
+            // Also when nothing started (the probe is still needed for the evidence).
+            first_started.notify_one();
+            r
+        };
+        let (created, probe, services) = tokio::join!(self.create_all(), probe, chain);
+        created?;
+        probe?;
+        services
+    }
+
+    async fn start_chain(&self, hooks: &Hooks, first_started: &tokio::sync::Notify) -> Step {
+        let services = self.plan.services.clone();
+        for (i, svc) in services.iter().enumerate() {
+            if i == 1 {
+                first_started.notify_one();
+            }
+            for (dep, cond) in &svc.depends_on {
+                let Some(dep_plan) = self.plan.service(dep).cloned() else {
+                    continue;
+                };
+                let readiness = match cond {
+                    Condition::Started => Readiness::Running,
+                    Condition::Healthy => Readiness::Healthy,
+                    Condition::CompletedSuccessfully => Readiness::Exited0,
+                };
+                for c in &dep_plan.containers {
+                    if let Err(mut f) = self.wait_ready(&c.name, &dep_plan.name, &readiness).await?
+                    {
+                        f.evidence = format!(
+                            "service `{}` was not started: dependency `{dep}` ({}) failed: {}",
+                            svc.name,
+                            cond.as_str(),
+                            f.evidence
+                        );
+                        f.location = Some(svc.location.clone());
+                        return Ok(Err(f));
+                    }
+                }
+            }
+            for c in &svc.containers {
+                if let Err(mut f) = self.create_and_start(c).await? {
+                    f.location = Some(svc.location.clone());
+                    return Ok(Err(f));
+                }
+            }
+            if svc.name == self.plan.db_service {
+                if let Some(pause) = hooks.pause_db_for {
+                    self.hold_back_db(pause).await?;
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    async fn hold_back_db(&self, pause: Duration) -> Result<(), RunError> {
+        let Some(db) = self
+            .plan
+            .service(&self.plan.db_service)
+            .map(|s| s.containers.clone())
+        else {
+            return Ok(());
+        };
+        for c in &db {
+            self.engine.pause_container(&c.name).await?;
+        }
+        let engine = self.engine.clone();
+        let names: Vec<String> = db.iter().map(|c| c.name.clone()).collect();
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(pause).await;
+            for n in names {
+                let _ = engine.unpause_container(&n).await;
+            }
+        });
+        if let Ok(mut slot) = self.unpause.lock() {
+            *slot = Some(task);
+        }
+        Ok(())
+    }
+
+    /// `runtime.up`: start everything, then wait until every service is ready.
+    pub async fn up(&self, hooks: &Hooks) -> Step {
+        match self.start_services(hooks).await? {
+            Ok(()) => self.wait_up().await,
+            Err(f) => Ok(Err(f)),
+        }
+    }
+
+    /// Evidence details for `containers`: state, exit code, OOMKilled, health log and the last
+    /// log lines, all cleaned.
+    pub async fn details(&self, containers: &[(String, String)]) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for (service, name) in containers {
+            let loc = self.plan.service(service).map(|s| s.location.clone());
+            let Ok(info) = self.engine.inspect_container(name).await else {
+                out.push(Diagnostic::info(format!("service `{service}`: not running (container {name} was not created or is gone)")).at_opt(loc));
+                continue;
+            };
+            let mut msg = format!("service `{service}` ({name}): {}", status_text(&info));
+            if let Some(h) = info.state.as_ref().and_then(|s| s.health.as_ref()) {
+                let logs: Vec<String> = h
+                    .log
+                    .iter()
+                    .flatten()
+                    .rev()
+                    .take(3)
+                    .map(|r| {
+                        format!(
+                            "exit {}: {}",
+                            r.exit_code.unwrap_or(-1),
+                            r.output.as_deref().unwrap_or("").trim()
+                        )
+                    })
+                    .collect();
+                if !logs.is_empty() {
+                    msg.push_str(&format!(
+                        "\nhealth log (latest first):\n{}",
+                        self.masker.clean(&logs.join("\n"))
+                    ));
+                }
+            }
+            out.push(Diagnostic::info(msg).at_opt(loc.clone()));
+            if let Ok(logs) = self.engine.logs_tail(name, LOG_LINES).await {
+                out.push(
+                    Diagnostic::info(format!(
+                        "last {LOG_LINES} log lines of `{service}`:\n{}",
+                        self.masker.tail(&logs, LOG_LINES)
+                    ))
+                    .at_opt(loc),
+                );
+            }
+        }
+        out
+    }
+
+    /// Every service container of the plan as `(service, container)`.
+    pub fn service_containers(&self) -> Vec<(String, String)> {
+        self.plan
+            .services
+            .iter()
+            .flat_map(|s| {
+                s.containers
+                    .iter()
+                    .map(|c| (s.name.clone(), c.name.clone()))
+            })
+            .collect()
+    }
+}
