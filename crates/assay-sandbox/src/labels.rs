@@ -11,8 +11,15 @@ pub const STAND_IN: &str = "dev.assay.stand-in";
 pub const CONTENT_HASH: &str = "dev.assay.content-hash";
 /// The run a container, network or volume belongs to.
 pub const RUN: &str = "dev.assay.run";
-/// What an image is for (`postgres`, `debian`, `webapp`, `probe`).
+/// What an image is for (`postgres`, `debian`, `webapp`, `probe`), or a container
+/// (`service`, `probe`).
 pub const ROLE: &str = "dev.assay.role";
+
+/// Compose's own labels, so `docker ps` and `docker compose ls` read a run like a compose
+/// project.
+pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
+pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
+pub const COMPOSE_NUMBER: &str = "com.docker.compose.container-number";
 
 /// `dev.assay.managed=true` alone.
 pub fn managed() -> HashMap<String, String> {

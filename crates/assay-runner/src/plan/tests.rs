@@ -1,7 +1,7 @@
 use super::*;
 use crate::testkit::*;
 use assay_compose::Located;
-use bollard::models::MountType;
+use bollard::models::{MountType, RestartPolicyNameEnum};
 
 fn inputs() -> PlanInputs {
     PlanInputs {

@@ -1,0 +1,237 @@
+//! One service of the compose file turned into its containers' specs, and the probe's spec.
+
+use super::*;
+
+/// The plan of service `name`: its containers (one per replica) and what they wait for.
+pub(super) fn service_plan(
+    ctx: &Ctx,
+    name: &String,
+    volumes: &mut Vec<VolumeSpec>,
+    diags: &mut Vec<Diagnostic>,
+) -> ServicePlan {
+    let project = ctx.project;
+    let inputs = ctx.inputs;
+    let prefix = &ctx.prefix;
+    let base_labels = &ctx.base_labels;
+    let s = &project.services[name];
+    let cname = format!("{prefix}-{}-1", docker_safe(name));
+    let is_webapp = *name == inputs.webapp_service;
+    let image = if is_webapp {
+        inputs.webapp_image.clone()
+    } else {
+        match &s.image {
+            Some(i) => i.value.clone(),
+            None => {
+                diags.push(
+                    Diagnostic::error(format!(
+                        "service `{name}` has no image; assay builds only the handout webapp"
+                    ))
+                    .at(s.location.clone()),
+                );
+                String::new()
+            }
+        }
+    };
+
+    let mut labels_map: HashMap<String, String> = s
+        .labels
+        .iter()
+        .filter(|(k, _)| !k.starts_with("dev.assay.") && !k.starts_with("com.docker.compose."))
+        .map(|(k, v)| (k.clone(), v.value.clone()))
+        .collect();
+    labels_map.extend(base_labels.clone());
+    labels_map.insert(COMPOSE_SERVICE.into(), name.clone());
+    labels_map.insert(COMPOSE_NUMBER.into(), "1".into());
+    labels_map.insert(ROLE_LABEL.into(), "service".into());
+
+    let env: Vec<String> = s
+        .environment
+        .iter()
+        .filter_map(|(k, v)| v.value.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+
+    let attachments = networks::attachments(ctx, name, s, diags);
+    let (mounts, bind_sources) = volumes::mounts(ctx, name, s, volumes, diags);
+    let files = files::copied_files(ctx, s, diags);
+
+    let healthcheck = s.healthcheck.as_ref().and_then(|h| health_config(h, diags));
+    let has_healthcheck = healthcheck.as_ref().is_some_and(|h| {
+        h.test
+            .as_ref()
+            .is_some_and(|t| t.first().is_some_and(|f| f != "NONE"))
+    }) || (healthcheck.is_none() && image_has_healthcheck(&image));
+
+    let restart_wanted = s
+        .restart
+        .as_ref()
+        .map(|r| r.value.as_str())
+        .or_else(|| {
+            s.deploy
+                .as_ref()
+                .and_then(|d| d.restart_policy_condition.as_ref())
+                .map(|c| {
+                    if c.value == "none" {
+                        "no"
+                    } else {
+                        "on-failure"
+                    }
+                })
+        })
+        .unwrap_or("no");
+    let restart_max = match restart_wanted {
+        "no" | "" => None,
+        other => {
+            let asked = other
+                .strip_prefix("on-failure:")
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap_or(inputs.limits.max_restarts);
+            Some(asked.clamp(0, inputs.limits.max_restarts))
+        }
+    };
+
+    let mut limits = inputs.limits.clone();
+    if let Some(g) = s
+        .stop_grace_period
+        .as_ref()
+        .and_then(|g| parse_duration(&g.value))
+    {
+        limits.stop_grace = g.min(inputs.limits.stop_grace);
+    }
+
+    let depends_on: Vec<(String, Condition)> = s
+        .depends_on
+        .iter()
+        .filter(|(d, _)| project.services.contains_key(d.as_str()))
+        .map(|(d, dep)| (d.clone(), condition_of(&dep.value)))
+        .collect();
+
+    let spec = ContainerSpec {
+        name: cname,
+        service: name.clone(),
+        image,
+        env,
+        cmd: s.command.as_ref().map(|c| c.value.clone()),
+        entrypoint: s.entrypoint.as_ref().map(|c| c.value.clone()),
+        user: s.user.as_ref().map(|u| u.value.clone()),
+        working_dir: s.working_dir.as_ref().map(|u| u.value.clone()),
+        hostname: s.hostname.as_ref().map(|u| u.value.clone()),
+        healthcheck,
+        labels: labels_map,
+        mounts,
+        networks: attachments,
+        restart_max,
+        stop_signal: s.stop_signal.as_ref().map(|u| u.value.clone()),
+        init: s.init.as_ref().map(|u| u.value),
+        read_only: s.read_only.as_ref().map(|u| u.value),
+        files,
+        bind_sources,
+        limits,
+    };
+    let replicas = replicas_of(s);
+    let containers = (1..=replicas).map(|n| spec.replica(n)).collect();
+    ServicePlan {
+        name: name.clone(),
+        depends_on,
+        has_healthcheck,
+        containers,
+        location: s.location.clone(),
+    }
+}
+
+/// The probe: joins every run network, idles, is driven by exec; read-only, killed at once.
+pub(super) fn probe_spec(ctx: &Ctx, networks: &[NetworkSpec]) -> ContainerSpec {
+    let inputs = ctx.inputs;
+    let prefix = &ctx.prefix;
+    let mut probe_labels = ctx.base_labels.clone();
+    probe_labels.insert(ROLE_LABEL.into(), "probe".into());
+    ContainerSpec {
+        name: format!("{prefix}-probe"),
+        service: "assay-probe".into(),
+        image: inputs.probe_image.clone(),
+        env: Vec::new(),
+        cmd: Some(vec!["sleep".into(), "infinity".into()]),
+        entrypoint: Some(Vec::new()),
+        user: None,
+        working_dir: None,
+        hostname: None,
+        healthcheck: Some(HealthConfig {
+            test: Some(vec!["NONE".into()]),
+            ..Default::default()
+        }),
+        labels: probe_labels,
+        mounts: Vec::new(),
+        networks: networks
+            .iter()
+            .map(|n| Attachment {
+                network: n.name.clone(),
+                aliases: Vec::new(),
+            })
+            .collect(),
+        restart_max: None,
+        stop_signal: Some("SIGKILL".into()),
+        init: None,
+        read_only: Some(true),
+        files: Vec::new(),
+        bind_sources: Vec::new(),
+        limits: Limits {
+            stop_grace: Duration::from_secs(1),
+            ..inputs.limits.clone()
+        },
+    }
+}
+
+fn health_config(h: &Healthcheck, diags: &mut Vec<Diagnostic>) -> Option<HealthConfig> {
+    if h.disable {
+        return Some(HealthConfig {
+            test: Some(vec!["NONE".into()]),
+            ..Default::default()
+        });
+    }
+    let mut dur = |v: &Option<assay_compose::Located<String>>| -> Option<i64> {
+        let v = v.as_ref()?;
+        match parse_duration(&v.value) {
+            Some(d) => Some(d.as_nanos().min(i64::MAX as u128) as i64),
+            None => {
+                diags.push(
+                    Diagnostic::error(format!("invalid duration `{}` in healthcheck", v.value))
+                        .at(v.location.clone()),
+                );
+                None
+            }
+        }
+    };
+    let interval = dur(&h.interval);
+    let timeout = dur(&h.timeout);
+    let start_period = dur(&h.start_period);
+    let start_interval = dur(&h.start_interval);
+    Some(HealthConfig {
+        test: h.test.as_ref().map(|t| t.value.clone()),
+        interval,
+        timeout,
+        start_period,
+        start_interval,
+        retries: h.retries.as_ref().map(|r| r.value.clamp(0, 1000)),
+    })
+}
+
+/// Postgres images (ours and the stand-ins) ship no HEALTHCHECK; the webapp image neither.
+/// Only a compose healthcheck counts, so this is false; kept as one place to change.
+fn image_has_healthcheck(_image: &str) -> bool {
+    false
+}
+
+fn condition_of(d: &Dependency) -> Condition {
+    Condition::parse(&d.condition).unwrap_or(Condition::Started)
+}
+
+/// Replicas asked by `deploy.replicas` or `scale`, between 1 and 3 (assay runs no more).
+fn replicas_of(s: &Service) -> usize {
+    let asked = s
+        .deploy
+        .as_ref()
+        .and_then(|d| d.replicas.as_ref())
+        .map(|r| r.value)
+        .or_else(|| s.scale.as_ref().map(|r| r.value))
+        .unwrap_or(1);
+    asked.clamp(1, 3) as usize
+}

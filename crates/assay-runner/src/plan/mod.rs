@@ -1,0 +1,465 @@
+//! The plan: a resolved compose project turned into hardened Docker specs. Pure — no daemon, no
+//! file system — so every security decision is unit-tested here; [`crate::run`] only executes.
+//!
+//! What the plan decides, whatever the compose file says:
+//! - one `internal: true` network per compose network, named `assay-<run>-<network>`;
+//! - one volume per named volume *and* per anonymous volume, named per run, so a killed run's
+//!   data is found by label;
+//! - generated container names (`container_name` ignored), no published ports;
+//! - the webapp service runs the pristine webapp image whatever `build:`/`image:` say;
+//! - secrets and configs are copied in through the archive API, never bind-mounted;
+//! - binds only inside the submission directory, read-only unless they hold the db's data;
+//! - the same hardening on every container (capabilities, no-new-privileges, pids, memory,
+//!   CPU, log size, bounded restarts, grace ≤ 10 s);
+//! - labels `dev.assay.managed`, `dev.assay.run` and the compose labels; candidate labels in
+//!   `dev.assay.*` are stripped.
+
+use assay_compose::{Dependency, Healthcheck, MountKind, Project, Service};
+use assay_core::{Diagnostic, Location};
+use assay_sandbox::labels;
+use bollard::models::{EndpointSettings, HealthConfig, Mount};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Component, Path, PathBuf};
+
+mod container;
+mod files;
+mod hardening;
+mod networks;
+mod volumes;
+
+pub use hardening::{default_nano_cpus, KEPT_CAPS};
+pub use networks::INHIBIT_IPV4;
+use std::time::Duration;
+
+/// The label names a run uses (their one home is [`assay_sandbox::labels`]).
+pub use labels::{COMPOSE_NUMBER, COMPOSE_PROJECT, COMPOSE_SERVICE, ROLE as ROLE_LABEL};
+
+/// Resource limits applied to every container of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Memory limit; memory+swap is set to the same value (no swap).
+    pub memory_bytes: i64,
+    pub pids: i64,
+    /// CPU quota in billionths of a CPU (`--cpus 1` = 1e9).
+    pub nano_cpus: i64,
+    /// json-file log driver caps.
+    pub log_max_size: String,
+    pub log_max_files: u32,
+    /// Stop grace period, capped at 10 s whatever `stop_grace_period` says.
+    pub stop_grace: Duration,
+    /// Restart policies become `on-failure` with at most this many restarts.
+    pub max_restarts: i64,
+    /// Size cap of every tmpfs mount.
+    pub tmpfs_bytes: i64,
+}
+
+/// What the plan needs besides the project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanInputs {
+    /// Short id of this run (`[a-z0-9]+`), part of every name.
+    pub run_id: String,
+    /// The Postgres service.
+    pub db_service: String,
+    /// The webapp service; it runs [`PlanInputs::webapp_image`].
+    pub webapp_service: String,
+    /// The pristine webapp image, e.g. `assay/sample-webapp:0.1.0`.
+    pub webapp_image: String,
+    /// The probe image, e.g. `assay/probe:0.1.0`.
+    pub probe_image: String,
+    /// Port the webapp listens on when its service sets no `PORT`.
+    pub webapp_default_port: u16,
+    pub limits: Limits,
+}
+
+/// A `depends_on` condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    Started,
+    Healthy,
+    CompletedSuccessfully,
+}
+
+impl Condition {
+    fn parse(s: &str) -> Option<Condition> {
+        match s {
+            "service_started" => Some(Condition::Started),
+            "service_healthy" => Some(Condition::Healthy),
+            "service_completed_successfully" => Some(Condition::CompletedSuccessfully),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::Started => "service_started",
+            Condition::Healthy => "service_healthy",
+            Condition::CompletedSuccessfully => "service_completed_successfully",
+        }
+    }
+}
+
+/// One network of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkSpec {
+    /// The name in the compose file.
+    pub compose_name: String,
+    /// The Docker name, `assay-<run>-<network>`.
+    pub name: String,
+    pub labels: HashMap<String, String>,
+}
+
+/// One volume of the run (named or anonymous in the compose file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeSpec {
+    /// The name in the compose file, or `None` for an anonymous volume.
+    pub compose_name: Option<String>,
+    pub name: String,
+    pub labels: HashMap<String, String>,
+}
+
+/// A file copied into a container before it starts (secrets, configs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCopy {
+    /// What the file is, for messages (`secret db_password`).
+    pub what: String,
+    /// Where the content comes from.
+    pub source: FileSource,
+    /// Absolute path inside the container.
+    pub target: String,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+}
+
+/// Content of a [`FileCopy`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileSource {
+    /// A file of the submission (absolute path, lexically inside the submission root; the run
+    /// resolves symlinks again before reading).
+    Host(PathBuf),
+    /// Inline content (`configs.*.content`).
+    Inline(String),
+}
+
+/// A container attachment to a run network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Docker network name.
+    pub network: String,
+    pub aliases: Vec<String>,
+}
+
+/// Everything to create one container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub service: String,
+    pub image: String,
+    pub env: Vec<String>,
+    pub cmd: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub hostname: Option<String>,
+    pub healthcheck: Option<HealthConfig>,
+    pub labels: HashMap<String, String>,
+    pub mounts: Vec<Mount>,
+    pub networks: Vec<Attachment>,
+    pub restart_max: Option<i64>,
+    pub stop_signal: Option<String>,
+    pub init: Option<bool>,
+    pub read_only: Option<bool>,
+    pub files: Vec<FileCopy>,
+    /// Host paths of binds; the run re-checks them after resolving symlinks.
+    pub bind_sources: Vec<PathBuf>,
+    pub limits: Limits,
+}
+
+impl Attachment {
+    pub fn endpoint(&self) -> EndpointSettings {
+        EndpointSettings {
+            aliases: Some(self.aliases.clone()),
+            ..Default::default()
+        }
+    }
+}
+
+fn replace_suffix(name: &str, n: usize) -> String {
+    match name.rsplit_once('-') {
+        Some((stem, last)) if last.chars().all(|c| c.is_ascii_digit()) => format!("{stem}-{n}"),
+        _ => format!("{name}-{n}"),
+    }
+}
+
+/// One service of the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServicePlan {
+    pub name: String,
+    /// Dependencies that must hold before this service starts.
+    pub depends_on: Vec<(String, Condition)>,
+    /// Whether the container has a healthcheck (image or compose); `runtime.up` waits for it.
+    pub has_healthcheck: bool,
+    /// One spec per replica (usually one).
+    pub containers: Vec<ContainerSpec>,
+    /// Where the service is written, for findings.
+    pub location: Location,
+}
+
+/// The webapp endpoint the probes talk to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebappTarget {
+    pub service: String,
+    pub port: u16,
+}
+
+/// A whole run, ready to execute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunPlan {
+    pub run_id: String,
+    /// The submission root (binds and secrets are re-checked against it at run time).
+    pub root: PathBuf,
+    /// Value of `com.docker.compose.project`.
+    pub project_name: String,
+    pub networks: Vec<NetworkSpec>,
+    pub volumes: Vec<VolumeSpec>,
+    /// Services in start order (dependencies first).
+    pub services: Vec<ServicePlan>,
+    /// The probe container: joins every run network, idles, driven by exec.
+    pub probe: ContainerSpec,
+    pub webapp: WebappTarget,
+    pub db_service: String,
+}
+
+impl RunPlan {
+    pub fn service(&self, name: &str) -> Option<&ServicePlan> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The planned service container named `name` (any replica).
+    pub fn container(&self, name: &str) -> Option<&ContainerSpec> {
+        self.services
+            .iter()
+            .flat_map(|s| s.containers.iter())
+            .find(|c| c.name == name)
+    }
+
+    /// Labels every resource of this run carries.
+    pub fn run_labels(&self) -> HashMap<String, String> {
+        let mut l = labels::for_run(&self.run_id);
+        l.insert(COMPOSE_PROJECT.into(), self.project_name.clone());
+        l
+    }
+}
+
+/// Keeps `[A-Za-z0-9_.-]`, replaces the rest with `_`, caps the length, so a compose name is
+/// always a valid part of a Docker name.
+pub fn docker_safe(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    if s.is_empty() {
+        s.push('_');
+    }
+    s
+}
+
+/// Gives each compose name a unique Docker-safe name under `prefix`.
+fn unique_names<'a>(
+    prefix: &str,
+    names: impl Iterator<Item = &'a String>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut used = BTreeSet::new();
+    for n in names {
+        let base = format!("{prefix}-{}", docker_safe(n));
+        let mut candidate = base.clone();
+        let mut i = 2;
+        while !used.insert(candidate.clone()) {
+            candidate = format!("{base}-{i}");
+            i += 1;
+        }
+        out.insert(n.clone(), candidate);
+    }
+    out
+}
+
+/// Parses a compose (Go) duration: `1m30s`, `500ms`, `10s`, `1h`, `2.5s`. `None` when invalid.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if s == "0" {
+        return Some(Duration::ZERO);
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if num_len == 0 {
+            return None;
+        }
+        let value: f64 = rest[..num_len].parse().ok()?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total += value * factor;
+    }
+    if !total.is_finite() || total > 1e9 {
+        return None;
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+/// Whether `path` is lexically inside `root` (both absolute; `..` resolved lexically).
+pub fn lexically_inside(root: &Path, path: &Path) -> bool {
+    let mut norm = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                if !norm.pop() {
+                    return false;
+                }
+            }
+            Component::CurDir => {}
+            other => norm.push(other.as_os_str()),
+        }
+    }
+    path.is_absolute() && norm.starts_with(root)
+}
+
+/// Services in start order: dependencies first, ties broken by name. Dependencies on services
+/// that are not in the project are ignored here (validation reports them). A cycle cannot pass
+/// validation; should one reach the plan anyway, its services are appended by name.
+pub fn start_order(project: &Project) -> Vec<String> {
+    let mut order = Vec::new();
+    let mut done = BTreeSet::new();
+    let mut remaining: BTreeSet<&String> = project.services.keys().collect();
+    while !remaining.is_empty() {
+        let ready: Vec<&String> = remaining
+            .iter()
+            .filter(|name| {
+                project.services[name.as_str()]
+                    .depends_on
+                    .keys()
+                    .filter(|d| project.services.contains_key(d.as_str()))
+                    .all(|d| done.contains(d))
+            })
+            .copied()
+            .collect();
+        let batch = if ready.is_empty() {
+            remaining.iter().copied().collect()
+        } else {
+            ready
+        };
+        for n in batch {
+            remaining.remove(n);
+            done.insert(n.clone());
+            order.push(n.clone());
+        }
+    }
+    order
+}
+
+/// What every part of the plan reads: the project, the inputs, and the names chosen so far.
+struct Ctx<'a> {
+    project: &'a Project,
+    inputs: &'a PlanInputs,
+    /// `assay-<run>`: the start of every name of the run.
+    prefix: String,
+    /// Labels every resource of the run carries.
+    base_labels: HashMap<String, String>,
+    /// Compose network → Docker network.
+    net_names: BTreeMap<String, String>,
+    /// Compose volume → Docker volume.
+    vol_names: BTreeMap<String, String>,
+}
+
+/// Turns a resolved project into a run plan, or every reason it cannot be run.
+pub fn plan(project: &Project, inputs: &PlanInputs) -> Result<RunPlan, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let run = &inputs.run_id;
+    let prefix = format!("assay-{run}");
+    let project_name = format!("assay-{run}");
+    let mut base_labels = labels::for_run(run);
+    base_labels.insert(COMPOSE_PROJECT.into(), project_name.clone());
+
+    for (role, svc) in [
+        ("db", &inputs.db_service),
+        ("webapp", &inputs.webapp_service),
+    ] {
+        if !project.services.contains_key(svc) {
+            diags.push(Diagnostic::error(format!(
+                "the {role} service `{svc}` is not in the project"
+            )));
+        }
+    }
+    let mut ctx = Ctx {
+        project,
+        inputs,
+        prefix,
+        base_labels,
+        net_names: BTreeMap::new(),
+        vol_names: BTreeMap::new(),
+    };
+    let (net_names, networks) = networks::networks(&ctx, &mut diags);
+    let (vol_names, mut volumes) = volumes::named_volumes(&ctx, &mut diags);
+    ctx.net_names = net_names;
+    ctx.vol_names = vol_names;
+
+    let services: Vec<ServicePlan> = start_order(project)
+        .iter()
+        .map(|name| container::service_plan(&ctx, name, &mut volumes, &mut diags))
+        .collect();
+
+    let webapp_port = project
+        .services
+        .get(&inputs.webapp_service)
+        .and_then(|s| s.environment.get("PORT"))
+        .and_then(|p| p.value.as_deref())
+        .and_then(|p| p.trim().parse::<u16>().ok())
+        .unwrap_or(inputs.webapp_default_port);
+    let probe = container::probe_spec(&ctx, &networks);
+
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(diags);
+    }
+    Ok(RunPlan {
+        run_id: run.clone(),
+        root: project.root.clone(),
+        project_name,
+        networks,
+        volumes,
+        services,
+        probe,
+        webapp: WebappTarget {
+            service: inputs.webapp_service.clone(),
+            port: webapp_port,
+        },
+        db_service: inputs.db_service.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests;
