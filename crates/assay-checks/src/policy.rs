@@ -658,7 +658,7 @@ impl Policy<'_> {
                         self.note(
                             &v.location,
                             format!(
-                                "{what}: bind mount `{}` is mounted read-only by the sandbox",
+                                "{what}: bind mount `{}` is copied in, not mounted: the container gets a copy (a directory in a run volume) and its writes never reach the host",
                                 printable(&written)
                             ),
                         );

@@ -131,12 +131,12 @@ fn item13_binds_leaving_the_submission_are_rejected() {
         30,
         "volume `nfs`: driver option `type` mounts a `nfs` file system",
     );
-    // A bind inside the submission is allowed (a note says it is read-only in the sandbox).
+    // A bind inside the submission is allowed (a note says it is copied in, never mounted).
     expect(
         &d,
         Severity::Info,
         15,
-        "bind mount `./data` is mounted read-only by the sandbox",
+        "bind mount `./data` is copied in, not mounted",
     );
     assert!(
         !d.iter()

@@ -16,3 +16,7 @@ pub use diagnostic::{codes, Diagnostic, Severity};
 pub use location::Location;
 pub use rubric::*;
 pub use rubric_file::default_rubric;
+
+/// Name prefix of the private work dirs intake creates in the temp dir (the runner labels a
+/// run with its work dir, and `assay gc` removes only directories with this prefix).
+pub const WORK_DIR_PREFIX: &str = "assay-intake-";

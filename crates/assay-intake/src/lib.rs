@@ -98,8 +98,11 @@ pub fn open_in(
         return Err(usage("not a regular file or a directory".into()));
     };
 
+    // 0700: the work dir is the grader's alone (security checklist item 31); no container
+    // ever writes into it, and no other user of the host can read a candidate's files.
     let dir = tempfile::Builder::new()
         .prefix(WORK_DIR_PREFIX)
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir_in(temp_parent)
         .map_err(|e| {
             IntakeError::internal(
@@ -152,7 +155,7 @@ fn starts_like_zip(path: &Path) -> bool {
 }
 
 /// Name prefix of the private work dirs intake creates in the temp dir.
-pub const WORK_DIR_PREFIX: &str = "assay-intake-";
+pub use assay_core::WORK_DIR_PREFIX;
 
 /// Removes work dirs under `temp_parent` that a killed assay left behind (SIGKILL runs no
 /// destructor): only our own prefix, only directories not modified for `max_age`, never

@@ -255,6 +255,12 @@ fn a_directory_is_copied_with_links_and_build_output_left_out() {
 
     let ws = open_in(&src, &IntakeLimits::default(), &opts(), &case.work()).unwrap();
     assert_eq!(ws.kind, SourceKind::Directory);
+    let work_dir = ws.root.parent().unwrap();
+    assert_eq!(
+        std::fs::metadata(work_dir).unwrap().permissions().mode() & 0o7777,
+        0o700,
+        "the work dir is the grader's alone"
+    );
     assert_eq!(
         tree(&ws.root),
         ["answers/", "answers/q2.md", "compose.yaml", "webapp/"]

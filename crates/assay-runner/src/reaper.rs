@@ -139,6 +139,8 @@ pub struct GcReport {
     pub containers: usize,
     pub networks: usize,
     pub volumes: usize,
+    /// Private work dirs of dead runs removed.
+    pub work_dirs: usize,
     /// Live runs left alone.
     pub live_runs: Vec<String>,
     /// Removals that failed (the object is left for the next sweep).
@@ -160,31 +162,65 @@ impl GcError {
     }
 }
 
-/// Run ids of every labelled container, network and volume, with the creation time (unix
-/// seconds) of the run's oldest container, when it has one.
-async fn labelled_runs(engine: &Engine) -> Result<BTreeMap<String, Option<i64>>, EngineError> {
-    let mut runs: BTreeMap<String, Option<i64>> = BTreeMap::new();
+/// What the labels of a run's resources say.
+#[derive(Debug, Clone, Default)]
+struct LabelledRun {
+    /// Creation time (unix seconds) of the run's oldest container, when it has one.
+    oldest: Option<i64>,
+    /// The owner process, when the labels name one.
+    owner: Option<labels::Owner>,
+    /// The run's private work dir, when the labels name one.
+    work_dir: Option<PathBuf>,
+}
+
+impl LabelledRun {
+    fn note(&mut self, l: &std::collections::HashMap<String, String>) {
+        if self.owner.is_none() {
+            self.owner = labels::Owner::from_labels(l);
+        }
+        if self.work_dir.is_none() {
+            self.work_dir = l.get(labels::WORK_DIR).map(PathBuf::from);
+        }
+    }
+}
+
+/// Every labelled run, from its containers, networks and volumes.
+async fn labelled_runs(engine: &Engine) -> Result<BTreeMap<String, LabelledRun>, EngineError> {
+    let mut runs: BTreeMap<String, LabelledRun> = BTreeMap::new();
     let managed = format!("{}=true", labels::MANAGED);
     for c in engine.list_containers(&managed).await? {
-        if let Some(run) = c.labels.and_then(|l| l.get(labels::RUN).cloned()) {
-            let oldest = runs.entry(run).or_default();
-            *oldest = match (*oldest, c.created) {
+        let Some(l) = c.labels else { continue };
+        if let Some(run) = l.get(labels::RUN).cloned() {
+            let r = runs.entry(run).or_default();
+            r.oldest = match (r.oldest, c.created) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
+            r.note(&l);
         }
     }
     for n in engine.list_networks(&managed).await? {
-        if let Some(run) = n.labels.and_then(|l| l.get(labels::RUN).cloned()) {
-            runs.entry(run).or_default();
+        let Some(l) = n.labels else { continue };
+        if let Some(run) = l.get(labels::RUN).cloned() {
+            runs.entry(run).or_default().note(&l);
         }
     }
     for v in engine.list_volumes(&managed).await? {
         if let Some(run) = v.labels.get(labels::RUN).cloned() {
-            runs.entry(run).or_default();
+            runs.entry(run).or_default().note(&v.labels);
         }
     }
     Ok(runs)
+}
+
+/// Removes a dead run's private work dir: only a real directory (no link) whose name has the
+/// intake's prefix, so a label cannot make the sweep remove anything else.
+fn remove_work_dir(dir: &Path) -> bool {
+    let named_ours = dir
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with(assay_core::WORK_DIR_PREFIX));
+    let is_dir = std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_dir());
+    named_ours && is_dir && dir.is_absolute() && std::fs::remove_dir_all(dir).is_ok()
 }
 
 /// Removes every container, network and volume of run `run_id` (whatever its state).
@@ -266,14 +302,24 @@ pub async fn sweep(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    for (run, oldest) in labelled_runs(engine).await? {
-        let state = lock_state(state_dir, &run);
+    for (run, found) in labelled_runs(engine).await? {
+        // The owner's labels decide wherever the run's lock file is (another TMPDIR, another
+        // container); the lock file and the age decide only what the labels cannot.
+        let by_owner = found
+            .owner
+            .as_ref()
+            .map_or(labels::Liveness::Unknown, labels::Owner::liveness);
+        let state = match by_owner {
+            labels::Liveness::Live => LockState::Live,
+            labels::Liveness::Dead => LockState::Stale,
+            labels::Liveness::Unknown => lock_state(state_dir, &run),
+        };
         let dead = match (state, mode) {
             (LockState::Live, _) => false,
             (LockState::Stale, _) | (LockState::Absent, SweepMode::All) => true,
-            (LockState::Absent, SweepMode::Dead) => {
-                oldest.is_some_and(|t| now - t > ORPHAN_AGE.as_secs() as i64)
-            }
+            (LockState::Absent, SweepMode::Dead) => found
+                .oldest
+                .is_some_and(|t| now - t > ORPHAN_AGE.as_secs() as i64),
         };
         if !dead {
             if state == LockState::Live {
@@ -285,6 +331,11 @@ pub async fn sweep(
         remove_run(engine, &run, &mut report).await?;
         if report.errors.len() == before && valid_run_id(&run) {
             let _ = std::fs::remove_file(state_dir.join(format!("{run}.lock")));
+            if let Some(dir) = &found.work_dir {
+                if remove_work_dir(dir) {
+                    report.work_dirs += 1;
+                }
+            }
         }
         report.runs.push(run);
     }

@@ -102,8 +102,9 @@ impl RunInputs {
         }
     }
 
-    fn plan_inputs(&self, run_id: &str) -> PlanInputs {
+    fn plan_inputs(&self, run_id: &str, project: &Project) -> PlanInputs {
         PlanInputs {
+            binds: crate::run::bind_kinds(project),
             run_id: run_id.into(),
             db_service: self.db_service.clone(),
             webapp_service: self.webapp_service.clone(),
@@ -581,7 +582,7 @@ async fn with_stack<'e, T>(
     steps: impl for<'s> AsyncFnOnce(&'s mut Stack<'e>) -> Result<T, RunError>,
 ) -> Result<Result<T, Vec<Diagnostic>>, RunError> {
     let run_id = format!("{}{}", inputs.run_prefix, &random_hex(1)[..10]);
-    let plan = match plan::plan(project, &inputs.plan_inputs(&run_id)) {
+    let plan = match plan::plan(project, &inputs.plan_inputs(&run_id, project)) {
         Ok(p) => p,
         Err(d) => return Ok(Err(d)),
     };

@@ -100,7 +100,9 @@ async fn a_lock_held_in_this_process_keeps_labelled_resources() {
     let id = run_id("tlive");
     let state = reaper::default_state_dir();
     let lock = RunLock::acquire(&state, &id).unwrap();
-    let labels = assay_sandbox::labels::for_run(&id);
+    // Without owner labels (a run of an older assay) the lock file decides.
+    let mut labels = assay_sandbox::labels::for_run(&id);
+    labels.retain(|k, _| !k.starts_with("dev.assay.owner."));
     engine
         .create_volume(&format!("assay-{id}-v"), labels.clone())
         .await
@@ -257,4 +259,59 @@ async fn sigterm_mid_run_tears_down_before_exit() {
         mine.is_empty(),
         "a cancelled run removes its lock file: {mine:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_judges_the_owner_process_not_the_lock_files_place() {
+    let test = "gc_judges_the_owner_process_not_the_lock_files_place";
+    let Some(engine) = engine_or_skip(test).await else {
+        return;
+    };
+    use assay_sandbox::labels;
+    // A live run whose lock is under another TMPDIR: its labels name this (live) process.
+    let live = run_id("townlive");
+    engine
+        .create_volume(&format!("assay-{live}-v"), labels::for_run(&live))
+        .await
+        .unwrap();
+    // A dead run: its owner process has exited; its work dir is named like intake's.
+    let dead = run_id("towndead");
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp
+        .path()
+        .join(format!("{}x1", assay_core::WORK_DIR_PREFIX));
+    std::fs::create_dir_all(work.join("submission")).unwrap();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let gone = child.id();
+    child.wait().unwrap();
+    let mut l = labels::for_run(&dead);
+    l.insert(labels::OWNER_PID.into(), gone.to_string());
+    l.insert(labels::WORK_DIR.into(), work.display().to_string());
+    engine
+        .create_volume(&format!("assay-{dead}-v"), l)
+        .await
+        .unwrap();
+
+    // A sweep from a state dir that has never seen either run: the owner labels decide.
+    // (`SweepMode::All`, what `assay gc` runs, applies the same owner rule; it is not run
+    // here because it would also take unlabelled resources of other tests running now.)
+    let elsewhere = tempfile::tempdir().unwrap();
+    let report = reaper::sweep(&engine, elsewhere.path(), SweepMode::Dead)
+        .await
+        .unwrap();
+    assert!(report.live_runs.contains(&live), "{report:?}");
+    assert_eq!(
+        leftovers(&engine, &live).await.len(),
+        1,
+        "the live run is kept"
+    );
+    assert!(report.runs.contains(&dead), "{report:?}");
+    assert!(leftovers(&engine, &dead).await.is_empty());
+    assert!(!work.exists(), "the dead run's work dir goes at once");
+    assert!(report.work_dirs >= 1);
+
+    engine
+        .remove_volume(&format!("assay-{live}-v"))
+        .await
+        .unwrap();
 }

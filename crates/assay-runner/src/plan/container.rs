@@ -51,8 +51,10 @@ pub(super) fn service_plan(
         .collect();
 
     let attachments = networks::attachments(ctx, name, s, diags);
-    let (mounts, bind_sources) = volumes::mounts(ctx, name, s, volumes, diags);
-    let files = files::copied_files(ctx, s, diags);
+    let (mut mounts, bind_files) = volumes::mounts(ctx, name, s, volumes, diags);
+    let mut files = files::copied_files(ctx, s, diags);
+    files.extend(bind_files);
+    volumes::read_only_file_dirs(ctx, name, s, &files, &mut mounts, volumes, diags);
 
     let healthcheck = s.healthcheck.as_ref().and_then(|h| health_config(h, diags));
     let has_healthcheck = healthcheck.as_ref().is_some_and(|h| {
@@ -124,7 +126,6 @@ pub(super) fn service_plan(
         init: s.init.as_ref().map(|u| u.value),
         read_only: s.read_only.as_ref().map(|u| u.value),
         files,
-        bind_sources,
         limits,
     };
     let replicas = replicas_of(s);
@@ -172,7 +173,6 @@ pub(super) fn probe_spec(ctx: &Ctx, networks: &[NetworkSpec]) -> ContainerSpec {
         init: None,
         read_only: Some(true),
         files: Vec::new(),
-        bind_sources: Vec::new(),
         limits: Limits {
             stop_grace: Duration::from_secs(1),
             ..inputs.limits.clone()

@@ -69,6 +69,8 @@ pub struct PlanInputs {
     /// Port the webapp listens on when its service sets no `PORT`.
     pub webapp_default_port: u16,
     pub limits: Limits,
+    /// What each bind source of the project is (absent = [`BindKind::Missing`]).
+    pub binds: BTreeMap<PathBuf, BindKind>,
 }
 
 /// A `depends_on` condition.
@@ -115,6 +117,27 @@ pub struct VolumeSpec {
     pub compose_name: Option<String>,
     pub name: String,
     pub labels: HashMap<String, String>,
+    /// For the volume that stands in for a bind of a directory: that directory of the
+    /// submission, whose content the run copies in before any container starts (nothing when
+    /// it does not exist, as Docker would create it empty).
+    pub bind_source: Option<PathBuf>,
+}
+
+/// What a bind source is on the host, read by the caller before planning (the plan reads no
+/// file). Whatever it is, no host path ever reaches a container: a directory becomes a run
+/// volume filled with a copy, a file is copied into the container before it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BindKind {
+    /// Not there: an empty run volume, as Docker would create an empty directory.
+    #[default]
+    Missing,
+    Dir,
+    /// A regular file with its permission bits.
+    File {
+        mode: u32,
+    },
+    /// A symbolic link or special file on the way: never copied.
+    Refused,
 }
 
 /// A file copied into a container before it starts (secrets, configs).
@@ -170,8 +193,6 @@ pub struct ContainerSpec {
     pub init: Option<bool>,
     pub read_only: Option<bool>,
     pub files: Vec<FileCopy>,
-    /// Host paths of binds; the run re-checks them after resolving symlinks.
-    pub bind_sources: Vec<PathBuf>,
     pub limits: Limits,
 }
 
@@ -231,6 +252,40 @@ pub struct RunPlan {
 }
 
 impl RunPlan {
+    /// The helper container that copies bound directories into their run volumes: the probe
+    /// image, never started, no network, each volume of `filled` mounted at `/fill/<i>`
+    /// (see [`fill_path`]).
+    pub fn bind_filler(&self, filled: &[(String, PathBuf)]) -> ContainerSpec {
+        let mut labels = self.run_labels();
+        labels.insert(ROLE_LABEL.into(), "fill".into());
+        let mounts = filled
+            .iter()
+            .enumerate()
+            .map(|(i, (volume, _))| bollard::models::Mount {
+                target: Some(format!("/{}", fill_path(i))),
+                source: Some(volume.clone()),
+                typ: Some(bollard::models::MountType::VOLUME),
+                volume_options: Some(bollard::models::MountVolumeOptions {
+                    no_copy: Some(true),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect();
+        ContainerSpec {
+            name: format!("{}-fill", self.project_name),
+            service: "assay-fill".into(),
+            cmd: Some(vec!["true".into()]),
+            labels,
+            mounts,
+            networks: Vec::new(),
+            healthcheck: None,
+            read_only: Some(false),
+            files: Vec::new(),
+            ..self.probe.clone()
+        }
+    }
+
     pub fn service(&self, name: &str) -> Option<&ServicePlan> {
         self.services.iter().find(|s| s.name == name)
     }
@@ -249,6 +304,11 @@ impl RunPlan {
         l.insert(COMPOSE_PROJECT.into(), self.project_name.clone());
         l
     }
+}
+
+/// Where the bind filler mounts the `i`-th filled volume (no leading `/`, as in its tar).
+pub fn fill_path(i: usize) -> String {
+    format!("fill/{i}")
 }
 
 /// Keeps `[A-Za-z0-9_.-]`, replaces the rest with `_`, caps the length, so a compose name is
@@ -404,6 +464,14 @@ pub fn plan(project: &Project, inputs: &PlanInputs) -> Result<RunPlan, Vec<Diagn
     let project_name = format!("assay-{run}");
     let mut base_labels = labels::for_run(run);
     base_labels.insert(COMPOSE_PROJECT.into(), project_name.clone());
+    // The private work dir holding the submission, so a sweep that finds this run dead
+    // removes it at once (only a directory named like intake's work dirs).
+    if let Some(work) = project.root.parent().filter(|w| {
+        w.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(assay_core::WORK_DIR_PREFIX))
+    }) {
+        base_labels.insert(labels::WORK_DIR.into(), work.to_string_lossy().into_owned());
+    }
 
     for (role, svc) in [
         ("db", &inputs.db_service),

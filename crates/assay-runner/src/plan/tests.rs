@@ -1,7 +1,7 @@
 use super::*;
 use crate::testkit::*;
 use assay_compose::Located;
-use bollard::models::{MountType, RestartPolicyNameEnum};
+use bollard::models::{Mount, MountType, RestartPolicyNameEnum};
 
 fn inputs() -> PlanInputs {
     PlanInputs {
@@ -12,6 +12,7 @@ fn inputs() -> PlanInputs {
         probe_image: "assay/probe:0.1.0".into(),
         webapp_default_port: 8080,
         limits: Limits::default(),
+        binds: BTreeMap::new(),
     }
 }
 
@@ -372,29 +373,110 @@ fn a_secret_outside_the_submission_is_refused() {
 }
 
 #[test]
-fn binds_inside_are_read_only_except_the_db_data_dir() {
+fn no_host_path_is_mounted_binds_become_copies() {
     let r = root();
     let mut proj = good_project(&r);
     let db = proj.services.get_mut("db").unwrap();
     db.volumes = vec![
         bind(&r, "pgdata", "/var/lib/postgresql/data"),
         bind(&r, "init", "/docker-entrypoint-initdb.d"),
+        bind(&r, "conf/pg.conf", "/etc/pg.conf"),
     ];
+    let web = proj.services.get_mut("webapp").unwrap();
+    web.volumes.push(bind(&r, "init", "/srv/init"));
+    web.volumes.push(bind(&r, "missing", "/srv/missing"));
+    let mut i = inputs();
+    i.binds.insert(r.join("pgdata"), BindKind::Dir);
+    i.binds.insert(r.join("init"), BindKind::Dir);
+    i.binds
+        .insert(r.join("conf/pg.conf"), BindKind::File { mode: 0o4755 });
+    let p = plan(&proj, &i).unwrap();
+    let all: Vec<&Mount> = p
+        .services
+        .iter()
+        .flat_map(|s| s.containers.iter().flat_map(|c| c.mounts.iter()))
+        .collect();
+    assert!(
+        all.iter().all(|m| m.typ != Some(MountType::BIND)),
+        "no bind reaches Docker: {all:?}"
+    );
+    let db = container(&p, "db");
+    // Directories: run volumes that replace the image's content, filled by the run.
+    assert_eq!(db.mounts.len(), 2, "{:?}", db.mounts);
+    let vol = |name: &str| p.volumes.iter().find(|v| v.name == name).unwrap();
+    let data = db.mounts[0].source.as_deref().unwrap();
+    assert_eq!(
+        vol(data).bind_source.as_deref(),
+        Some(r.join("pgdata").as_path())
+    );
+    assert_eq!(
+        db.mounts[0].volume_options.as_ref().unwrap().no_copy,
+        Some(true)
+    );
+    // One volume per bound directory, shared by the services binding it.
+    let web = container(&p, "webapp");
+    assert_eq!(web.mounts[0].source, db.mounts[1].source);
+    assert_eq!(
+        vol(web.mounts[1].source.as_deref().unwrap()).bind_source,
+        Some(r.join("missing"))
+    );
+    // A file: copied into the container, set-id bits dropped.
+    let f = db
+        .files
+        .iter()
+        .find(|f| f.target == "/etc/pg.conf")
+        .unwrap();
+    assert_eq!(f.source, FileSource::Host(r.join("conf/pg.conf")));
+    assert_eq!(f.mode, 0o755);
+}
+
+#[test]
+fn a_read_only_service_gets_its_bound_file_through_a_volume_on_the_parent_dir() {
+    let r = root();
+    let mut proj = good_project(&r);
+    let web = proj.services.get_mut("webapp").unwrap();
+    web.read_only = Some(Located::new(true, Location::at("compose.yaml", 1, 1)));
+    web.volumes
+        .push(bind(&r, "nginx.conf", "/etc/nginx/nginx.conf"));
+    web.volumes.push(bind(&r, "top.conf", "/top.conf"));
+    let mut i = inputs();
+    i.binds
+        .insert(r.join("nginx.conf"), BindKind::File { mode: 0o644 });
+    i.binds
+        .insert(r.join("top.conf"), BindKind::File { mode: 0o644 });
+    let errs = plan(&proj, &i).unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].message.contains("/top.conf"), "{errs:?}");
     proj.services
         .get_mut("webapp")
         .unwrap()
         .volumes
-        .push(bind(&r, "static", "/srv"));
-    let p = plan(&proj, &inputs()).unwrap();
-    let db = container(&p, "db");
-    assert_eq!(
-        db.mounts[0].read_only,
-        Some(false),
-        "the data dir must be writable"
-    );
-    assert_eq!(db.mounts[1].read_only, Some(true));
-    assert_eq!(container(&p, "webapp").mounts[0].read_only, Some(true));
-    assert_eq!(db.bind_sources, vec![r.join("pgdata"), r.join("init")]);
+        .retain(|v| v.value.target != "/top.conf");
+    let p = plan(&proj, &i).unwrap();
+    let web = container(&p, "webapp");
+    let m = &web.mounts[0];
+    assert_eq!(m.target.as_deref(), Some("/etc/nginx"));
+    assert_eq!(m.typ, Some(MountType::VOLUME));
+    assert!(m.volume_options.is_none(), "Docker fills it from the image");
+    assert!(web
+        .files
+        .iter()
+        .any(|f| f.target == "/etc/nginx/nginx.conf"));
+}
+
+#[test]
+fn a_symlinked_bind_source_is_refused() {
+    let r = root();
+    let mut proj = good_project(&r);
+    proj.services
+        .get_mut("webapp")
+        .unwrap()
+        .volumes
+        .push(bind(&r, "link", "/srv"));
+    let mut i = inputs();
+    i.binds.insert(r.join("link"), BindKind::Refused);
+    let errs = plan(&proj, &i).unwrap_err();
+    assert!(errs[0].message.contains("symbolic link"), "{errs:?}");
 }
 
 #[test]

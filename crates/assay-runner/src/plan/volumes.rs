@@ -2,7 +2,7 @@
 //! the submission, tmpfs capped.
 
 use super::*;
-use bollard::models::{Mount, MountTmpfsOptions, MountType};
+use bollard::models::{Mount, MountTmpfsOptions, MountType, MountVolumeOptions};
 
 /// The named volumes of the project, as compose name → Docker name, and their specs.
 pub(super) fn named_volumes(
@@ -30,28 +30,37 @@ pub(super) fn named_volumes(
             compose_name: Some(compose),
             name,
             labels: base_labels.clone(),
+            bind_source: None,
         });
     }
     (vol_names, volumes)
 }
 
-/// What a service mounts: its mounts, and the host paths of its binds. Anonymous volumes are
-/// added to `volumes`.
+/// What a service mounts, and the files its binds of single files copy in. Anonymous volumes
+/// and the volumes standing in for binds are added to `volumes`.
+///
+/// No host path is ever mounted (security checklist item 30): Docker resolves a bind source
+/// again when each container starts, so a container that can write anywhere a later bind
+/// points could swap a checked directory for a symlink to the host's `/`. Instead:
+/// - a bind of a directory (or of a path that does not exist) becomes a run volume that the
+///   run fills with a copy of the directory before any container starts; services binding the
+///   same directory share that volume, as they would share the directory;
+/// - a bind of a file is copied into the created container at its target (archive API; for a
+///   `read_only: true` service see [`read_only_file_dirs`]).
 pub(super) fn mounts(
     ctx: &Ctx,
     name: &str,
     s: &Service,
     volumes: &mut Vec<VolumeSpec>,
     diags: &mut Vec<Diagnostic>,
-) -> (Vec<Mount>, Vec<PathBuf>) {
+) -> (Vec<Mount>, Vec<FileCopy>) {
     let project = ctx.project;
     let inputs = ctx.inputs;
     let prefix = &ctx.prefix;
     let base_labels = &ctx.base_labels;
     let vol_names = &ctx.vol_names;
     let mut mounts = Vec::new();
-    let mut bind_sources = Vec::new();
-    let data_dir = pg_data_dir(s);
+    let mut files = Vec::new();
     let mut anon = 0;
     for v in &s.volumes {
         let m = &v.value;
@@ -75,6 +84,7 @@ pub(super) fn mounts(
                             compose_name: None,
                             name: n.clone(),
                             labels: base_labels.clone(),
+                            bind_source: None,
                         });
                         n
                     }
@@ -88,6 +98,7 @@ pub(super) fn mounts(
                 });
             }
             MountKind::Bind => {
+                let shown = m.source.as_deref().unwrap_or("?");
                 let Some(host) = &m.host_path else {
                     diags.push(
                         Diagnostic::error("bind mount without a host path").at(v.location.clone()),
@@ -97,23 +108,46 @@ pub(super) fn mounts(
                 if !lexically_inside(&project.root, host) {
                     diags.push(
                         Diagnostic::error(format!(
-                            "bind mount source `{}` leaves the submission directory",
-                            m.source.as_deref().unwrap_or("?")
+                            "bind mount source `{shown}` leaves the submission directory"
                         ))
                         .at(v.location.clone()),
                     );
                     continue;
                 }
-                let writable = name == inputs.db_service
-                    && m.target.trim_end_matches('/') == data_dir.trim_end_matches('/');
-                bind_sources.push(host.clone());
-                mounts.push(Mount {
-                    target: Some(m.target.clone()),
-                    source: Some(host.to_string_lossy().into_owned()),
-                    typ: Some(MountType::BIND),
-                    read_only: Some(m.read_only || !writable),
-                    ..Default::default()
-                });
+                match inputs.binds.get(host).copied().unwrap_or_default() {
+                    BindKind::Refused => diags.push(
+                        Diagnostic::error(format!(
+                            "bind mount source `{shown}` is a symbolic link or a special file; assay copies only regular files and directories of the submission"
+                        ))
+                        .at(v.location.clone()),
+                    ),
+                    BindKind::Dir | BindKind::Missing => {
+                        let volume = bind_volume(prefix, base_labels, host, volumes);
+                        mounts.push(Mount {
+                            target: Some(m.target.clone()),
+                            source: Some(volume),
+                            typ: Some(MountType::VOLUME),
+                            read_only: Some(m.read_only),
+                            // The copy of the directory replaces what the image has there, as
+                            // the bind would.
+                            volume_options: Some(MountVolumeOptions {
+                                no_copy: Some(true),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        });
+                    }
+                    BindKind::File { mode } => {
+                        files.push(FileCopy {
+                            what: format!("bind `{shown}`"),
+                            source: FileSource::Host(host.clone()),
+                            target: m.target.clone(),
+                            mode: mode & 0o777,
+                            uid: 0,
+                            gid: 0,
+                        });
+                    }
+                }
             }
             MountKind::Tmpfs => {
                 mounts.push(Mount {
@@ -146,14 +180,91 @@ pub(super) fn mounts(
             ..Default::default()
         });
     }
-    (mounts, bind_sources)
+    (mounts, files)
 }
 
-/// The Postgres data directory of a service: `PGDATA` or the image default.
-fn pg_data_dir(service: &Service) -> String {
-    service
-        .environment
-        .get("PGDATA")
-        .and_then(|v| v.value.clone())
-        .unwrap_or_else(|| "/var/lib/postgresql/data".into())
+/// The run volume standing in for binds of the directory `host` (one per directory, shared by
+/// every service that binds it).
+fn bind_volume(
+    prefix: &str,
+    labels: &HashMap<String, String>,
+    host: &Path,
+    volumes: &mut Vec<VolumeSpec>,
+) -> String {
+    if let Some(v) = volumes
+        .iter()
+        .find(|v| v.bind_source.as_deref() == Some(host))
+    {
+        return v.name.clone();
+    }
+    let n = volumes.iter().filter(|v| v.bind_source.is_some()).count() + 1;
+    let name = format!("{prefix}-bind-{n}");
+    volumes.push(VolumeSpec {
+        compose_name: None,
+        name: name.clone(),
+        labels: labels.clone(),
+        bind_source: Some(host.to_path_buf()),
+    });
+    name
+}
+
+/// For a `read_only: true` service: the archive API writes into a created container only inside
+/// its volumes when the root filesystem is read-only, so the parent directory of every copied
+/// file (bound file, secret, config) becomes a run volume. Docker fills an empty volume from
+/// the image's directory when the container is created; the files are copied in after, so the
+/// image's other files there stay. A file directly under `/` cannot be given this way.
+pub(super) fn read_only_file_dirs(
+    ctx: &Ctx,
+    name: &str,
+    s: &Service,
+    files: &[FileCopy],
+    mounts: &mut Vec<Mount>,
+    volumes: &mut Vec<VolumeSpec>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if !s.read_only.as_ref().is_some_and(|r| r.value) {
+        return;
+    }
+    for f in files {
+        let parent = Path::new(&f.target)
+            .parent()
+            .filter(|p| *p != Path::new("/") && !p.as_os_str().is_empty());
+        let Some(parent) = parent else {
+            diags.push(
+                Diagnostic::error(format!(
+                    "service `{name}` is read_only and gets {} at `{}`: assay copies such files into the container, and a read-only root filesystem takes them only inside a volume (not directly under `/`)",
+                    f.what, f.target
+                ))
+                .at(s.location.clone()),
+            );
+            continue;
+        };
+        let parent = parent.to_string_lossy().into_owned();
+        let covered = mounts.iter().any(|m| {
+            m.target
+                .as_deref()
+                .is_some_and(|t| Path::new(&parent).starts_with(t))
+        });
+        if covered {
+            continue;
+        }
+        let n = format!(
+            "{}-ro-{}-{}",
+            ctx.prefix,
+            docker_safe(name),
+            mounts.len() + 1
+        );
+        volumes.push(VolumeSpec {
+            compose_name: None,
+            name: n.clone(),
+            labels: ctx.base_labels.clone(),
+            bind_source: None,
+        });
+        mounts.push(Mount {
+            target: Some(parent),
+            source: Some(n),
+            typ: Some(MountType::VOLUME),
+            ..Default::default()
+        });
+    }
 }

@@ -1,103 +1,238 @@
 //! What is copied into a container before it starts, and the checks on its sources.
 
 use super::*;
-use crate::plan::{ContainerSpec, FileSource};
+use crate::plan::{fill_path, BindKind, ContainerSpec, FileSource};
+use assay_compose::{MountKind, Project};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Largest secret or config file copied into a container.
-const MAX_COPIED_FILE: u64 = 1024 * 1024;
-
-/// Binds re-checked after resolving symlinks: the source must stay inside the submission.
-/// A missing source directory is created inside the submission (as Docker would).
-pub(super) fn check_binds(root: &Path, spec: &ContainerSpec) -> Result<(), Failure> {
-    let Ok(root) = root.canonicalize() else {
-        return if spec.bind_sources.is_empty() {
-            Ok(())
-        } else {
-            Err(Failure::new(
-                "the submission directory is gone; binds cannot be checked",
-            ))
-        };
-    };
-    for src in &spec.bind_sources {
-        if !src.exists() {
-            // Create only when the nearest existing ancestor is inside the root.
-            let mut anc = src.as_path();
-            while !anc.exists() {
-                anc = anc.parent().unwrap_or(Path::new("/"));
+/// What each bind source of `project` is, read without following a link: a symlink anywhere
+/// below the submission root, or a special file, is [`BindKind::Refused`]. The work dir is the
+/// grader's own (0700) and no container can write to it, so what this reads stays true for the
+/// whole run.
+pub fn bind_kinds(project: &Project) -> BTreeMap<PathBuf, BindKind> {
+    let mut out = BTreeMap::new();
+    for s in project.services.values() {
+        for v in &s.volumes {
+            let m = &v.value;
+            if m.kind != MountKind::Bind {
+                continue;
             }
-            let inside = anc.canonicalize().is_ok_and(|a| a.starts_with(&root));
-            if !inside || std::fs::create_dir_all(src).is_err() {
-                return Err(Failure::new(format!(
-                    "service `{}`: bind source {} cannot be created inside the submission",
-                    spec.service,
-                    src.display()
-                )));
+            let Some(host) = &m.host_path else { continue };
+            if out.contains_key(host) {
+                continue;
             }
-        }
-        match src.canonicalize() {
-            Ok(real) if real.starts_with(&root) => {}
-            _ => {
-                return Err(Failure::new(format!(
-                "service `{}`: bind source {} leaves the submission directory (through a symlink)",
-                spec.service,
-                src.display()
-            )))
-            }
+            out.insert(host.clone(), bind_kind(&project.root, host));
         }
     }
-    Ok(())
+    out
 }
 
-/// The tar of every file to copy into `spec`'s container, rooted at `/`.
-pub(super) fn files_tar(root: &Path, spec: &ContainerSpec) -> Result<Option<Vec<u8>>, Failure> {
-    if spec.files.is_empty() {
+fn bind_kind(root: &Path, host: &Path) -> BindKind {
+    let Ok(rel) = host.strip_prefix(root) else {
+        return BindKind::Refused;
+    };
+    let mut at = root.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for (i, c) in parts.iter().enumerate() {
+        let std::path::Component::Normal(c) = c else {
+            return BindKind::Refused;
+        };
+        at.push(c);
+        let meta = match std::fs::symlink_metadata(&at) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return BindKind::Missing,
+            Err(_) => return BindKind::Refused,
+        };
+        let ft = meta.file_type();
+        let last = i + 1 == parts.len();
+        if ft.is_dir() {
+            if last {
+                return BindKind::Dir;
+            }
+        } else if ft.is_file() && last {
+            use std::os::unix::fs::PermissionsExt;
+            return BindKind::File {
+                mode: meta.permissions().mode() & 0o777,
+            };
+        } else {
+            return BindKind::Refused;
+        }
+    }
+    BindKind::Dir
+}
+
+/// The largest file copied into a container (secrets, configs, bound files): the intake's
+/// per-file cap, so anything the submission may hold can be copied.
+const MAX_COPIED_FILE: u64 = 64 * 1024 * 1024;
+/// The most bytes the bound directories of one run may hold together: the intake's cap on a
+/// whole submission.
+const MAX_COPIED_TOTAL: u64 = 256 * 1024 * 1024;
+
+/// The tar that fills the bind volumes of `filled` (volume, bound directory), rooted at `/`
+/// of the filler container: the `i`-th directory's tree under [`fill_path`]`(i)`. `None` when
+/// no directory exists (the volumes stay empty, as Docker would create empty directories).
+/// Nothing is followed: a symbolic link inside a bound directory is copied as the link it is,
+/// so inside the container it points into the container, never to the host.
+pub(super) fn bind_volumes_tar(
+    root: &Path,
+    filled: &[(String, PathBuf)],
+) -> Result<Option<Vec<u8>>, RunError> {
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.follow_symlinks(false);
+    let mut any = false;
+    let mut total = 0u64;
+    for (i, (_, dir)) in filled.iter().enumerate() {
+        if bind_kind(root, dir) != BindKind::Dir {
+            continue;
+        }
+        any = true;
+        let fail = |why: String| RunError::Copy {
+            what: format!("bind source {}", dir.display()),
+            why,
+        };
+        let base = PathBuf::from(fill_path(i));
+        for entry in walkdir::WalkDir::new(dir)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
+            let entry = entry.map_err(|e| fail(e.to_string()))?;
+            let rel = entry
+                .path()
+                .strip_prefix(dir)
+                .map_err(|e| fail(e.to_string()))?;
+            let meta = entry.metadata().map_err(|e| fail(e.to_string()))?;
+            let ft = meta.file_type();
+            if !(ft.is_dir() || ft.is_file() || ft.is_symlink()) {
+                continue;
+            }
+            total += meta.len();
+            if total > MAX_COPIED_TOTAL {
+                return Err(fail(format!("holds more than {MAX_COPIED_TOTAL} bytes")));
+            }
+            let mut header = tar::Header::new_gnu();
+            header.set_metadata(&meta);
+            use std::os::unix::fs::PermissionsExt;
+            // No set-id bits, whatever the file says (intake already forces 0644/0755).
+            header.set_mode(meta.permissions().mode() & 0o777);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_mtime(0);
+            let path = base.join(rel);
+            let res = if ft.is_file() {
+                let content = read_no_follow(root, entry.path())
+                    .map_err(|why| fail(format!("{}: {why}", entry.path().display())))?;
+                header.set_size(content.len() as u64);
+                builder.append_data(&mut header, &path, content.as_slice())
+            } else if ft.is_symlink() {
+                let target = std::fs::read_link(entry.path()).map_err(|e| fail(e.to_string()))?;
+                header.set_size(0);
+                builder.append_link(&mut header, &path, &target)
+            } else {
+                header.set_size(0);
+                builder.append_data(&mut header, &path, std::io::empty())
+            };
+            res.map_err(|e| fail(e.to_string()))?;
+        }
+    }
+    if !any {
         return Ok(None);
     }
-    let real_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let mut builder = tar::Builder::new(Vec::new());
-    for f in &spec.files {
-        let content = match &f.source {
-            FileSource::Inline(s) => s.clone().into_bytes(),
-            FileSource::Host(p) => read_inside(&real_root, p).map_err(|why| {
-                Failure::new(format!(
-                    "service `{}`: {} ({}): {why}",
-                    spec.service,
-                    f.what,
-                    p.display()
-                ))
-            })?,
-        };
-        let mut header = tar::Header::new_gnu();
-        header.set_size(content.len() as u64);
-        header.set_mode(f.mode);
-        header.set_uid(f.uid);
-        header.set_gid(f.gid);
-        header.set_mtime(0);
-        let path = PathBuf::from(f.target.trim_start_matches('/'));
-        builder
-            .append_data(&mut header, &path, content.as_slice())
-            .map_err(|e| Failure::new(format!("service `{}`: {}: {e}", spec.service, f.what)))?;
-    }
-    builder
-        .into_inner()
-        .map(Some)
-        .map_err(|e| Failure::new(format!("service `{}`: {e}", spec.service)))
+    builder.into_inner().map(Some).map_err(|e| RunError::Copy {
+        what: "bound directories".into(),
+        why: e.to_string(),
+    })
 }
 
-fn read_inside(real_root: &Path, p: &Path) -> Result<Vec<u8>, String> {
-    let real = p.canonicalize().map_err(|e| e.to_string())?;
-    if !real.starts_with(real_root) {
-        return Err("leaves the submission directory (through a symlink)".into());
+/// The tars of every file to copy into `spec`'s container, each with the directory it is
+/// extracted at: one tar at `/`, or, for a read-only root filesystem (where Docker extracts
+/// only into volumes, judged by that directory), one per parent directory.
+pub(super) fn files_tars(
+    root: &Path,
+    spec: &ContainerSpec,
+) -> Result<Vec<(String, Vec<u8>)>, Failure> {
+    let mut groups: BTreeMap<String, Vec<(PathBuf, &crate::plan::FileCopy)>> = BTreeMap::new();
+    for f in &spec.files {
+        let target = Path::new(&f.target);
+        let (dir, rel) = match (spec.read_only == Some(true), target.parent()) {
+            (true, Some(parent)) => (
+                parent.to_string_lossy().into_owned(),
+                PathBuf::from(target.file_name().unwrap_or_default()),
+            ),
+            _ => (
+                "/".to_string(),
+                PathBuf::from(f.target.trim_start_matches('/')),
+            ),
+        };
+        groups.entry(dir).or_default().push((rel, f));
     }
-    let meta = std::fs::metadata(&real).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for (dir, files) in groups {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, f) in files {
+            let content = match &f.source {
+                FileSource::Inline(s) => s.clone().into_bytes(),
+                FileSource::Host(p) => read_no_follow(root, p).map_err(|why| {
+                    Failure::new(format!(
+                        "service `{}`: {} ({}): {why}",
+                        spec.service,
+                        f.what,
+                        p.display()
+                    ))
+                })?,
+            };
+            let mut header = tar::Header::new_gnu();
+            header.set_size(content.len() as u64);
+            header.set_mode(f.mode);
+            header.set_uid(f.uid);
+            header.set_gid(f.gid);
+            header.set_mtime(0);
+            builder
+                .append_data(&mut header, &path, content.as_slice())
+                .map_err(|e| {
+                    Failure::new(format!("service `{}`: {}: {e}", spec.service, f.what))
+                })?;
+        }
+        let tar = builder
+            .into_inner()
+            .map_err(|e| Failure::new(format!("service `{}`: {e}", spec.service)))?;
+        out.push((dir, tar));
+    }
+    Ok(out)
+}
+
+/// Reads a regular file of the submission, at most [`MAX_COPIED_FILE`] bytes, refusing a
+/// symbolic link anywhere between `root` and the file (the last one with `O_NOFOLLOW`, so a
+/// swap between the check and the open cannot redirect it).
+fn read_no_follow(root: &Path, p: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    match bind_kind(root, p) {
+        BindKind::File { .. } => {}
+        BindKind::Missing => return Err("does not exist".into()),
+        BindKind::Dir => return Err("is a directory".into()),
+        BindKind::Refused => return Err("is a symbolic link, a special file, or behind one".into()),
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(p)
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
     if !meta.is_file() {
         return Err("is not a regular file".into());
     }
     if meta.len() > MAX_COPIED_FILE {
         return Err(format!("is larger than {MAX_COPIED_FILE} bytes"));
     }
-    std::fs::read(&real).map_err(|e| e.to_string())
+    let mut out = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_COPIED_FILE + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| e.to_string())?;
+    if out.len() as u64 > MAX_COPIED_FILE {
+        return Err(format!("is larger than {MAX_COPIED_FILE} bytes"));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -132,7 +267,6 @@ mod tests {
                 uid: 0,
                 gid: 0,
             }],
-            bind_sources: vec![],
             limits: Limits::default(),
         }
     }
@@ -141,9 +275,15 @@ mod tests {
     fn secrets_are_tarred_with_their_mode() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("pw.txt"), "hunter2").unwrap();
-        let tar = files_tar(dir.path(), &spec_with_file(dir.path(), "pw.txt"))
-            .unwrap()
-            .unwrap();
+        let mut spec = spec_with_file(dir.path(), "pw.txt");
+        let tars = files_tars(dir.path(), &spec).unwrap();
+        assert_eq!(tars.len(), 1);
+        assert_eq!(tars[0].0, "/");
+        // A read-only root filesystem: extracted at the file's directory (a volume there).
+        spec.read_only = Some(true);
+        let ro = files_tars(dir.path(), &spec).unwrap();
+        assert_eq!(ro[0].0, "/run/secrets");
+        let tar = &tars[0].1;
         let mut a = tar::Archive::new(tar.as_slice());
         let mut entries = a.entries().unwrap();
         let mut e = entries.next().unwrap().unwrap();
@@ -161,28 +301,67 @@ mod tests {
         std::fs::write(outside.path().join("shadow"), "root:x").unwrap();
         std::os::unix::fs::symlink(outside.path().join("shadow"), dir.path().join("pw.txt"))
             .unwrap();
-        let err = files_tar(dir.path(), &spec_with_file(dir.path(), "pw.txt")).unwrap_err();
-        assert!(
-            err.evidence.contains("leaves the submission directory"),
-            "{}",
-            err.evidence
-        );
+        let err = files_tars(dir.path(), &spec_with_file(dir.path(), "pw.txt")).unwrap_err();
+        assert!(err.evidence.contains("symbolic link"), "{}", err.evidence);
     }
 
     #[test]
-    fn a_bind_symlinked_out_of_the_submission_is_refused() {
+    fn bind_kinds_never_follow_a_link() {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(outside.path(), dir.path().join("data")).unwrap();
-        let mut spec = spec_with_file(dir.path(), "x");
-        spec.files.clear();
-        spec.bind_sources = vec![dir.path().join("data")];
-        assert!(check_binds(dir.path(), &spec).is_err());
-        spec.bind_sources = vec![dir.path().join("fresh/dir")];
-        check_binds(dir.path(), &spec).unwrap();
-        assert!(
-            dir.path().join("fresh/dir").is_dir(),
-            "a missing bind source is created inside"
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("data/sub")).unwrap();
+        std::fs::write(root.join("data/f.conf"), "x").unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
+        std::os::unix::fs::symlink(root.join("data"), root.join("inner")).unwrap();
+        assert_eq!(bind_kind(root, &root.join("data")), BindKind::Dir);
+        assert_eq!(
+            bind_kind(root, &root.join("data/f.conf")),
+            BindKind::File { mode: 0o644 }
         );
+        assert_eq!(bind_kind(root, &root.join("nope/x")), BindKind::Missing);
+        assert_eq!(bind_kind(root, &root.join("link")), BindKind::Refused);
+        assert_eq!(bind_kind(root, &root.join("link/x")), BindKind::Refused);
+        assert_eq!(
+            bind_kind(root, &root.join("inner/f.conf")),
+            BindKind::Refused
+        );
+        assert_eq!(bind_kind(root, Path::new("/etc")), BindKind::Refused);
+    }
+
+    #[test]
+    fn bound_directories_are_tarred_without_following_links_or_set_id_bits() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("conf/sub")).unwrap();
+        std::fs::write(root.join("conf/sub/a.txt"), "hello").unwrap();
+        std::fs::write(root.join("conf/s"), "#!/bin/sh").unwrap();
+        std::fs::set_permissions(root.join("conf/s"), std::fs::Permissions::from_mode(0o4755))
+            .unwrap();
+        std::os::unix::fs::symlink("/", root.join("conf/to-root")).unwrap();
+        let filled = vec![
+            ("v1".to_string(), root.join("missing")),
+            ("v2".to_string(), root.join("conf")),
+        ];
+        let tar = bind_volumes_tar(root, &filled).unwrap().unwrap();
+        let mut entries = std::collections::BTreeMap::new();
+        for e in tar::Archive::new(tar.as_slice()).entries().unwrap() {
+            let e = e.unwrap();
+            let h = e.header();
+            entries.insert(
+                e.path().unwrap().to_string_lossy().into_owned(),
+                (h.entry_type(), h.mode().unwrap(), h.uid().unwrap()),
+            );
+        }
+        assert_eq!(entries["fill/1/sub/a.txt"].1, 0o644);
+        assert_eq!(entries["fill/1/s"].1, 0o755, "set-id bits dropped");
+        assert!(entries["fill/1/to-root"].0.is_symlink(), "copied as a link");
+        assert!(
+            entries.keys().all(|k| k.starts_with("fill/1")),
+            "{entries:?}"
+        );
+        assert!(entries.values().all(|e| e.2 == 0));
+        assert!(bind_volumes_tar(root, &filled[..1]).unwrap().is_none());
     }
 }

@@ -17,6 +17,7 @@ mod readiness;
 mod stack;
 mod teardown;
 
+pub use files::bind_kinds;
 pub use guard::TeardownGuard;
 pub use readiness::{cause_line, Readiness};
 pub use stack::{Hooks, Stack};
@@ -39,6 +40,8 @@ pub enum RunError {
     Gc(#[from] GcError),
     #[error("the probe container could not be created ({0}); run `assay images`")]
     Probe(String),
+    #[error("could not copy {what} into its run volume: {why}")]
+    Copy { what: String, why: String },
     #[error("the run was cancelled (Ctrl-C or SIGTERM); everything it created was removed")]
     Cancelled,
 }

@@ -1,7 +1,7 @@
 //! The state of one executing run: creating resources and containers, starting services in
 //! `depends_on` order, and what the scenarios ask of a running stack.
 
-use super::files::{check_binds, files_tar};
+use super::files::{bind_volumes_tar, files_tars};
 use super::readiness::status_text;
 use super::*;
 use crate::evidence::{Masker, LOG_LINES};
@@ -12,6 +12,7 @@ use assay_core::Diagnostic;
 use assay_sandbox::Engine;
 use std::collections::HashMap;
 use std::path::Path;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -114,6 +115,32 @@ impl<'e> Stack<'e> {
         for r in vols {
             r?;
         }
+        self.fill_bind_volumes().await
+    }
+
+    /// Copies each bound directory of the submission into the run volume standing in for it,
+    /// before any container exists: one helper container of the probe image (never started,
+    /// no network) mounts them all, and the archive API writes into them. Nothing of the host
+    /// is mounted into any container (security checklist item 30).
+    async fn fill_bind_volumes(&self) -> Result<(), RunError> {
+        let filled: Vec<(String, PathBuf)> = self
+            .plan
+            .volumes
+            .iter()
+            .filter_map(|v| Some((v.name.clone(), v.bind_source.clone()?)))
+            .collect();
+        let Some(tar) = bind_volumes_tar(&self.plan.root, &filled)? else {
+            return Ok(());
+        };
+        let spec = self.plan.bind_filler(&filled);
+        let engine = self.engine;
+        engine
+            .create_container(&spec.name, spec.create_body())
+            .await?;
+        let copied = engine.upload_tar(&spec.name, "/", tar).await;
+        let removed = engine.remove_container(&spec.name).await;
+        copied?;
+        removed?;
         Ok(())
     }
 
@@ -242,14 +269,11 @@ impl<'e> Stack<'e> {
         }
     }
 
-    /// Creates a container (not started): attaches every network, copies files in.
-    /// Candidate problems (missing image, invalid mount, a bind that escapes through a
-    /// symlink) are failures; daemon trouble is an error.
+    /// Creates a container (not started): attaches every network, copies files in (secrets,
+    /// configs, bound files). Candidate problems (missing image, invalid mount, a file that
+    /// cannot be copied) are failures; daemon trouble is an error.
     pub async fn create(&self, spec: &ContainerSpec) -> Step {
-        if let Err(f) = check_binds(&self.plan.root, spec) {
-            return Ok(Err(f));
-        }
-        let tar = match files_tar(&self.plan.root, spec) {
+        let tars = match files_tars(&self.plan.root, spec) {
             Ok(t) => t,
             Err(f) => return Ok(Err(f)),
         };
@@ -276,8 +300,18 @@ impl<'e> Stack<'e> {
                 .connect_network(&a.network, &spec.name, a.endpoint())
                 .await?;
         }
-        if let Some(tar) = tar {
-            self.engine.upload_tar(&spec.name, "/", tar).await?;
+        for (dir, tar) in tars {
+            match self.engine.upload_tar(&spec.name, &dir, tar).await {
+                Ok(()) => {}
+                Err(e) if e.is_unreachable() => return Err(e.into()),
+                Err(e) => {
+                    let msg = format!(
+                        "service `{}`: its files (secrets, configs, bound files) could not be copied in: {e}",
+                        spec.service
+                    );
+                    return Ok(Err(Failure::new(self.masker.clean(&msg))));
+                }
+            }
         }
         Ok(Ok(()))
     }
