@@ -7,7 +7,7 @@ use crate::probe::PgTarget;
 use crate::reaper;
 use crate::run::{random_hex, Failure, Hooks, Readiness, RunError, Stack, Step};
 use assay_compose::Project;
-use assay_core::{CheckId, CheckResult, Diagnostic, SkipKind};
+use assay_core::{CheckId, CheckResult, Diagnostic, SkipKind, Status};
 use assay_sandbox::Engine;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -611,8 +611,92 @@ async fn with_stack<'e, T>(
     Ok(Ok(value))
 }
 
+/// Every grading of this process holds this shared; a re-run of a failure that may be timing
+/// holds it exclusively, so it runs while nothing else of this process does.
+static GRADING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Whether a `runtime.up` failure may come from the grader's load rather than the stack: the
+/// database was not reachable yet (refused, starting up, shutting down). A deadline that
+/// passed is not re-run (it is generous: 180 s by default, and a second one would double it).
+/// A wrong password, a missing database, an OOM kill or a crash are the stack's own.
+fn may_be_timing(up: &CheckResult) -> bool {
+    let text = std::iter::once(up.evidence.as_str())
+        .chain(up.details.iter().take(1).map(|d| d.message.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let own = [
+        "password authentication failed",
+        "does not exist",
+        "OOMKilled, exit 137",
+    ];
+    let timing = [
+        "Connection refused",
+        "connection refused",
+        "the database system is starting up",
+        "the database system is shutting down",
+    ];
+    timing.iter().any(|t| text.contains(t)) && !own.iter().any(|o| up.evidence.contains(o))
+}
+
 /// Runs the candidate's stack and returns one result per `runtime.*` check, in report order.
+///
+/// The verdict must not depend on how busy the grader is (README, "Runtime verdicts and
+/// load"): when `runtime.up` fails in a way the grader's load can cause ([`may_be_timing`]),
+/// the whole runtime phase is graded again while no other grading of this process runs, with
+/// a deadline of its own (time spent waiting for that turn does not count), and that second
+/// grading is the verdict; both are said in the notes.
 pub async fn run_checks(
+    engine: &Engine,
+    project: &Project,
+    inputs: &RunInputs,
+    cancel: CancellationToken,
+) -> Result<Vec<CheckResult>, RunError> {
+    let engine = engine.with_own_retry_log();
+    let first = {
+        let _shared = GRADING.read().await;
+        grade_once(&engine, project, inputs, cancel.clone()).await?
+    };
+    let up = first.iter().find(|r| r.id == CheckId::RuntimeUp);
+    let Some(up) = up.filter(|u| u.status == Status::Fail && may_be_timing(u)) else {
+        return Ok(with_retry_notes(first, &engine));
+    };
+    let why = up.evidence.clone();
+    let started = std::time::Instant::now();
+    let _alone = GRADING.write().await;
+    let waited = started.elapsed();
+    let mut second = grade_once(&engine, project, inputs, cancel).await?;
+    if let Some(up) = second.iter_mut().find(|r| r.id == CheckId::RuntimeUp) {
+        let outcome = if up.status == Status::Pass {
+            "passed"
+        } else {
+            "failed again"
+        };
+        up.details.push(Diagnostic::info(format!(
+            "runtime.up was graded twice: the first run failed in a way the grader's load can cause ({why}); graded again with nothing else of this assay running (after waiting {:.1} s for that turn, not counted against the deadline), it {outcome}. This second run is the verdict.",
+            waited.as_secs_f64()
+        )));
+    }
+    Ok(with_retry_notes(second, &engine))
+}
+
+/// Adds to `runtime.up` a note for each transient daemon error the run recovered from.
+fn with_retry_notes(mut results: Vec<CheckResult>, engine: &Engine) -> Vec<CheckResult> {
+    let lines = engine.retry_log().lines();
+    if lines.is_empty() {
+        return results;
+    }
+    if let Some(up) = results.iter_mut().find(|r| r.id == CheckId::RuntimeUp) {
+        for l in lines {
+            up.details.push(Diagnostic::info(format!(
+                "a transient Docker error was retried: {l}"
+            )));
+        }
+    }
+    results
+}
+
+/// One grading of the runtime phase: the main run and the cold-start run side by side.
+async fn grade_once(
     engine: &Engine,
     project: &Project,
     inputs: &RunInputs,
@@ -699,6 +783,22 @@ pub async fn run_checks(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_failures_the_load_can_cause_are_graded_again() {
+        let up = |e: &str| CheckResult::fail(CheckId::RuntimeUp, e);
+        assert!(may_be_timing(&up("service `webapp` exited 1: could not connect to the database at db:5432 within 5 s: error connecting to server: Connection refused (os error 111)")));
+        assert!(may_be_timing(&up(
+            "service `web` exited 1: FATAL:  the database system is starting up"
+        )));
+        assert!(!may_be_timing(&up("service `webapp` exited 1: could not connect to the database at db:5432 within 5 s: password authentication failed for user \"app\"")));
+        assert!(!may_be_timing(&up(
+            "service `db` was killed for exceeding its memory limit (OOMKilled, exit 137)"
+        )));
+        assert!(!may_be_timing(&up(
+            "service `db` was not healthy before the deadline (180 s)"
+        )));
+    }
 
     #[test]
     fn url_passwords_are_decoded() {
