@@ -86,10 +86,20 @@ pub fn run(
     let mut webapp_image = assay_sandbox::images::webapp_image(rubric).to_string();
     let mut built = None;
     if build_webapp {
-        match ctx
-            .rt
-            .block_on(build_candidate_webapp(&ctx.engine, project, webapp))
-        {
+        let deadline = Duration::from_secs(timeout_secs);
+        let build = ctx.rt.block_on(async {
+            tokio::time::timeout(
+                deadline,
+                build_candidate_webapp(&ctx.engine, project, webapp),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "the build took longer than the run's deadline ({timeout_secs} s)"
+                ))
+            })
+        });
+        match build {
             Ok(tag) => {
                 notes.push(format!(
                     "the webapp ran from the candidate's own build ({tag}), not the pristine image"
@@ -100,7 +110,7 @@ pub fn run(
             Err(why) => {
                 let mut results = vec![CheckResult::fail(
                     CheckId::RuntimeUp,
-                    format!("the candidate's webapp image did not build: {why}"),
+                    format!("the candidate's webapp image did not build (builds run with no network, 512 MiB and 1.5 CPUs per step, within the run's deadline): {why}"),
                 )];
                 for id in CheckId::ALL
                     .iter()
@@ -167,10 +177,24 @@ async fn build_candidate_webapp(
         .map(|d| d.value.clone())
         .unwrap_or_else(|| "Dockerfile".into());
     let tag = format!("assay/candidate-webapp:{}-{}", std::process::id(), nonce());
-    let progress = |line: &str| eprintln!("assay: build: {line}");
-    assay_sandbox::images::build_from_context(engine, context, &dockerfile, &tag, &progress)
-        .await
-        .map_err(|e| e.to_string())?;
+    // Build output quotes the candidate's Dockerfile: made safe before any terminal.
+    let progress = |line: &str| {
+        eprintln!(
+            "assay: build: {}",
+            crate::report::escape::sanitize_terminal(line)
+        )
+    };
+    let limits = assay_sandbox::images::BuildLimits::default();
+    assay_sandbox::images::build_from_context(
+        engine,
+        context,
+        &dockerfile,
+        &tag,
+        &limits,
+        &progress,
+    )
+    .await
+    .map_err(|e| crate::report::escape::sanitize_terminal(&e.to_string()))?;
     Ok(tag)
 }
 

@@ -90,6 +90,71 @@ fn build_webapp_runs_the_candidates_own_image() {
     );
 }
 
+#[test]
+fn a_candidate_build_runs_without_network_within_limits_and_its_text_is_escaped() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = repo_root().join("crates/assay-checks/tests/fixtures/submissions/good");
+    let dst = dir.path().join("candidate");
+    copy_dir(&src, &dst);
+    // Positive: a step that sees only the loopback interface builds (no network at all), and
+    // a Dockerfile line that would retitle the terminal reaches stderr escaped.
+    std::fs::write(
+        dst.join("sample-webapp/Dockerfile"),
+        "FROM assay/sample-webapp:0.1.0\nRUN test \"$(ls /sys/class/net)\" = lo\nLABEL x=\"\u{1b}]0;pwned\u{7}\"\n",
+    )
+    .unwrap();
+    let o = assay(&[
+        "evaluate",
+        "--build-webapp",
+        "--format",
+        "json",
+        "--timeout",
+        "240",
+        dst.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    assert_eq!(check(&v, "runtime.up")["status"], "pass", "{v}");
+    let err = stderr(&o);
+    assert!(
+        !err.contains('\u{1b}'),
+        "raw escape on the terminal: {err:?}"
+    );
+    assert!(
+        err.contains("\\u{1b}]0;pwned"),
+        "the line is shown escaped: {err}"
+    );
+
+    // A step that allocates without bound is stopped by the memory cap: the candidate's build
+    // failure, stated.
+    std::fs::write(
+        dst.join("sample-webapp/Dockerfile"),
+        "FROM assay/sample-webapp:0.1.0\nRUN tail /dev/zero\n",
+    )
+    .unwrap();
+    let o = assay(&[
+        "evaluate",
+        "--build-webapp",
+        "--format",
+        "json",
+        "--timeout",
+        "240",
+        dst.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let up = check(&v, "runtime.up");
+    assert_eq!(up["status"], "fail", "{up}");
+    assert!(
+        up["evidence"].as_str().unwrap().contains("did not build"),
+        "{up}"
+    );
+}
+
 fn copy_dir(src: &std::path::Path, dst: &std::path::Path) {
     std::fs::create_dir_all(dst).unwrap();
     for e in std::fs::read_dir(src).unwrap().flatten() {

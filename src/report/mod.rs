@@ -1,7 +1,7 @@
 //! The report model and its renderers: `human` (terminal), `json` (grading-spec shape),
 //! `markdown`, `junit` and `html`. Candidate text is escaped for each medium.
 
-mod escape;
+pub(crate) mod escape;
 mod html;
 mod human;
 mod junit;

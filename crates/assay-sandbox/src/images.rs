@@ -1146,13 +1146,38 @@ fn postgres_dockerfile(rootfs: &ImageRef, major: &str) -> String {
     )
 }
 
+/// How a build of a candidate's Dockerfile is confined (security checklist item 34).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildLimits {
+    /// Memory of each build step's container (memory+swap the same: no swap).
+    pub memory_bytes: i32,
+    /// CPU quota per 100 ms period, in microseconds (150 000 = 1.5 CPUs).
+    pub cpu_quota_us: i32,
+}
+
+impl Default for BuildLimits {
+    fn default() -> Self {
+        BuildLimits {
+            memory_bytes: 512 * 1024 * 1024,
+            cpu_quota_us: 150_000,
+        }
+    }
+}
+
 /// Builds an image from a local build context (a candidate's own webapp, `--build-webapp`),
 /// tagged `tag` and labelled as assay's, so `assay gc` and the caller can remove it.
+///
+/// Confined like a run: every `RUN` step has no network at all (`--network none`: a step that
+/// downloads fails, as the candidate's build failure), its memory and CPU are capped by
+/// `limits`, and the caller bounds the whole build by the run's deadline. The build API has no
+/// pids limit; the memory cap bounds how many processes a step can fork, and the deadline how
+/// long it can try.
 pub async fn build_from_context(
     engine: &Engine,
     context: &Path,
     dockerfile: &str,
     tag: &str,
+    limits: &BuildLimits,
     progress: &dyn Fn(&str),
 ) -> Result<(), ImagesError> {
     let tar = crate::debootstrap::dir_tar(context)?;
@@ -1167,6 +1192,12 @@ pub async fn build_from_context(
         l,
     );
     options.dockerfile = dockerfile.to_string();
+    options.networkmode = Some("none".into());
+    options.memory = Some(limits.memory_bytes);
+    options.memswap = Some(limits.memory_bytes);
+    options.cpuperiod = Some(100_000);
+    options.cpuquota = Some(limits.cpu_quota_us);
+    options.shmsize = Some(64 * 1024 * 1024);
     engine.build_image(options, tar, progress).await?;
     Ok(())
 }
