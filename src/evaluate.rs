@@ -150,7 +150,7 @@ fn grade_workspace(
         intake_evidence(ws),
     )];
     for dir in &d.webapp_dirs {
-        let changes = crate::kit::webapp_changes(&ws.root.join(dir));
+        let changes = crate::kit::webapp_changes(&ws.root.path().join(dir));
         if !changes.is_empty() {
             notes.push(format!(
                 "the webapp source in {}/ differs from the handout ({}); the evaluation runs the pristine webapp",
@@ -162,7 +162,12 @@ fn grade_workspace(
 
     // Essays: Q1 is answered by an orchestration file, or else by an essay.
     let has_orchestration_file = d.compose_file.is_some() || !d.k8s_manifests.is_empty();
-    let essays = assay_essays::grade(&ws.root, &d.answer_docs, rubric, has_orchestration_file);
+    let essays = assay_essays::grade(
+        ws.root.path(),
+        &d.answer_docs,
+        rubric,
+        has_orchestration_file,
+    );
     let q1_essay = q1_essay(&essays.answers, rubric);
     let answers = essays.answers.iter().map(answer_summary).collect();
     for diag in essays
@@ -189,7 +194,7 @@ fn grade_workspace(
             env_overrides: opts.env_overrides.clone(),
             ..Default::default()
         };
-        let loaded = assay_compose::load_project(&ws.root, file, &load);
+        let loaded = assay_compose::load(&ws.root, file, &load);
         let ctx = assay_checks::CheckContext {
             root: &ws.root,
             rubric,

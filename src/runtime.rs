@@ -60,7 +60,7 @@ pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
 /// Runs one submission's stack and returns the `runtime.*` results, plus notes for the reviewer.
 pub fn run(
     ctx: &RuntimeCtx,
-    root: &Path,
+    root: &assay_core::SubmissionRoot,
     project: &assay_compose::Project,
     facts: &assay_checks::ComposeFacts,
     rubric: &Rubric,
