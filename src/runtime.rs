@@ -5,7 +5,6 @@ use crate::evaluate::EvaluateError;
 use assay_core::{CheckId, CheckResult, Rubric};
 use assay_runner::{run_checks, CancellationToken, DbCredentials, RunInputs};
 use assay_sandbox::Engine;
-use std::path::Path;
 use std::time::Duration;
 
 /// What every runtime phase of a batch shares: one async runtime, one engine, one cancel token
