@@ -162,12 +162,7 @@ fn grade_workspace(
 
     // Essays: Q1 is answered by an orchestration file, or else by an essay.
     let has_orchestration_file = d.compose_file.is_some() || !d.k8s_manifests.is_empty();
-    let essays = assay_essays::grade(
-        ws.root.path(),
-        &d.answer_docs,
-        rubric,
-        has_orchestration_file,
-    );
+    let essays = assay_essays::grade(&ws.root, &d.answer_docs, rubric, has_orchestration_file);
     let q1_essay = q1_essay(&essays.answers, rubric);
     let answers = essays.answers.iter().map(answer_summary).collect();
     for diag in essays
