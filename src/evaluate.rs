@@ -150,7 +150,7 @@ fn grade_workspace(
         intake_evidence(ws),
     )];
     for dir in &d.webapp_dirs {
-        let changes = crate::kit::webapp_changes(&ws.root.join(dir));
+        let changes = crate::kit::webapp_changes(&ws.root.path().join(dir));
         if !changes.is_empty() {
             notes.push(format!(
                 "the webapp source in {}/ differs from the handout ({}); the evaluation runs the pristine webapp",
@@ -189,7 +189,7 @@ fn grade_workspace(
             env_overrides: opts.env_overrides.clone(),
             ..Default::default()
         };
-        let loaded = assay_compose::load_project(&ws.root, file, &load);
+        let loaded = assay_compose::load(&ws.root, file, &load);
         let ctx = assay_checks::CheckContext {
             root: &ws.root,
             rubric,

@@ -5,7 +5,6 @@ use crate::evaluate::EvaluateError;
 use assay_core::{CheckId, CheckResult, Rubric};
 use assay_runner::{run_checks, CancellationToken, DbCredentials, RunInputs};
 use assay_sandbox::Engine;
-use std::path::Path;
 use std::time::Duration;
 
 /// What every runtime phase of a batch shares: one async runtime, one engine, one cancel token
@@ -60,7 +59,7 @@ pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
 /// Runs one submission's stack and returns the `runtime.*` results, plus notes for the reviewer.
 pub fn run(
     ctx: &RuntimeCtx,
-    root: &Path,
+    root: &assay_core::SubmissionRoot,
     project: &assay_compose::Project,
     facts: &assay_checks::ComposeFacts,
     rubric: &Rubric,

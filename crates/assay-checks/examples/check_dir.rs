@@ -37,8 +37,12 @@ fn main() {
     } else {
         vec![]
     };
+    let submission = assay_core::SubmissionRoot::open(&root).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2)
+    });
     let ctx = CheckContext {
-        root: &root,
+        root: &submission,
         rubric: &rubric,
         webapp_dirs: &dirs,
     };
@@ -52,7 +56,7 @@ fn main() {
         println!("loader: {d}");
     }
     if let Some(p) = &loaded.project {
-        for d in security_policy(p, &root) {
+        for d in security_policy(p, &submission) {
             println!("policy {:?}: {d}", d.severity);
         }
     }

@@ -4,9 +4,9 @@
 use crate::evidence::printable;
 use crate::identify::{DbSearch, Identified};
 use crate::settings::{self, Client, Password, Server, Setting};
-use crate::{paths, DbCredentials, PasswordSource, Roles};
+use crate::{DbCredentials, PasswordSource, Roles};
 use assay_compose::{Project, Service};
-use assay_core::{CheckId, CheckResult, Location};
+use assay_core::{normalize, CheckId, CheckResult, Location, SubmissionRoot};
 
 /// A name the webapp can use for the db, with the networks (shared with the webapp) it
 /// resolves on.
@@ -284,7 +284,7 @@ fn material(roles: &Roles, service: &Service, p: &Password) -> Option<Material> 
                 provider: hf.as_ref().and_then(|h| h.secret.clone()),
                 host_file: hf
                     .as_ref()
-                    .and_then(|h| h.host_file.as_ref().map(|f| paths::normalize(f))),
+                    .and_then(|h| h.host_file.as_ref().map(|f| normalize(f))),
                 content: settings::read_container_file(
                     roles.project,
                     roles.root,
@@ -442,7 +442,7 @@ pub(crate) fn credentials(roles: &Roles, webapp: &Service, db: &Service) -> Chec
 /// What Postgres is initialised with, for the sandbox.
 pub(crate) fn db_credentials(
     project: &Project,
-    root: &std::path::Path,
+    root: &SubmissionRoot,
     db: &Service,
 ) -> DbCredentials {
     let s = settings::server(project, root, db);

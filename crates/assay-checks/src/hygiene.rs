@@ -6,14 +6,14 @@ use crate::image_ref::ImageRef;
 use crate::paths::{self, Resolved};
 use crate::{db_url, fail_summary, plural, settings, Roles};
 use assay_compose::{Located, MountKind, Origin, Port, Project, Service};
-use assay_core::{CheckId, CheckResult, Diagnostic};
+use assay_core::{normalize, CheckId, CheckResult, Diagnostic};
 use std::path::{Path, PathBuf};
 
 /// Where the official image keeps its data: `PGDATA`, else the default of the image's major
 /// version (18 moved it under `/var/lib/postgresql/18/docker`).
 fn pgdata(db: &Service) -> (PathBuf, String) {
     if let Some((v, _)) = settings::env(db, "PGDATA").filter(|(v, _)| v.starts_with('/')) {
-        return (paths::normalize(Path::new(v)), "PGDATA".into());
+        return (normalize(Path::new(v)), "PGDATA".into());
     }
     let major = db
         .image
@@ -36,7 +36,7 @@ pub(crate) fn db_volume(roles: &Roles, db: &Service) -> CheckResult {
     let mount = db
         .volumes
         .iter()
-        .filter(|v| data.starts_with(paths::normalize(Path::new(&v.value.target))))
+        .filter(|v| data.starts_with(normalize(Path::new(&v.value.target))))
         .max_by_key(|v| v.value.target.len());
     let Some(v) = mount else {
         return CheckResult::fail(
@@ -58,7 +58,7 @@ pub(crate) fn db_volume(roles: &Roles, db: &Service) -> CheckResult {
         MountKind::Bind => {
             let resolved = match &m.host_path {
                 Some(h) => paths::resolve_path(roles.root, h),
-                None => paths::resolve(roles.root, &roles.root.join(&roles.project.working_dir), &source),
+                None => paths::resolve(roles.root, &roles.root.path().join(&roles.project.working_dir), &source),
             };
             match resolved {
                 Resolved::Inside(rel) => {

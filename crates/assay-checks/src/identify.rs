@@ -7,7 +7,7 @@ use crate::paths;
 use crate::settings;
 use crate::CheckContext;
 use assay_compose::{Project, Service};
-use assay_core::Location;
+use assay_core::{normalize, Location, SubmissionRoot};
 use std::path::{Path, PathBuf};
 
 /// Largest Dockerfile or Cargo.toml read while identifying services.
@@ -41,12 +41,12 @@ pub(crate) fn dockerfile_path(service: &Service) -> Option<PathBuf> {
         .dockerfile
         .as_ref()
         .map_or("Dockerfile", |d| d.value.as_str());
-    Some(paths::normalize(&ctx.join(file)))
+    Some(normalize(&ctx.join(file)))
 }
 
 /// The analysed Dockerfile of a service's build (inline or a file inside the submission).
 pub(crate) fn build_dockerfile(
-    root: &Path,
+    root: &SubmissionRoot,
     service: &Service,
 ) -> Option<(dockerfile::DockerfileFacts, String)> {
     let b = service.build.as_ref()?;
@@ -57,8 +57,8 @@ pub(crate) fn build_dockerfile(
         ));
     }
     let path = dockerfile_path(service)?;
-    let text = paths::read_inside(root, &path, BUILD_FILE_CAP).ok()?;
-    Some((dockerfile::analyze(&text), paths::display_rel(root, &path)))
+    let text = paths::read_text(root, &path, BUILD_FILE_CAP).ok()?;
+    Some((dockerfile::analyze(&text), root.display(&path)))
 }
 
 pub(crate) fn find_db(project: &Project, ctx: &CheckContext) -> DbSearch {
@@ -125,8 +125,8 @@ fn tag_note(r: &ImageRef, allowed: &[String]) -> String {
 }
 
 /// Whether `dir` (absolute) holds a Cargo.toml whose package is `package`.
-fn holds_package(root: &Path, dir: &Path, package: &str) -> bool {
-    let Ok(text) = paths::read_inside(root, &dir.join("Cargo.toml"), BUILD_FILE_CAP) else {
+fn holds_package(root: &SubmissionRoot, dir: &Path, package: &str) -> bool {
+    let Ok(text) = paths::read_text(root, &dir.join("Cargo.toml"), BUILD_FILE_CAP) else {
         return false;
     };
     cargo_package_name(&text).as_deref() == Some(package)
@@ -164,7 +164,7 @@ pub(crate) fn find_webapp(
     let dirs: Vec<PathBuf> = ctx
         .webapp_dirs
         .iter()
-        .map(|d| paths::normalize(&project.root.join(d)))
+        .map(|d| normalize(&project.root.join(d)))
         .collect();
     let others = project.services.iter().filter(|(n, _)| !not.contains(n));
     for (name, s) in others.clone() {
@@ -172,7 +172,7 @@ pub(crate) fn find_webapp(
         let Some(ctx_path) = &b.context_path else {
             continue;
         };
-        let ctx_path = paths::normalize(ctx_path);
+        let ctx_path = normalize(ctx_path);
         let dockerfile = dockerfile_path(s);
         let by_dir = dirs.iter().any(|d| {
             *d == ctx_path

@@ -34,14 +34,14 @@ mod settings;
 pub use policy::security_policy;
 
 use assay_compose::{Loaded, Project, Service};
-use assay_core::{CheckId, CheckResult, Diagnostic, Rubric};
-use std::path::{Path, PathBuf};
+use assay_core::{CheckId, CheckResult, Diagnostic, Rubric, SubmissionRoot};
+use std::path::PathBuf;
 
 /// What the checks need to know besides the loaded project.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckContext<'a> {
-    /// The submission root, absolute.
-    pub root: &'a Path,
+    /// The submission root: every path of the project is judged, and every file read, by it.
+    pub root: &'a SubmissionRoot,
     /// The rubric: webapp identity (images, service hints, package name) and database images.
     pub rubric: &'a Rubric,
     /// Directories (relative to `root`) holding the handout webapp's Cargo.toml (intake discovery).
@@ -112,12 +112,12 @@ impl PasswordSource {
     /// The password itself: the value, or the file's content read from inside `root` (trailing
     /// newlines dropped, as the Postgres entrypoint does). `None` for trust, missing, or a file
     /// that cannot be read inside the submission.
-    pub fn password(&self, root: &Path) -> Option<String> {
+    pub fn password(&self, root: &SubmissionRoot) -> Option<String> {
         match self {
             PasswordSource::Value(v) => Some(v.clone()),
             PasswordSource::File {
                 host_file: Some(f), ..
-            } => paths::read_inside(root, f, 64 * 1024)
+            } => paths::read_text(root, f, 64 * 1024)
                 .ok()
                 .map(|t| t.trim_end_matches(['\n', '\r']).to_string()),
             _ => None,
@@ -230,7 +230,7 @@ pub fn compose_checks(loaded: &Loaded, ctx: &CheckContext) -> ComposeFacts {
 /// The project and the services in their roles, for checks that need them.
 pub(crate) struct Roles<'a> {
     pub project: &'a Project,
-    pub root: &'a Path,
+    pub root: &'a SubmissionRoot,
     pub db: Option<&'a Service>,
     pub webapp: Option<&'a Service>,
 }
@@ -285,7 +285,7 @@ fn validity(loaded: &Loaded) -> CheckResult {
     result.with_details(details)
 }
 
-fn security(project: &Project, root: &Path) -> CheckResult {
+fn security(project: &Project, root: &SubmissionRoot) -> CheckResult {
     let diags = security_policy(project, root);
     let violations: Vec<&Diagnostic> = diags.iter().filter(|d| d.is_error()).collect();
     let notes = diags.len() - violations.len();

@@ -21,7 +21,7 @@
 use crate::evidence::printable;
 use crate::paths::{self, Resolved};
 use assay_compose::{MountKind, Node, NodeKind, Project, Service};
-use assay_core::{Diagnostic, Location};
+use assay_core::{Diagnostic, Location, SubmissionRoot};
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -210,7 +210,7 @@ const ALWAYS_REJECTED: &[(&str, &str)] = &[
 ];
 
 /// Evaluates the policy; every violation is an [`assay_core::Severity::Error`] diagnostic with its location.
-pub fn security_policy(project: &Project, root: &Path) -> Vec<Diagnostic> {
+pub fn security_policy(project: &Project, root: &SubmissionRoot) -> Vec<Diagnostic> {
     let mut p = Policy {
         project,
         root,
@@ -231,7 +231,7 @@ pub fn security_policy(project: &Project, root: &Path) -> Vec<Diagnostic> {
 
 struct Policy<'a> {
     project: &'a Project,
-    root: &'a Path,
+    root: &'a SubmissionRoot,
     out: Vec<Diagnostic>,
 }
 
@@ -318,7 +318,7 @@ impl Policy<'_> {
 
     /// A path written in the project must stay inside the submission after symlink resolution.
     fn path_inside(&mut self, what: &str, written: &str, at: &Location) {
-        let base = self.root.join(&self.project.working_dir);
+        let base = self.root.path().join(&self.project.working_dir);
         self.check_resolved(what, written, paths::resolve(self.root, &base, written), at);
     }
 
@@ -334,7 +334,7 @@ impl Policy<'_> {
                 "use a path inside your submission",
             ),
             Resolved::Outside(real) => {
-                let real = paths::shown_from_root(self.root, &real);
+                let real = self.root.display(&real);
                 let shown = if real == written {
                     String::new()
                 } else {
@@ -637,7 +637,7 @@ impl Policy<'_> {
                     Some(h) if !written.starts_with('~') => paths::resolve_path(self.root, h),
                     _ => paths::resolve(
                         self.root,
-                        &self.root.join(&self.project.working_dir),
+                        &self.root.path().join(&self.project.working_dir),
                         &written,
                     ),
                 };
@@ -1007,7 +1007,7 @@ impl Policy<'_> {
                     Some(p) => paths::resolve_path(self.root, p),
                     None => paths::resolve(
                         self.root,
-                        &self.root.join(&self.project.working_dir),
+                        &self.root.path().join(&self.project.working_dir),
                         &f.value,
                     ),
                 };

@@ -6,7 +6,7 @@ use crate::db_url;
 use crate::evidence::printable;
 use crate::paths;
 use assay_compose::{Located, Origin, Project, Service};
-use assay_core::Location;
+use assay_core::{normalize, Location, SubmissionRoot};
 use std::path::{Path, PathBuf};
 
 /// Largest secret file read to compare passwords.
@@ -257,7 +257,7 @@ pub(crate) struct Server {
     pub port: Setting,
 }
 
-pub(crate) fn server(project: &Project, root: &Path, service: &Service) -> Server {
+pub(crate) fn server(project: &Project, root: &SubmissionRoot, service: &Service) -> Server {
     let value_or_file = |var: &str, file_var: &str| -> Option<Setting> {
         if let Some((v, at)) = env(service, var).filter(|(v, _)| !v.is_empty()) {
             return Some(Setting::from_env(var, v, &at.location));
@@ -326,14 +326,14 @@ pub(crate) fn host_file(
     service: &Service,
     container_path: &str,
 ) -> Option<HostFile> {
-    let wanted = paths::normalize(Path::new(container_path));
+    let wanted = normalize(Path::new(container_path));
     for s in &service.secrets {
         let target = match s.value.target.as_deref() {
             Some(t) if t.starts_with('/') => PathBuf::from(t),
             Some(t) => Path::new("/run/secrets").join(t),
             None => Path::new("/run/secrets").join(&s.value.source),
         };
-        if paths::normalize(&target) == wanted {
+        if normalize(&target) == wanted {
             let def = project.secrets.get(&s.value.source);
             return Some(HostFile {
                 secret: Some(format!("secret {}", s.value.source)),
@@ -347,7 +347,7 @@ pub(crate) fn host_file(
             Some(t) => Path::new("/").join(t),
             None => Path::new("/").join(&c.value.source),
         };
-        if paths::normalize(&target) == wanted {
+        if normalize(&target) == wanted {
             let def = project.configs.get(&c.value.source);
             return Some(HostFile {
                 secret: Some(format!("config {}", c.value.source)),
@@ -381,7 +381,7 @@ pub(crate) fn host_file(
 /// dropped, as the Postgres entrypoint does). `Err` says why it cannot be read.
 pub(crate) fn read_container_file(
     project: &Project,
-    root: &Path,
+    root: &SubmissionRoot,
     service: &Service,
     container_path: &str,
 ) -> Result<String, String> {
@@ -395,6 +395,6 @@ pub(crate) fn read_container_file(
     let file = hf
         .host_file
         .ok_or_else(|| format!("{} has no file", hf.secret.unwrap_or_default()))?;
-    let text = paths::read_inside(root, &file, SECRET_FILE_CAP)?;
+    let text = paths::read_text(root, &file, SECRET_FILE_CAP)?;
     Ok(text.trim_end_matches(['\n', '\r']).to_string())
 }

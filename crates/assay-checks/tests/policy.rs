@@ -12,7 +12,7 @@ fn policy_at(root: &Path) -> Vec<Diagnostic> {
     let project = loaded
         .project
         .unwrap_or_else(|| panic!("{}: no project: {:?}", root.display(), loaded.diagnostics));
-    security_policy(&project, root)
+    security_policy(&project, &open_root(root))
 }
 
 fn policy(case: &str) -> Vec<Diagnostic> {

@@ -66,7 +66,10 @@ fn the_good_submission_passes_every_check() {
         ("notes", "notes")
     );
     assert_eq!(
-        creds.password_source.password(&case("good")).as_deref(),
+        creds
+            .password_source
+            .password(&open_root(&case("good")))
+            .as_deref(),
         Some("correct-horse-battery")
     );
     assert_eq!(format!("{:?}", creds.password_source), "Value(***)");
@@ -554,7 +557,10 @@ fn credentials_for_the_sandbox() {
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        creds.password_source.password(&case("secrets")).as_deref(),
+        creds
+            .password_source
+            .password(&open_root(&case("secrets")))
+            .as_deref(),
         Some("s3cret-in-a-file")
     );
     let (_, facts) = run(&case("trust"));

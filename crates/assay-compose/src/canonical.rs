@@ -3,11 +3,11 @@
 //! test, command), `env_file`s are read and merged under `environment`, and compose's boolean
 //! and number fields accept the strings compose-go casts (`"yes"`, `"8080"`).
 
-use crate::loader::{normalize, Loader};
+use crate::loader::Loader;
 use crate::model::*;
 use crate::node::{Node, NodeKind};
 use crate::paths::{is_host_path, is_remote};
-use assay_core::{Diagnostic, Location};
+use assay_core::{normalize, Diagnostic, Location};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -221,7 +221,7 @@ impl Loader<'_> {
             .or_else(|| tree.get("name").and_then(Node::scalar_text))
             .map(|n| normalize_project_name(&n))
             .unwrap_or_else(|| normalize_project_name(&dir_name));
-        let working_dir = crate::loader::relative_to(&self.project_dir, &self.root);
+        let working_dir = crate::loader::relative_to(&self.project_dir, self.root.path());
 
         // active profiles: the caller's, else COMPOSE_PROFILES from the submission's .env
         let active: Vec<String> = if self.opts.profiles.is_empty() {
@@ -341,7 +341,7 @@ impl Loader<'_> {
         }
         Project {
             name,
-            root: self.root.clone(),
+            root: self.root.path().to_path_buf(),
             working_dir,
             services,
             disabled_services: disabled,
@@ -362,7 +362,7 @@ impl Loader<'_> {
         } else {
             normalize(&self.project_dir.join(p))
         };
-        crate::loader::relative_to(&abs, &self.root)
+        crate::loader::relative_to(&abs, self.root.path())
     }
 
     fn build_service(&mut self, name: &str, key_loc: &Location, n: &Node) -> Service {
@@ -386,11 +386,11 @@ impl Loader<'_> {
             };
             let Some(path) = path else { continue };
             let abs = normalize(&self.project_dir.join(&path.value));
-            let resolved = crate::loader::relative_to(&abs, &self.root);
+            let resolved = crate::loader::relative_to(&abs, self.root.path());
             let mut loaded = false;
             // A path outside the submission is refused (by `read`) whether or not it exists,
             // so the diagnostic never depends on the grading host's files.
-            let outside = !abs.starts_with(&self.root);
+            let outside = self.root.lexical(&abs).is_none();
             if outside || abs.is_file() || required {
                 if !outside && !abs.exists() {
                     self.diags.push(

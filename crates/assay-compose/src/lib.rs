@@ -13,9 +13,11 @@
 //! render ───────────────────────────────► `config` output (YAML / JSON)
 //! ```
 //!
-//! Entry points: [`load_project`] (→ [`Loaded`]: the [`Project`] and every [`Diagnostic`]),
+//! Entry points: [`load`] (→ [`Loaded`]: the [`Project`] and every [`Diagnostic`]),
 //! [`render_config`], [`load_env_file`]. Nothing is read outside the submission root, nothing
 //! from the process environment, and every input is bounded (bytes, nodes, depth, files).
+//! Whether a path is inside the submission, and how its files are read, is not decided here:
+//! the loader asks [`assay_core::SubmissionRoot`], the one home of that rule.
 
 mod canonical;
 mod consistency;
@@ -36,7 +38,7 @@ pub use model::*;
 pub use node::{Key, Node, NodeKind};
 pub use render::render_config;
 
-use assay_core::Diagnostic;
+use assay_core::{Diagnostic, SubmissionRoot};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -77,9 +79,22 @@ pub enum ConfigFormat {
 }
 
 /// Loads the compose project whose main file is `compose_file` (relative to `root`), as
-/// `docker compose -f FILE config` would, collecting every problem.
-pub fn load_project(root: &Path, compose_file: &Path, opts: &LoadOptions) -> Loaded {
+/// `docker compose -f FILE config` would, collecting every problem. Every file is read through
+/// `root` ([`SubmissionRoot`]: inside it, capped, never through a link).
+pub fn load(root: &SubmissionRoot, compose_file: &Path, opts: &LoadOptions) -> Loaded {
     loader::load(root, compose_file, opts)
+}
+
+/// [`load`] for a directory that is not yet a [`SubmissionRoot`] (a folder read in place, a
+/// test fixture): opens it first; a root that cannot be opened is the one diagnostic.
+pub fn load_project(root: &Path, compose_file: &Path, opts: &LoadOptions) -> Loaded {
+    match loader::open_root(root) {
+        Ok(root) => loader::load(&root, compose_file, opts),
+        Err(d) => Loaded {
+            project: None,
+            diagnostics: vec![d],
+        },
+    }
 }
 
 /// Parses an env file of the submission (`.env` or an `env_file`) with compose-go's grammar.

@@ -3,9 +3,9 @@
 //! merge of the main file with its override file → schema validation → canonical model →
 //! profiles → consistency.
 //!
-//! Files are only ever read inside the submission root (after symlink resolution) and within
-//! size and count budgets; every problem becomes a located [`Diagnostic`], and the stages keep
-//! going after an error so that one run reports them all.
+//! Files are only ever read through the [`SubmissionRoot`] (inside it, never through a link)
+//! and within size and count budgets; every problem becomes a located [`Diagnostic`], and the
+//! stages keep going after an error so that one run reports them all.
 
 use crate::dotenv;
 use crate::interpolate::{self, Variables};
@@ -14,9 +14,9 @@ use crate::model::{Located, Project};
 use crate::node::{Key, Node, NodeKind};
 use crate::yaml::{self, Budget};
 use crate::{LoadOptions, Loaded};
-use assay_core::{Diagnostic, Location};
+use assay_core::{normalize, Diagnostic, Location, RootErrorKind, SubmissionRoot};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// Most distinct files one project may read (compose files, includes, extends, env files).
@@ -29,8 +29,8 @@ const MAX_BYTES_READ: u64 = 64 * 1024 * 1024;
 const MAX_EXTENDS_DEPTH: usize = 32;
 
 pub(crate) struct Loader<'a> {
-    /// Canonical absolute submission root.
-    pub root: PathBuf,
+    /// The submission root: every file is read through it.
+    pub root: SubmissionRoot,
     pub opts: &'a LoadOptions,
     pub diags: Vec<Diagnostic>,
     /// Files read, relative to the root.
@@ -46,24 +46,28 @@ pub(crate) struct Loader<'a> {
     reported_cycles: BTreeSet<Vec<String>>,
 }
 
-pub(crate) fn load(root: &Path, compose_file: &Path, opts: &LoadOptions) -> Loaded {
-    let root = match root.canonicalize() {
-        Ok(r) => r,
-        Err(e) => {
-            return Loaded {
-                project: None,
-                diagnostics: vec![Diagnostic::error(format!(
-                    "cannot open the submission root {}: {e}",
-                    root.display()
-                ))],
+/// Opens `root` as a [`SubmissionRoot`], or says why it cannot be.
+pub(crate) fn open_root(root: &Path) -> Result<SubmissionRoot, Diagnostic> {
+    SubmissionRoot::open(root).map_err(|e| {
+        Diagnostic::error(format!(
+            "cannot open the submission root {}: {}",
+            root.display(),
+            match e.kind {
+                RootErrorKind::NotFound { .. } => "no such file or directory".to_string(),
+                RootErrorKind::Io(io) => io_reason(&io),
+                _ => e.to_string(),
             }
-        }
-    };
-    let main = normalize(&root.join(compose_file));
+        ))
+    })
+}
+
+pub(crate) fn load(root: &SubmissionRoot, compose_file: &Path, opts: &LoadOptions) -> Loaded {
+    let root_dir = root.path();
+    let main = normalize(&root_dir.join(compose_file));
     let project_dir = main
         .parent()
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| root.clone());
+        .unwrap_or_else(|| root_dir.to_path_buf());
     let mut l = Loader::new(root.clone(), opts, project_dir.clone());
     // variables: the project directory's .env, then the caller's overrides
     let env_path = project_dir.join(".env");
@@ -127,14 +131,10 @@ pub(crate) fn load_env_file(
     file: &Path,
 ) -> Result<BTreeMap<String, Located<String>>, Diagnostic> {
     let opts = LoadOptions::default();
-    let root = root.canonicalize().map_err(|e| {
-        Diagnostic::error(format!(
-            "cannot open the submission root {}: {e}",
-            root.display()
-        ))
-    })?;
-    let mut l = Loader::new(root.clone(), &opts, root.clone());
-    match l.read_env_file(&normalize(&root.join(file)), None) {
+    let root = open_root(root)?;
+    let dir = root.path().to_path_buf();
+    let mut l = Loader::new(root, &opts, dir.clone());
+    match l.read_env_file(&normalize(&dir.join(file)), None) {
         Some(entries) => Ok(entries.into_iter().collect()),
         None => Err(l
             .diags
@@ -182,25 +182,6 @@ fn override_files(main: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Lexically normalises a path (`.` dropped, `..` applied where possible).
-pub(crate) fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
-                    out.pop();
-                } else if !out.has_root() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
-
 /// `to` relative to `from` (both absolute and normalised), lexically.
 pub(crate) fn relative_to(to: &Path, from: &Path) -> PathBuf {
     let t: Vec<_> = to.components().collect();
@@ -217,7 +198,7 @@ pub(crate) fn relative_to(to: &Path, from: &Path) -> PathBuf {
 }
 
 impl<'a> Loader<'a> {
-    fn new(root: PathBuf, opts: &'a LoadOptions, project_dir: PathBuf) -> Self {
+    fn new(root: SubmissionRoot, opts: &'a LoadOptions, project_dir: PathBuf) -> Self {
         Loader {
             root,
             opts,
@@ -234,7 +215,7 @@ impl<'a> Loader<'a> {
 
     /// A path for locations: relative to the root, `/`-separated.
     pub(crate) fn rel(&self, abs: &Path) -> String {
-        let r = relative_to(&normalize(abs), &self.root);
+        let r = relative_to(&normalize(abs), self.root.path());
         let s = r.to_string_lossy().replace('\\', "/");
         if s.is_empty() {
             ".".into()
@@ -243,68 +224,59 @@ impl<'a> Loader<'a> {
         }
     }
 
-    /// Reads a file of the submission. Refuses files outside the root (after resolving
-    /// symlinks), oversized files, too many files, and non-UTF-8 text.
+    /// Reads a file of the submission through the [`SubmissionRoot`]: refuses files outside
+    /// the root (also through a link), any link on the way, oversized files, too many files,
+    /// and non-UTF-8 text.
     pub(crate) fn read(&mut self, abs: &Path, at: Option<&Location>) -> Option<String> {
         let rel = self.rel(abs);
         let here = at.cloned().unwrap_or_else(|| Location::file(rel.clone()));
-        if !normalize(abs).starts_with(&self.root) {
-            self.diags.push(
-                Diagnostic::error(format!(
-                    "refusing to read {rel}: it resolves outside the submission directory"
-                ))
-                .at(here)
-                .with_hint("every file a compose project uses must live inside the submission")
-                .with_code(assay_core::codes::OUTSIDE_SUBMISSION),
-            );
+        let outside = || {
+            Diagnostic::error(format!(
+                "refusing to read {rel}: it resolves outside the submission directory"
+            ))
+            .at(here.clone())
+            .with_hint("every file a compose project uses must live inside the submission")
+            .with_code(assay_core::codes::OUTSIDE_SUBMISSION)
+        };
+        // Where the path points (links followed) only words the refusal; the read below
+        // enforces the rule itself.
+        if !self.root.is_inside(abs) {
+            self.diags.push(outside());
             return None;
         }
-        let real = match abs.canonicalize() {
-            Ok(p) => p,
+        let max_bytes = Budget::default().max_bytes as u64;
+        let bytes = match self.root.read(abs, max_bytes) {
+            Ok(bytes) => bytes,
             Err(e) => {
-                self.diags.push(
-                    Diagnostic::error(format!("cannot read {rel}: {}", io_reason(&e))).at(here),
-                );
+                let d = match e.kind {
+                    RootErrorKind::Outside => outside(),
+                    RootErrorKind::Link { at } => Diagnostic::error(format!(
+                        "refusing to read {rel}: {} is a symbolic link, and assay never follows links in a submission",
+                        self.rel(&self.root.path().join(at))
+                    ))
+                    .at(here)
+                    .with_hint("put the file itself in the submission instead of a link to it"),
+                    RootErrorKind::NotAFile => {
+                        Diagnostic::error(format!("{rel} is not a regular file")).at(here)
+                    }
+                    RootErrorKind::TooLarge { size, cap } => Diagnostic::error(format!(
+                        "{rel} is {size} bytes, more than the {cap} bytes allowed"
+                    ))
+                    .at(here),
+                    RootErrorKind::NotFound { .. } => {
+                        Diagnostic::error(format!("cannot read {rel}: no such file or directory"))
+                            .at(here)
+                    }
+                    RootErrorKind::Io(io) => {
+                        Diagnostic::error(format!("cannot read {rel}: {}", io_reason(&io)))
+                            .at(here)
+                    }
+                    _ => Diagnostic::error(format!("cannot read {rel}: {e}")).at(here),
+                };
+                self.diags.push(d);
                 return None;
             }
         };
-        if !real.starts_with(&self.root) {
-            self.diags.push(
-                Diagnostic::error(format!(
-                    "refusing to read {rel}: it resolves outside the submission directory"
-                ))
-                .at(here)
-                .with_hint("every file a compose project uses must live inside the submission")
-                .with_code(assay_core::codes::OUTSIDE_SUBMISSION),
-            );
-            return None;
-        }
-        let budget = Budget::default();
-        match std::fs::metadata(&real) {
-            Ok(m) if !m.is_file() => {
-                self.diags
-                    .push(Diagnostic::error(format!("{rel} is not a regular file")).at(here));
-                return None;
-            }
-            Ok(m) if m.len() > budget.max_bytes as u64 => {
-                self.diags.push(
-                    Diagnostic::error(format!(
-                        "{rel} is {} bytes, more than the {} bytes allowed",
-                        m.len(),
-                        budget.max_bytes
-                    ))
-                    .at(here),
-                );
-                return None;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                self.diags.push(
-                    Diagnostic::error(format!("cannot read {rel}: {}", io_reason(&e))).at(here),
-                );
-                return None;
-            }
-        }
         let rel_path = PathBuf::from(&rel);
         if !self.files.contains(&rel_path) {
             if self.files.len() >= MAX_FILES {
@@ -318,7 +290,7 @@ impl<'a> Loader<'a> {
             }
             self.files.push(rel_path);
         }
-        self.bytes_read += std::fs::metadata(&real).map_or(0, |m| m.len());
+        self.bytes_read += bytes.len() as u64;
         if self.bytes_read > MAX_BYTES_READ {
             self.diags.push(
                 Diagnostic::error(format!(
@@ -328,19 +300,11 @@ impl<'a> Loader<'a> {
             );
             return None;
         }
-        match std::fs::read(&real) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(s) => Some(s),
-                Err(_) => {
-                    self.diags
-                        .push(Diagnostic::error(format!("{rel} is not valid UTF-8 text")).at(here));
-                    None
-                }
-            },
-            Err(e) => {
-                self.diags.push(
-                    Diagnostic::error(format!("cannot read {rel}: {}", io_reason(&e))).at(here),
-                );
+        match String::from_utf8(bytes) {
+            Ok(s) => Some(s),
+            Err(_) => {
+                self.diags
+                    .push(Diagnostic::error(format!("{rel} is not valid UTF-8 text")).at(here));
                 None
             }
         }

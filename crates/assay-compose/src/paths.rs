@@ -2,8 +2,8 @@
 //! path in the merged tree resolves against the main project directory (compose-go makes them
 //! absolute instead; keeping them relative keeps the values readable for reviewers).
 
-use crate::loader::normalize;
 use crate::node::{Node, NodeKind};
+use assay_core::normalize;
 use std::path::Path;
 
 /// Whether a build context or include path names a remote resource.

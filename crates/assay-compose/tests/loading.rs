@@ -282,3 +282,68 @@ fn env_files_outside_the_root_are_refused() {
     assert_eq!(ok["DB_PASSWORD"].value, "s3cret");
     assert_eq!(ok["WEB_PORT"].location.to_string(), ".env:3:1");
 }
+
+/// Every file is read through the submission root, which never follows a link: a link that
+/// stays inside is refused too (with the link named), one that leaves is refused as outside
+/// (and carries the code that routes it to `compose.security`).
+#[test]
+fn files_reached_through_a_link_are_refused_naming_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sub");
+    std::fs::create_dir_all(root.join("env")).unwrap();
+    std::fs::create_dir_all(dir.path().join("outside")).unwrap();
+    std::fs::write(root.join("env/real.env"), "A=1\n").unwrap();
+    std::fs::write(dir.path().join("outside/x.env"), "B=2\n").unwrap();
+    std::os::unix::fs::symlink("env", root.join("env-dir")).unwrap();
+    std::os::unix::fs::symlink("../outside/x.env", root.join("out.env")).unwrap();
+    std::fs::write(
+        root.join("compose.yaml"),
+        "services:\n  a:\n    image: postgres:16\n    env_file:\n      - env-dir/real.env\n      - out.env\n",
+    )
+    .unwrap();
+    let loaded = load(&root, "compose.yaml");
+    let errs = errors(&loaded);
+    assert_eq!(errs.len(), 2, "{errs:#?}");
+    assert_eq!(
+        errs[0].message,
+        "refusing to read env-dir/real.env: env-dir is a symbolic link, and assay never follows links in a submission"
+    );
+    assert_eq!(
+        errs[0].location.as_ref().unwrap().to_string(),
+        "compose.yaml:5:9"
+    );
+    assert_eq!(errs[0].code, None);
+    assert!(
+        errs[1]
+            .to_string()
+            .starts_with("compose.yaml:6:9: refusing to read out.env: it resolves outside"),
+        "{}",
+        errs[1]
+    );
+    assert_eq!(errs[1].code, Some(assay_core::codes::OUTSIDE_SUBMISSION));
+}
+
+/// `../..` is two levels above the project, never the project itself (the checks crate's old
+/// normaliser folded it to the root).
+#[test]
+fn a_path_climbing_two_levels_is_outside_not_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("a/sub");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(dir.path().join("x.env"), "A=1\n").unwrap();
+    std::fs::write(
+        root.join("compose.yaml"),
+        "services:\n  a:\n    image: postgres:16\n    env_file: ../../x.env\n",
+    )
+    .unwrap();
+    let loaded = load(&root, "compose.yaml");
+    let errs = errors(&loaded);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0]
+            .message
+            .contains("resolves outside the submission directory"),
+        "{}",
+        errs[0]
+    );
+}

@@ -8,7 +8,18 @@ use std::path::Path;
 fn main() {
     for arg in std::env::args().skip(1) {
         let path = Path::new(&arg);
-        let root = path.parent().unwrap_or(Path::new("."));
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let root = match assay_core::SubmissionRoot::open(dir) {
+            Ok(r) => r,
+            Err(e) => {
+                println!("{arg}: {e}");
+                continue;
+            }
+        };
+        let root = &root;
         let name = Path::new(path.file_name().unwrap_or_default());
         match extract_document(root, name, &ExtractLimits::default()) {
             Ok(doc) => {

@@ -16,10 +16,10 @@ pub use count::{count_words, wc_words};
 pub use extract::{extract_document, Document, ExtractLimits, Format};
 pub use fingerprint::Fingerprint;
 
-use assay_core::{CheckResult, Diagnostic, Location, Rubric, Severity};
+use assay_core::{CheckResult, Diagnostic, Location, Rubric, Severity, SubmissionRoot};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// One answer attributed to a rubric question.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,10 +70,10 @@ pub struct EssayOutcome {
 /// Grades the essays of a submission with the default extraction limits.
 ///
 /// `docs` are the answer documents relative to `root` (from intake discovery; the candidate's
-/// README included). `has_orchestration_file` says whether Q1 is answered by a compose file or
+/// README included), read through it: inside it, capped, never through a link. `has_orchestration_file` says whether Q1 is answered by a compose file or
 /// manifests.
 pub fn grade(
-    root: &Path,
+    root: &SubmissionRoot,
     docs: &[PathBuf],
     rubric: &Rubric,
     has_orchestration_file: bool,
@@ -89,7 +89,7 @@ pub fn grade(
 
 /// [`grade`] with explicit extraction limits.
 pub fn grade_with_limits(
-    root: &Path,
+    root: &SubmissionRoot,
     docs: &[PathBuf],
     rubric: &Rubric,
     has_orchestration_file: bool,

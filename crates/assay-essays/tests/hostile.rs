@@ -172,7 +172,8 @@ fn oversized_and_special_files_are_not_read() {
         ..ExtractLimits::default()
     };
     let docs = vec!["q2.md".into(), "q3.txt".into(), "missing.md".into()];
-    let o = grade_with_limits(dir.path(), &docs, &support::rubric(), true, &limits);
+    let root = assay_core::SubmissionRoot::open(dir.path()).unwrap();
+    let o = grade_with_limits(&root, &docs, &support::rubric(), true, &limits);
     assert!(o.answers.is_empty());
     let msgs: Vec<String> = o.diagnostics.iter().map(|d| d.to_string()).collect();
     assert!(
@@ -257,4 +258,30 @@ fn a_pdf_with_a_compression_bomb_inside_is_a_diagnostic() {
     assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
     let err = extract_bytes("bomb.pdf", Format::Pdf, &bomb, &limits).unwrap_err();
     assert!(err.message.contains("compression bomb"), "{err}");
+}
+
+/// The old check looked at the last component only, so a linked folder (`answers` → a folder
+/// outside) was read through. Every component is now opened without following links.
+#[cfg(unix)]
+#[test]
+fn an_answer_under_a_linked_folder_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("q2.md"), "word ".repeat(300)).unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("answers")).unwrap();
+    let root = assay_core::SubmissionRoot::open(dir.path()).unwrap();
+    let docs = vec!["answers/q2.md".into()];
+    let o = grade_with_limits(
+        &root,
+        &docs,
+        &support::rubric(),
+        true,
+        &ExtractLimits::default(),
+    );
+    assert!(o.answers.is_empty());
+    let msg = o.diagnostics[0].to_string();
+    assert_eq!(
+        msg,
+        "answers/q2.md: cannot read answer document: `answers/q2.md` is refused: `answers` is a symbolic link (assay never follows links in a submission)"
+    );
 }

@@ -2,7 +2,8 @@
 //!
 //! [`open`] takes a `.zip`, a directory or a git checkout and produces a [`Workspace`]: a
 //! private copy in a fresh temp dir (removed when the workspace drops, and on every error path),
-//! plus the [`Discovery`] of the files later stages need.
+//! opened as the [`SubmissionRoot`] every later stage reads it through, plus the [`Discovery`]
+//! of the files later stages need.
 //!
 //! Nothing the archive declares is trusted:
 //! - the zip's skeleton is read by us first ([`layout`](self)): one end record, at the very end,
@@ -26,11 +27,11 @@ mod unpack;
 pub use discover::{discover, DiscoverOptions, Discovery, COMPOSE_FILE_NAMES, OVERRIDE_FILE_NAMES};
 pub use error::IntakeError;
 
-use assay_core::{Diagnostic, IntakeLimits};
+use assay_core::{Diagnostic, IntakeLimits, SubmissionRoot};
 use sink::{Budget, Tree};
 use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What the submission was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +45,9 @@ pub enum SourceKind {
 /// An unpacked submission in a private temp dir, removed on drop.
 #[derive(Debug)]
 pub struct Workspace {
-    /// Absolute path of the unpacked submission (a folder inside the private temp dir).
-    pub root: PathBuf,
+    /// The unpacked submission (a folder inside the private temp dir), opened as the
+    /// [`SubmissionRoot`] later stages read it through (inside it only, never through a link).
+    pub root: SubmissionRoot,
     pub kind: SourceKind,
     pub discovery: Discovery,
     /// Remarks for the reviewer: skipped links and folders, an unwrapped top folder.
@@ -130,6 +132,12 @@ pub fn open_in(
         }
     }
     let discovery = discover(&root, opts)?;
+    let root = SubmissionRoot::open(&root).map_err(|e| {
+        IntakeError::internal(
+            format!("opening {}", root.display()),
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
     Ok(Workspace {
         root,
         kind,

@@ -39,8 +39,8 @@ fn a_zip_of_a_folder_is_unwrapped_and_mac_junk_left_out() {
     )
     .unwrap();
     assert_eq!(ws.kind, SourceKind::Zip);
-    assert!(ws.root.is_absolute());
-    assert_eq!(tree(&ws.root), ["ANSWERS.md", "compose.yaml"]);
+    assert!(ws.root.path().is_absolute());
+    assert_eq!(tree(ws.root.path()), ["ANSWERS.md", "compose.yaml"]);
     assert_eq!(
         ws.discovery.compose_file,
         Some(PathBuf::from("compose.yaml"))
@@ -70,7 +70,7 @@ fn two_top_folders_or_a_top_level_file_are_not_unwrapped() {
         &case.work(),
     )
     .unwrap();
-    assert_eq!(tree(&ws.root), ["README.md", "a/", "a/compose.yaml"]);
+    assert_eq!(tree(ws.root.path()), ["README.md", "a/", "a/compose.yaml"]);
     assert!(ws.notes.is_empty());
 }
 
@@ -255,18 +255,18 @@ fn a_directory_is_copied_with_links_and_build_output_left_out() {
 
     let ws = open_in(&src, &IntakeLimits::default(), &opts(), &case.work()).unwrap();
     assert_eq!(ws.kind, SourceKind::Directory);
-    let work_dir = ws.root.parent().unwrap();
+    let work_dir = ws.root.path().parent().unwrap();
     assert_eq!(
         std::fs::metadata(work_dir).unwrap().permissions().mode() & 0o7777,
         0o700,
         "the work dir is the grader's alone"
     );
     assert_eq!(
-        tree(&ws.root),
+        tree(ws.root.path()),
         ["answers/", "answers/q2.md", "compose.yaml", "webapp/"]
     );
     assert_eq!(
-        std::fs::metadata(ws.root.join("answers/q2.md"))
+        std::fs::metadata(ws.root.path().join("answers/q2.md"))
             .unwrap()
             .permissions()
             .mode()
@@ -307,7 +307,7 @@ fn a_git_checkout_is_copied_without_its_git_folder() {
     std::fs::write(src.join("docker-compose.yml"), COMPOSE).unwrap();
     let ws = open_in(&src, &IntakeLimits::default(), &opts(), &case.work()).unwrap();
     assert_eq!(ws.kind, SourceKind::GitCheckout);
-    assert_eq!(tree(&ws.root), ["docker-compose.yml"]);
+    assert_eq!(tree(ws.root.path()), ["docker-compose.yml"]);
     assert_eq!(
         ws.discovery.compose_file,
         Some(PathBuf::from("docker-compose.yml"))
@@ -357,7 +357,7 @@ fn usage_errors_are_told_apart_from_rejections() {
     Zip::new().file("compose.yaml", COMPOSE).write(&odd);
     let ws = open(&odd, &IntakeLimits::default(), &opts()).unwrap();
     assert_eq!(ws.kind, SourceKind::Zip);
-    assert!(Path::new(&ws.root).join("compose.yaml").is_file());
+    assert!(ws.root.path().join("compose.yaml").is_file());
 }
 
 #[test]
@@ -391,7 +391,7 @@ fn a_directory_holding_the_temp_parent_is_not_copied_into_itself() {
         &case.work(),
     )
     .unwrap();
-    assert_eq!(tree(&ws.root), ["compose.yaml", "work/"]);
+    assert_eq!(tree(ws.root.path()), ["compose.yaml", "work/"]);
 }
 
 /// Archives made by real tools (committed under tests/fixtures/): Info-ZIP's `zip -r` of a
@@ -408,7 +408,7 @@ fn archives_from_real_tools_are_taken() {
     )
     .unwrap();
     assert_eq!(
-        tree(&ws.root),
+        tree(ws.root.path()),
         [
             "answers/",
             "answers/q2.md",
@@ -422,7 +422,7 @@ fn archives_from_real_tools_are_taken() {
     assert_eq!(ws.discovery.webapp_dirs, paths(&["webapp"]));
     assert_eq!(ws.discovery.answer_docs, paths(&["answers/q2.md"]));
     assert_eq!(
-        std::fs::read_to_string(ws.root.join("answers/q2.md")).unwrap(),
+        std::fs::read_to_string(ws.root.path().join("answers/q2.md")).unwrap(),
         "# Q2\nSome words.\n"
     );
 
@@ -433,9 +433,12 @@ fn archives_from_real_tools_are_taken() {
         &case.work(),
     )
     .unwrap();
-    assert_eq!(tree(&ws.root), ["ANSWERS.md", "compose.yaml", "docs/"]);
     assert_eq!(
-        std::fs::read(ws.root.join("ANSWERS.md")).unwrap(),
+        tree(ws.root.path()),
+        ["ANSWERS.md", "compose.yaml", "docs/"]
+    );
+    assert_eq!(
+        std::fs::read(ws.root.path().join("ANSWERS.md")).unwrap(),
         b"word ".repeat(300)
     );
 }

@@ -36,7 +36,7 @@ fn assert_rejected(case: &Case, result: Result<Workspace, IntakeError>, entry: &
         Err(other) => panic!("expected Rejected({entry}), got {other:?}"),
         Ok(ws) => panic!(
             "expected Rejected({entry}), got a workspace: {:?}",
-            tree(&ws.root)
+            tree(ws.root.path())
         ),
     }
     case.assert_clean(&["submission.zip"]);
@@ -323,7 +323,10 @@ fn item04_an_honest_streamed_entry_with_a_data_descriptor_is_taken() {
     let content = b"written by a streaming archiver".repeat(100);
     let zip = one(Entry::deflated("stream.txt", &content).with_descriptor());
     let ws = open_zip(&case, &zip, &IntakeLimits::default()).expect("honest archive");
-    assert_eq!(std::fs::read(ws.root.join("stream.txt")).unwrap(), content);
+    assert_eq!(
+        std::fs::read(ws.root.path().join("stream.txt")).unwrap(),
+        content
+    );
 }
 
 // 5. Nested zips are stored as files, never recursed into.
@@ -337,8 +340,11 @@ fn item05_nested_zips_are_stored_as_files() {
         .entry(Entry::stored("inner.zip", &inner))
         .file("README.md", b"# hi");
     let ws = open_zip(&case, &zip, &IntakeLimits::default()).expect("a nested zip is just a file");
-    assert_eq!(std::fs::read(ws.root.join("inner.zip")).unwrap(), inner);
-    assert_eq!(tree(&ws.root), ["README.md", "inner.zip"]);
+    assert_eq!(
+        std::fs::read(ws.root.path().join("inner.zip")).unwrap(),
+        inner
+    );
+    assert_eq!(tree(ws.root.path()), ["README.md", "inner.zip"]);
     drop(ws);
     case.assert_clean(&["submission.zip"]);
 }
@@ -593,7 +599,7 @@ fn item08_permissions_are_forced() {
     let ws =
         open_zip(&case, &zip, &IntakeLimits::default()).expect("modes are not a reason to reject");
     let mode = |p: &str| {
-        std::fs::metadata(ws.root.join(p))
+        std::fs::metadata(ws.root.path().join(p))
             .unwrap()
             .permissions()
             .mode()
@@ -603,7 +609,7 @@ fn item08_permissions_are_forced() {
     assert_eq!(mode("locked/setuid"), 0o644);
     assert_eq!(mode("world-writable"), 0o644);
     assert_eq!(mode("unreadable"), 0o644);
-    let root = ws.root.clone();
+    let root = ws.root.path().to_path_buf();
     drop(ws);
     assert!(
         !root.exists(),

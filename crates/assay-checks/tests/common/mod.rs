@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use assay_checks::{compose_checks, CheckContext, ComposeFacts};
-use assay_compose::{load_project, LoadOptions, Loaded};
+use assay_compose::{LoadOptions, Loaded};
 use assay_core::*;
 use std::path::{Path, PathBuf};
 
@@ -30,8 +30,17 @@ pub fn compose_file(root: &Path) -> PathBuf {
     panic!("no compose file in {}", root.display());
 }
 
+/// The fixture directory opened as a submission root, as intake would.
+pub fn open_root(root: &Path) -> SubmissionRoot {
+    SubmissionRoot::open(root).unwrap_or_else(|e| panic!("{e}"))
+}
+
 pub fn load(root: &Path) -> Loaded {
-    load_project(root, &compose_file(root), &LoadOptions::default())
+    assay_compose::load(
+        &open_root(root),
+        &compose_file(root),
+        &LoadOptions::default(),
+    )
 }
 
 /// Loads `root` and runs every check, with the webapp dirs intake would discover (`sample-webapp`
@@ -44,8 +53,9 @@ pub fn run(root: &Path) -> (Loaded, ComposeFacts) {
         Vec::new()
     };
     let rubric = rubric();
+    let root = open_root(root);
     let ctx = CheckContext {
-        root,
+        root: &root,
         rubric: &rubric,
         webapp_dirs: &dirs,
     };

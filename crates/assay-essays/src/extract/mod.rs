@@ -11,8 +11,7 @@ mod markdown;
 mod pdf;
 mod text;
 
-use assay_core::{Diagnostic, Location};
-use std::io::Read;
+use assay_core::{Diagnostic, Location, RootErrorKind, SubmissionRoot};
 use std::path::Path;
 use std::time::Duration;
 
@@ -119,10 +118,11 @@ impl Default for ExtractLimits {
     }
 }
 
-/// Reads and extracts one document; `rel` is relative to `root`. An unreadable, oversized or
-/// malformed document is an `Err` diagnostic located at the file.
+/// Reads and extracts one document; `rel` is relative to `root`, and read through it (capped,
+/// never through a link). An unreadable, oversized or malformed document is an `Err`
+/// diagnostic located at the file.
 pub fn extract_document(
-    root: &Path,
+    root: &SubmissionRoot,
     rel: &Path,
     limits: &ExtractLimits,
 ) -> Result<Document, Diagnostic> {
@@ -132,25 +132,19 @@ pub fn extract_document(
         Diagnostic::warning("not an answer format assay reads (.md, .txt, .html, .docx, .pdf)")
             .at(here())
     })?;
-    let path = root.join(rel);
-    let meta = std::fs::symlink_metadata(&path)
-        .map_err(|e| Diagnostic::error(format!("cannot read answer document: {e}")).at(here()))?;
-    if !meta.file_type().is_file() {
-        return Err(Diagnostic::error(
-            "answer document is not a regular file (symlink or special file)",
-        )
-        .at(here()));
-    }
-    if meta.len() > limits.max_file_bytes {
-        return Err(too_big(&file, meta.len(), limits.max_file_bytes));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    std::fs::File::open(&path)
-        .and_then(|f| f.take(limits.max_file_bytes + 1).read_to_end(&mut bytes))
-        .map_err(|e| Diagnostic::error(format!("cannot read answer document: {e}")).at(here()))?;
-    if bytes.len() as u64 > limits.max_file_bytes {
-        return Err(too_big(&file, bytes.len() as u64, limits.max_file_bytes));
-    }
+    let bytes = root.read(rel, limits.max_file_bytes).map_err(|e| {
+        match &e.kind {
+            RootErrorKind::TooLarge { size, cap } => return too_big(&file, *size, *cap),
+            RootErrorKind::Link { at } if *at == e.path => {
+                Diagnostic::error(format!("answer document is not a regular file: {e}"))
+            }
+            RootErrorKind::NotAFile => Diagnostic::error(
+                "answer document is not a regular file (a directory or a special file)",
+            ),
+            _ => Diagnostic::error(format!("cannot read answer document: {e}")),
+        }
+        .at(here())
+    })?;
     extract_bytes(&file, format, &bytes, limits)
 }
 

@@ -226,5 +226,6 @@ pub fn grade_files(
         std::fs::write(&p, bytes).unwrap();
         docs.push(std::path::PathBuf::from(name));
     }
-    assay_essays::grade(dir.path(), &docs, &rubric(), has_orchestration_file)
+    let root = assay_core::SubmissionRoot::open(dir.path()).unwrap();
+    assay_essays::grade(&root, &docs, &rubric(), has_orchestration_file)
 }

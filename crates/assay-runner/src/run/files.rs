@@ -3,6 +3,7 @@
 use super::*;
 use crate::plan::{fill_path, BindKind, ContainerSpec, FileSource};
 use assay_compose::{MountKind, Project};
+use assay_core::{EntryKind, RootErrorKind, SubmissionRoot, WalkLimits};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -28,38 +29,26 @@ pub fn bind_kinds(project: &Project) -> BTreeMap<PathBuf, BindKind> {
     out
 }
 
+/// What `host` is, judged by the one rule of the submission ([`SubmissionRoot`]): inside, no
+/// link on the way, a regular file or a directory.
 fn bind_kind(root: &Path, host: &Path) -> BindKind {
-    let Ok(rel) = host.strip_prefix(root) else {
+    let Ok(sub) = SubmissionRoot::open(root) else {
         return BindKind::Refused;
     };
-    let mut at = root.to_path_buf();
-    let parts: Vec<_> = rel.components().collect();
-    for (i, c) in parts.iter().enumerate() {
-        let std::path::Component::Normal(c) = c else {
-            return BindKind::Refused;
-        };
-        at.push(c);
-        let meta = match std::fs::symlink_metadata(&at) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return BindKind::Missing,
-            Err(_) => return BindKind::Refused,
-        };
-        let ft = meta.file_type();
-        let last = i + 1 == parts.len();
-        if ft.is_dir() {
-            if last {
-                return BindKind::Dir;
-            }
-        } else if ft.is_file() && last {
+    match sub.bind_source(host) {
+        Ok(b) if b.kind == EntryKind::Dir => BindKind::Dir,
+        Ok(b) => {
             use std::os::unix::fs::PermissionsExt;
-            return BindKind::File {
-                mode: meta.permissions().mode() & 0o777,
-            };
-        } else {
-            return BindKind::Refused;
+            match std::fs::symlink_metadata(&b.real) {
+                Ok(m) => BindKind::File {
+                    mode: m.permissions().mode() & 0o777,
+                },
+                Err(_) => BindKind::Refused,
+            }
         }
+        Err(e) if matches!(e.kind, RootErrorKind::NotFound { .. }) => BindKind::Missing,
+        Err(_) => BindKind::Refused,
     }
-    BindKind::Dir
 }
 
 /// The largest file copied into a container (secrets, configs, bound files): the intake's
@@ -79,9 +68,12 @@ pub(super) fn bind_volumes_tar(
     filled: &[(String, PathBuf)],
 ) -> Result<Option<Vec<u8>>, RunError> {
     let mut builder = tar::Builder::new(Vec::new());
-    builder.follow_symlinks(false);
     let mut any = false;
     let mut total = 0u64;
+    let sub = SubmissionRoot::open(root).map_err(|e| RunError::Copy {
+        what: "the submission".into(),
+        why: e.to_string(),
+    })?;
     for (i, (_, dir)) in filled.iter().enumerate() {
         if bind_kind(root, dir) != BindKind::Dir {
             continue;
@@ -92,45 +84,37 @@ pub(super) fn bind_volumes_tar(
             why,
         };
         let base = PathBuf::from(fill_path(i));
-        for entry in walkdir::WalkDir::new(dir)
-            .follow_links(false)
-            .sort_by_file_name()
-        {
-            let entry = entry.map_err(|e| fail(e.to_string()))?;
-            let rel = entry
-                .path()
-                .strip_prefix(dir)
-                .map_err(|e| fail(e.to_string()))?;
-            let meta = entry.metadata().map_err(|e| fail(e.to_string()))?;
-            let ft = meta.file_type();
-            if !(ft.is_dir() || ft.is_file() || ft.is_symlink()) {
-                continue;
-            }
-            total += meta.len();
+        let top = sub.bind_source(dir).map_err(|e| fail(e.to_string()))?.rel;
+        let entries = sub
+            .walk(dir, WalkLimits::default())
+            .map_err(|e| fail(e.to_string()))?;
+        for entry in entries {
+            let rel = entry.rel.strip_prefix(&top).unwrap_or(&entry.rel);
+            total += entry.size;
             if total > MAX_COPIED_TOTAL {
                 return Err(fail(format!("holds more than {MAX_COPIED_TOTAL} bytes")));
             }
             let mut header = tar::Header::new_gnu();
-            header.set_metadata(&meta);
-            use std::os::unix::fs::PermissionsExt;
             // No set-id bits, whatever the file says (intake already forces 0644/0755).
-            header.set_mode(meta.permissions().mode() & 0o777);
+            header.set_mode(entry.mode & 0o777);
             header.set_uid(0);
             header.set_gid(0);
             header.set_mtime(0);
             let path = base.join(rel);
-            let res = if ft.is_file() {
-                let content = read_no_follow(root, entry.path())
-                    .map_err(|why| fail(format!("{}: {why}", entry.path().display())))?;
-                header.set_size(content.len() as u64);
-                builder.append_data(&mut header, &path, content.as_slice())
-            } else if ft.is_symlink() {
-                let target = std::fs::read_link(entry.path()).map_err(|e| fail(e.to_string()))?;
-                header.set_size(0);
-                builder.append_link(&mut header, &path, &target)
-            } else {
-                header.set_size(0);
-                builder.append_data(&mut header, &path, std::io::empty())
+            let res = match entry.kind {
+                EntryKind::File => {
+                    let content = sub
+                        .read(&entry.rel, MAX_COPIED_FILE)
+                        .map_err(|e| fail(e.to_string()))?;
+                    header.set_entry_type(tar::EntryType::Regular);
+                    header.set_size(content.len() as u64);
+                    builder.append_data(&mut header, &path, content.as_slice())
+                }
+                EntryKind::Dir => {
+                    header.set_entry_type(tar::EntryType::Directory);
+                    header.set_size(0);
+                    builder.append_data(&mut header, &path, std::io::empty())
+                }
             };
             res.map_err(|e| fail(e.to_string()))?;
         }
@@ -201,38 +185,12 @@ pub(super) fn files_tars(
     Ok(out)
 }
 
-/// Reads a regular file of the submission, at most [`MAX_COPIED_FILE`] bytes, refusing a
-/// symbolic link anywhere between `root` and the file (the last one with `O_NOFOLLOW`, so a
-/// swap between the check and the open cannot redirect it).
+/// Reads a regular file of the submission, at most [`MAX_COPIED_FILE`] bytes, never following
+/// a link ([`SubmissionRoot::read`]).
 fn read_no_follow(root: &Path, p: &Path) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    match bind_kind(root, p) {
-        BindKind::File { .. } => {}
-        BindKind::Missing => return Err("does not exist".into()),
-        BindKind::Dir => return Err("is a directory".into()),
-        BindKind::Refused => return Err("is a symbolic link, a special file, or behind one".into()),
-    }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(p)
-        .map_err(|e| e.to_string())?;
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("is not a regular file".into());
-    }
-    if meta.len() > MAX_COPIED_FILE {
-        return Err(format!("is larger than {MAX_COPIED_FILE} bytes"));
-    }
-    let mut out = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_COPIED_FILE + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| e.to_string())?;
-    if out.len() as u64 > MAX_COPIED_FILE {
-        return Err(format!("is larger than {MAX_COPIED_FILE} bytes"));
-    }
-    Ok(out)
+    SubmissionRoot::open(root)
+        .and_then(|sub| sub.read(p, MAX_COPIED_FILE))
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -339,7 +297,6 @@ mod tests {
         std::fs::write(root.join("conf/s"), "#!/bin/sh").unwrap();
         std::fs::set_permissions(root.join("conf/s"), std::fs::Permissions::from_mode(0o4755))
             .unwrap();
-        std::os::unix::fs::symlink("/", root.join("conf/to-root")).unwrap();
         let filled = vec![
             ("v1".to_string(), root.join("missing")),
             ("v2".to_string(), root.join("conf")),
@@ -356,7 +313,9 @@ mod tests {
         }
         assert_eq!(entries["fill/1/sub/a.txt"].1, 0o644);
         assert_eq!(entries["fill/1/s"].1, 0o755, "set-id bits dropped");
-        assert!(entries["fill/1/to-root"].0.is_symlink(), "copied as a link");
+        // A link inside a bound directory (intake never writes one) is refused, not followed.
+        std::os::unix::fs::symlink("/", root.join("conf/to-root")).unwrap();
+        assert!(bind_volumes_tar(root, &filled).is_err());
         assert!(
             entries.keys().all(|k| k.starts_with("fill/1")),
             "{entries:?}"
