@@ -279,3 +279,28 @@ fn blind_documents_are_credited_as_labelled() {
         "misses and false credits over the blind documents: {detail:#?}"
     );
 }
+
+/// The handout as `assay kit` ships it, sent back unchanged: its README holds the questions,
+/// not answers, and is set aside as the handout.
+#[test]
+fn the_handout_sent_back_is_not_an_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("kit.zip");
+    let o = assay(&["kit", "--out", zip.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_report(Path::new(env!("CARGO_BIN_EXE_assay")), &zip);
+    assert!(
+        v["answers"].as_array().unwrap().is_empty(),
+        "{}",
+        v["answers"]
+    );
+    assert_eq!(check(&v, "essays.elective")["status"], "fail");
+    let docs = v["documents_searched"].as_array().unwrap();
+    assert_eq!(
+        docs.len(),
+        1,
+        "the webapp folder's README is not searched: {docs:?}"
+    );
+    assert_eq!(docs[0]["file"], "README.md");
+    assert_eq!(docs[0]["role"], "handout");
+}
