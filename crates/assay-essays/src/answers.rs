@@ -6,14 +6,19 @@
 //!   `answers/` or `essays/` folder) or for one question (`q2.md`, `question-3.txt`,
 //!   `Q4 - security.docx`, `essays/5.md`): an explicit label (`Question 2`, `Q2`, `Answer 2`),
 //!   a numbered heading (`## 2.`, `## 2)`) or a heading whose words name one question's rubric
-//!   title/keywords best starts an answer; the file name of a per-question file is enough;
+//!   title/keywords best starts an answer, and so does a paragraph restating a question's text
+//!   or a heading naming no question whose section is about one; the file name of a
+//!   per-question file is enough;
 //! - **the submission's README** (in the root, else beside the compose file): an explicit label
 //!   starts an answer; a numbered or keyword heading only when its section is *about* the
 //!   question (see [`crate::about`]), since READMEs number their setup steps and have sections
 //!   like "Security" or "Scaling" about the candidate's stack;
 //! - **other documents** (`CHALLENGES.md`, `docs/*.md`, design notes, an app's README): the same
-//!   as the README, and an explicit label does not count when the section is plainly about
-//!   another question (an FAQ's `Q2: why port 8080?`).
+//!   as the README, and an explicit label followed by a title needs some of the question in its
+//!   section (an FAQ's `Q2: why port 8080?` has none).
+//!
+//! With an orchestration file, Q1 needs no essay: a short Q1 section is a pointer to the file,
+//! and other documents' sections about the stack are never Q1 answers unless labelled.
 //!
 //! A section runs to the next labelled section, or — under a structural heading — to the next
 //! heading of the same or a higher level. The heading that labels a section is not counted.
