@@ -42,6 +42,8 @@ pub(crate) struct Section {
     pub text: String,
     /// Why the text was credited to the question: the label or the evidence.
     pub credit: String,
+    /// The heading or line that starts it as written (shortened), or the file name.
+    pub label: String,
 }
 
 /// What kind of document a searched file is; the bar for crediting an answer differs (see the
@@ -435,6 +437,7 @@ pub(crate) fn sections(
                 location,
                 text,
                 credit,
+                label: doc.file.rsplit('/').next().unwrap_or(&doc.file).to_string(),
             });
             return matched;
         }
@@ -494,9 +497,22 @@ pub(crate) fn sections(
             location: doc.location_of(&doc.blocks[s.block]),
             text,
             credit: s.credit.clone(),
+            label: as_written(doc, &doc.blocks[s.block]),
         });
     }
     matched
+}
+
+/// A heading or line as the candidate wrote it (Markdown headings with their `#`), shortened.
+fn as_written(doc: &Document, b: &Block) -> String {
+    match (doc.format, b.heading) {
+        (Format::Markdown, Some(level)) => format!(
+            "{} {}",
+            "#".repeat(usize::from(level)),
+            crate::truncate_chars(&b.text, 80)
+        ),
+        _ => crate::truncate_chars(&b.text, 80),
+    }
 }
 
 /// The texts of a document's parts (split at headings, else at blank-line paragraphs), the
@@ -603,14 +619,7 @@ impl<'r> Reader<'_, 'r> {
     fn not_credited(&mut self, b: &Block, q: &Question, reason: String) {
         self.uncredited.push(Uncredited {
             location: self.doc.location_of(b),
-            heading: match (self.doc.format, b.heading) {
-                (Format::Markdown, Some(level)) => format!(
-                    "{} {}",
-                    "#".repeat(usize::from(level)),
-                    crate::truncate_chars(&b.text, 80)
-                ),
-                _ => crate::truncate_chars(&b.text, 80),
-            },
+            heading: as_written(self.doc, b),
             question: q.id.clone(),
             reason,
         });
@@ -771,11 +780,15 @@ impl<'r> Reader<'_, 'r> {
         self.credit(i, q, None, false, credit)
     }
 
-    /// A paragraph that restates one question's text (a pasted question, or a numbered list
-    /// item holding it) starts that question's answer.
+    /// A paragraph of an answer document that restates one question's text (a pasted
+    /// question, or a numbered list item holding it) starts that question's answer.
     fn restated_question(&mut self, i: usize, b: &Block) -> Option<Start<'r>> {
         let words = count_words(&b.text);
-        if !(RESTATED_MIN_WORDS..=RESTATED_MAX_WORDS).contains(&words) {
+        // Only answer documents: elsewhere a quoted question would open a section that runs
+        // over whatever the document says next.
+        if self.role != DocumentRole::Answers
+            || !(RESTATED_MIN_WORDS..=RESTATED_MAX_WORDS).contains(&words)
+        {
             return None;
         }
         let (q, similarity) = self.judge.restates(&b.text)?;

@@ -104,8 +104,10 @@ pub struct GradeOptions {
     pub handout_markdown: Vec<String>,
 }
 
-/// Shingle similarity at and above which a document is a copy of a handout document.
+/// Shingle similarity at and above which a document is a copy of a handout document…
 const HANDOUT_SIMILARITY: f64 = 0.8;
+/// … unless it has this many words more than the handout document (an answer's worth).
+const HANDOUT_EXTRA_WORDS: usize = 100;
 
 /// The first README (by name) in the root folder among `docs`.
 fn root_readme(docs: &[PathBuf]) -> Option<PathBuf> {
@@ -169,13 +171,16 @@ pub fn grade_with(
     let mut sections = Vec::new();
     let mut documents = Vec::new();
     let top_readme = opts.top_readme.as_deref().map(extract::display_path);
-    let handouts: Vec<Fingerprint> = opts
+    let handouts: Vec<(Fingerprint, usize)> = opts
         .handout_markdown
         .iter()
         .filter_map(|md| {
             extract_bytes("handout", Format::Markdown, md.as_bytes(), limits)
                 .ok()
-                .map(|d| Fingerprint::of_text(&d.text()))
+                .map(|d| {
+                    let text = d.text();
+                    (Fingerprint::of_text(&text), count_words(&text))
+                })
         })
         .collect();
     for rel in docs {
@@ -184,10 +189,15 @@ pub fn grade_with(
                 diagnostics.extend(doc.diagnostics.iter().cloned());
                 let (mut role, mut why) =
                     answers::document_role(&doc.file, top_readme.as_deref(), rubric);
-                let print = Fingerprint::of_text(&doc.text());
+                let text = doc.text();
+                let print = Fingerprint::of_text(&text);
+                let words = count_words(&text);
+                // Near-identical to a handout document and not longer by more than a few
+                // answers' worth: a candidate who wrote answers into the handout's README is read.
                 if let Some(sim) = handouts
                     .iter()
-                    .filter_map(|h| h.similarity(&print))
+                    .filter(|(_, handout_words)| words <= handout_words + HANDOUT_EXTRA_WORDS)
+                    .filter_map(|(h, _)| h.similarity(&print))
                     .max_by(f64::total_cmp)
                     .filter(|s| *s >= HANDOUT_SIMILARITY)
                 {
@@ -234,10 +244,24 @@ pub fn grade_with(
         let Some(q) = rubric.questions.iter().find(|q| q.id == s.question) else {
             continue;
         };
-        by_question
-            .entry(q.id.clone())
-            .or_default()
-            .push(measure(&s, q));
+        let answer = measure(&s, q);
+        if answer.words == 0 {
+            // A label over nothing but the question's own text (or nothing at all).
+            if let Some(d) = documents.iter_mut().find(|d| d.file == s.file) {
+                d.credited.retain(|c| c != &q.id);
+                d.not_credited.push(Uncredited {
+                    location: s.location.clone(),
+                    heading: s.label.clone(),
+                    question: q.id.clone(),
+                    reason: format!(
+                        "{} but holds no answer text (at most the question's own)",
+                        s.credit
+                    ),
+                });
+            }
+            continue;
+        }
+        by_question.entry(q.id.clone()).or_default().push(answer);
     }
     let mut answers = Vec::new();
     for q in &rubric.questions {

@@ -184,3 +184,39 @@ fn a_copy_of_the_handout_is_not_searched() {
         copy.why
     );
 }
+
+/// A candidate who wrote an answer into the handout's README under its question is read, and
+/// the questions left unanswered there are not answers of 0 words.
+#[test]
+fn answers_written_into_the_handout_are_read() {
+    let q = |n: usize| rubric().questions[n].text.clone();
+    let handout = format!(
+        "# Take-home\n\nBuild the webapp and answer the questions.\n\n{}\n\n## Question 2\n\n{}\n\n## Question 4\n\n{}\n",
+        prose(120),
+        q(1),
+        q(3)
+    );
+    let answered = handout.replacen(
+        "\n\n## Question 4",
+        &format!("\n\n{OPEN_SOURCE} {OPEN_SOURCE}\n\n## Question 4"),
+        1,
+    );
+    let opts = GradeOptions {
+        handout_markdown: vec![handout],
+        ..Default::default()
+    };
+    let o = grade(&[("README.md", answered)], &rubric(), opts);
+    assert_eq!(credited(&o), [("q2", "README.md")]);
+    let readme = doc(&o, "README.md");
+    assert_eq!(readme.role, DocumentRole::Readme);
+    assert_eq!(readme.credited, ["q2"]);
+    let empty = &readme.not_credited[0];
+    assert_eq!(
+        (empty.question.as_str(), empty.heading.as_str()),
+        ("q4", "## Question 4")
+    );
+    assert_eq!(
+        empty.reason,
+        "labelled `Question 4` but holds no answer text (at most the question's own)"
+    );
+}
