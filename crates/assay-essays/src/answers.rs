@@ -211,12 +211,11 @@ const ANSWER_NAME_WORDS: &[&str] = &[
     "replies",
     "submission",
     "writeup",
-    "takehome",
     "qa",
 ];
 
 /// The lower-case words of a file or folder name (`take-home_Answers.md` → `take`, `home`,
-/// `answers`, `md`), with `take home` also as `takehome` and `write up` as `writeup`.
+/// `answers`, `md`), with `write up` also as `writeup`.
 fn name_words(name: &str) -> Vec<String> {
     let mut words: Vec<String> = name
         .split(|c: char| !c.is_alphanumeric())
@@ -225,12 +224,7 @@ fn name_words(name: &str) -> Vec<String> {
         .collect();
     let joined: Vec<String> = words
         .windows(2)
-        .filter(|w| {
-            matches!(
-                (w[0].as_str(), w[1].as_str()),
-                ("take", "home") | ("write", "up")
-            )
-        })
+        .filter(|w| w[0] == "write" && w[1] == "up")
         .map(|w| format!("{}{}", w[0], w[1]))
         .collect();
     words.extend(joined);
@@ -360,6 +354,9 @@ struct Start<'a> {
 pub(crate) struct Matched {
     pub sections: Vec<Section>,
     pub uncredited: Vec<Uncredited>,
+    /// How many questions the document restates without answering them, when that makes it a
+    /// copy of the questions (a handout), not answers: nothing is credited in it.
+    pub questions_only: Option<usize>,
 }
 
 /// Finds the sections of one document, read with the bar of its `role`. Diagnostics go to
@@ -500,7 +497,41 @@ pub(crate) fn sections(
             label: as_written(doc, &doc.blocks[s.block]),
         });
     }
+    if let Some(n) = questions_only(&matched.sections, rubric, &judge) {
+        for s in std::mem::take(&mut matched.sections) {
+            matched.uncredited.push(Uncredited {
+                location: s.location,
+                heading: s.label,
+                question: s.question,
+                reason: format!("{}, but the document only states the questions", s.credit),
+            });
+        }
+        matched.questions_only = Some(n);
+    }
     matched
+}
+
+/// Questions a document states (a short section near the question's own text) in a document
+/// whose sections all do so: a handout of the questions, however worded, not answers. `None`
+/// unless at least three questions (all of them, in a smaller rubric) are stated and nothing
+/// else is credited.
+fn questions_only(sections: &[Section], rubric: &Rubric, judge: &Judge<'_>) -> Option<usize> {
+    let needed = rubric.questions.len().min(3);
+    if sections.len() < needed.max(1) {
+        return None;
+    }
+    let stated = sections
+        .iter()
+        .filter(|s| {
+            count_words(&s.text) <= RESTATED_MAX_WORDS
+                && judge
+                    .measure("", &s.text)
+                    .iter()
+                    .find(|m| m.question == s.question)
+                    .is_some_and(|m| m.similarity >= crate::about::RESTATED_SIMILARITY)
+        })
+        .count();
+    (stated == sections.len()).then_some(stated)
 }
 
 /// A heading or line as the candidate wrote it (Markdown headings with their `#`), shortened.

@@ -208,6 +208,12 @@ pub fn grade_with(
                 }
                 let found =
                     answers::sections(&doc, rubric, role, has_orchestration_file, &mut diagnostics);
+                if let Some(n) = found.questions_only {
+                    role = DocumentRole::Handout;
+                    why = format!(
+                        "states {n} questions and answers none: a copy of the questions (a handout), not answers"
+                    );
+                }
                 let mut credited: Vec<String> =
                     found.sections.iter().map(|s| s.question.clone()).collect();
                 credited.dedup();

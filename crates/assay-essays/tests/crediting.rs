@@ -220,3 +220,33 @@ fn answers_written_into_the_handout_are_read() {
         "labelled `Question 4` but holds no answer text (at most the question's own)"
     );
 }
+
+/// The company's own handout, in its own words (not the rubric's): every labelled section
+/// states a question and answers none, so the document is the questions, not answers.
+#[test]
+fn a_handout_of_the_questions_in_other_words_is_not_answers() {
+    let handout = "# DevOps take-home\n\n\
+        ## Question 1\n\nProvide an orchestration file so the webapp can talk to Postgres in a portable way; \
+        without one, explain how you would connect the services portably and how it would scale.\n\n\
+        ## Question 2\n\nAn open-source project you built or contribute to: why, the challenges, and how \
+        you handle pull requests and issues from other people.\n\n\
+        ## Question 3\n\nA system you improved: what you changed, the specifics, and the lessons you learned.\n\n\
+        ## Question 4\n\nA serious vulnerability you found or fixed, and your philosophy of threat mitigation.\n\n\
+        ## Question 5\n\nSoftware you would redesign, the workarounds you use, and the DevOps tooling you \
+        wish existed and how you would build it.\n";
+    let o = grade(
+        &[("take-home.md", handout.to_string())],
+        &rubric(),
+        GradeOptions::default(),
+    );
+    assert!(o.answers.is_empty(), "{:?}", credited(&o));
+    let d = doc(&o, "take-home.md");
+    assert_eq!(d.role, DocumentRole::Handout, "{}", d.why);
+    assert_eq!(
+        d.why,
+        "states 4 questions and answers none: a copy of the questions (a handout), not answers"
+    );
+    // Q1 is answered by the orchestration file here, so its section is a pointer; the other
+    // four state their questions.
+    assert_eq!(d.not_credited.len(), 5);
+}
