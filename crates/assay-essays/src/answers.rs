@@ -193,6 +193,11 @@ pub(crate) fn question_from_path<'r>(file: &str, rubric: &'r Rubric) -> Option<&
     question_by_number(rubric, n)
 }
 
+/// A section of at most this many words, this similar to its question, only states it (the
+/// bar is higher than for a restated question, so that short answers are not taken for it).
+const STATED_MAX_WORDS: usize = 60;
+const STATED_SIMILARITY: f64 = 0.5;
+
 /// A paragraph of this many words can be a restated question (a label).
 const RESTATED_MIN_WORDS: usize = 8;
 const RESTATED_MAX_WORDS: usize = 80;
@@ -523,12 +528,12 @@ fn questions_only(sections: &[Section], rubric: &Rubric, judge: &Judge<'_>) -> O
     let stated = sections
         .iter()
         .filter(|s| {
-            count_words(&s.text) <= RESTATED_MAX_WORDS
+            count_words(&s.text) <= STATED_MAX_WORDS
                 && judge
                     .measure("", &s.text)
                     .iter()
                     .find(|m| m.question == s.question)
-                    .is_some_and(|m| m.similarity >= crate::about::RESTATED_SIMILARITY)
+                    .is_some_and(|m| m.similarity >= STATED_SIMILARITY)
         })
         .count();
     (stated == sections.len()).then_some(stated)

@@ -250,3 +250,30 @@ fn a_handout_of_the_questions_in_other_words_is_not_answers() {
     // four state their questions.
     assert_eq!(d.not_credited.len(), 5);
 }
+
+/// Short answers that stay close to their questions are still answers (too short ones, which
+/// `essays.min-words` reports), not a copy of the questions.
+#[test]
+fn short_answers_are_not_taken_for_the_questions() {
+    let answers = "# Answers\n\n\
+        ## Q2\n\nI contribute to an open-source HTTP client. The hardest challenge is keeping old \
+        behaviour while fixing bugs; I review pull requests within two days and label new issues \
+        every week so contributors know where they stand.\n\n\
+        ## Q3\n\nI improved our deploy pipeline: builds took twenty minutes, I cached dependencies \
+        and split the tests, and they now take six. The lesson was to measure each step before \
+        changing anything.\n\n\
+        ## Q4\n\nI fixed a path traversal vulnerability in an upload handler that let a crafted zip \
+        write outside its folder. My approach to threat mitigation is least privilege first, then \
+        small blast radius, then monitoring.\n\n\
+        ## Q5\n\nI would redesign cron: no history, no ownership. Today my workaround is a wrapper \
+        script and a freshness alert. The tool I wish existed records every run and alerts on \
+        misses; I would build it as one small binary.\n";
+    let o = grade(
+        &[("ANSWERS.md", answers.to_string())],
+        &rubric(),
+        GradeOptions::default(),
+    );
+    let found: Vec<&str> = o.answers.iter().map(|a| a.question.as_str()).collect();
+    assert_eq!(found, ["q2", "q3", "q4", "q5"], "{:?}", o.documents);
+    assert_eq!(doc(&o, "ANSWERS.md").role, DocumentRole::Answers);
+}
