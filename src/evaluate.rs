@@ -60,6 +60,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     };
     let mut notes = Vec::new();
     let mut essay_answers = Vec::new();
+    let mut documents_searched = Vec::new();
     let (results, answers, files) = match assay_intake::open(submission, &rubric.intake, &discover)
     {
         Err(e @ assay_intake::IntakeError::Usage { .. }) => {
@@ -77,7 +78,13 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
             for n in &ws.notes {
                 notes.push(n.to_string());
             }
-            grade_workspace(&ws, opts, &mut notes, &mut essay_answers)?
+            grade_workspace(
+                &ws,
+                opts,
+                &mut notes,
+                &mut essay_answers,
+                &mut documents_searched,
+            )?
         }
     };
     let scored = verdict::score(results, rubric);
@@ -109,6 +116,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
         files,
         notes,
         similar_answers: Vec::new(),
+        documents_searched,
         essay_answers,
         duration_ms: started.elapsed().as_millis() as u64,
     })
@@ -135,6 +143,7 @@ fn grade_workspace(
     opts: &Options,
     notes: &mut Vec<String>,
     essay_answers: &mut Vec<assay_essays::Answer>,
+    documents_searched: &mut Vec<assay_essays::SearchedDocument>,
 ) -> Result<(Vec<CheckResult>, Vec<AnswerSummary>, FilesSummary), EvaluateError> {
     let d = &ws.discovery;
     let rubric = &opts.rubric;
@@ -162,7 +171,19 @@ fn grade_workspace(
 
     // Essays: Q1 is answered by an orchestration file, or else by an essay.
     let has_orchestration_file = d.compose_file.is_some() || !d.k8s_manifests.is_empty();
-    let essays = assay_essays::grade(&ws.root, &d.answer_docs, rubric, has_orchestration_file);
+    let essay_opts = assay_essays::GradeOptions {
+        top_readme: d.readme.clone(),
+        // A copy of the handout README the kit ships holds the questions, not answers.
+        handout_markdown: crate::kit::handout_readme(rubric).into_iter().collect(),
+        ..Default::default()
+    };
+    let essays = assay_essays::grade_with(
+        &ws.root,
+        &d.answer_docs,
+        rubric,
+        has_orchestration_file,
+        &essay_opts,
+    );
     let q1_essay = q1_essay(&essays.answers, rubric);
     let answers = essays.answers.iter().map(answer_summary).collect();
     for diag in essays
@@ -174,6 +195,7 @@ fn grade_workspace(
     }
     results.extend(essays.checks);
     *essay_answers = essays.answers;
+    *documents_searched = essays.documents;
 
     // The orchestration file, and the checks that need one.
     if let Some(file) = &d.compose_file {
@@ -298,6 +320,7 @@ fn answer_summary(a: &assay_essays::Answer) -> AnswerSummary {
         line: a.location.as_ref().and_then(|l| l.line),
         words: a.words,
         wc_words: a.wc_words,
+        credited_because: a.credited_because.clone(),
     }
 }
 

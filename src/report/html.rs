@@ -64,18 +64,34 @@ td,th{{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:
     }
     out.push_str("</table>\n");
     if !report.answers.is_empty() {
-        out.push_str("<h2>Answers</h2><table><tr><th>question</th><th>file</th><th>words</th><th>wc -w</th></tr>\n");
+        out.push_str("<h2>Answers</h2><table><tr><th>question</th><th>file</th><th>words</th><th>wc -w</th><th>credited because</th></tr>\n");
         for a in &report.answers {
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 h(&a.question),
                 h(&a.file),
                 a.words,
-                a.wc_words
+                a.wc_words,
+                h(&a.credited_because)
             );
         }
         out.push_str("</table>\n");
+    }
+    if !report.documents_searched.is_empty() {
+        out.push_str("<h2>Documents searched</h2><ul>\n");
+        for d in &report.documents_searched {
+            let _ = writeln!(out, "<li><code>{}</code>: {}</li>", h(&d.file), h(&d.why));
+        }
+        out.push_str("</ul>\n");
+        let uncredited = super::not_credited_lines(report);
+        if !uncredited.is_empty() {
+            out.push_str("<h3>Not credited</h3><ul>\n");
+            for line in uncredited {
+                let _ = writeln!(out, "<li>{}</li>", h(&line));
+            }
+            out.push_str("</ul>\n");
+        }
     }
     out.push_str("</body></html>\n");
     out

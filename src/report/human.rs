@@ -139,21 +139,39 @@ pub fn render_human(report: &Report, color: ColorChoice) -> String {
     if !passed.is_empty() {
         let _ = writeln!(out, "  {} {}", p.green("passed:"), passed.join(", "));
     }
-    if !report.answers.is_empty() {
-        let list: Vec<String> = report
-            .answers
+    if !report.documents_searched.is_empty() {
+        let docs: Vec<String> = report
+            .documents_searched
             .iter()
-            .map(|a| {
-                format!(
-                    "{} {} words ({}; wc -w {})",
-                    a.question,
-                    a.words,
-                    sanitize_terminal(&a.file),
-                    a.wc_words
-                )
-            })
+            .map(|d| sanitize_terminal(&d.file))
             .collect();
-        let _ = writeln!(out, "  answers: {}", list.join("; "));
+        let _ = writeln!(out, "  answers searched in: {}", docs.join(", "));
+    }
+    for a in &report.answers {
+        let place = match a.line {
+            Some(l) => format!("{}:{l}", a.file),
+            None => a.file.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "  answer {} {} words (wc -w {}) at {}: {}",
+            a.question,
+            a.words,
+            a.wc_words,
+            sanitize_terminal(&place),
+            sanitize_terminal(&a.credited_because)
+        );
+    }
+    let uncredited = super::not_credited_lines(report);
+    for line in uncredited.iter().take(DETAILS_SHOWN) {
+        let _ = writeln!(out, "  not an answer: {}", sanitize_terminal(line));
+    }
+    if uncredited.len() > DETAILS_SHOWN {
+        let _ = writeln!(
+            out,
+            "  … and {} more question-like sections not credited (see report.json)",
+            uncredited.len() - DETAILS_SHOWN
+        );
     }
     for n in &report.notes {
         let _ = writeln!(out, "  {} {}", p.yellow("note:"), sanitize_terminal(n));

@@ -67,17 +67,31 @@ pub fn render_markdown(report: &Report) -> String {
     if !report.answers.is_empty() {
         let _ = writeln!(
             out,
-            "\n## Answers\n\n| question | file | words | wc -w |\n|---|---|---|---|"
+            "\n## Answers\n\n| question | file | words | wc -w | credited because |\n|---|---|---|---|---|"
         );
         for a in &report.answers {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 esc(&a.question),
                 esc(&a.file),
                 a.words,
-                a.wc_words
+                a.wc_words,
+                esc(&a.credited_because)
             );
+        }
+    }
+    if !report.documents_searched.is_empty() {
+        let _ = writeln!(out, "\n## Documents searched\n");
+        for d in &report.documents_searched {
+            let _ = writeln!(out, "- `{}`: {}", esc(&d.file), esc(&d.why));
+        }
+        let uncredited = super::not_credited_lines(report);
+        if !uncredited.is_empty() {
+            let _ = writeln!(out, "\n### Not credited\n");
+            for line in uncredited {
+                let _ = writeln!(out, "- {}", esc(&line));
+            }
         }
     }
     out

@@ -23,6 +23,9 @@ pub struct AnswerSummary {
     pub words: usize,
     /// What `wc -w` counts on the same extracted text, for the reviewer's comparison.
     pub wc_words: usize,
+    /// Why the text was credited to the question: its label, or the evidence that its section
+    /// is about the question.
+    pub credited_because: String,
 }
 
 /// The files intake found, so a reviewer knows what was graded.
@@ -41,7 +44,8 @@ pub struct FilesSummary {
 }
 
 /// One submission's report. Serialises to the JSON shape of the grading spec (plus extra
-/// fields: `title`, `details`, `skip`, `counted`, `files`, `notes`, `mode`).
+/// fields: `title`, `details`, `skip`, `counted`, `files`, `notes`, `mode`,
+/// `documents_searched`, and `credited_because` on each answer).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub assay_version: String,
@@ -61,6 +65,10 @@ pub struct Report {
     /// In a batch: answers near-identical to another submission's (flagged in both reports).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub similar_answers: Vec<SimilarAnswer>,
+    /// Every document searched for answers (or set aside as a copy of the handout): its role,
+    /// why, what was credited in it and question-like sections that were not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub documents_searched: Vec<assay_essays::SearchedDocument>,
     /// The answers with their fingerprints, for batch comparison (not part of the JSON).
     #[serde(skip)]
     pub essay_answers: Vec<assay_essays::Answer>,
@@ -124,6 +132,16 @@ pub fn write_all(report: &Report, dir: &std::path::Path) -> std::io::Result<()> 
         junit::render_junit(std::slice::from_ref(report)),
     )?;
     Ok(())
+}
+
+/// Question-like sections that were not credited, as `file:line `heading` reason` lines.
+pub(crate) fn not_credited_lines(report: &Report) -> Vec<String> {
+    report
+        .documents_searched
+        .iter()
+        .flat_map(|d| &d.not_credited)
+        .map(|u| format!("{} `{}` {}", u.location, u.heading, u.reason))
+        .collect()
 }
 
 /// Checks in the order a reviewer reads them: failures first (required before optional),

@@ -6,14 +6,16 @@
 //! policy ([`count_words`]) and turns the result into the `essays.q1`, `essays.elective` and
 //! `essays.min-words` checks. Every problem reading a document is a located diagnostic.
 
+mod about;
 mod answers;
 mod checks;
 mod count;
 pub mod extract;
 mod fingerprint;
 
+pub use answers::{DocumentRole, Uncredited};
 pub use count::{count_words, wc_words};
-pub use extract::{extract_document, Document, ExtractLimits, Format};
+pub use extract::{extract_bytes, extract_document, Document, ExtractLimits, Format};
 pub use fingerprint::Fingerprint;
 
 use assay_core::{CheckResult, Diagnostic, Location, Rubric, Severity, SubmissionRoot};
@@ -39,6 +41,9 @@ pub struct Answer {
     pub removed_question_words: usize,
     /// The first ~200 characters of the counted text, for reviewers.
     pub text_excerpt: String,
+    /// Why this text was credited to the question: its label (`labelled `Q2``) or the evidence
+    /// that its section is about the question (keywords matched, similarity).
+    pub credited_because: String,
     /// The counted text (extracted, label heading and pasted question removed).
     #[serde(skip)]
     pub text: String,
@@ -65,6 +70,55 @@ pub struct EssayOutcome {
     pub checks: Vec<CheckResult>,
     /// Encoding fallbacks, unreadable documents, ambiguity — each located.
     pub diagnostics: Vec<Diagnostic>,
+    /// Every document searched (or set aside as the handout), in the order given, with its
+    /// role, what was credited in it and the question-like sections that were not.
+    pub documents: Vec<SearchedDocument>,
+}
+
+/// One document the essays stage looked at, for the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchedDocument {
+    /// Path relative to the submission root, `/`-separated.
+    pub file: String,
+    pub role: DocumentRole,
+    /// Why it has this role, and so which bar its sections met.
+    pub why: String,
+    /// Questions credited to sections of it (before the longest answer per question is chosen).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub credited: Vec<String>,
+    /// Headings or lines that look like answers' labels but were not credited, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_credited: Vec<Uncredited>,
+}
+
+/// What grading needs besides the documents.
+#[derive(Debug, Clone, Default)]
+pub struct GradeOptions {
+    pub limits: ExtractLimits,
+    /// The submission's own README (relative to the root), read with the README's bar. `None`
+    /// with [`grade`] and [`grade_with_limits`] means a README in the root folder, if any.
+    pub top_readme: Option<PathBuf>,
+    /// The handout's own documents as Markdown (the README with the questions that the hiring
+    /// team ships): a document whose text is near-identical to one of them is a copy of the
+    /// handout — questions, not answers — and is not searched.
+    pub handout_markdown: Vec<String>,
+}
+
+/// Shingle similarity at and above which a document is a copy of a handout document…
+const HANDOUT_SIMILARITY: f64 = 0.8;
+/// … unless it has this many words more than the handout document (an answer's worth).
+const HANDOUT_EXTRA_WORDS: usize = 100;
+
+/// The first README (by name) in the root folder among `docs`.
+fn root_readme(docs: &[PathBuf]) -> Option<PathBuf> {
+    docs.iter()
+        .find(|p| {
+            p.components().count() == 1
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.to_ascii_lowercase().starts_with("readme"))
+        })
+        .cloned()
 }
 
 /// Grades the essays of a submission with the default extraction limits.
@@ -95,16 +149,93 @@ pub fn grade_with_limits(
     has_orchestration_file: bool,
     limits: &ExtractLimits,
 ) -> EssayOutcome {
+    let opts = GradeOptions {
+        limits: limits.clone(),
+        top_readme: root_readme(docs),
+        handout_markdown: Vec::new(),
+    };
+    grade_with(root, docs, rubric, has_orchestration_file, &opts)
+}
+
+/// [`grade`] with the submission's README, the handout's documents and extraction limits.
+pub fn grade_with(
+    root: &Path,
+    docs: &[PathBuf],
+    rubric: &Rubric,
+    has_orchestration_file: bool,
+    opts: &GradeOptions,
+) -> EssayOutcome {
+    let limits = &opts.limits;
     let mut diagnostics = Vec::new();
     let mut unread = Vec::new();
     let mut sections = Vec::new();
+    let mut documents = Vec::new();
+    let top_readme = opts.top_readme.as_deref().map(extract::display_path);
+    let handouts: Vec<(Fingerprint, usize)> = opts
+        .handout_markdown
+        .iter()
+        .filter_map(|md| {
+            extract_bytes("handout", Format::Markdown, md.as_bytes(), limits)
+                .ok()
+                .map(|d| {
+                    let text = d.text();
+                    (Fingerprint::of_text(&text), count_words(&text))
+                })
+        })
+        .collect();
     for rel in docs {
         match extract_document(root, rel, limits) {
             Ok(doc) => {
                 diagnostics.extend(doc.diagnostics.iter().cloned());
-                sections.extend(answers::sections(&doc, rubric, &mut diagnostics));
+                let (mut role, mut why) =
+                    answers::document_role(&doc.file, top_readme.as_deref(), rubric);
+                let text = doc.text();
+                let print = Fingerprint::of_text(&text);
+                let words = count_words(&text);
+                // Near-identical to a handout document and not longer by more than a few
+                // answers' worth: a candidate who wrote answers into the handout's README is read.
+                if let Some(sim) = handouts
+                    .iter()
+                    .filter(|(_, handout_words)| words <= handout_words + HANDOUT_EXTRA_WORDS)
+                    .filter_map(|(h, _)| h.similarity(&print))
+                    .max_by(f64::total_cmp)
+                    .filter(|s| *s >= HANDOUT_SIMILARITY)
+                {
+                    role = DocumentRole::Handout;
+                    why = format!(
+                        "a copy of the handout (similarity {sim:.2} to the handout's README): its questions, not answers; not searched"
+                    );
+                }
+                let found =
+                    answers::sections(&doc, rubric, role, has_orchestration_file, &mut diagnostics);
+                if let Some(n) = found.questions_only {
+                    role = DocumentRole::Handout;
+                    why = format!(
+                        "states {n} questions and answers none: a copy of the questions (a handout), not answers"
+                    );
+                }
+                let mut credited: Vec<String> =
+                    found.sections.iter().map(|s| s.question.clone()).collect();
+                credited.dedup();
+                documents.push(SearchedDocument {
+                    file: doc.file.clone(),
+                    role,
+                    why,
+                    credited,
+                    not_credited: found.uncredited,
+                });
+                sections.extend(found.sections);
             }
             Err(d) => {
+                let file = extract::display_path(rel);
+                let (role, why) = answers::document_role(&file, top_readme.as_deref(), rubric);
+                documents.push(SearchedDocument {
+                    file,
+                    role,
+                    why: format!("{why}; not read: {}", d.message),
+                    credited: Vec::new(),
+                    not_credited: Vec::new(),
+                });
                 if d.severity == Severity::Error {
                     unread.push(d.clone());
                 }
@@ -119,10 +250,24 @@ pub fn grade_with_limits(
         let Some(q) = rubric.questions.iter().find(|q| q.id == s.question) else {
             continue;
         };
-        by_question
-            .entry(q.id.clone())
-            .or_default()
-            .push(measure(&s, q));
+        let answer = measure(&s, q);
+        if answer.words == 0 {
+            // A label over nothing but the question's own text (or nothing at all).
+            if let Some(d) = documents.iter_mut().find(|d| d.file == s.file) {
+                d.credited.retain(|c| c != &q.id);
+                d.not_credited.push(Uncredited {
+                    location: s.location.clone(),
+                    heading: s.label.clone(),
+                    question: q.id.clone(),
+                    reason: format!(
+                        "{} but holds no answer text (at most the question's own)",
+                        s.credit
+                    ),
+                });
+            }
+            continue;
+        }
+        by_question.entry(q.id.clone()).or_default().push(answer);
     }
     let mut answers = Vec::new();
     for q in &rubric.questions {
@@ -157,6 +302,7 @@ pub fn grade_with_limits(
         answers,
         checks,
         diagnostics,
+        documents,
     }
 }
 
@@ -170,6 +316,7 @@ fn measure(s: &answers::Section, q: &assay_core::Question) -> Answer {
         wc_words: wc_words(&text),
         removed_question_words: removed,
         text_excerpt: truncate_chars(&extract::squash_ws(&text), 200),
+        credited_because: s.credit.clone(),
         fingerprint: Fingerprint::of_text(&text),
         text,
     }

@@ -45,8 +45,46 @@ const BOILERPLATE_STEMS: [&str; 14] = [
     "THIRD_PARTY_NOTICES",
 ];
 
-/// `.txt` files that are tool input, not prose.
-const TOOL_TXT_FILES: [&str; 4] = ["requirements", "constraints", "cmakelists", "robots"];
+/// `.txt` files that are tool input, not prose (by the start of the name, case-insensitive).
+const TOOL_TXT_FILES: [&str; 7] = [
+    "requirements",
+    "constraints",
+    "cmakelists",
+    "robots",
+    "runtime",
+    "dependencies",
+    "packages",
+];
+
+/// Folders of `.txt` tool input (`requirements/dev.txt`).
+const TOOL_TXT_DIRS: [&str; 1] = ["requirements"];
+
+/// Folders of vendored or generated code: their documents are someone else's, never answers.
+const VENDORED_DIRS: [&str; 10] = [
+    "node_modules",
+    "vendor",
+    "bower_components",
+    "site-packages",
+    "venv",
+    "virtualenv",
+    "__pycache__",
+    "third_party",
+    "third-party",
+    "target",
+];
+
+/// Folders whose HTML is an app's pages or templates, not a document written for the reviewer.
+const APP_HTML_DIRS: [&str; 9] = [
+    "templates",
+    "template",
+    "static",
+    "public",
+    "assets",
+    "www",
+    "views",
+    "layouts",
+    "partials",
+];
 
 /// Folders inside the webapp crate that hold its own source and assets, not answers.
 const WEBAPP_SOURCE_DIRS: [&str; 9] = [
@@ -92,7 +130,10 @@ pub struct Discovery {
     /// `.env` beside the chosen compose file, else in the root.
     pub env_file: Option<PathBuf>,
     /// Documents that may hold answers (.md .txt .docx .pdf .html .htm), without the webapp's
-    /// own source and README, licence/changelog-like files and hidden folders.
+    /// own source and README (also the README of a folder named like the webapp), licence/
+    /// changelog-like files, tool input (`requirements*.txt`), hidden, vendored and generated
+    /// folders (`node_modules/`, `vendor/`, `venv/`, `target/`…), and an app's HTML pages (in
+    /// `templates/`, `static/`, `public/`… or with template syntax).
     pub answer_docs: Vec<PathBuf>,
     /// The submission's README: in the root, else beside the compose file. Also listed in
     /// `answer_docs` unless it is the webapp's own README.
@@ -154,11 +195,17 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery, Intake
     let readme =
         find_readme(&files, "").or_else(|| compose_dir.and_then(|d| find_readme(&files, d)));
 
-    let answer_docs = files
-        .iter()
-        .filter(|f| is_answer_doc(f) && !webapp_dirs.iter().any(|w| webapp_owns(w, f)))
-        .cloned()
-        .collect();
+    let mut answer_docs = Vec::new();
+    for f in files.iter().filter(|f| {
+        is_answer_doc(f)
+            && !webapp_dirs.iter().any(|w| webapp_owns(w, f))
+            && !is_webapp_folder_readme(f, &opts.webapp_package)
+    }) {
+        if is_html(f) && is_template(&read_prefix(&root.join(f))?) {
+            continue;
+        }
+        answer_docs.push(f.clone());
+    }
     let dockerfiles = files
         .iter()
         .filter(|f| is_dockerfile(file_name(f)))
@@ -263,12 +310,27 @@ fn in_hidden_dir(path: &str) -> bool {
     !dir.is_empty() && dir.split('/').any(|c| c.starts_with('.'))
 }
 
+/// Whether a document may hold answers, by its path: an answer extension, not in a hidden,
+/// vendored or tool-input folder, not an app's HTML page, not licence/changelog-like
+/// boilerplate, not tool input such as `requirements.txt`.
 fn is_answer_doc(path: &str) -> bool {
     let name = file_name(path);
     let Some(ext) = extension(name) else {
         return false;
     };
     if !ANSWER_EXTENSIONS.contains(&ext.as_str()) || in_hidden_dir(path) {
+        return false;
+    }
+    let dirs: Vec<String> = parent(path)
+        .split('/')
+        .filter(|d| !d.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let under = |list: &[&str]| dirs.iter().any(|d| list.contains(&d.as_str()));
+    if under(&VENDORED_DIRS)
+        || (ext == "txt" && under(&TOOL_TXT_DIRS))
+        || (is_html(path) && under(&APP_HTML_DIRS))
+    {
         return false;
     }
     let stem = name
@@ -282,6 +344,24 @@ fn is_answer_doc(path: &str) -> bool {
     let lower_stem = stem.to_ascii_lowercase();
     let tool_input = ext == "txt" && TOOL_TXT_FILES.iter().any(|t| lower_stem.starts_with(t));
     !boilerplate && !tool_input
+}
+
+fn is_html(path: &str) -> bool {
+    matches!(extension(file_name(path)).as_deref(), Some("html" | "htm"))
+}
+
+/// HTML with template syntax (Jinja, Django, Handlebars, Go templates): an app's page.
+fn is_template(text: &str) -> bool {
+    ["{%", "{{", "<%"].iter().any(|m| text.contains(m))
+}
+
+/// The README of a folder named like the handout webapp (`sample-webapp/README.md`): the
+/// handout's own README, even where the folder lost its Cargo.toml.
+fn is_webapp_folder_readme(path: &str, webapp_package: &str) -> bool {
+    let dir = parent(path);
+    !webapp_package.is_empty()
+        && file_name(dir).eq_ignore_ascii_case(webapp_package)
+        && is_readme(file_name(path))
 }
 
 fn is_readme(name: &str) -> bool {
@@ -416,8 +496,46 @@ mod tests {
         assert!(!is_answer_doc("LICENSE-MIT.txt"));
         assert!(!is_answer_doc("CHANGELOG.md"));
         assert!(!is_answer_doc("requirements.txt"));
+        assert!(!is_answer_doc("requirements-dev.txt"));
+        assert!(!is_answer_doc("app/requirements/prod.txt"));
+        assert!(!is_answer_doc("runtime.txt"));
+        assert!(!is_answer_doc("web/node_modules/left-pad/README.md"));
+        assert!(!is_answer_doc("vendor/github.com/x/y/README.md"));
+        assert!(!is_answer_doc("api/venv/lib/site-packages/pkg/README.txt"));
+        assert!(!is_answer_doc("app/templates/index.html"));
+        assert!(!is_answer_doc("frontend/public/index.htm"));
+        assert!(is_answer_doc("answers.html"));
+        assert!(is_answer_doc("docs/answers.html"));
+        assert!(is_answer_doc("docs/CHALLENGES.md"));
         assert!(!is_answer_doc(".github/PULL_REQUEST_TEMPLATE.md"));
         assert!(!is_answer_doc("notes.rs"));
+    }
+
+    #[test]
+    fn html_templates_are_app_pages() {
+        assert!(is_template("<p>{{ note.text }}</p>"));
+        assert!(is_template("{% extends \"base.html\" %}"));
+        assert!(!is_template(
+            "<h2>Question 2</h2><p>I maintain a library.</p>"
+        ));
+    }
+
+    #[test]
+    fn a_folder_named_like_the_webapp_keeps_its_readme_to_itself() {
+        assert!(is_webapp_folder_readme(
+            "sample-webapp/README.md",
+            "sample-webapp"
+        ));
+        assert!(is_webapp_folder_readme(
+            "take-home/Sample-Webapp/readme.md",
+            "sample-webapp"
+        ));
+        assert!(!is_webapp_folder_readme(
+            "sample-webapp/ANSWERS.md",
+            "sample-webapp"
+        ));
+        assert!(!is_webapp_folder_readme("README.md", "sample-webapp"));
+        assert!(!is_webapp_folder_readme("sample-webapp/README.md", ""));
     }
 
     #[test]
