@@ -159,7 +159,7 @@ pub fn grade_with_limits(
 
 /// [`grade`] with the submission's README, the handout's documents and extraction limits.
 pub fn grade_with(
-    root: &Path,
+    root: &SubmissionRoot,
     docs: &[PathBuf],
     rubric: &Rubric,
     has_orchestration_file: bool,
