@@ -60,26 +60,31 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     };
     let mut notes = Vec::new();
     let mut essay_answers = Vec::new();
-    let (results, answers, files) = match assay_intake::open(submission, &rubric.intake, &discover)
-    {
-        Err(e @ assay_intake::IntakeError::Usage { .. }) => {
-            return Err(EvaluateError::Usage(e.to_string()))
-        }
-        Err(e @ assay_intake::IntakeError::Internal { .. }) => {
-            return Err(EvaluateError::CouldNotGrade(e.to_string()))
-        }
-        Err(e @ assay_intake::IntakeError::Rejected { .. }) => {
-            let mut results = vec![CheckResult::fail(CheckId::IntakeUnpack, e.to_string())];
-            block_rest(&mut results, "intake.unpack failed");
-            (results, Vec::new(), FilesSummary::default())
-        }
-        Ok(ws) => {
-            for n in &ws.notes {
-                notes.push(n.to_string());
+    let (mut results, answers, files) =
+        match assay_intake::open(submission, &rubric.intake, &discover) {
+            Err(e @ assay_intake::IntakeError::Usage { .. }) => {
+                return Err(EvaluateError::Usage(e.to_string()))
             }
-            grade_workspace(&ws, opts, &mut notes, &mut essay_answers)?
-        }
-    };
+            Err(e @ assay_intake::IntakeError::Internal { .. }) => {
+                return Err(EvaluateError::CouldNotGrade(e.to_string()))
+            }
+            Err(e @ assay_intake::IntakeError::Rejected { .. }) => {
+                let mut results = vec![CheckResult::fail(CheckId::IntakeUnpack, e.to_string())];
+                block_rest(&mut results, "intake.unpack failed");
+                (results, Vec::new(), FilesSummary::default())
+            }
+            Ok(ws) => {
+                for n in &ws.notes {
+                    notes.push(n.to_string());
+                }
+                grade_workspace(&ws, opts, &mut notes, &mut essay_answers)?
+            }
+        };
+    if opts.static_only {
+        // Left out of the verdict whatever else failed: a static evaluation says nothing about
+        // the runtime, so a failed gate must not count them as zero.
+        leave_out_runtime(&mut results);
+    }
     let scored = verdict::score(results, rubric);
     let not_run = scored
         .checks
@@ -119,6 +124,17 @@ fn display_name(p: &Path) -> String {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| p.display().to_string())
 }
+
+/// With `--static`: every runtime check is `NotRun` (left out of the score), whatever blocked it.
+fn leave_out_runtime(results: &mut [CheckResult]) {
+    for r in results.iter_mut().filter(|r| r.id.family() == "runtime") {
+        if r.skip != Some(SkipKind::NotApplicable) {
+            *r = CheckResult::skipped(r.id, SkipKind::NotRun, STATIC_NOT_RUN);
+        }
+    }
+}
+
+const STATIC_NOT_RUN: &str = "static mode: runtime checks not run";
 
 /// Every check not yet decided becomes `Blocked` behind `cause`.
 fn block_rest(results: &mut Vec<CheckResult>, cause: &str) {
@@ -195,7 +211,10 @@ fn grade_workspace(
             rubric,
             webapp_dirs: &d.webapp_dirs,
         };
-        let facts = assay_checks::compose_checks(&loaded, &ctx);
+        let mut facts = assay_checks::compose_checks(&loaded, &ctx);
+        let project_dir = ws.root.join(file.parent().unwrap_or(Path::new("")));
+        scrub_work_dir(&mut facts.checks, &ws.root, &project_dir);
+        notes.extend(facts.notes.iter().cloned());
         let gates: Vec<&str> = facts
             .checks
             .iter()
@@ -251,12 +270,49 @@ fn grade_workspace(
 
     // Runtime checks that did not run above.
     let reason = match &opts.runtime_unavailable {
-        _ if opts.static_only => "static mode: runtime checks not run".to_string(),
+        _ if opts.static_only => STATIC_NOT_RUN.to_string(),
         Some(why) => format!("runtime checks not run: {why}"),
         None => "runtime checks not run".to_string(),
     };
     skip_family(&mut results, "runtime", SkipKind::NotRun, &reason);
     Ok((results, answers, files))
+}
+
+/// Reports never show the grader's private work dir: the project directory reads `${PWD}`
+/// (what the candidate wrote, since `${PWD}` is the only way a compose value names it), any
+/// other path under the submission root reads relative to it.
+fn scrub_work_dir(results: &mut [CheckResult], root: &Path, project_dir: &Path) {
+    let forms = |p: &Path| {
+        let mut v = vec![p.to_string_lossy().into_owned()];
+        if let Ok(c) = p.canonicalize() {
+            v.push(c.to_string_lossy().into_owned());
+        }
+        v.retain(|s| s.len() > 1);
+        v
+    };
+    let dirs = forms(project_dir);
+    let roots = forms(root);
+    let scrub = |text: &mut String| {
+        for d in &dirs {
+            if text.contains(d.as_str()) {
+                *text = text.replace(d.as_str(), "${PWD}");
+            }
+        }
+        for r in &roots {
+            if text.contains(r.as_str()) {
+                *text = text.replace(&format!("{r}/"), "").replace(r.as_str(), ".");
+            }
+        }
+    };
+    for r in results {
+        scrub(&mut r.evidence);
+        for d in &mut r.details {
+            scrub(&mut d.message);
+            if let Some(h) = &mut d.hint {
+                scrub(h);
+            }
+        }
+    }
 }
 
 /// Checks that must pass before anything of the candidate's runs.

@@ -74,15 +74,7 @@ fn db_names(webapp: &Service, db: &Service) -> Vec<DbName> {
 
 /// `; it sets PG_HOST, DB_USER, which the sample webapp does not read` (or nothing).
 fn unread_lookalikes(webapp: &Service) -> String {
-    const READ: &[&str] = &[
-        "DATABASE_URL",
-        "PGHOST",
-        "PGPORT",
-        "PGUSER",
-        "PGPASSWORD",
-        "PGPASSWORD_FILE",
-        "PGDATABASE",
-    ];
+    const READ: &[&str] = settings::WEBAPP_DB_VARS;
     let looks = |k: &str| {
         let k = k.to_ascii_uppercase();
         (k.contains("PG") || k.contains("DB") || k.contains("POSTGRES") || k.contains("DATABASE"))

@@ -140,6 +140,17 @@ pub(crate) struct Client {
     pub database: Setting,
 }
 
+/// Every variable the sample webapp reads to reach its database (its README's contract).
+pub(crate) const WEBAPP_DB_VARS: &[&str] = &[
+    "DATABASE_URL",
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGPASSWORD_FILE",
+    "PGDATABASE",
+];
+
 /// A present, non-bare environment value.
 pub(crate) fn env<'a>(
     service: &'a Service,
