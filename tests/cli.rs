@@ -266,3 +266,42 @@ fn logs_follow_stops_on_sigint_with_the_final_count() {
         "{rest}"
     );
 }
+
+#[test]
+fn among_compose_files_one_folder_down_the_one_with_postgres_and_the_webapp_is_graded() {
+    let v = static_report(&repo_root().join("tests/fixtures/two-compose-folders"));
+    let report = &v;
+    let found = check(report, "compose.found")["evidence"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        found.starts_with("stack/docker-compose.yml found (chosen by content among 2 compose files one folder down: it has the Postgres service and the webapp)"),
+        "{found}"
+    );
+    assert!(
+        found.contains("merged with stack/docker-compose.override.yml as docker compose does"),
+        "{found}"
+    );
+    assert!(
+        found.ends_with("also present, not used: api-mock/compose.yaml (neither a Postgres service nor the webapp)"),
+        "{found}"
+    );
+    for id in [
+        "compose.db-service",
+        "compose.webapp-service",
+        "compose.db-host",
+        "compose.credentials",
+    ] {
+        assert_eq!(check(report, id)["status"], "pass", "{id}: {report}");
+    }
+    // The password the webapp uses is cited where the override sets it.
+    let creds = check(report, "compose.credentials")["evidence"]
+        .as_str()
+        .unwrap();
+    assert!(
+        creds
+            .contains("PGPASSWORD (from $DB_PASSWORD, set in stack/docker-compose.override.yml:5)"),
+        "{creds}"
+    );
+}

@@ -38,12 +38,15 @@ impl Setting {
         }
     }
 
-    /// `PGUSER=app`, `app (DATABASE_URL)`, or `postgres (default)`.
+    /// `PGUSER=app`, `app (DATABASE_URL)`, or `postgres (default)`; a value an override file
+    /// sets names it (`PGUSER=app (compose.override.yml:4)`).
     pub fn describe(&self) -> String {
         let v = printable(&self.value);
+        let from = in_override(self.location.as_ref());
         match self.var.as_deref() {
-            Some("DATABASE_URL") => format!("`{v}` (DATABASE_URL)"),
-            Some(var) => format!("{var}=`{v}`"),
+            Some("DATABASE_URL") => format!("`{v}` (DATABASE_URL{from})"),
+            Some(var) if from.is_empty() => format!("{var}=`{v}`"),
+            Some(var) => format!("{var}=`{v}` ({})", from.trim_start_matches(", ")),
             None => format!("`{v}` (default)"),
         }
     }
@@ -101,13 +104,38 @@ impl Password {
         match self {
             Password::Missing => "no password".into(),
             Password::Unset { var, .. } => format!("{var} listed without a value"),
-            Password::Value { var, origin, .. } => format!("{var} ({})", origin_words(origin)),
+            Password::Value {
+                var,
+                origin,
+                location,
+                ..
+            } => format!(
+                "{var} ({}{})",
+                origin_words(origin),
+                in_override(Some(location))
+            ),
             Password::File {
                 var,
                 container_path,
                 ..
             } => format!("{var}={}", printable(container_path)),
         }
+    }
+}
+
+/// `, set in compose.override.yml:4` when a value comes from an override file merged into the
+/// project (a reviewer looking only at the main file would not find it), else nothing.
+pub(crate) fn in_override(location: Option<&Location>) -> String {
+    let Some(l) = location else {
+        return String::new();
+    };
+    let name = l.file.rsplit('/').next().unwrap_or_default();
+    if !name.contains(".override.") {
+        return String::new();
+    }
+    match l.line {
+        Some(n) => format!(", set in {}:{n}", l.file),
+        None => format!(", set in {}", l.file),
     }
 }
 
