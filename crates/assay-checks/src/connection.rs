@@ -300,6 +300,24 @@ fn compare_passwords(
     if s.trust {
         return Ok("the db trusts every connection: POSTGRES_HOST_AUTH_METHOD=trust".into());
     }
+    if let Password::Value { value, origin, .. } = &s.password {
+        if value.is_empty() {
+            let unset = match origin {
+                assay_compose::Origin::Interpolated { variables, .. } => variables
+                    .iter()
+                    .filter(|v| !roles.project.variables.contains_key(*v))
+                    .map(|v| format!("${v}"))
+                    .collect::<Vec<_>>(),
+                _ => Vec::new(),
+            };
+            let why = if unset.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} not set in .env)", unset.join(", "))
+            };
+            return Err(format!("db POSTGRES_PASSWORD is blank{why}: the postgres image refuses to initialise without a password"));
+        }
+    }
     let Some(server) = material(roles, db, &s.password) else {
         return Err(match &s.password {
             Password::Unset { var, .. } => format!("db {var} is listed without a value (assay never passes its own environment)"),

@@ -113,9 +113,18 @@ pub(crate) fn no_inline_secrets(project: &Project) -> CheckResult {
     let mut sources = Vec::new();
     for (name, s) in &project.services {
         for (var, at) in &s.environment {
-            let Some(value) = at.value.as_deref().filter(|v| !v.trim().is_empty()) else {
+            let Some(value) = at.value.as_deref() else {
                 continue;
             };
+            if value.trim().is_empty() {
+                if is_secret_key(var) && !at.origin.is_literal() {
+                    sources.push(format!(
+                        "{var} of `{name}` {} (blank)",
+                        settings::origin_words(&at.origin)
+                    ));
+                }
+                continue;
+            }
             // The secret and the forms it takes in the value (decoded; as written in a URL).
             let (what, secret, raw) = if is_secret_key(var) {
                 (var.clone(), value.to_string(), value)

@@ -318,6 +318,23 @@ fn db_host() {
 
 #[test]
 fn credentials() {
+    // A password left blank by an unset variable matches on both sides, but Postgres will not
+    // initialise: the check says so instead of passing.
+    expect(
+        "blank-password",
+        ComposeCredentials,
+        Fail,
+        "db POSTGRES_PASSWORD is blank ($DB_PASSWORD not set in .env): the postgres image refuses to initialise without a password",
+        Some(22),
+    );
+    // …and no-inline-secrets does not claim that no password variable is set.
+    expect(
+        "blank-password",
+        ComposeNoInlineSecrets,
+        Pass,
+        "no literal secret: POSTGRES_PASSWORD of `db` from $DB_PASSWORD (blank), PGPASSWORD of `webapp` from $DB_PASSWORD (blank)",
+        None,
+    );
     expect(
         "good",
         ComposeCredentials,
