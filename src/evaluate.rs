@@ -417,6 +417,12 @@ fn scrub_work_dir(results: &mut [CheckResult], root: &Path, project_dir: &Path) 
         if let Ok(c) = p.canonicalize() {
             v.push(c.to_string_lossy().into_owned());
         }
+        // `root.join("")` ends in a `/`: compare without it.
+        for s in &mut v {
+            while s.len() > 1 && s.ends_with('/') {
+                s.pop();
+            }
+        }
         v.retain(|s| s.len() > 1);
         v
     };

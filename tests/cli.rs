@@ -305,3 +305,30 @@ fn among_compose_files_one_folder_down_the_one_with_postgres_and_the_webapp_is_g
         "{creds}"
     );
 }
+
+#[test]
+fn pwd_is_the_project_directory_and_reports_never_show_the_work_dir() {
+    let path = repo_root().join("crates/assay-checks/tests/fixtures/checks/pwd-binds");
+    let v = static_report(&path);
+    assert_eq!(check(&v, "compose.security")["status"], "pass", "{v}");
+    assert_eq!(
+        check(&v, "compose.webapp-service")["evidence"],
+        "service `webapp`: its build context `${PWD}/sample-webapp` holds the handout webapp (sample-webapp)"
+    );
+    let text = v.to_string();
+    let work = std::env::temp_dir().to_string_lossy().into_owned();
+    assert!(!text.contains(&work), "the work dir leaks: {text}");
+    assert!(
+        !text.contains(&repo_root().to_string_lossy().into_owned()),
+        "{text}"
+    );
+    // The human report shows the warnings of passing checks.
+    let o = assay(&["evaluate", "--static", path.to_str().unwrap()]);
+    let human = stdout(&o);
+    for line in [
+        "warning: compose.valid: compose.yaml: `${PWD}` is read as the project directory (`.`), as when `docker compose up` runs in it",
+        "warning: compose.security: compose.yaml:20:9: service `proxy`: bind source `./proxy/nginx.conf` does not exist in the submission",
+    ] {
+        assert!(human.contains(line), "{line:?} missing from:\n{human}");
+    }
+}
