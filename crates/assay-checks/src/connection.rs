@@ -125,7 +125,12 @@ pub(crate) fn pick_db(
 fn host_phrase(c: &Client, host: &Setting) -> String {
     match (&c.url, host.var.as_deref()) {
         (Some((masked, _)), _) => format!("DATABASE_URL={masked}"),
-        (None, Some(var)) => format!("{var}={}", printable(&host.value)),
+        (None, Some(var)) => {
+            let from = settings::override_source(host.location.as_ref())
+                .map(|f| format!(" ({f})"))
+                .unwrap_or_default();
+            format!("{var}={}{from}", printable(&host.value))
+        }
         (None, None) => printable(&host.value),
     }
 }

@@ -42,12 +42,13 @@ impl Setting {
     /// sets names it (`PGUSER=app (compose.override.yml:4)`).
     pub fn describe(&self) -> String {
         let v = printable(&self.value);
-        let from = in_override(self.location.as_ref());
-        match self.var.as_deref() {
-            Some("DATABASE_URL") => format!("`{v}` (DATABASE_URL{from})"),
-            Some(var) if from.is_empty() => format!("{var}=`{v}`"),
-            Some(var) => format!("{var}=`{v}` ({})", from.trim_start_matches(", ")),
-            None => format!("`{v}` (default)"),
+        let from = override_source(self.location.as_ref());
+        match (self.var.as_deref(), from) {
+            (Some("DATABASE_URL"), None) => format!("`{v}` (DATABASE_URL)"),
+            (Some("DATABASE_URL"), Some(f)) => format!("`{v}` (DATABASE_URL, {f})"),
+            (Some(var), None) => format!("{var}=`{v}`"),
+            (Some(var), Some(f)) => format!("{var}=`{v}` ({f})"),
+            (None, _) => format!("`{v}` (default)"),
         }
     }
 }
@@ -109,11 +110,10 @@ impl Password {
                 origin,
                 location,
                 ..
-            } => format!(
-                "{var} ({}{})",
-                origin_words(origin),
-                in_override(Some(location))
-            ),
+            } => match override_source(Some(location)) {
+                Some(f) => format!("{var} ({}, {f})", origin_words(origin)),
+                None => format!("{var} ({})", origin_words(origin)),
+            },
             Password::File {
                 var,
                 container_path,
@@ -123,20 +123,18 @@ impl Password {
     }
 }
 
-/// `, set in compose.override.yml:4` when a value comes from an override file merged into the
-/// project (a reviewer looking only at the main file would not find it), else nothing.
-pub(crate) fn in_override(location: Option<&Location>) -> String {
-    let Some(l) = location else {
-        return String::new();
-    };
+/// `set in compose.override.yml:4` when a value comes from an override file merged into the
+/// project (a reviewer looking only at the main file would not find it).
+pub(crate) fn override_source(location: Option<&Location>) -> Option<String> {
+    let l = location?;
     let name = l.file.rsplit('/').next().unwrap_or_default();
     if !name.contains(".override.") {
-        return String::new();
+        return None;
     }
-    match l.line {
-        Some(n) => format!(", set in {}:{n}", l.file),
-        None => format!(", set in {}", l.file),
-    }
+    Some(match l.line {
+        Some(n) => format!("set in {}:{n}", l.file),
+        None => format!("set in {}", l.file),
+    })
 }
 
 /// `literal`, `from .env`, `from env_file x`.
