@@ -61,7 +61,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     let mut notes = Vec::new();
     let mut essay_answers = Vec::new();
     let mut documents_searched = Vec::new();
-    let (results, answers, files) = match assay_intake::open(submission, &rubric.intake, &discover)
+    let (mut results, answers, files) = match assay_intake::open(submission, &rubric.intake, &discover)
     {
         Err(e @ assay_intake::IntakeError::Usage { .. }) => {
             return Err(EvaluateError::Usage(e.to_string()))
@@ -87,6 +87,11 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
             )?
         }
     };
+    if opts.static_only {
+        // Left out of the verdict whatever else failed: a static evaluation says nothing about
+        // the runtime, so a failed gate must not count them as zero.
+        leave_out_runtime(&mut results);
+    }
     let scored = verdict::score(results, rubric);
     let not_run = scored
         .checks
@@ -127,6 +132,17 @@ fn display_name(p: &Path) -> String {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| p.display().to_string())
 }
+
+/// With `--static`: every runtime check is `NotRun` (left out of the score), whatever blocked it.
+fn leave_out_runtime(results: &mut [CheckResult]) {
+    for r in results.iter_mut().filter(|r| r.id.family() == "runtime") {
+        if r.skip != Some(SkipKind::NotApplicable) {
+            *r = CheckResult::skipped(r.id, SkipKind::NotRun, STATIC_NOT_RUN);
+        }
+    }
+}
+
+const STATIC_NOT_RUN: &str = "static mode: runtime checks not run";
 
 /// Every check not yet decided becomes `Blocked` behind `cause`.
 fn block_rest(results: &mut Vec<CheckResult>, cause: &str) {
@@ -198,26 +214,52 @@ fn grade_workspace(
     *documents_searched = essays.documents;
 
     // The orchestration file, and the checks that need one.
-    if let Some(file) = &d.compose_file {
-        let mut ev = format!("{} found", slash(file));
-        if !files.other_compose_files.is_empty() {
-            ev.push_str(&format!(
-                "; also present, not used: {}",
-                files.other_compose_files.join(", ")
-            ));
-        }
-        results.push(CheckResult::pass(CheckId::ComposeFound, ev).at(Location::file(slash(file))));
-        let load = assay_compose::LoadOptions {
-            env_overrides: opts.env_overrides.clone(),
-            ..Default::default()
-        };
-        let loaded = assay_compose::load(&ws.root, file, &load);
+    if let Some(discovered) = &d.compose_file {
         let ctx = assay_checks::CheckContext {
             root: &ws.root,
             rubric,
             webapp_dirs: &d.webapp_dirs,
         };
-        let facts = assay_checks::compose_checks(&loaded, &ctx);
+        let load = assay_compose::LoadOptions {
+            env_overrides: opts.env_overrides.clone(),
+            ..Default::default()
+        };
+        let choice = choose_compose_file(&ws.root, discovered, &d.other_compose_files, &load, &ctx);
+        let file = &choice.file;
+        let mut ev = format!("{} found", slash(file));
+        if let Some(why) = &choice.why {
+            ev.push_str(&format!(" ({why})"));
+        }
+        let overrides: Vec<String> = choice
+            .loaded
+            .project
+            .iter()
+            .flat_map(|p| p.files.iter())
+            .filter(|f| {
+                f.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.contains(".override."))
+            })
+            .map(|f| slash(f))
+            .collect();
+        if !overrides.is_empty() {
+            ev.push_str(&format!(
+                "; merged with {} as docker compose does (its values are cited at its own lines)",
+                overrides.join(", ")
+            ));
+        }
+        if !choice.others.is_empty() {
+            ev.push_str(&format!(
+                "; also present, not used: {}",
+                choice.others.join(", ")
+            ));
+        }
+        results.push(CheckResult::pass(CheckId::ComposeFound, ev).at(Location::file(slash(file))));
+        let loaded = choice.loaded;
+        let mut facts = choice.facts;
+        let project_dir = ws.root.path().join(file.parent().unwrap_or(Path::new("")));
+        scrub_work_dir(&mut facts.checks, ws.root.path(), &project_dir);
+        notes.extend(facts.notes.iter().cloned());
         let gates: Vec<&str> = facts
             .checks
             .iter()
@@ -273,12 +315,162 @@ fn grade_workspace(
 
     // Runtime checks that did not run above.
     let reason = match &opts.runtime_unavailable {
-        _ if opts.static_only => "static mode: runtime checks not run".to_string(),
+        _ if opts.static_only => STATIC_NOT_RUN.to_string(),
         Some(why) => format!("runtime checks not run: {why}"),
         None => "runtime checks not run".to_string(),
     };
     skip_family(&mut results, "runtime", SkipKind::NotRun, &reason);
     Ok((results, answers, files))
+}
+
+/// The compose file graded, loaded and checked, and why it was chosen.
+struct ComposeChoice {
+    file: PathBuf,
+    loaded: assay_compose::Loaded,
+    facts: assay_checks::ComposeFacts,
+    /// Why this file and not the one `docker compose` order would take, when content decided.
+    why: Option<String>,
+    /// The other compose files, each with what it lacks when content decided.
+    others: Vec<String>,
+}
+
+/// Which compose file to grade. One in the root is what `docker compose up` uses there, so it
+/// wins. With none in the root and several one folder down, the folder a candidate meant is
+/// the one whose file holds the Postgres service and the webapp: every candidate is loaded and
+/// checked, the most complete wins (ties keep discovery's order).
+fn choose_compose_file(
+    root: &assay_core::SubmissionRoot,
+    discovered: &Path,
+    others: &[PathBuf],
+    load: &assay_compose::LoadOptions,
+    ctx: &assay_checks::CheckContext,
+) -> ComposeChoice {
+    let graded = |file: &Path| {
+        let loaded = assay_compose::load(root, file, load);
+        let facts = assay_checks::compose_checks(&loaded, ctx);
+        (loaded, facts)
+    };
+    let one_down = |f: &Path| {
+        f.components().count() == 2
+            && !f
+                .parent()
+                .and_then(|p| p.to_str())
+                .is_some_and(|p| p.starts_with('.'))
+    };
+    let rivals: Vec<&PathBuf> = others.iter().filter(|f| one_down(f)).collect();
+    let (loaded, facts) = graded(discovered);
+    if !one_down(discovered) || rivals.is_empty() {
+        return ComposeChoice {
+            file: discovered.to_path_buf(),
+            loaded,
+            facts,
+            why: None,
+            others: others.iter().map(|f| slash(f)).collect(),
+        };
+    }
+    let mut all = vec![(discovered.to_path_buf(), loaded, facts)];
+    for f in rivals {
+        let (l, c) = graded(f);
+        all.push((f.clone(), l, c));
+    }
+    let best = (0..all.len())
+        .max_by_key(|&i| (content_score(&all[i].2), std::cmp::Reverse(i)))
+        .unwrap_or(0);
+    let (file, loaded, facts) = all.remove(best);
+    let mut described: Vec<String> = all
+        .iter()
+        .map(|(f, _, c)| format!("{} ({})", slash(f), content_words(c)))
+        .collect();
+    described.extend(others.iter().filter(|f| !one_down(f)).map(|f| slash(f)));
+    let why = format!(
+        "chosen by content among {} compose files one folder down: {}",
+        all.len() + 1,
+        content_words(&facts)
+    );
+    ComposeChoice {
+        file,
+        loaded,
+        facts,
+        why: Some(why),
+        others: described,
+    }
+}
+
+fn passed(facts: &assay_checks::ComposeFacts, id: CheckId) -> bool {
+    facts
+        .checks
+        .iter()
+        .any(|c| c.id == id && c.status == Status::Pass)
+}
+
+/// valid 1, a Postgres service 2, the handout webapp 2 (a service standing in for it 1).
+fn content_score(facts: &assay_checks::ComposeFacts) -> u8 {
+    u8::from(passed(facts, CheckId::ComposeValid))
+        + 2 * u8::from(facts.db_service.is_some())
+        + if passed(facts, CheckId::ComposeWebappService) {
+            2
+        } else {
+            u8::from(facts.webapp_service.is_some())
+        }
+}
+
+/// `it has the Postgres service and the webapp`, `no Postgres service, not valid`, ….
+fn content_words(facts: &assay_checks::ComposeFacts) -> String {
+    let db = facts.db_service.is_some();
+    let webapp = passed(facts, CheckId::ComposeWebappService);
+    let mut words = match (db, webapp) {
+        (true, true) => "it has the Postgres service and the webapp".to_string(),
+        (true, false) => "a Postgres service but not the webapp".to_string(),
+        (false, true) => "the webapp but no Postgres service".to_string(),
+        (false, false) => "neither a Postgres service nor the webapp".to_string(),
+    };
+    if !passed(facts, CheckId::ComposeValid) {
+        words.push_str("; not valid");
+    }
+    words
+}
+
+/// Reports never show the grader's private work dir: the project directory reads `${PWD}`
+/// (what the candidate wrote, since `${PWD}` is the only way a compose value names it), any
+/// other path under the submission root reads relative to it.
+fn scrub_work_dir(results: &mut [CheckResult], root: &Path, project_dir: &Path) {
+    let forms = |p: &Path| {
+        let mut v = vec![p.to_string_lossy().into_owned()];
+        if let Ok(c) = p.canonicalize() {
+            v.push(c.to_string_lossy().into_owned());
+        }
+        // `root.join("")` ends in a `/`: compare without it.
+        for s in &mut v {
+            while s.len() > 1 && s.ends_with('/') {
+                s.pop();
+            }
+        }
+        v.retain(|s| s.len() > 1);
+        v
+    };
+    let dirs = forms(project_dir);
+    let roots = forms(root);
+    let scrub = |text: &mut String| {
+        for d in &dirs {
+            if text.contains(d.as_str()) {
+                *text = text.replace(d.as_str(), "${PWD}");
+            }
+        }
+        for r in &roots {
+            if text.contains(r.as_str()) {
+                *text = text.replace(&format!("{r}/"), "").replace(r.as_str(), ".");
+            }
+        }
+    };
+    for r in results {
+        scrub(&mut r.evidence);
+        for d in &mut r.details {
+            scrub(&mut d.message);
+            if let Some(h) = &mut d.hint {
+                scrub(h);
+            }
+        }
+    }
 }
 
 /// Checks that must pass before anything of the candidate's runs.

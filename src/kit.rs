@@ -9,6 +9,9 @@ include!(concat!(env!("OUT_DIR"), "/webapp_files.rs"));
 
 /// The folder every handout file sits in inside the zip.
 pub const HANDOUT_DIR: &str = "devops-take-home";
+/// The webapp's folder in the handout, and the image name its README builds
+/// (`docker build -t sample-webapp .`).
+pub const WEBAPP_DIR: &str = "sample-webapp";
 /// Where the README holds the questions.
 pub const QUESTIONS_MARKER: &str = "<!-- QUESTIONS -->";
 
@@ -42,8 +45,19 @@ pub fn questions_markdown(rubric: &Rubric) -> String {
     s
 }
 
-/// The handout README: the webapp's README with the questions put in place of the marker.
-pub fn handout_readme(rubric: &Rubric) -> Result<String, String> {
+/// The webapp README's section that says what is graded (moved to the top README).
+const CHECKED_HEADING: &str = "## What will be checked";
+/// The webapp README's questions section (the questions live in the top README).
+const QUESTIONS_HEADING: &str = "## Questions";
+
+/// The handout's self-check script, with the rubric's numbers filled in.
+const SELF_CHECK: &str = include_str!("kit/self-check.sh");
+/// Its name in the handout folder.
+pub const SELF_CHECK_NAME: &str = "self-check.sh";
+
+/// The embedded webapp README split in two: its own documentation (up to the questions) and
+/// the "What will be checked" section.
+fn webapp_readme_parts() -> Result<(String, String), String> {
     let readme = WEBAPP_FILES
         .iter()
         .find(|(p, _)| *p == "README.md")
@@ -54,12 +68,129 @@ pub fn handout_readme(rubric: &Rubric) -> Result<String, String> {
             "the webapp README has no {QUESTIONS_MARKER} marker"
         ));
     }
-    Ok(readme.replacen(QUESTIONS_MARKER, &questions_markdown(rubric), 1))
+    let docs_end = readme
+        .find(QUESTIONS_HEADING)
+        .ok_or_else(|| format!("the webapp README has no `{QUESTIONS_HEADING}` section"))?;
+    let checked = readme
+        .find(CHECKED_HEADING)
+        .map(|i| readme[i..].trim_end().to_string())
+        .ok_or_else(|| format!("the webapp README has no `{CHECKED_HEADING}` section"))?;
+    Ok((readme[..docs_end].trim_end().to_string(), checked))
+}
+
+/// The webapp's README as the handout ships it: its own documentation, pointing one folder up
+/// for the questions and how to submit.
+pub fn webapp_readme() -> Result<String, String> {
+    let (docs, _) = webapp_readme_parts()?;
+    Ok(format!(
+        "{docs}\n\n## Questions\n\nThe questions, how to submit and what will be checked are in the README one folder up (`../README.md`).\n"
+    ))
+}
+
+/// The handout's top README: the candidate's guide — what is in the folder, the task, the
+/// rubric's questions, how to submit, the self-check, and what will be checked. Every command
+/// in it is run from the handout folder, as it says.
+pub fn handout_readme(rubric: &Rubric) -> Result<String, String> {
+    let (_, checked) = webapp_readme_parts()?;
+    let image = WEBAPP_DIR;
+    let tags = rubric
+        .database
+        .allowed_tags
+        .iter()
+        .filter(|t| *t != "latest")
+        .map(|t| format!("`postgres:{t}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let questions = questions_markdown(rubric);
+    let min = rubric.essays.min_words;
+    Ok(format!(
+        r#"# DevOps take-home
+
+Thank you for taking the time. This folder is the whole take-home:
+
+```
+README.md         this file: the task, the questions, how to submit
+{SELF_CHECK_NAME}     checks your folder before you send it
+{image}/    the application to run: source, Dockerfile, and its own README
+```
+
+## The task
+
+`{image}` is a small web service that stores notes in PostgreSQL. Run it together with a
+Postgres database so that the two talk to each other on any machine, and answer the questions
+below. How the app is configured (environment variables, ports, health endpoint) is in
+`{image}/README.md`. You do not need to change its code.
+
+To try the image on its own, from this folder:
+
+```sh
+docker build -t {image} ./{image}
+```
+
+## Questions
+
+{questions}## How to submit
+
+1. **Work in this folder.** Put your orchestration file here (`compose.yaml` or
+   `docker-compose.yml`; one folder down, such as `deploy/compose.yaml`, is found too) and your
+   answers in `ANSWERS.md` with one heading per question (`## Q1`, `## Q2`, …), or in one file
+   per question (`q1.md`, `q2.md`, …).
+2. **Keep `{image}/` as it is.** In your compose file, either build it —
+   `build: ./{image}` from this folder, `build: ../{image}` from a folder one down — or use
+   the image its README builds, `image: {image}`. Either way the grader runs its own pristine
+   build of this webapp; changes to its source are not used (and are shown to the reviewer).
+3. **Include your `.env`.** The grader has none of your shell's variables: a `${{VARIABLE}}`
+   in your compose file takes its value from the `.env` beside that file (include it, with the
+   values to use for grading), or it is blank. `${{PWD}}` is read as the compose file's folder.
+4. **Plan for no internet.** The grading machine is offline. Postgres ({tags}) and this
+   webapp are available; any other image, and anything downloaded while your stack starts, is
+   not.
+5. **Check, then zip the folder.** From this folder:
+
+   ```sh
+   sh {SELF_CHECK_NAME}
+   cd .. && zip -r submission.zip {HANDOUT_DIR} -x '*/target/*' '*/.git/*'
+   ```
+
+   One top folder in the zip is fine (the grader looks inside it). A git repository with the
+   same files is fine too.
+
+## Check before you send
+
+`sh {SELF_CHECK_NAME}` (from this folder, or with its path from anywhere) reads your folder as
+the grader will: it finds your compose file, checks that it builds `{image}/` or uses
+`image: {image}`, that every `${{VARIABLE}}` it uses is set in the `.env` beside it, that its
+images are available offline, and that every answer has at least {min} words (counted like
+`wc -w`; the grader's own count differs by a few words). With Docker installed it also runs
+`docker compose config` on your file. It changes nothing and exits 1 when something needs
+fixing.
+
+{checked}
+"#
+    ))
+}
+
+/// The self-check script with the rubric's numbers in it.
+pub fn self_check_script(rubric: &Rubric) -> String {
+    let tags: Vec<&str> = rubric
+        .database
+        .allowed_tags
+        .iter()
+        .map(String::as_str)
+        .filter(|t| {
+            t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+        })
+        .collect();
+    SELF_CHECK
+        .replace("@MIN_WORDS@", &rubric.essays.min_words.to_string())
+        .replace("@PG_TAGS@", &tags.join(" "))
 }
 
 /// Writes the handout zip to `out`.
 pub fn write_kit(rubric: &Rubric, out: &Path) -> Result<usize, String> {
     let readme = handout_readme(rubric)?;
+    let webapp_readme = webapp_readme()?;
     let file =
         std::fs::File::create(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let mut zip = zip::ZipWriter::new(file);
@@ -67,24 +198,26 @@ pub fn write_kit(rubric: &Rubric, out: &Path) -> Result<usize, String> {
         .compression_method(zip::CompressionMethod::Deflated)
         .unix_permissions(0o644);
     let mut count = 0;
-    for (path, bytes) in WEBAPP_FILES {
-        let name = format!("{HANDOUT_DIR}/sample-webapp/{path}");
-        let data: &[u8] = if *path == "README.md" {
-            readme.as_bytes()
-        } else {
-            bytes
-        };
+    let mut add = |name: String, data: &[u8]| -> Result<(), String> {
         zip.start_file(name.clone(), opts)
             .map_err(|e| format!("{name}: {e}"))?;
         zip.write_all(data).map_err(|e| format!("{name}: {e}"))?;
         count += 1;
+        Ok(())
+    };
+    for (path, bytes) in WEBAPP_FILES {
+        let data: &[u8] = if *path == "README.md" {
+            webapp_readme.as_bytes()
+        } else {
+            bytes
+        };
+        add(format!("{HANDOUT_DIR}/{WEBAPP_DIR}/{path}"), data)?;
     }
-    let top = format!("{HANDOUT_DIR}/README.md");
-    zip.start_file(top.clone(), opts)
-        .map_err(|e| format!("{top}: {e}"))?;
-    zip.write_all(readme.as_bytes())
-        .map_err(|e| format!("{top}: {e}"))?;
-    count += 1;
+    add(format!("{HANDOUT_DIR}/README.md"), readme.as_bytes())?;
+    add(
+        format!("{HANDOUT_DIR}/{SELF_CHECK_NAME}"),
+        self_check_script(rubric).as_bytes(),
+    )?;
     zip.finish()
         .map_err(|e| format!("{}: {e}", out.display()))?;
     Ok(count)

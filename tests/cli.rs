@@ -266,3 +266,69 @@ fn logs_follow_stops_on_sigint_with_the_final_count() {
         "{rest}"
     );
 }
+
+#[test]
+fn among_compose_files_one_folder_down_the_one_with_postgres_and_the_webapp_is_graded() {
+    let v = static_report(&repo_root().join("tests/fixtures/two-compose-folders"));
+    let report = &v;
+    let found = check(report, "compose.found")["evidence"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        found.starts_with("stack/docker-compose.yml found (chosen by content among 2 compose files one folder down: it has the Postgres service and the webapp)"),
+        "{found}"
+    );
+    assert!(
+        found.contains("merged with stack/docker-compose.override.yml as docker compose does"),
+        "{found}"
+    );
+    assert!(
+        found.ends_with("also present, not used: api-mock/compose.yaml (neither a Postgres service nor the webapp)"),
+        "{found}"
+    );
+    for id in [
+        "compose.db-service",
+        "compose.webapp-service",
+        "compose.db-host",
+        "compose.credentials",
+    ] {
+        assert_eq!(check(report, id)["status"], "pass", "{id}: {report}");
+    }
+    // The password the webapp uses is cited where the override sets it.
+    let creds = check(report, "compose.credentials")["evidence"]
+        .as_str()
+        .unwrap();
+    assert!(
+        creds
+            .contains("PGPASSWORD (from $DB_PASSWORD, set in stack/docker-compose.override.yml:5)"),
+        "{creds}"
+    );
+}
+
+#[test]
+fn pwd_is_the_project_directory_and_reports_never_show_the_work_dir() {
+    let path = repo_root().join("crates/assay-checks/tests/fixtures/checks/pwd-binds");
+    let v = static_report(&path);
+    assert_eq!(check(&v, "compose.security")["status"], "pass", "{v}");
+    assert_eq!(
+        check(&v, "compose.webapp-service")["evidence"],
+        "service `webapp`: its build context `${PWD}/sample-webapp` holds the handout webapp (sample-webapp)"
+    );
+    let text = v.to_string();
+    let work = std::env::temp_dir().to_string_lossy().into_owned();
+    assert!(!text.contains(&work), "the work dir leaks: {text}");
+    assert!(
+        !text.contains(&repo_root().to_string_lossy().into_owned()),
+        "{text}"
+    );
+    // The human report shows the warnings of passing checks.
+    let o = assay(&["evaluate", "--static", path.to_str().unwrap()]);
+    let human = stdout(&o);
+    for line in [
+        "warning: compose.valid: compose.yaml: `${PWD}` is read as the project directory (`.`), as when `docker compose up` runs in it",
+        "warning: compose.security: compose.yaml:20:9: service `proxy`: bind source `./proxy/nginx.conf` does not exist in the submission",
+    ] {
+        assert!(human.contains(line), "{line:?} missing from:\n{human}");
+    }
+}

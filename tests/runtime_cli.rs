@@ -309,3 +309,47 @@ fn sigterm_mid_run_tears_down_then_exits_3() {
         );
     }
 }
+
+#[test]
+fn the_handout_webapp_packaged_as_an_image_or_a_missing_folder_runs_from_the_pristine_image() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
+        return;
+    }
+    // `image: sample-webapp` (as the handout's README builds it) and `build: ./sample-webapp`
+    // with the folder left out of the submission.
+    for (fixture, service) in [
+        ("webapp-image-suggested", "notes"),
+        ("webapp-build-missing", "webapp"),
+    ] {
+        let path = repo_root()
+            .join("crates/assay-checks/tests/fixtures/checks")
+            .join(fixture);
+        let (_, v, err) = full_report(&path);
+        let w = check(&v, "compose.webapp-service");
+        assert_eq!(w["status"], "pass", "{fixture}: {w}\n{err}");
+        assert!(
+            w["evidence"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("service `{service}`")),
+            "{w}"
+        );
+        for id in [
+            "runtime.up",
+            "runtime.health",
+            "runtime.roundtrip",
+            "runtime.persistence",
+        ] {
+            assert_eq!(
+                check(&v, id)["status"],
+                "pass",
+                "{fixture} {id}: {v}\n{err}"
+            );
+        }
+        let notes = v["notes"].to_string();
+        assert!(
+            notes.contains("assay runs the pristine handout webapp image in its place"),
+            "{fixture}: {notes}"
+        );
+    }
+}

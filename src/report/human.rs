@@ -139,6 +139,37 @@ pub fn render_human(report: &Report, color: ColorChoice) -> String {
     if !passed.is_empty() {
         let _ = writeln!(out, "  {} {}", p.green("passed:"), passed.join(", "));
     }
+    // Warnings that matter even on a passing check (a variable left blank, `${PWD}` read as
+    // the project directory, what assay ran in place of the candidate's webapp).
+    for c in reading_order(report)
+        .into_iter()
+        .filter(|c| c.result.status == Status::Pass)
+    {
+        let warnings: Vec<_> = c
+            .result
+            .details
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .collect();
+        for d in warnings.iter().take(DETAILS_SHOWN) {
+            let _ = writeln!(
+                out,
+                "  {} {}: {}",
+                p.yellow("warning:"),
+                c.result.id.as_str(),
+                sanitize_terminal(&d.to_string())
+            );
+        }
+        if warnings.len() > DETAILS_SHOWN {
+            let _ = writeln!(
+                out,
+                "  {} {}: … and {} more (see report.json)",
+                p.yellow("warning:"),
+                c.result.id.as_str(),
+                warnings.len() - DETAILS_SHOWN
+            );
+        }
+    }
     if !report.documents_searched.is_empty() {
         let docs: Vec<String> = report
             .documents_searched

@@ -117,3 +117,16 @@ pub fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Val
         .find(|c| c["id"] == id)
         .unwrap_or_else(|| panic!("no check {id} in the report"))
 }
+
+/// `assay evaluate --static --format json PATH`: the one report.
+pub fn static_report(path: &Path) -> serde_json::Value {
+    let o = assay(&[
+        "evaluate",
+        "--static",
+        "--format",
+        "json",
+        path.to_str().expect("UTF-8 path"),
+    ]);
+    serde_json::from_str(&stdout(&o))
+        .unwrap_or_else(|e| panic!("{}: {e}: {}", path.display(), stderr(&o)))
+}

@@ -74,15 +74,7 @@ fn db_names(webapp: &Service, db: &Service) -> Vec<DbName> {
 
 /// `; it sets PG_HOST, DB_USER, which the sample webapp does not read` (or nothing).
 fn unread_lookalikes(webapp: &Service) -> String {
-    const READ: &[&str] = &[
-        "DATABASE_URL",
-        "PGHOST",
-        "PGPORT",
-        "PGUSER",
-        "PGPASSWORD",
-        "PGPASSWORD_FILE",
-        "PGDATABASE",
-    ];
+    const READ: &[&str] = settings::WEBAPP_DB_VARS;
     let looks = |k: &str| {
         let k = k.to_ascii_uppercase();
         (k.contains("PG") || k.contains("DB") || k.contains("POSTGRES") || k.contains("DATABASE"))
@@ -133,7 +125,12 @@ pub(crate) fn pick_db(
 fn host_phrase(c: &Client, host: &Setting) -> String {
     match (&c.url, host.var.as_deref()) {
         (Some((masked, _)), _) => format!("DATABASE_URL={masked}"),
-        (None, Some(var)) => format!("{var}={}", printable(&host.value)),
+        (None, Some(var)) => {
+            let from = settings::override_source(host.location.as_ref())
+                .map(|f| format!(" ({f})"))
+                .unwrap_or_default();
+            format!("{var}={}{from}", printable(&host.value))
+        }
         (None, None) => printable(&host.value),
     }
 }
@@ -307,6 +304,24 @@ fn compare_passwords(
 ) -> Result<String, String> {
     if s.trust {
         return Ok("the db trusts every connection: POSTGRES_HOST_AUTH_METHOD=trust".into());
+    }
+    if let Password::Value { value, origin, .. } = &s.password {
+        if value.is_empty() {
+            let unset = match origin {
+                assay_compose::Origin::Interpolated { variables, .. } => variables
+                    .iter()
+                    .filter(|v| !roles.project.variables.contains_key(*v))
+                    .map(|v| format!("${v}"))
+                    .collect::<Vec<_>>(),
+                _ => Vec::new(),
+            };
+            let why = if unset.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} not set in .env)", unset.join(", "))
+            };
+            return Err(format!("db POSTGRES_PASSWORD is blank{why}: the postgres image refuses to initialise without a password"));
+        }
     }
     let Some(server) = material(roles, db, &s.password) else {
         return Err(match &s.password {

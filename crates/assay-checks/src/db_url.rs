@@ -25,6 +25,16 @@ impl std::fmt::Debug for PgUrl {
     }
 }
 
+/// Whether a value is a Postgres connection URL of any client library: `postgres://`,
+/// `postgresql://`, or a driver-qualified form such as SQLAlchemy's `postgresql+psycopg://`.
+pub(crate) fn is_postgres_url(value: &str) -> bool {
+    let Some((scheme, _)) = value.trim().split_once("://") else {
+        return false;
+    };
+    let base = scheme.split('+').next().unwrap_or("").to_ascii_lowercase();
+    base == "postgres" || base == "postgresql"
+}
+
 /// Parses a `postgres://` or `postgresql://` URL; `Err` says what is wrong (never echoing the
 /// password).
 pub(crate) fn parse(url: &str) -> Result<PgUrl, String> {
@@ -226,6 +236,26 @@ mod tests {
         let bad = "postgres://user:123/zqxw@host/db";
         assert!(parse(bad).is_err());
         assert_eq!(masked(bad), "postgres://user:***@host/db");
+    }
+
+    #[test]
+    fn postgres_urls_of_any_driver_are_recognised() {
+        for yes in [
+            "postgres://a:b@db/x",
+            "postgresql://db/x",
+            "postgresql+psycopg2://u:p@db:5432/x",
+            " POSTGRES+asyncpg://db/x",
+        ] {
+            assert!(is_postgres_url(yes), "{yes}");
+        }
+        for no in [
+            "mysql://db/x",
+            "db:5432",
+            "http://postgres/x",
+            "postgresx://db",
+        ] {
+            assert!(!is_postgres_url(no), "{no}");
+        }
     }
 
     #[test]

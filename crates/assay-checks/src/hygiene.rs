@@ -87,33 +87,51 @@ fn written_inline(project: &Project, origin: &Origin, forms: &[&str]) -> bool {
     }
 }
 
+/// Whether an environment key names a secret: one of its `_`-separated parts is PASSWORD,
+/// PASSWD, PASS, PWD, PW, SECRET or TOKEN (or ends in PASSWORD, PASSWD, SECRET or TOKEN, as in
+/// `PGPASSWORD`), or the key ends in KEY (`DB_PASSWORD`, `PG_PW`, `API_KEY`, `APIKEY`; not
+/// `KEYCLOAK_URL`, `PRIMARY_KEY_COLUMN`, `BYPASS_CACHE`). A `*_FILE` key names a file that
+/// holds the secret, not the secret.
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    const PARTS: [&str; 7] = ["PASSWORD", "PASSWD", "PASS", "PWD", "PW", "SECRET", "TOKEN"];
+    const SUFFIXES: [&str; 4] = ["PASSWORD", "PASSWD", "SECRET", "TOKEN"];
+    let k = key.to_ascii_uppercase();
+    let parts: Vec<&str> = k.split('_').filter(|p| !p.is_empty()).collect();
+    // `PWD` alone is the shell's working directory.
+    if parts.last() == Some(&"FILE") || k == "PWD" || k == "OLDPWD" {
+        return false;
+    }
+    parts
+        .iter()
+        .any(|p| PARTS.contains(p) || SUFFIXES.iter().any(|s| p.ends_with(s)))
+        || k.ends_with("KEY")
+}
+
 pub(crate) fn no_inline_secrets(project: &Project) -> CheckResult {
     let id = CheckId::ComposeNoInlineSecrets;
     let mut inline = Vec::new();
     let mut sources = Vec::new();
     for (name, s) in &project.services {
-        for var in ["POSTGRES_PASSWORD", "PGPASSWORD", "DATABASE_URL"] {
-            let Some((value, at)) = settings::env(s, var) else {
+        for (var, at) in &s.environment {
+            let Some(value) = at.value.as_deref() else {
                 continue;
             };
-            let (secret, raw) = if var == "DATABASE_URL" {
-                match db_url::parse(value) {
-                    Ok(u) => (
-                        u.password.unwrap_or_default(),
-                        db_url::raw_password(value).unwrap_or_default(),
-                    ),
-                    Err(_) => continue,
+            if value.trim().is_empty() {
+                if is_secret_key(var) && !at.origin.is_literal() {
+                    sources.push(format!(
+                        "{var} of `{name}` {} (blank)",
+                        settings::origin_words(&at.origin)
+                    ));
                 }
-            } else {
-                (value.to_string(), value)
-            };
-            if secret.is_empty() {
                 continue;
             }
-            let what = if var == "DATABASE_URL" {
-                "the password in DATABASE_URL"
+            // The secret and the forms it takes in the value (decoded; as written in a URL).
+            let (what, secret, raw) = if is_secret_key(var) {
+                (var.clone(), value.to_string(), value)
+            } else if let Some(raw) = db_url::raw_password(value).filter(|p| !p.is_empty()) {
+                (format!("the password in {var}"), db_url::decode(raw), raw)
             } else {
-                var
+                continue;
             };
             if written_inline(project, &at.origin, &[&secret, raw]) {
                 let how = if at.origin.is_literal() {
@@ -124,7 +142,10 @@ pub(crate) fn no_inline_secrets(project: &Project) -> CheckResult {
                 inline.push(
                     Diagnostic::error(format!("service `{name}`: {what} is {how}"))
                         .at(at.location.clone())
-                        .with_hint("put it in .env (POSTGRES_PASSWORD=${DB_PASSWORD}) or a secret file (POSTGRES_PASSWORD_FILE)"),
+                        .with_hint(format!(
+                            "put it in .env and write {var}: ${{{}}} here, or use a secret file ({var}_FILE)",
+                            var.to_ascii_uppercase()
+                        )),
                 );
             } else {
                 sources.push(format!(
@@ -133,19 +154,41 @@ pub(crate) fn no_inline_secrets(project: &Project) -> CheckResult {
                 ));
             }
         }
-        for var in ["POSTGRES_PASSWORD_FILE", "PGPASSWORD_FILE"] {
-            if settings::env(s, var).is_some() {
+        for (var, _) in s
+            .environment
+            .iter()
+            .filter(|(k, v)| k.to_ascii_uppercase().ends_with("_FILE") && v.value.is_some())
+        {
+            let stem = &var[..var.len() - "_FILE".len()];
+            if is_secret_key(stem) {
                 sources.push(format!("{var} of `{name}`"));
             }
         }
     }
     match inline.first() {
-        Some(_) => fail_summary(id, "inline passwords", &inline.iter().collect::<Vec<_>>())
+        Some(_) => fail_summary(id, "inline secrets", &inline.iter().collect::<Vec<_>>())
             .with_details(inline),
-        None if sources.is_empty() => {
-            CheckResult::pass(id, "no password variable is set in the compose file")
-        }
-        None => CheckResult::pass(id, format!("no literal password: {}", sources.join(", "))),
+        None if sources.is_empty() => CheckResult::pass(
+            id,
+            "no service sets a password, secret, token or key variable, nor a URL with a password",
+        ),
+        None => CheckResult::pass(
+            id,
+            format!(
+                "no literal secret: {}{}",
+                sources
+                    .iter()
+                    .take(8)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if sources.len() > 8 {
+                    format!(" and {} more", sources.len() - 8)
+                } else {
+                    String::new()
+                }
+            ),
+        ),
     }
 }
 
@@ -233,11 +276,17 @@ pub(crate) fn scalable(webapp: &Service) -> CheckResult {
     }
 }
 
-pub(crate) fn pinned_images(project: &Project) -> CheckResult {
+/// `substituted`: the webapp service whose image assay replaces with the pristine handout
+/// image (it is never pulled, so its tag does not matter).
+pub(crate) fn pinned_images(project: &Project, substituted: Option<&str>) -> CheckResult {
     let id = CheckId::ComposePinnedImages;
     let mut unpinned = Vec::new();
     let mut pinned = Vec::new();
-    for (name, s) in &project.services {
+    for (name, s) in project
+        .services
+        .iter()
+        .filter(|(n, _)| Some(n.as_str()) != substituted)
+    {
         // With `build`, `image` names the built image: nothing is pulled.
         let Some(image) = s.image.as_ref().filter(|_| s.build.is_none()) else {
             continue;
@@ -275,5 +324,42 @@ pub(crate) fn pinned_images(project: &Project) -> CheckResult {
                 pinned.join(", ")
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_secret_key;
+
+    #[test]
+    fn secret_keys_are_told_by_their_parts() {
+        for yes in [
+            "DB_PASSWORD",
+            "POSTGRES_PASSWORD",
+            "PGPASSWORD",
+            "API_KEY",
+            "APIKEY",
+            "SECRET_KEY",
+            "JWT_SECRET",
+            "GITHUB_TOKEN",
+            "SMTP_PASS",
+            "PG_PW",
+            "PG_PWD",
+            "db_passwd",
+        ] {
+            assert!(is_secret_key(yes), "{yes}");
+        }
+        for no in [
+            "KEYCLOAK_URL",
+            "PRIMARY_KEY_COLUMN",
+            "BYPASS_CACHE",
+            "PASSPORT_STRATEGY",
+            "POSTGRES_PASSWORD_FILE",
+            "TOKENIZER_MODEL",
+            "PGHOST",
+            "PWD",
+        ] {
+            assert!(!is_secret_key(no), "{no}");
+        }
     }
 }

@@ -59,6 +59,9 @@ pub struct ComposeFacts {
     pub webapp_service: Option<String>,
     /// What Postgres is initialised with, for reading the nonce back from the database.
     pub db_credentials: Option<DbCredentials>,
+    /// What a reviewer should read even when every check passes: what assay runs in place of
+    /// what the compose file says.
+    pub notes: Vec<String>,
 }
 
 /// The credentials the Postgres service is initialised with (the official image's rules:
@@ -173,6 +176,7 @@ pub fn compose_checks(loaded: &Loaded, ctx: &CheckContext) -> ComposeFacts {
                 db_service: None,
                 webapp_service: None,
                 db_credentials: None,
+                notes: Vec::new(),
             };
         }
     };
@@ -214,16 +218,27 @@ pub fn compose_checks(loaded: &Loaded, ctx: &CheckContext) -> ComposeFacts {
             "no webapp service (compose.webapp-service)",
         ),
     });
-    checks.push(hygiene::pinned_images(project));
+    let substituted = webapp
+        .as_ref()
+        .filter(|w| w.substitution.is_some())
+        .map(|w| w.name.as_str());
+    checks.push(hygiene::pinned_images(project, substituted));
 
     let db_credentials = roles
         .db
         .map(|d| connection::db_credentials(project, ctx.root, d));
+    let notes = webapp
+        .as_ref()
+        .filter(|w| !w.guessed)
+        .and_then(|w| w.substitution.clone())
+        .into_iter()
+        .collect();
     ComposeFacts {
         checks,
         db_service: db.map(|d| d.name),
         webapp_service: webapp.map(|w| w.name),
         db_credentials,
+        notes,
     }
 }
 
@@ -288,11 +303,15 @@ fn validity(loaded: &Loaded) -> CheckResult {
 fn security(project: &Project, root: &SubmissionRoot) -> CheckResult {
     let diags = security_policy(project, root);
     let violations: Vec<&Diagnostic> = diags.iter().filter(|d| d.is_error()).collect();
-    let notes = diags.len() - violations.len();
+    let notes = diags
+        .iter()
+        .filter(|d| d.severity == assay_core::Severity::Info)
+        .count();
+    let warnings = diags.len() - violations.len() - notes;
     let result = match violations.first() {
         Some(_) => fail_summary(CheckId::ComposeSecurity, "policy violations", &violations),
         None => {
-            let tail = if notes > 0 {
+            let mut tail = if notes > 0 {
                 format!(
                     " ({notes} note{} on settings the sandbox overrides)",
                     plural(notes)
@@ -300,6 +319,9 @@ fn security(project: &Project, root: &SubmissionRoot) -> CheckResult {
             } else {
                 String::new()
             };
+            if warnings > 0 {
+                tail.push_str(&format!("; {warnings} warning{}", plural(warnings)));
+            }
             CheckResult::pass(
                 CheckId::ComposeSecurity,
                 format!("no policy violation{tail}"),

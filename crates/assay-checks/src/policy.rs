@@ -654,12 +654,34 @@ impl Policy<'_> {
                         "never mount the Docker socket",
                     );
                 } else if resolved.is_inside() {
+                    // An absolute source inside the submission came from `${PWD}` (or the like):
+                    // shown relative to the submission, never as the grader's work dir.
+                    let (missing, shown) = match &resolved {
+                        Resolved::Inside(rel) => (
+                            !self.root.path().join(rel).exists(),
+                            if Path::new(&written).is_absolute() {
+                                format!("./{}", rel.display())
+                            } else {
+                                written.clone()
+                            },
+                        ),
+                        _ => (false, written.clone()),
+                    };
+                    if missing {
+                        self.out.push(
+                            Diagnostic::warning(format!(
+                                "{what}: bind source `{}` does not exist in the submission (Docker would create an empty folder there)",
+                                printable(&shown)
+                            ))
+                            .at(v.location.clone()),
+                        );
+                    }
                     if !m.read_only {
                         self.note(
                             &v.location,
                             format!(
                                 "{what}: bind mount `{}` is copied in, not mounted: the container gets a copy (a directory in a run volume) and its writes never reach the host",
-                                printable(&written)
+                                printable(&shown)
                             ),
                         );
                     }

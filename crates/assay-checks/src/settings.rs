@@ -38,13 +38,17 @@ impl Setting {
         }
     }
 
-    /// `PGUSER=app`, `app (DATABASE_URL)`, or `postgres (default)`.
+    /// `PGUSER=app`, `app (DATABASE_URL)`, or `postgres (default)`; a value an override file
+    /// sets names it (`PGUSER=app (compose.override.yml:4)`).
     pub fn describe(&self) -> String {
         let v = printable(&self.value);
-        match self.var.as_deref() {
-            Some("DATABASE_URL") => format!("`{v}` (DATABASE_URL)"),
-            Some(var) => format!("{var}=`{v}`"),
-            None => format!("`{v}` (default)"),
+        let from = override_source(self.location.as_ref());
+        match (self.var.as_deref(), from) {
+            (Some("DATABASE_URL"), None) => format!("`{v}` (DATABASE_URL)"),
+            (Some("DATABASE_URL"), Some(f)) => format!("`{v}` (DATABASE_URL, {f})"),
+            (Some(var), None) => format!("{var}=`{v}`"),
+            (Some(var), Some(f)) => format!("{var}=`{v}` ({f})"),
+            (None, _) => format!("`{v}` (default)"),
         }
     }
 }
@@ -101,7 +105,15 @@ impl Password {
         match self {
             Password::Missing => "no password".into(),
             Password::Unset { var, .. } => format!("{var} listed without a value"),
-            Password::Value { var, origin, .. } => format!("{var} ({})", origin_words(origin)),
+            Password::Value {
+                var,
+                origin,
+                location,
+                ..
+            } => match override_source(Some(location)) {
+                Some(f) => format!("{var} ({}, {f})", origin_words(origin)),
+                None => format!("{var} ({})", origin_words(origin)),
+            },
             Password::File {
                 var,
                 container_path,
@@ -109,6 +121,20 @@ impl Password {
             } => format!("{var}={}", printable(container_path)),
         }
     }
+}
+
+/// `set in compose.override.yml:4` when a value comes from an override file merged into the
+/// project (a reviewer looking only at the main file would not find it).
+pub(crate) fn override_source(location: Option<&Location>) -> Option<String> {
+    let l = location?;
+    let name = l.file.rsplit('/').next().unwrap_or_default();
+    if !name.contains(".override.") {
+        return None;
+    }
+    Some(match l.line {
+        Some(n) => format!("set in {}:{n}", l.file),
+        None => format!("set in {}", l.file),
+    })
 }
 
 /// `literal`, `from .env`, `from env_file x`.
@@ -139,6 +165,17 @@ pub(crate) struct Client {
     pub password: Password,
     pub database: Setting,
 }
+
+/// Every variable the sample webapp reads to reach its database (its README's contract).
+pub(crate) const WEBAPP_DB_VARS: &[&str] = &[
+    "DATABASE_URL",
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGPASSWORD_FILE",
+    "PGDATABASE",
+];
 
 /// A present, non-bare environment value.
 pub(crate) fn env<'a>(

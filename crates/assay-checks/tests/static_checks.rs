@@ -2,7 +2,7 @@
 //! real compose loader, with the evidence a reviewer reads and the location asserted.
 
 mod common;
-use assay_core::{CheckId, Status};
+use assay_core::{CheckId, Severity, Status};
 use common::*;
 use std::path::PathBuf;
 
@@ -181,8 +181,53 @@ fn webapp_service() {
         "webapp-guessed",
         ComposeWebappService,
         Fail,
-        "guessed `api` (its name is a usual webapp name and it sets PGHOST) for the other checks",
+        "the other checks judge `api`, chosen by evidence: `api`: it sets PGDATABASE, PGHOST, PGPASSWORD, PGUSER, it shares network `default` with the database, its name is a usual webapp name",
         Some(17),
+    );
+    // The image the handout's README builds (`docker build -t sample-webapp .`), no source.
+    expect(
+        "webapp-image-suggested",
+        ComposeWebappService,
+        Pass,
+        "service `notes`: its image `sample-webapp` is the name the handout's README builds (`docker build -t sample-webapp .`); the pristine handout image runs in its place (see notes)",
+        Some(19),
+    );
+    // A build of the handout folder the zip left out.
+    expect(
+        "webapp-build-missing",
+        ComposeWebappService,
+        Pass,
+        "service `webapp`: it builds `./sample-webapp`, which the submission does not contain, and the folder is the handout's `sample-webapp/` and it sets PGHOST, as the handout webapp reads it",
+        Some(18),
+    );
+    for (name, service) in [
+        ("webapp-image-suggested", "notes"),
+        ("webapp-build-missing", "webapp"),
+    ] {
+        let (_, facts) = run(&case(name));
+        assert_eq!(facts.webapp_service.as_deref(), Some(service));
+        assert_eq!(facts.notes.len(), 1, "{:?}", facts.notes);
+        assert!(facts.notes[0].contains("pristine handout webapp image"));
+        for c in &facts.checks {
+            assert_eq!(c.status, Pass, "{name}\n{}", table(&facts));
+        }
+    }
+    // The candidate's own app: the check fails, and the service the other checks judge is the
+    // one holding a Postgres URL under a name of its own, not the one with the usual name.
+    expect(
+        "own-app-url",
+        ComposeWebappService,
+        Fail,
+        "the other checks judge `worker`, chosen by evidence: `worker`: SQLALCHEMY_DATABASE_URI holds a Postgres URL, it shares network `default` with the database; not chosen: `web`: it shares network `default` with the database, its name is a usual webapp name",
+        Some(11),
+    );
+    // Database variables from an env_file and a network shared with the db outweigh the name.
+    expect(
+        "own-app-envfile",
+        ComposeWebappService,
+        Fail,
+        "the other checks judge `ledger`, chosen by evidence: `ledger`: it sets DB_HOST (env_file ledger.env), DB_NAME (env_file ledger.env), DB_USER (env_file ledger.env), it shares network `back` with the database; not chosen: `app`: its name is a usual webapp name",
+        Some(9),
     );
     // The guess still drives the connection checks.
     expect(
@@ -190,6 +235,51 @@ fn webapp_service() {
         ComposeDbHost,
         Pass,
         "webapp PGHOST=db",
+        None,
+    );
+}
+
+#[test]
+fn pwd_is_the_project_directory_and_missing_bind_sources_are_reported() {
+    let (loaded, facts) = run(&case("pwd-binds"));
+    let security = check(&facts, ComposeSecurity);
+    assert_eq!(security.status, Pass, "{}", table(&facts));
+    assert!(
+        security.evidence.ends_with("; 1 warning"),
+        "{}",
+        security.evidence
+    );
+    let missing: Vec<_> = security
+        .details
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .collect();
+    assert_eq!(missing.len(), 1, "{:?}", security.details);
+    assert!(
+        missing[0]
+            .message
+            .contains("bind source `./proxy/nginx.conf` does not exist in the submission"),
+        "{}",
+        missing[0].message
+    );
+    assert_eq!(missing[0].location.as_ref().and_then(|l| l.line), Some(20));
+    // The loader says how it read ${PWD}, as a warning a reviewer sees.
+    let note = loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("${PWD}"))
+        .expect("a note on ${PWD}");
+    assert_eq!(note.severity, Severity::Warning);
+    assert_eq!(
+        note.message,
+        "`${PWD}` is read as the project directory (`.`), as when `docker compose up` runs in it"
+    );
+    assert_eq!(facts.webapp_service.as_deref(), Some("webapp"));
+    expect(
+        "pwd-binds",
+        ComposeWebappService,
+        Pass,
+        "holds the handout webapp",
         None,
     );
 }
@@ -231,6 +321,23 @@ fn db_host() {
 
 #[test]
 fn credentials() {
+    // A password left blank by an unset variable matches on both sides, but Postgres will not
+    // initialise: the check says so instead of passing.
+    expect(
+        "blank-password",
+        ComposeCredentials,
+        Fail,
+        "db POSTGRES_PASSWORD is blank ($DB_PASSWORD not set in .env): the postgres image refuses to initialise without a password",
+        Some(22),
+    );
+    // …and no-inline-secrets does not claim that no password variable is set.
+    expect(
+        "blank-password",
+        ComposeNoInlineSecrets,
+        Pass,
+        "no literal secret: POSTGRES_PASSWORD of `db` from $DB_PASSWORD (blank), PGPASSWORD of `webapp` from $DB_PASSWORD (blank)",
+        None,
+    );
     expect(
         "good",
         ComposeCredentials,
@@ -384,7 +491,7 @@ fn db_volume() {
 
 #[test]
 fn no_inline_secrets() {
-    expect("good", ComposeNoInlineSecrets, Pass, "no literal password: POSTGRES_PASSWORD of `db` from $DB_PASSWORD, PGPASSWORD of `webapp` from $DB_PASSWORD", None);
+    expect("good", ComposeNoInlineSecrets, Pass, "no literal secret: POSTGRES_PASSWORD of `db` from $DB_PASSWORD, PGPASSWORD of `webapp` from $DB_PASSWORD", None);
     expect(
         "alias-url",
         ComposeNoInlineSecrets,
@@ -406,13 +513,50 @@ fn no_inline_secrets() {
         "from env_file db.env",
         None,
     );
-    expect("inline", ComposeNoInlineSecrets, Fail, "2 inline passwords; first: service `db`: POSTGRES_PASSWORD is a literal in the compose file", Some(7));
+    expect(
+        "inline",
+        ComposeNoInlineSecrets,
+        Fail,
+        "2 inline secrets; first: service `db`: POSTGRES_PASSWORD is a literal in the compose file",
+        Some(7),
+    );
     expect(
         "inline-default",
         ComposeNoInlineSecrets,
         Fail,
         "POSTGRES_PASSWORD is a default written in the compose file",
         Some(7),
+    );
+    // Any secret-named key and any URL with a password; look-alike names are not secrets.
+    expect(
+        "secrets-any-name",
+        ComposeNoInlineSecrets,
+        Fail,
+        "2 inline secrets; first: service `webapp`: the password in CACHE_URL is a literal in the compose file",
+        Some(19),
+    );
+    let (_, facts) = run(&case("secrets-any-name"));
+    let d = &check(&facts, ComposeNoInlineSecrets).details;
+    let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "service `webapp`: the password in CACHE_URL is a literal in the compose file",
+            "service `webapp`: MAPS_API_KEY is a literal in the compose file"
+        ]
+    );
+    let text = format!("{:?}", check(&facts, ComposeNoInlineSecrets));
+    assert!(
+        !text.contains("swordfish") && !text.contains("AIza"),
+        "{text}"
+    );
+    // A password variable set from .env is named as such, never "no password variable".
+    expect(
+        "secrets-indirect",
+        ComposeNoInlineSecrets,
+        Pass,
+        "no literal secret: POSTGRES_PASSWORD of `db` from $PG_PW, PGPASSWORD of `webapp` from $PG_PW, PG_PW of `webapp` from $PG_PW",
+        None,
     );
     let (_, facts) = run(&case("inline"));
     let d = &check(&facts, ComposeNoInlineSecrets).details;

@@ -21,16 +21,25 @@ impl Variables {
     }
 }
 
-/// Interpolates `node` in place. `warned` dedupes unset-variable warnings across a project.
+/// What interpolation has seen across a project's files.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Seen {
+    /// Unset variables already warned about (each is warned about once).
+    pub warned: BTreeSet<String>,
+    /// Every variable a value used.
+    pub used: BTreeSet<String>,
+}
+
+/// Interpolates `node` in place.
 pub(crate) fn interpolate(
     node: &mut Node,
     vars: &Variables,
-    warned: &mut BTreeSet<String>,
+    seen: &mut Seen,
     diags: &mut Vec<Diagnostic>,
 ) {
     let mut path = String::new();
     let mut budget = MAX_TOTAL;
-    walk(node, vars, warned, diags, &mut path, &mut budget);
+    walk(node, vars, seen, diags, &mut path, &mut budget);
 }
 
 /// Most bytes interpolation may produce in one file, all values together.
@@ -39,7 +48,7 @@ const MAX_TOTAL: usize = 16 * 1024 * 1024;
 fn walk(
     node: &mut Node,
     vars: &Variables,
-    warned: &mut BTreeSet<String>,
+    seen: &mut Seen,
     diags: &mut Vec<Diagnostic>,
     path: &mut String,
     budget: &mut usize,
@@ -64,8 +73,9 @@ fn walk(
                 }
                 Ok(v) => {
                     *budget -= v.len();
+                    seen.used.extend(usage.variables.iter().cloned());
                     for name in &usage.unset {
-                        if warned.insert(name.clone()) {
+                        if seen.warned.insert(name.clone()) {
                             diags.push(
                                 Diagnostic::warning(format!("The {name:?} variable is not set. Defaulting to a blank string."))
                                     .at(node.location.clone()),
@@ -123,7 +133,7 @@ fn walk(
                     path.push('.');
                 }
                 path.push_str(&k.name);
-                walk(v, vars, warned, diags, path, budget);
+                walk(v, vars, seen, diags, path, budget);
                 path.truncate(len);
             }
         }
@@ -131,7 +141,7 @@ fn walk(
             let len = path.len();
             for (i, v) in items.iter_mut().enumerate() {
                 path.push_str(&format!("[{i}]"));
-                walk(v, vars, warned, diags, path, budget);
+                walk(v, vars, seen, diags, path, budget);
                 path.truncate(len);
             }
         }

@@ -36,7 +36,7 @@ pub(crate) struct Loader<'a> {
     /// Files read, relative to the root.
     pub files: Vec<PathBuf>,
     pub vars: Variables,
-    warned: BTreeSet<String>,
+    seen: interpolate::Seen,
     /// Absolute project directory (directory of the main compose file).
     pub project_dir: PathBuf,
     /// Parsed files by absolute path (for extends), after interpolation and rebasing.
@@ -45,6 +45,9 @@ pub(crate) struct Loader<'a> {
     /// Extends cycles already reported (their sorted members).
     reported_cycles: BTreeSet<Vec<String>>,
 }
+
+/// The shell variable holding the working directory.
+const PWD: &str = "PWD";
 
 /// Opens `root` as a [`SubmissionRoot`], or says why it cannot be.
 pub(crate) fn open_root(root: &Path) -> Result<SubmissionRoot, Diagnostic> {
@@ -85,6 +88,18 @@ pub(crate) fn load(root: &SubmissionRoot, compose_file: &Path, opts: &LoadOption
             .values
             .insert(k.clone(), Located::new(v.clone(), Location::file("--env")));
     }
+    // `${PWD}` is the shell's working directory: the project directory when the candidate runs
+    // `docker compose up` in it. Never the grader's own environment.
+    let pwd_is_project_dir = !l.vars.values.contains_key(PWD);
+    if pwd_is_project_dir {
+        l.vars.values.insert(
+            PWD.into(),
+            Located::new(
+                project_dir.to_string_lossy().into_owned(),
+                Location::file("${PWD}"),
+            ),
+        );
+    }
 
     let mut stack = vec![main.clone()];
     let Some(mut tree) = l.load_compose_file(&main, &project_dir, None, &mut stack) else {
@@ -110,6 +125,15 @@ pub(crate) fn load(root: &SubmissionRoot, compose_file: &Path, opts: &LoadOption
                 tree = m;
             }
         }
+    }
+    if pwd_is_project_dir && l.seen.used.contains(PWD) {
+        l.diags.push(
+            Diagnostic::warning(format!(
+                "`${{PWD}}` is read as the project directory (`{}`), as when `docker compose up` runs in it",
+                l.rel(&project_dir)
+            ))
+            .at(Location::file(l.rel(&main))),
+        );
     }
     crate::schema::validate(&tree, &mut l.diags);
     let project: Project = l.build_project(tree);
@@ -205,7 +229,7 @@ impl<'a> Loader<'a> {
             diags: Vec::new(),
             files: Vec::new(),
             vars: Variables::default(),
-            warned: BTreeSet::new(),
+            seen: interpolate::Seen::default(),
             project_dir,
             parsed: HashMap::new(),
             bytes_read: 0,
@@ -373,7 +397,7 @@ impl<'a> Loader<'a> {
             );
             return None;
         }
-        interpolate::interpolate(&mut tree, &self.vars, &mut self.warned, &mut self.diags);
+        interpolate::interpolate(&mut tree, &self.vars, &mut self.seen, &mut self.diags);
         Some(tree)
     }
 

@@ -3,7 +3,7 @@
 //! ever opened; `.git/`, `target/` and `node_modules/` are left out.
 
 use crate::error::{display_name, IntakeError};
-use crate::name::{check_chars, MAX_COMPONENT_BYTES, SKIPPED_DIRS};
+use crate::name::{check_chars, collision_key, MAX_COMPONENT_BYTES, SKIPPED_DIRS};
 use crate::sink::{human_bytes, Budget, Tree};
 use assay_core::Diagnostic;
 use std::fs::{self, OpenOptions};
@@ -76,6 +76,7 @@ impl Copier<'_> {
             }
         }
         names.sort();
+        self.reject_collisions(&names, rel)?;
         for os_name in names {
             let Some(name) = os_name.to_str() else {
                 let lossy = os_name.to_string_lossy();
@@ -88,6 +89,42 @@ impl Copier<'_> {
             let result = self.take(&dir.join(name), rel);
             rel.pop();
             result?;
+        }
+        Ok(())
+    }
+
+    /// Two names of one folder that would be the same file on a case-insensitive or
+    /// normalising file system (`README.md` and `README.MD`) are ambiguous, as they are in a
+    /// zip: the same tree is rejected however it is handed in. Names the copy leaves out anyway
+    /// do not count.
+    fn reject_collisions(
+        &self,
+        names: &[std::ffi::OsString],
+        rel: &[String],
+    ) -> Result<(), IntakeError> {
+        let mut seen: std::collections::HashMap<String, &str> =
+            std::collections::HashMap::with_capacity(names.len());
+        for name in names.iter().filter_map(|n| n.to_str()) {
+            let left_out = SKIPPED_DIRS.contains(&name)
+                || name == ".DS_Store"
+                || (rel.is_empty() && name == "__MACOSX");
+            if left_out {
+                continue;
+            }
+            if let Some(prev) = seen.insert(collision_key(name), name) {
+                let path = |n: &str| {
+                    let mut p = rel.to_vec();
+                    p.push(n.to_string());
+                    display_name(&p.join("/"))
+                };
+                return Err(IntakeError::rejected(
+                    path(name),
+                    format!(
+                        "collides with `{}` when case and Unicode normalisation are ignored: ambiguous",
+                        path(prev)
+                    ),
+                ));
+            }
         }
         Ok(())
     }

@@ -467,3 +467,68 @@ fn stale_work_dirs_of_a_killed_run_are_swept_and_fresh_ones_kept() {
     assert!(fresh.exists(), "a work dir in use is kept");
     assert!(other.exists(), "nothing but assay's own dirs is touched");
 }
+
+#[test]
+fn names_that_collide_without_case_are_ambiguous_in_a_folder_a_checkout_and_a_zip_alike() {
+    let layouts: [(&[&str], &str, &str); 3] = [
+        (&["README.md", "README.MD"], "README.md", "README.MD"),
+        (
+            &["docs/Answers.md", "docs/answers.md"],
+            "docs/answers.md",
+            "docs/Answers.md",
+        ),
+        (
+            &["caf\u{e9}.md", "cafe\u{301}.md"],
+            "caf\u{e9}.md",
+            "cafe\u{301}.md",
+        ),
+    ];
+    for (files, named, other) in layouts {
+        let verdicts: Vec<String> = ["folder", "checkout", "zip"]
+            .iter()
+            .map(|how| {
+                let case = Case::new();
+                let src = case.path("candidate");
+                let mut zip = Zip::new();
+                for f in files {
+                    let p = src.join(f);
+                    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                    std::fs::write(&p, f.as_bytes()).unwrap();
+                    zip = zip.file(f, f.as_bytes());
+                }
+                let input = match *how {
+                    "checkout" => {
+                        std::fs::create_dir_all(src.join(".git")).unwrap();
+                        std::fs::write(src.join(".git/HEAD"), b"ref: refs/heads/main\n").unwrap();
+                        src.clone()
+                    }
+                    "zip" => {
+                        zip.write(&case.path("submission.zip"));
+                        case.path("submission.zip")
+                    }
+                    _ => src.clone(),
+                };
+                match open_in(&input, &IntakeLimits::default(), &opts(), &case.work()) {
+                    Err(IntakeError::Rejected { entry, reason }) => {
+                        assert!(
+                            case.work().read_dir().unwrap().next().is_none(),
+                            "{how}: nothing left behind"
+                        );
+                        format!("{entry}: {reason}")
+                    }
+                    other => panic!("{how} {files:?}: expected a rejection, got {other:?}"),
+                }
+            })
+            .collect();
+        // The zip names the later entry in archive order; the folder names them in sorted
+        // order: both name the pair and call it ambiguous.
+        for v in &verdicts {
+            assert!(
+                v.contains("when case and Unicode normalisation are ignored: ambiguous"),
+                "{v}"
+            );
+            assert!(v.contains(named) || v.contains(other), "{v}");
+        }
+        assert_eq!(verdicts[0], verdicts[1], "folder and checkout agree");
+    }
+}
