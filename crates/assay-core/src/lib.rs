@@ -8,8 +8,8 @@
 //! It also holds the one rule every room applies to a submission's files:
 //! [`SubmissionRoot`] (module `submission_root`) says whether a path is inside the submission
 //! ([`normalize`], [`lexically_inside`], [`SubmissionRoot::resolve`]) and is the only way to
-//! read one (capped, never following a link). Intake opens it; compose, essays, checks and the runner
-//! receive it. It lives here because this is the one crate every room depends on.
+//! read one (capped, never following a link). Intake opens it; compose, essays, checks and
+//! the runner receive it. It lives here because this is the one crate every room depends on.
 
 mod check;
 mod diagnostic;
