@@ -61,32 +61,32 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     let mut notes = Vec::new();
     let mut essay_answers = Vec::new();
     let mut documents_searched = Vec::new();
-    let (mut results, answers, files) = match assay_intake::open(submission, &rubric.intake, &discover)
-    {
-        Err(e @ assay_intake::IntakeError::Usage { .. }) => {
-            return Err(EvaluateError::Usage(e.to_string()))
-        }
-        Err(e @ assay_intake::IntakeError::Internal { .. }) => {
-            return Err(EvaluateError::CouldNotGrade(e.to_string()))
-        }
-        Err(e @ assay_intake::IntakeError::Rejected { .. }) => {
-            let mut results = vec![CheckResult::fail(CheckId::IntakeUnpack, e.to_string())];
-            block_rest(&mut results, "intake.unpack failed");
-            (results, Vec::new(), FilesSummary::default())
-        }
-        Ok(ws) => {
-            for n in &ws.notes {
-                notes.push(n.to_string());
+    let (mut results, answers, files) =
+        match assay_intake::open(submission, &rubric.intake, &discover) {
+            Err(e @ assay_intake::IntakeError::Usage { .. }) => {
+                return Err(EvaluateError::Usage(e.to_string()))
             }
-            grade_workspace(
-                &ws,
-                opts,
-                &mut notes,
-                &mut essay_answers,
-                &mut documents_searched,
-            )?
-        }
-    };
+            Err(e @ assay_intake::IntakeError::Internal { .. }) => {
+                return Err(EvaluateError::CouldNotGrade(e.to_string()))
+            }
+            Err(e @ assay_intake::IntakeError::Rejected { .. }) => {
+                let mut results = vec![CheckResult::fail(CheckId::IntakeUnpack, e.to_string())];
+                block_rest(&mut results, "intake.unpack failed");
+                (results, Vec::new(), FilesSummary::default())
+            }
+            Ok(ws) => {
+                for n in &ws.notes {
+                    notes.push(n.to_string());
+                }
+                grade_workspace(
+                    &ws,
+                    opts,
+                    &mut notes,
+                    &mut essay_answers,
+                    &mut documents_searched,
+                )?
+            }
+        };
     if opts.static_only {
         // Left out of the verdict whatever else failed: a static evaluation says nothing about
         // the runtime, so a failed gate must not count them as zero.

@@ -26,7 +26,13 @@ fn grade(
             .cloned()
     });
     let opts = GradeOptions { top_readme, ..opts };
-    grade_with(&assay_core::SubmissionRoot::open(dir.path()).unwrap(), &docs, rubric, true, &opts)
+    grade_with(
+        &assay_core::SubmissionRoot::open(dir.path()).unwrap(),
+        &docs,
+        rubric,
+        true,
+        &opts,
+    )
 }
 
 fn credited(o: &EssayOutcome) -> Vec<(&str, &str)> {

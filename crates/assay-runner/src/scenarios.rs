@@ -561,7 +561,7 @@ async fn cold_steps(stack: &mut Stack<'_>, pause: Duration) -> Result<CheckResul
         },
         Err(f) => Err(f),
     };
-    Ok(match step {
+    let result = match step {
         Ok(()) => CheckResult::pass(
             id,
             format!("with the db paused for {secs} s right after it started, the stack converged and round-tripped a note"),
@@ -570,6 +570,14 @@ async fn cold_steps(stack: &mut Stack<'_>, pause: Duration) -> Result<CheckResul
             f.evidence = format!("with the db paused for {secs} s right after it started: {}", f.evidence);
             failed_at(stack, id, f, &containers).await
         }
+    };
+    Ok(match stack.held_back_note() {
+        Some(note) => {
+            let mut r = result;
+            r.details.push(Diagnostic::info(note));
+            r
+        }
+        None => result,
     })
 }
 

@@ -19,7 +19,7 @@ use assay_core::{Diagnostic, Location};
 use assay_sandbox::labels;
 use bollard::models::{EndpointSettings, HealthConfig, Mount};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 mod container;
 mod files;
@@ -392,21 +392,10 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64(total))
 }
 
-/// Whether `path` is lexically inside `root` (both absolute; `..` resolved lexically).
+/// Whether `path` is lexically inside `root` (both absolute): the one rule of the submission,
+/// [`assay_core::lexically_inside`], as a yes or no for the pure plan.
 pub fn lexically_inside(root: &Path, path: &Path) -> bool {
-    let mut norm = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir => {
-                if !norm.pop() {
-                    return false;
-                }
-            }
-            Component::CurDir => {}
-            other => norm.push(other.as_os_str()),
-        }
-    }
-    path.is_absolute() && norm.starts_with(root)
+    path.is_absolute() && assay_core::lexically_inside(root, path).is_some()
 }
 
 /// Services in start order: dependencies first, ties broken by name. Dependencies on services

@@ -36,6 +36,8 @@ pub struct Stack<'e> {
     pub masker: Masker,
     pub pg: PgTarget,
     pub(super) unpause: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Set when the db was held back without the freezer (see `hold_back_db`).
+    pub(super) held_by: std::sync::Mutex<Option<String>>,
     pub(super) probe_started: std::sync::atomic::AtomicBool,
     pub(super) probe_session: std::sync::Mutex<Option<std::sync::Arc<ProbeSession>>>,
     /// The probe and every planned service container: created once each (see
@@ -65,6 +67,7 @@ impl<'e> Stack<'e> {
             masker,
             pg,
             unpause: std::sync::Mutex::new(None),
+            held_by: std::sync::Mutex::new(None),
             probe_started: std::sync::atomic::AtomicBool::new(false),
             probe_session: std::sync::Mutex::new(None),
             creations: std::sync::Mutex::new(HashMap::new()),
@@ -411,21 +414,56 @@ impl<'e> Stack<'e> {
         else {
             return Ok(());
         };
+        // Paused through the freezer when the daemon can (the engine already retried a
+        // transient failure); a cgroup v1 freezer cannot freeze tasks stuck in I/O, so a db
+        // the freezer refuses is held back by another means the spec allows: cut off from
+        // every network for the same time, then attached again with its aliases.
+        let mut cut_off = Vec::new();
         for c in &db {
-            self.engine.pause_container(&c.name).await?;
+            match self.engine.pause_container(&c.name).await {
+                Ok(()) => {}
+                Err(e) if e.is_unreachable() => return Err(e.into()),
+                Err(e) => {
+                    for a in &c.networks {
+                        self.engine.disconnect_network(&a.network, &c.name).await?;
+                    }
+                    if let Ok(mut h) = self.held_by.lock() {
+                        *h = Some(format!(
+                            "the db could not be paused ({e}); it was held back by cutting it off from its networks instead"
+                        ));
+                    }
+                    cut_off.push(c.clone());
+                }
+            }
         }
         let engine = self.engine.clone();
-        let names: Vec<String> = db.iter().map(|c| c.name.clone()).collect();
+        let paused: Vec<String> = db
+            .iter()
+            .filter(|c| !cut_off.iter().any(|x| x.name == c.name))
+            .map(|c| c.name.clone())
+            .collect();
         let task = tokio::spawn(async move {
             tokio::time::sleep(pause).await;
-            for n in names {
+            for n in paused {
                 let _ = engine.unpause_container(&n).await;
+            }
+            for c in cut_off {
+                for a in &c.networks {
+                    let _ = engine
+                        .connect_network(&a.network, &c.name, a.endpoint())
+                        .await;
+                }
             }
         });
         if let Ok(mut slot) = self.unpause.lock() {
             *slot = Some(task);
         }
         Ok(())
+    }
+
+    /// How the db was held back when the freezer refused, for the cold-start finding.
+    pub fn held_back_note(&self) -> Option<String> {
+        self.held_by.lock().ok().and_then(|h| h.clone())
     }
 
     /// `runtime.up`: start everything, then wait until every service is ready.
