@@ -100,7 +100,10 @@ pub fn run(
             Err(why) => {
                 let mut results = vec![CheckResult::fail(
                     CheckId::RuntimeUp,
-                    format!("the candidate's webapp image did not build: {why}"),
+                    format!(
+                        "the candidate's webapp image did not build: {}",
+                        assay_core::display::evidence(&why)
+                    ),
                 )];
                 for id in CheckId::ALL
                     .iter()

@@ -1,13 +1,12 @@
 //! The report model and its renderers: `human` (terminal), `json` (grading-spec shape),
-//! `markdown`, `junit` and `html`. Candidate text is escaped for each medium.
+//! `markdown`, `junit` and `html`. Candidate text is escaped for each medium by the encoders of
+//! [`assay_core::display`].
 
-mod escape;
 mod html;
 mod human;
 mod junit;
 mod markdown;
 
-pub use escape::{escape_html, escape_markdown, sanitize_terminal};
 pub use human::{render_human, ColorChoice};
 
 use crate::verdict::{ScoredCheck, Verdict};

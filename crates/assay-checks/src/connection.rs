@@ -1,11 +1,11 @@
 //! `compose.db-host` and `compose.credentials`: will the webapp find the database, and will
 //! it log in? Also the credentials the sandbox uses to read the database itself.
 
-use crate::evidence::printable;
 use crate::identify::{DbSearch, Identified};
 use crate::settings::{self, Client, Password, Server, Setting};
 use crate::{paths, DbCredentials, PasswordSource, Roles};
 use assay_compose::{Project, Service};
+use assay_core::display;
 use assay_core::{CheckId, CheckResult, Location};
 
 /// A name the webapp can use for the db, with the networks (shared with the webapp) it
@@ -133,8 +133,8 @@ pub(crate) fn pick_db(
 fn host_phrase(c: &Client, host: &Setting) -> String {
     match (&c.url, host.var.as_deref()) {
         (Some((masked, _)), _) => format!("DATABASE_URL={masked}"),
-        (None, Some(var)) => format!("{var}={}", printable(&host.value)),
-        (None, None) => printable(&host.value),
+        (None, Some(var)) => format!("{var}={}", display::value(&host.value)),
+        (None, None) => display::value(&host.value),
     }
 }
 
@@ -142,7 +142,7 @@ fn others_phrase(db: &Service, names: &[DbName]) -> String {
     let mut others: Vec<String> = names
         .iter()
         .skip(1)
-        .map(|n| format!("`{}`", printable(&n.name)))
+        .map(|n| format!("`{}`", display::value(&n.name)))
         .collect();
     others.dedup();
     if others.is_empty() {
@@ -184,7 +184,7 @@ pub(crate) fn db_host(roles: &Roles, webapp: &Service, db: &Service) -> CheckRes
         if let Some(m) = &s.network_mode {
             return CheckResult::fail(
                 id,
-                format!("webapp {phrase}; the {who} service `{}` uses network_mode `{}`, which the sandbox does not apply", s.name, printable(&m.value)),
+                format!("webapp {phrase}; the {who} service `{}` uses network_mode `{}`, which the sandbox does not apply", s.name, display::value(&m.value)),
             )
             .at(m.location.clone());
         }
@@ -202,7 +202,7 @@ pub(crate) fn db_host(roles: &Roles, webapp: &Service, db: &Service) -> CheckRes
         } else if h == "localhost" || h.starts_with("127.") || h == "::1" || h == "0.0.0.0" {
             "; inside a container, localhost is the webapp itself".to_string()
         } else if roles.project.services.contains_key(h) {
-            format!("; `{}` is another service", printable(h))
+            format!("; `{}` is another service", display::value(h))
         } else {
             String::new()
         };
@@ -412,8 +412,8 @@ pub(crate) fn credentials(roles: &Roles, webapp: &Service, db: &Service) -> Chec
             id,
             format!(
                 "webapp logs in as `{}` to `{}` with {}; the db is initialised with {}, {}, {}: match ({how})",
-                printable(&c.user.value),
-                printable(&c.database.value),
+                display::value(&c.user.value),
+                display::value(&c.database.value),
                 c.password.describe(),
                 s.user.describe(),
                 s.database.describe(),

@@ -3,9 +3,9 @@
 //! secrets). Passwords are kept to compare them, never to print them.
 
 use crate::db_url;
-use crate::evidence::printable;
 use crate::paths;
 use assay_compose::{Located, Origin, Project, Service};
+use assay_core::display;
 use assay_core::Location;
 use std::path::{Path, PathBuf};
 
@@ -40,7 +40,7 @@ impl Setting {
 
     /// `PGUSER=app`, `app (DATABASE_URL)`, or `postgres (default)`.
     pub fn describe(&self) -> String {
-        let v = printable(&self.value);
+        let v = display::value(&self.value);
         match self.var.as_deref() {
             Some("DATABASE_URL") => format!("`{v}` (DATABASE_URL)"),
             Some(var) => format!("{var}=`{v}`"),
@@ -106,7 +106,7 @@ impl Password {
                 var,
                 container_path,
                 ..
-            } => format!("{var}={}", printable(container_path)),
+            } => format!("{var}={}", display::value(container_path)),
         }
     }
 }
@@ -389,7 +389,7 @@ pub(crate) fn read_container_file(
         format!(
             "no secret, config or bind mount of service `{}` provides {}",
             service.name,
-            printable(container_path)
+            display::value(container_path)
         )
     })?;
     let file = hf

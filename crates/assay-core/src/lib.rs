@@ -3,10 +3,13 @@
 //! Rooms (intake, compose, essays, sandbox) turn a submission into facts and
 //! facts into [`CheckResult`]s; the root crate turns check results into a
 //! verdict and a report. This crate holds only the shared types so that the
-//! rooms do not depend on each other.
+//! rooms do not depend on each other, and the one [`display`] module through
+//! which every foreign string is made safe to show (a terminal, HTML, Markdown,
+//! XML, CSV, CI annotations).
 
 mod check;
 mod diagnostic;
+pub mod display;
 mod location;
 mod rubric;
 pub mod rubric_file;

@@ -1,12 +1,12 @@
 //! The `runtime.*` checks: what runs in the main run (up, health, round-trip, persistence,
 //! scale) and in the cold-start run, each turned into a [`CheckResult`] with evidence.
 
-use crate::evidence::Masker;
 use crate::plan::{self, Limits, PlanInputs};
 use crate::probe::PgTarget;
 use crate::reaper;
 use crate::run::{random_hex, Failure, Hooks, Readiness, RunError, Stack, Step};
 use assay_compose::Project;
+use assay_core::display::Masker;
 use assay_core::{CheckId, CheckResult, Diagnostic, SkipKind};
 use assay_sandbox::Engine;
 use std::path::PathBuf;

@@ -4,6 +4,7 @@
 //! The API version is negotiated at [`Engine::connect`], so daemons as old as API 1.41
 //! (Docker 20.10) work with the bollard release we build against.
 
+use assay_core::display;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ImageInspect, NetworkCreateRequest,
     VolumeCreateRequest,
@@ -426,7 +427,7 @@ impl Engine {
         }
     }
 
-    /// Pull `repo:tag` from its registry, reporting progress lines.
+    /// Pull `repo:tag` from its registry, reporting progress lines (made safe for a terminal).
     pub async fn pull_image(
         &self,
         repo: &str,
@@ -442,7 +443,7 @@ impl Engine {
         drain(self.timeouts.pull, stream, |info| {
             if let Some(status) = info.status {
                 if info.progress_detail.is_none() || info.id.is_none() {
-                    progress(&status);
+                    progress(&display::terminal_line(&status));
                 }
             }
         })
@@ -482,7 +483,8 @@ impl Engine {
             })
     }
 
-    /// Build an image from an in-memory tar build context. Output lines go to `progress`.
+    /// Build an image from an in-memory tar build context. Output lines go to `progress`, made
+    /// safe for a terminal first: they quote the Dockerfile, which may be a candidate's.
     pub async fn build_image(
         &self,
         options: BuildImageOptions,
@@ -500,7 +502,7 @@ impl Engine {
             if let Some(line) = info.stream {
                 let line = line.trim_end();
                 if line.starts_with("Step ") || line.starts_with("Successfully") {
-                    progress(line);
+                    progress(&display::terminal_line(line));
                 }
             }
         })
