@@ -20,6 +20,8 @@
 //! | XML 1.0 (JUnit) | [`xml_text`], [`xml_attr`] |
 //! | CSV (formula-injection guard) | [`csv_field`], [`csv_record`] |
 //! | CI annotations (GitHub workflow commands) | [`workflow_data`], [`workflow_property`], [`workflow_command`] |
+//! | JSON (reports; data unchanged) | [`json_visible`] over `serde_json`'s text |
+//! | YAML (`assay compose config`; data unchanged) | [`yaml_quoted`] |
 //!
 //! Evidence is sanitised where it is made (checks use [`value`], the runner [`Masker::clean`],
 //! intake [`name`]) and encoded again for each output when a report is rendered; sanitising is
@@ -28,20 +30,24 @@
 mod annotation;
 mod csv;
 mod html;
+mod json;
 mod markdown;
 mod mask;
 mod sanitize;
 mod terminal;
 mod xml;
+mod yaml;
 
 pub use annotation::{workflow_command, workflow_data, workflow_property};
 pub use csv::{csv_field, csv_record};
 pub use html::html;
+pub use json::json_visible;
 pub use markdown::{markdown, markdown_code, MdContext};
 pub use mask::{evidence, url_encode, Masker, EVIDENCE_CAP, MASK};
 pub use sanitize::{is_hidden, must_escape, Cap, Lines, Sanitizer, LINE_MARKER, TEXT_MARKER};
 pub use terminal::{name, terminal, terminal_line, value, NAME_CHARS, VALUE_CHARS};
 pub use xml::{is_xml_char, xml_attr, xml_text};
+pub use yaml::{yaml_escapes, yaml_quoted};
 
 #[cfg(test)]
 mod properties {
@@ -105,6 +111,22 @@ mod properties {
             ] {
                 shows_only_visible(&line, &[])?;
             }
+        }
+
+        #[test]
+        fn json_stays_the_same_data_and_shows_only_visible_characters(s in hostile_text()) {
+            let shown = json_visible(&serde_json::to_string_pretty(&[&s]).unwrap());
+            shows_only_visible(&shown, &['\n'])?;
+            let back: Vec<String> = serde_json::from_str(&shown).unwrap();
+            prop_assert_eq!(&back[0], &s);
+        }
+
+        #[test]
+        fn yaml_scalars_stay_the_same_data_and_show_only_visible_characters(s in hostile_text()) {
+            let quoted = yaml_quoted(&s);
+            shows_only_visible(&quoted, &[])?;
+            let back: String = serde_saphyr::from_str(&quoted).unwrap();
+            prop_assert_eq!(back, s);
         }
 
         #[test]
