@@ -258,7 +258,10 @@ fn hostile_text_is_escaped_in_every_report_format() {
     ]);
     let human_text = stdout(&human);
     assert!(human_text.contains("\\u{1b}[2J"), "{human_text}");
-    assert!(human_text.starts_with("FAIL  cand\\u{202e}piz.exe"), "{human_text}");
+    assert!(
+        human_text.starts_with("FAIL  cand\\u{202e}piz.exe"),
+        "{human_text}"
+    );
     assert!(
         human_text.lines().all(|l| !l.starts_with("PASS")),
         "no fake verdict line: {human_text}"

@@ -292,6 +292,15 @@ fn exec_options(cmd: &[&str], stdin: bool) -> bollard::exec::CreateExecOptions<S
 }
 
 /// Drain a progress stream under one deadline, passing each item to `each`.
+/// The line of a build's output worth showing, made safe for a terminal: the steps and the
+/// result; the per-step chatter stays out. A step quotes the Dockerfile, which may be a
+/// candidate's, so escape sequences in it are made visible.
+fn build_progress_line(raw: &str) -> Option<String> {
+    let line = raw.trim_end();
+    (line.starts_with("Step ") || line.starts_with("Successfully"))
+        .then(|| display::terminal_line(line))
+}
+
 async fn drain<T>(
     limit: Duration,
     stream: impl Stream<Item = Result<T, bollard::errors::Error>>,
@@ -498,12 +507,8 @@ impl Engine {
             Some(bollard::body_full(Bytes::from(context_tar))),
         );
         drain(self.timeouts.build, stream, |info| {
-            // The steps and the result; the per-step chatter stays out.
-            if let Some(line) = info.stream {
-                let line = line.trim_end();
-                if line.starts_with("Step ") || line.starts_with("Successfully") {
-                    progress(&display::terminal_line(line));
-                }
+            if let Some(line) = info.stream.as_deref().and_then(build_progress_line) {
+                progress(&line);
             }
         })
         .await
@@ -929,5 +934,21 @@ mod tests {
             err.to_string(),
             format!("Docker is not reachable at {endpoint}")
         );
+    }
+
+    #[test]
+    fn build_steps_quoting_a_hostile_dockerfile_reach_the_terminal_escaped() {
+        // A RUN line that would clear the screen, retitle the terminal and print a fake verdict.
+        let raw = "Step 3/4 : RUN echo \u{1b}[2J\u{1b}]0;owned\u{7}\u{9b}1m\rPASS 100\u{202e}\n";
+        assert_eq!(
+            build_progress_line(raw).unwrap(),
+            "Step 3/4 : RUN echo \\u{1b}[2J\\u{1b}]0;owned\\u{7}\\u{9b}1m\\rPASS 100\\u{202e}"
+        );
+        assert_eq!(
+            build_progress_line("Successfully built 0123abcd\n").unwrap(),
+            "Successfully built 0123abcd"
+        );
+        assert_eq!(build_progress_line(" ---> Running in 5f2c\n"), None);
+        assert_eq!(build_progress_line("\u{1b}[2JStep 1/1"), None);
     }
 }
