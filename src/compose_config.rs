@@ -25,7 +25,7 @@ pub fn run(path: &Path, format: ConfigFormatArg, env: &[(String, String)]) -> Ex
         eprintln!(
             "{}: {}",
             if d.is_error() { "error" } else { "warning" },
-            crate::report::sanitize_terminal(&d.to_string())
+            assay_core::display::terminal(&d.to_string())
         );
     }
     match (&loaded.project, loaded.has_errors()) {

@@ -5,6 +5,7 @@ use crate::exit::Exit;
 use crate::report::{self, AnswerSummary, ColorChoice, FilesSummary, Report};
 use crate::runtime::{RuntimeCtx, Unavailable};
 use crate::verdict::{self, Verdict};
+use assay_core::display::{terminal, terminal_line};
 use assay_core::{
     CheckId, CheckResult, Location, QuestionKind, Rubric, Severity, SkipKind, Status,
 };
@@ -546,7 +547,7 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
                 runtime_unavailable = Some(why)
             }
             Err(Unavailable::NoDaemon(why) | Unavailable::Fault(why)) => {
-                eprintln!("error: could not grade: {why}");
+                eprintln!("error: could not grade: {}", terminal(&why));
                 return Exit::CouldNotGrade;
             }
         }
@@ -572,11 +573,13 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
                 reports.push(r);
             }
             Err(e) => {
-                let msg = e.to_string();
-                if msg.contains(&path.display().to_string()) {
+                // Both may quote the submission (its file name, an entry): made safe to print.
+                let msg = terminal(&e.to_string());
+                let shown = terminal_line(&path.display().to_string());
+                if msg.contains(&shown) {
                     eprintln!("error: {msg}");
                 } else {
-                    eprintln!("error: {}: {msg}", path.display());
+                    eprintln!("error: {shown}: {msg}");
                 }
                 worst = match (worst, e.exit()) {
                     (Exit::CouldNotGrade, _) | (_, Exit::CouldNotGrade) => Exit::CouldNotGrade,

@@ -14,6 +14,10 @@
 //! 4. **verdict** ([`verdict`]): rubric weights and required checks give a score and PASS/FAIL.
 //! 5. **report** ([`report`]): human, JSON, Markdown, JUnit and HTML renderers.
 //!
+//! Every string a submission controls (names, compose values, logs, build output, errors) is
+//! made safe to show by one module, [`assay_core::display`]: one sanitiser and one encoder per
+//! output (terminal, HTML, Markdown, XML, CSV, CI annotations, JSON, YAML).
+//!
 //! The binary (`src/main.rs`) only parses arguments and maps the outcome to an exit code
 //! ([`exit::Exit`]).
 

@@ -109,7 +109,10 @@ pub fn run(
             Err(why) => {
                 let mut results = vec![CheckResult::fail(
                     CheckId::RuntimeUp,
-                    format!("the candidate's webapp image did not build (builds run with no network, 512 MiB and 1.5 CPUs per step, within the run's deadline): {why}"),
+                    format!(
+                        "the candidate's webapp image did not build (builds run with no network, 512 MiB and 1.5 CPUs per step, within the run's deadline): {}",
+                        assay_core::display::evidence(&why)
+                    ),
                 )];
                 for id in CheckId::ALL
                     .iter()
@@ -176,13 +179,9 @@ async fn build_candidate_webapp(
         .map(|d| d.value.clone())
         .unwrap_or_else(|| "Dockerfile".into());
     let tag = format!("assay/candidate-webapp:{}-{}", std::process::id(), nonce());
-    // Build output quotes the candidate's Dockerfile: made safe before any terminal.
-    let progress = |line: &str| {
-        eprintln!(
-            "assay: build: {}",
-            crate::report::escape::sanitize_terminal(line)
-        )
-    };
+    // Build output quotes the candidate's Dockerfile: the engine passes only lines it made
+    // safe for a terminal (assay_core::display).
+    let progress = |line: &str| eprintln!("assay: build: {line}");
     let limits = assay_sandbox::images::BuildLimits::default();
     assay_sandbox::images::build_from_context(
         engine,
@@ -193,7 +192,7 @@ async fn build_candidate_webapp(
         &progress,
     )
     .await
-    .map_err(|e| crate::report::escape::sanitize_terminal(&e.to_string()))?;
+    .map_err(|e| assay_core::display::terminal_line(&e.to_string()))?;
     Ok(tag)
 }
 

@@ -212,3 +212,85 @@ fn bundled_example_passes_static_grading() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
+
+/// Candidate text with terminal escapes, 8-bit CSI, bidi overrides, zero-width characters and a
+/// fake verdict line, in the submission's name, a compose value, a compose key and an essay's
+/// file name, through every report format: nothing arrives raw, and the data in the JSON
+/// report is still exact.
+#[test]
+fn hostile_text_is_escaped_in_every_report_format() {
+    let work = tempfile::tempdir().unwrap();
+    let sub = work.path().join("cand\u{202e}piz.exe");
+    std::fs::create_dir_all(sub.join("sample-webapp")).unwrap();
+    let good = repo_root().join("crates/assay-checks/tests/fixtures/submissions/good/compose.yaml");
+    let compose = std::fs::read_to_string(good)
+        .unwrap()
+        .replace(
+            "PGHOST: db",
+            "PGHOST: \"db\\e[2J\\e]0;pwned\\a\\x9b31m\\u202e\\u200b\\nPASS  score 100\"",
+        )
+        .replace("expose:", "\"x-\\e[31mred\\u2066\": 1\n    expose:");
+    std::fs::write(sub.join("compose.yaml"), compose).unwrap();
+    std::fs::write(
+        sub.join("sample-webapp/Cargo.toml"),
+        "[package]\nname = \"sample-webapp\"\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        repo_root().join("tests/fixtures/essay-only/ANSWERS.md"),
+        sub.join("ANSWERS\u{202e}dm.md"),
+    )
+    .unwrap();
+    let out = work.path().join("out");
+    let human = assay(&[
+        "evaluate",
+        "--static",
+        "--out",
+        out.to_str().unwrap(),
+        sub.to_str().unwrap(),
+    ]);
+    let json = assay(&[
+        "evaluate",
+        "--static",
+        "--format",
+        "json",
+        sub.to_str().unwrap(),
+    ]);
+    let human_text = stdout(&human);
+    assert!(human_text.contains("\\u{1b}[2J"), "{human_text}");
+    assert!(
+        human_text.starts_with("FAIL  cand\\u{202e}piz.exe"),
+        "{human_text}"
+    );
+    assert!(
+        human_text.lines().all(|l| !l.starts_with("PASS")),
+        "no fake verdict line: {human_text}"
+    );
+    let mut shown = vec![
+        ("human", human_text),
+        ("stderr", stderr(&human)),
+        ("json", stdout(&json)),
+    ];
+    for f in ["report.json", "report.md", "report.html", "junit.xml"] {
+        shown.push((f, std::fs::read_to_string(out.join(f)).unwrap()));
+    }
+    for (what, text) in &shown {
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|c| *c != '\n' && assay_core::display::must_escape(*c))
+            .collect();
+        assert!(bad.is_empty(), "{what} shows {bad:?} raw:\n{text}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(
+        v["submission"], "cand\u{202e}piz.exe",
+        "JSON keeps the data exact"
+    );
+    let md = &shown.iter().find(|(f, _)| *f == "report.md").unwrap().1;
+    assert!(md.contains("\\\\u{1b}\\[2J"), "{md}");
+    let junit = &shown.iter().find(|(f, _)| *f == "junit.xml").unwrap().1;
+    assert!(
+        !junit.contains("<img") && junit.contains("\\u{1b}[2J"),
+        "{junit}"
+    );
+}

@@ -1,6 +1,7 @@
 //! A self-contained HTML page (no scripts, no external resources), every value escaped.
 
-use super::{escape_html as h, reading_order, Report};
+use super::{reading_order, Report};
+use assay_core::display::html as h;
 use assay_core::Status;
 use std::fmt::Write;
 

@@ -1,7 +1,8 @@
 //! The terminal report: one screen, failures first with their evidence and location.
 
-use super::{reading_order, sanitize_terminal, Report};
+use super::{reading_order, Report};
 use crate::verdict::Verdict;
+use assay_core::display::{terminal, terminal_line};
 use assay_core::{Severity, Status};
 use std::fmt::Write;
 
@@ -63,7 +64,7 @@ pub fn render_human(report: &Report, color: ColorChoice) -> String {
     let _ = writeln!(
         out,
         "{verdict}  {}  score {:.1}/{:.0} (threshold {:.0}){}",
-        p.bold(&sanitize_terminal(&report.submission)),
+        p.bold(&terminal_line(&report.submission)),
         report.score,
         report.max_score,
         report.threshold,
@@ -91,13 +92,9 @@ pub fn render_human(report: &Report, color: ColorChoice) -> String {
                     p.bold(c.result.id.as_str()),
                     c.max_points
                 );
-                let _ = writeln!(out, "       {}", sanitize_terminal(&c.result.evidence));
+                let _ = writeln!(out, "       {}", indented(&c.result.evidence, 7));
                 if let Some(loc) = &c.result.location {
-                    let _ = writeln!(
-                        out,
-                        "       at {}",
-                        p.dim(&sanitize_terminal(&loc.to_string()))
-                    );
+                    let _ = writeln!(out, "       at {}", p.dim(&terminal_line(&loc.to_string())));
                 }
                 let errors: Vec<_> = c
                     .result
@@ -106,7 +103,7 @@ pub fn render_human(report: &Report, color: ColorChoice) -> String {
                     .filter(|d| d.severity != Severity::Info)
                     .collect();
                 for d in errors.iter().take(DETAILS_SHOWN) {
-                    let _ = writeln!(out, "       - {}", sanitize_terminal(&d.to_string()));
+                    let _ = writeln!(out, "       - {}", indented(&d.to_string(), 9));
                 }
                 if errors.len() > DETAILS_SHOWN {
                     let _ = writeln!(
@@ -132,7 +129,7 @@ pub fn render_human(report: &Report, color: ColorChoice) -> String {
         let _ = writeln!(
             out,
             "  {} {}",
-            p.dim(&format!("skipped ({}):", sanitize_terminal(reason))),
+            p.dim(&format!("skipped ({}):", terminal_line(reason))),
             ids.join(", ")
         );
     }
@@ -157,7 +154,7 @@ pub fn render_human(report: &Report, color: ColorChoice) -> String {
                 "  {} {}: {}",
                 p.yellow("warning:"),
                 c.result.id.as_str(),
-                sanitize_terminal(&d.to_string())
+                terminal(&d.to_string())
             );
         }
         if warnings.len() > DETAILS_SHOWN {
@@ -174,7 +171,7 @@ pub fn render_human(report: &Report, color: ColorChoice) -> String {
         let docs: Vec<String> = report
             .documents_searched
             .iter()
-            .map(|d| sanitize_terminal(&d.file))
+            .map(|d| terminal(&d.file))
             .collect();
         let _ = writeln!(out, "  answers searched in: {}", docs.join(", "));
     }
@@ -189,13 +186,13 @@ pub fn render_human(report: &Report, color: ColorChoice) -> String {
             a.question,
             a.words,
             a.wc_words,
-            sanitize_terminal(&place),
-            sanitize_terminal(&a.credited_because)
+            terminal(&place),
+            terminal(&a.credited_because)
         );
     }
     let uncredited = super::not_credited_lines(report);
     for line in uncredited.iter().take(DETAILS_SHOWN) {
-        let _ = writeln!(out, "  not an answer: {}", sanitize_terminal(line));
+        let _ = writeln!(out, "  not an answer: {}", terminal(line));
     }
     if uncredited.len() > DETAILS_SHOWN {
         let _ = writeln!(
@@ -205,7 +202,13 @@ pub fn render_human(report: &Report, color: ColorChoice) -> String {
         );
     }
     for n in &report.notes {
-        let _ = writeln!(out, "  {} {}", p.yellow("note:"), sanitize_terminal(n));
+        let _ = writeln!(out, "  {} {}", p.yellow("note:"), indented(n, 8));
     }
     out
+}
+
+/// Foreign text made safe for the terminal, its later lines indented by `by` spaces: nothing a
+/// candidate wrote starts a line of the report (a log line cannot pass for a verdict).
+fn indented(text: &str, by: usize) -> String {
+    terminal(text).replace('\n', &format!("\n{}", " ".repeat(by)))
 }

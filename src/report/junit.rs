@@ -1,6 +1,7 @@
 //! JUnit XML: one test suite per submission, one test case per check id.
 
-use super::{escape_html as xml, Report};
+use super::Report;
+use assay_core::display::{xml_attr, xml_text};
 use assay_core::Status;
 use std::fmt::Write;
 
@@ -21,7 +22,7 @@ pub fn render_junit(reports: &[Report]) -> String {
         let _ = writeln!(
             out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{:.3}\">",
-            xml(&r.submission),
+            xml_attr(&r.submission),
             r.checks.len(),
             r.duration_ms as f64 / 1000.0
         );
@@ -44,13 +45,13 @@ pub fn render_junit(reports: &[Report]) -> String {
                     }
                     Some(format!(
                         "<failure message=\"{}\">{}</failure>",
-                        xml(&c.result.evidence),
-                        xml(&text)
+                        xml_attr(&c.result.evidence),
+                        xml_text(&text)
                     ))
                 }
                 Status::Skipped => Some(format!(
                     "<skipped message=\"{}\"/>",
-                    xml(&c.result.evidence)
+                    xml_attr(&c.result.evidence)
                 )),
             };
             match body {

@@ -1,6 +1,7 @@
 //! The Markdown report, for pull-request comments and GitHub job summaries.
 
-use super::{escape_markdown as esc, reading_order, Report};
+use super::{reading_order, Report};
+use assay_core::display::{markdown as esc, markdown_code, MdContext};
 use assay_core::Status;
 use std::fmt::Write;
 
@@ -35,7 +36,7 @@ pub fn render_markdown(report: &Report) -> String {
             .result
             .location
             .as_ref()
-            .map(|l| format!("`{}`", l.to_string().replace('`', "'")))
+            .map(|l| markdown_code(&l.to_string(), MdContext::TableCell))
             .unwrap_or_default();
         let _ = writeln!(
             out,

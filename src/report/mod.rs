@@ -1,16 +1,16 @@
 //! The report model and its renderers: `human` (terminal), `json` (grading-spec shape),
-//! `markdown`, `junit` and `html`. Candidate text is escaped for each medium.
+//! `markdown`, `junit` and `html`. Candidate text is escaped for each medium by the encoders of
+//! [`assay_core::display`].
 
-pub(crate) mod escape;
 mod html;
 mod human;
 mod junit;
 mod markdown;
 
-pub use escape::{escape_html, escape_markdown, sanitize_terminal};
 pub use human::{render_human, ColorChoice};
 
 use crate::verdict::{ScoredCheck, Verdict};
+use assay_core::display::json_visible;
 use serde::Serialize;
 
 /// One written answer as the report shows it.
@@ -97,8 +97,10 @@ pub enum Format {
 }
 
 impl Report {
+    /// The JSON report; candidate text in it is exact, with every invisible or control
+    /// character escaped so the text is safe to print ([`assay_core::display::json_visible`]).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("report serialises")
+        json_visible(&serde_json::to_string_pretty(self).expect("report serialises"))
     }
 }
 
@@ -106,7 +108,9 @@ impl Report {
 pub fn render(reports: &[Report], format: Format, color: ColorChoice) -> String {
     match format {
         Format::Json if reports.len() == 1 => reports[0].to_json() + "\n",
-        Format::Json => serde_json::to_string_pretty(reports).expect("reports serialise") + "\n",
+        Format::Json => {
+            json_visible(&serde_json::to_string_pretty(reports).expect("reports serialise")) + "\n"
+        }
         Format::Human => reports
             .iter()
             .map(|r| render_human(r, color))

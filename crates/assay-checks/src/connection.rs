@@ -1,11 +1,11 @@
 //! `compose.db-host` and `compose.credentials`: will the webapp find the database, and will
 //! it log in? Also the credentials the sandbox uses to read the database itself.
 
-use crate::evidence::printable;
 use crate::identify::{DbSearch, Identified};
 use crate::settings::{self, Client, Password, Server, Setting};
 use crate::{DbCredentials, PasswordSource, Roles};
 use assay_compose::{Project, Service};
+use assay_core::display;
 use assay_core::{normalize, CheckId, CheckResult, Location, SubmissionRoot};
 
 /// A name the webapp can use for the db, with the networks (shared with the webapp) it
@@ -129,9 +129,9 @@ fn host_phrase(c: &Client, host: &Setting) -> String {
             let from = settings::override_source(host.location.as_ref())
                 .map(|f| format!(" ({f})"))
                 .unwrap_or_default();
-            format!("{var}={}{from}", printable(&host.value))
+            format!("{var}={}{from}", display::value(&host.value))
         }
-        (None, None) => printable(&host.value),
+        (None, None) => display::value(&host.value),
     }
 }
 
@@ -139,7 +139,7 @@ fn others_phrase(db: &Service, names: &[DbName]) -> String {
     let mut others: Vec<String> = names
         .iter()
         .skip(1)
-        .map(|n| format!("`{}`", printable(&n.name)))
+        .map(|n| format!("`{}`", display::value(&n.name)))
         .collect();
     others.dedup();
     if others.is_empty() {
@@ -181,7 +181,7 @@ pub(crate) fn db_host(roles: &Roles, webapp: &Service, db: &Service) -> CheckRes
         if let Some(m) = &s.network_mode {
             return CheckResult::fail(
                 id,
-                format!("webapp {phrase}; the {who} service `{}` uses network_mode `{}`, which the sandbox does not apply", s.name, printable(&m.value)),
+                format!("webapp {phrase}; the {who} service `{}` uses network_mode `{}`, which the sandbox does not apply", s.name, display::value(&m.value)),
             )
             .at(m.location.clone());
         }
@@ -199,7 +199,7 @@ pub(crate) fn db_host(roles: &Roles, webapp: &Service, db: &Service) -> CheckRes
         } else if h == "localhost" || h.starts_with("127.") || h == "::1" || h == "0.0.0.0" {
             "; inside a container, localhost is the webapp itself".to_string()
         } else if roles.project.services.contains_key(h) {
-            format!("; `{}` is another service", printable(h))
+            format!("; `{}` is another service", display::value(h))
         } else {
             String::new()
         };
@@ -427,8 +427,8 @@ pub(crate) fn credentials(roles: &Roles, webapp: &Service, db: &Service) -> Chec
             id,
             format!(
                 "webapp logs in as `{}` to `{}` with {}; the db is initialised with {}, {}, {}: match ({how})",
-                printable(&c.user.value),
-                printable(&c.database.value),
+                display::value(&c.user.value),
+                display::value(&c.database.value),
                 c.password.describe(),
                 s.user.describe(),
                 s.database.describe(),

@@ -1,6 +1,6 @@
 //! `postgres://user:password@host:port/database?param=value` as libpq reads it.
 
-use crate::evidence::printable;
+use assay_core::display;
 
 /// The parts of a Postgres connection URL, percent-decoded.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -46,7 +46,7 @@ pub(crate) fn parse(url: &str) -> Result<PgUrl, String> {
     if scheme != "postgres" && scheme != "postgresql" {
         return Err(format!(
             "has scheme `{}`, not postgres:// or postgresql://",
-            printable(&scheme)
+            display::value(&scheme)
         ));
     }
     let rest = rest.split('#').next().unwrap_or("");
@@ -193,7 +193,7 @@ pub(crate) fn masked(url: &str) -> String {
         shown.push('?');
         shown.push_str(&q.join("&"));
     }
-    printable(&shown)
+    display::value(&shown)
 }
 
 #[cfg(test)]

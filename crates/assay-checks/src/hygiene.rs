@@ -1,11 +1,11 @@
 //! The good-practice checks: `compose.db-volume`, `compose.no-inline-secrets`,
 //! `compose.db-not-published`, `compose.scalable`, `compose.pinned-images`.
 
-use crate::evidence::printable;
 use crate::image_ref::ImageRef;
 use crate::paths::{self, Resolved};
 use crate::{db_url, fail_summary, plural, settings, Roles};
 use assay_compose::{Located, MountKind, Origin, Port, Project, Service};
+use assay_core::display;
 use assay_core::{normalize, CheckId, CheckResult, Diagnostic};
 use std::path::{Path, PathBuf};
 
@@ -46,7 +46,7 @@ pub(crate) fn db_volume(roles: &Roles, db: &Service) -> CheckResult {
         .at(db.location.clone());
     };
     let m = &v.value;
-    let source = m.source.as_deref().map(printable).unwrap_or_default();
+    let source = m.source.as_deref().map(display::value).unwrap_or_default();
     let result = match m.kind {
         MountKind::Volume if m.source.is_some() => {
             CheckResult::pass(id, format!("Postgres data {shown} is on named volume `{source}`"))
@@ -194,7 +194,7 @@ pub(crate) fn no_inline_secrets(project: &Project) -> CheckResult {
 
 fn port_text(p: &Port) -> String {
     match p.published.as_deref() {
-        Some(h) if !h.is_empty() => format!("{} → host {}", p.target, printable(h)),
+        Some(h) if !h.is_empty() => format!("{} → host {}", p.target, display::value(h)),
         _ => format!("{} → a random host port", p.target),
     }
 }
@@ -245,7 +245,7 @@ pub(crate) fn scalable(webapp: &Service) -> CheckResult {
         problems.push(
             Diagnostic::error(format!(
                 "webapp sets container_name `{}`",
-                printable(&c.value)
+                display::value(&c.value)
             ))
             .at(c.location.clone()),
         );
@@ -253,8 +253,11 @@ pub(crate) fn scalable(webapp: &Service) -> CheckResult {
     for p in &webapp.ports {
         if let Some(h) = fixed_host_port(p) {
             problems.push(
-                Diagnostic::error(format!("webapp publishes fixed host port {}", printable(h)))
-                    .at(p.location.clone()),
+                Diagnostic::error(format!(
+                    "webapp publishes fixed host port {}",
+                    display::value(h)
+                ))
+                .at(p.location.clone()),
             );
         }
     }
@@ -292,7 +295,7 @@ pub(crate) fn pinned_images(project: &Project, substituted: Option<&str>) -> Che
             continue;
         };
         let r = ImageRef::parse(&image.value);
-        let shown = printable(&image.value);
+        let shown = display::value(&image.value);
         if r.is_pinned() {
             if !pinned.contains(&format!("`{shown}`")) {
                 pinned.push(format!("`{shown}`"));

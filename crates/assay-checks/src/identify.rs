@@ -1,12 +1,12 @@
 //! Which service is the Postgres database and which one is the handout webapp.
 
 use crate::dockerfile;
-use crate::evidence::printable;
 use crate::image_ref::ImageRef;
 use crate::paths;
 use crate::settings;
 use crate::CheckContext;
 use assay_compose::{Origin, Project, Service};
+use assay_core::display;
 use assay_core::{normalize, Location, SubmissionRoot};
 use std::path::{Path, PathBuf};
 
@@ -78,7 +78,7 @@ pub(crate) fn find_db(project: &Project, ctx: &CheckContext) -> DbSearch {
                     .map_or_else(|| s.location.clone(), |b| b.location.clone());
                 out.candidates.push(Identified {
                     name: name.clone(),
-                    reason: format!("built FROM {} ({file})", printable(&base)),
+                    reason: format!("built FROM {} ({file})", display::value(&base)),
                     location: loc,
                     guessed: false,
                     tag_note: String::new(),
@@ -92,7 +92,7 @@ pub(crate) fn find_db(project: &Project, ctx: &CheckContext) -> DbSearch {
         if s.build.is_none() && r.matches_any(images) {
             out.candidates.push(Identified {
                 name: name.clone(),
-                reason: format!("image `{}`", printable(&image.value)),
+                reason: format!("image `{}`", display::value(&image.value)),
                 location: image.location.clone(),
                 guessed: false,
                 tag_note: tag_note(&r, &ctx.rubric.database.allowed_tags),
@@ -122,7 +122,7 @@ fn tag_note(r: &ImageRef, allowed: &[String]) -> String {
     } else {
         format!(
             "; its tag `{}` is not one the grader prepares ({})",
-            printable(tag),
+            display::value(tag),
             allowed.join(", ")
         )
     }
@@ -191,7 +191,7 @@ pub(crate) fn find_webapp(
                 name: name.clone(),
                 reason: format!(
                     "its build context `{}` holds the handout webapp ({})",
-                    printable(&b.context.value),
+                    display::value(&b.context.value),
                     identity.package_name
                 ),
                 location: b.context.location.clone(),
@@ -239,7 +239,7 @@ fn handout_image(ctx: &CheckContext, name: &str, s: &Service) -> Option<Identifi
     let identity = &ctx.rubric.webapp;
     let image = s.image.as_ref()?;
     let r = ImageRef::parse(&image.value);
-    let shown = printable(&image.value);
+    let shown = display::value(&image.value);
     let (reason, substitution) = if r.matches_any(&identity.images) {
         (
             format!("its image `{shown}` is the handout webapp's"),
@@ -329,7 +329,7 @@ fn missing_handout_build(ctx: &CheckContext, name: &str, s: &Service) -> Option<
     if score == 0 {
         return None;
     }
-    let shown = printable(&b.context.value);
+    let shown = display::value(&b.context.value);
     Some((
         score,
         Identified {
@@ -507,7 +507,7 @@ pub(crate) fn db_service_result(
     if let Some((name, image, at)) = dbs.lookalikes.first() {
         return CheckResult::fail(
             id,
-            format!("service `{name}` uses `{}`, which is not a Postgres image the grader runs ({accepted})", printable(image)),
+            format!("service `{name}` uses `{}`, which is not a Postgres image the grader runs ({accepted})", display::value(image)),
         )
         .at(at.clone());
     }
@@ -527,8 +527,8 @@ fn service_list(project: &Project) -> String {
         .iter()
         .take(8)
         .map(|(name, s)| match (&s.image, &s.build) {
-            (_, Some(b)) => format!("`{name}` (build {})", printable(&b.context.value)),
-            (Some(i), None) => format!("`{name}` ({})", printable(&i.value)),
+            (_, Some(b)) => format!("`{name}` (build {})", display::value(&b.context.value)),
+            (Some(i), None) => format!("`{name}` ({})", display::value(&i.value)),
             (None, None) => format!("`{name}`"),
         })
         .collect();

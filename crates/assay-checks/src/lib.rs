@@ -22,7 +22,6 @@
 mod connection;
 mod db_url;
 mod dockerfile;
-mod evidence;
 mod hygiene;
 mod identify;
 mod image_ref;

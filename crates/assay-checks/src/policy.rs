@@ -18,9 +18,9 @@
 //! - `network_mode` other than `none` is a violation (`bridge` too: it is the daemon's default
 //!   bridge, not the run's internal network).
 
-use crate::evidence::printable;
 use crate::paths::{self, Resolved};
 use assay_compose::{MountKind, Node, NodeKind, Project, Service};
+use assay_core::display;
 use assay_core::{Diagnostic, Location, SubmissionRoot};
 use std::net::IpAddr;
 use std::path::Path;
@@ -298,7 +298,7 @@ impl Policy<'_> {
             &key.location,
             format!(
                 "{what}: key `{}` is not allowed by the grading policy",
-                printable(&key.name)
+                display::value(&key.name)
             ),
             "assay runs only keys it knows to be safe; remove it",
         );
@@ -329,7 +329,7 @@ impl Policy<'_> {
                 at,
                 format!(
                     "{what} `{}` is in the grader's home directory",
-                    printable(written)
+                    display::value(written)
                 ),
                 "use a path inside your submission",
             ),
@@ -344,7 +344,7 @@ impl Policy<'_> {
                     at,
                     format!(
                         "{what} `{}` leaves the submission directory{shown}",
-                        printable(written)
+                        display::value(written)
                     ),
                     "use a path inside your submission",
                 );
@@ -374,7 +374,7 @@ impl Policy<'_> {
                 if p.contains("://") || p.starts_with("git@") {
                     self.violation(
                         &at,
-                        format!("include `{}` is remote", printable(&p)),
+                        format!("include `{}` is remote", display::value(&p)),
                         "include files of your submission only",
                     );
                 } else {
@@ -400,7 +400,7 @@ impl Policy<'_> {
             if let Some((k, v)) = raw.get_entry(key).filter(|(_, v)| has_value(v)) {
                 let shown = strings(v)
                     .into_iter()
-                    .map(|(s, _)| printable(&s))
+                    .map(|(s, _)| display::value(&s))
                     .collect::<Vec<_>>()
                     .join(", ");
                 self.violation(
@@ -430,7 +430,7 @@ impl Policy<'_> {
                 &k.location,
                 format!(
                     "{what}: `oom_score_adj: {}` changes the OOM killer's choice; not allowed",
-                    printable(&v.scalar_text().unwrap_or_default())
+                    display::value(&v.scalar_text().unwrap_or_default())
                 ),
                 "remove it",
             );
@@ -464,7 +464,7 @@ impl Policy<'_> {
                     .clone();
                 self.violation(
                     &at,
-                    format!("{what}: `network_mode: {}` {why}", printable(&v)),
+                    format!("{what}: `network_mode: {}` {why}", display::value(&v)),
                     "remove network_mode; services share the project's networks",
                 );
             }
@@ -484,7 +484,7 @@ impl Policy<'_> {
                 };
                 self.violation(
                     &node.location,
-                    format!("{what}: `{key}: {}` {why}; not allowed", printable(&v)),
+                    format!("{what}: `{key}: {}` {why}; not allowed", display::value(&v)),
                     "remove it",
                 );
             }
@@ -543,14 +543,14 @@ impl Policy<'_> {
 
         // Items 17-18: overridden by the sandbox (notes, not violations).
         if let Some(c) = &s.container_name {
-            self.note(&c.location, format!("{what}: container_name `{}` is not applied; the sandbox names containers per run", printable(&c.value)));
+            self.note(&c.location, format!("{what}: container_name `{}` is not applied; the sandbox names containers per run", display::value(&c.value)));
         }
         for p in s.ports.iter().filter(|p| p.value.published.is_some()) {
             self.note(
                 &p.location,
                 format!(
                     "{what}: port {} is not published to the host; probes reach containers on their network",
-                    p.value.published.as_deref().map_or_else(String::new, |h| format!("{}:{}", printable(h), p.value.target))
+                    p.value.published.as_deref().map_or_else(String::new, |h| format!("{}:{}", display::value(h), p.value.target))
                 ),
             );
         }
@@ -559,7 +559,7 @@ impl Policy<'_> {
                 &r.location,
                 format!(
                     "{what}: restart `{}` is bounded by the run's deadline",
-                    printable(&r.value)
+                    display::value(&r.value)
                 ),
             );
         }
@@ -568,7 +568,7 @@ impl Policy<'_> {
                 &g.location,
                 format!(
                     "{what}: stop_grace_period `{}` is capped at 10 s",
-                    printable(&g.value)
+                    display::value(&g.value)
                 ),
             );
         }
@@ -578,7 +578,7 @@ impl Policy<'_> {
                     &d.location,
                     format!(
                         "{what}: logging driver `{}` is replaced by `local` with a size cap",
-                        printable(&d.value)
+                        display::value(&d.value)
                     ),
                 );
             }
@@ -622,7 +622,7 @@ impl Policy<'_> {
         };
         self.violation(
             at,
-            format!("{what}: security_opt `{}` {why}", printable(opt)),
+            format!("{what}: security_opt `{}` {why}", display::value(opt)),
             "only `no-new-privileges:true` is allowed",
         );
     }
@@ -650,7 +650,7 @@ impl Policy<'_> {
                 {
                     self.violation(
                         &v.location,
-                        format!("{what}: bind mount of `{}` gives the container control of the container engine", printable(&written)),
+                        format!("{what}: bind mount of `{}` gives the container control of the container engine", display::value(&written)),
                         "never mount the Docker socket",
                     );
                 } else if resolved.is_inside() {
@@ -671,7 +671,7 @@ impl Policy<'_> {
                         self.out.push(
                             Diagnostic::warning(format!(
                                 "{what}: bind source `{}` does not exist in the submission (Docker would create an empty folder there)",
-                                printable(&shown)
+                                display::value(&shown)
                             ))
                             .at(v.location.clone()),
                         );
@@ -681,7 +681,7 @@ impl Policy<'_> {
                             &v.location,
                             format!(
                                 "{what}: bind mount `{}` is copied in, not mounted: the container gets a copy (a directory in a run volume) and its writes never reach the host",
-                                printable(&shown)
+                                display::value(&shown)
                             ),
                         );
                     }
@@ -716,7 +716,7 @@ impl Policy<'_> {
                 &b.context.location,
                 format!(
                     "{what}: context `{}` is remote (git or URL)",
-                    printable(&b.context.value)
+                    display::value(&b.context.value)
                 ),
                 "build from a directory of your submission",
             ),
@@ -748,7 +748,7 @@ impl Policy<'_> {
                     &item.location,
                     format!(
                         "{what}: `{key}` ({}) {why}; not allowed",
-                        printable(&item.value)
+                        display::value(&item.value)
                     ),
                     "remove it",
                 );
@@ -759,7 +759,7 @@ impl Policy<'_> {
                 &item.location,
                 format!(
                     "{what}: build secret `{}` is not allowed",
-                    printable(&item.value.source)
+                    display::value(&item.value.source)
                 ),
                 "remove it",
             );
@@ -769,8 +769,8 @@ impl Policy<'_> {
                 &item.location,
                 format!(
                     "{what}: additional context `{}` = `{}` is not allowed",
-                    printable(name),
-                    printable(&item.value)
+                    display::value(name),
+                    display::value(&item.value)
                 ),
                 "copy what the build needs into the build context",
             );
@@ -781,7 +781,7 @@ impl Policy<'_> {
                     &item.location,
                     format!(
                         "{what}: cache_from `{}` reads a cache outside the submission",
-                        printable(&item.value)
+                        display::value(&item.value)
                     ),
                     "remove it",
                 );
@@ -796,7 +796,7 @@ impl Policy<'_> {
                 &n.location,
                 format!(
                     "{what}: `network: {}` is not allowed while building",
-                    printable(&n.value)
+                    display::value(&n.value)
                 ),
                 "remove it",
             );
@@ -836,8 +836,8 @@ impl Policy<'_> {
                 at,
                 format!(
                     "{what}: extra_hosts `{}` → `{}` {why}",
-                    printable(host),
-                    printable(addr)
+                    display::value(host),
+                    display::value(addr)
                 ),
                 "remove it; services reach each other by service name",
             ),
@@ -845,7 +845,7 @@ impl Policy<'_> {
                 at,
                 format!(
                     "{what}: extra_hosts `{}` has no effect: the run's networks have no egress",
-                    printable(host)
+                    display::value(host)
                 ),
             ),
         }
@@ -857,7 +857,7 @@ impl Policy<'_> {
             if key.starts_with("dev.assay.") || key == "dev.assay" {
                 self.violation(
                     &at,
-                    format!("{what}: label `{}` is in assay's own namespace `dev.assay.*` (it would be stripped)", printable(key)),
+                    format!("{what}: label `{}` is in assay's own namespace `dev.assay.*` (it would be stripped)", display::value(key)),
                     "remove it; those labels identify the grader's own containers",
                 );
             } else if key.starts_with("com.docker.compose.") {
@@ -865,7 +865,7 @@ impl Policy<'_> {
                     &at,
                     format!(
                         "{what}: label `{}` is set by the grader and overwritten",
-                        printable(key)
+                        display::value(key)
                     ),
                 );
             }
@@ -912,7 +912,7 @@ impl Policy<'_> {
                     &d.location,
                     format!(
                         "{what}: driver `{}` is not allowed (only bridge)",
-                        printable(&d.value)
+                        display::value(&d.value)
                     ),
                     "remove the driver",
                 );
@@ -920,7 +920,10 @@ impl Policy<'_> {
             for (k, v) in &n.driver_opts {
                 self.violation(
                     &v.location,
-                    format!("{what}: driver option `{}` is not allowed", printable(k)),
+                    format!(
+                        "{what}: driver option `{}` is not allowed",
+                        display::value(k)
+                    ),
                     "remove driver_opts",
                 );
             }
@@ -967,23 +970,23 @@ impl Policy<'_> {
                     &d.location,
                     format!(
                         "{what}: driver `{}` is not allowed (only local)",
-                        printable(&d.value)
+                        display::value(&d.value)
                     ),
                     "remove the driver",
                 );
             }
             for (k, o) in &v.driver_opts {
                 let why = match k.as_str() {
-                    "device" => format!("mounts host path `{}`", printable(&o.value)),
+                    "device" => format!("mounts host path `{}`", display::value(&o.value)),
                     "o" if o.value.split(',').any(|x| x.trim() == "bind") => {
                         "makes the volume a bind mount of the host".into()
                     }
-                    "type" => format!("mounts a `{}` file system", printable(&o.value)),
+                    "type" => format!("mounts a `{}` file system", display::value(&o.value)),
                     _ => "is not allowed".into(),
                 };
                 self.violation(
                     &o.location,
-                    format!("{what}: driver option `{}` {why}", printable(k)),
+                    format!("{what}: driver option `{}` {why}", display::value(k)),
                     "use a plain named volume",
                 );
             }
@@ -1040,7 +1043,7 @@ impl Policy<'_> {
                     &e.location,
                     format!(
                         "{what}: `environment: {}` reads the grader's environment",
-                        printable(&e.value)
+                        display::value(&e.value)
                     ),
                     "use `file:` with a file of your submission",
                 );

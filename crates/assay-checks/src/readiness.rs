@@ -1,9 +1,9 @@
 //! `compose.healthcheck` and `compose.startup-order`: does the stack wait for a ready database?
 
-use crate::evidence::printable;
 use crate::identify;
 use crate::{db_url, Roles};
 use assay_compose::Service;
+use assay_core::display;
 use assay_core::{CheckId, CheckResult, Location};
 
 /// A connect timeout at least this long outlasts a cold Postgres start (the cold-start scenario
@@ -32,7 +32,7 @@ fn command_text(test: &[String]) -> String {
             }
         })
         .collect();
-    printable(&masked.join(" "))
+    display::value(&masked.join(" "))
 }
 
 /// Whether a command checks that Postgres accepts connections.
@@ -53,7 +53,7 @@ fn db_health(roles: &Roles, db: &Service) -> Result<(String, Location), (String,
                 return Ok((
                     format!(
                         "db image built from {file} declares HEALTHCHECK {}",
-                        printable(&h)
+                        display::value(&h)
                     ),
                     at,
                 ));
@@ -84,7 +84,7 @@ fn db_health(roles: &Roles, db: &Service) -> Result<(String, Location), (String,
     if checks_postgres(&test.value.join(" ")) {
         let mut timing = Vec::new();
         if let Some(i) = &hc.interval {
-            timing.push(format!("every {}", printable(&i.value)));
+            timing.push(format!("every {}", display::value(&i.value)));
         }
         if let Some(r) = &hc.retries {
             timing.push(format!("{} retries", r.value));

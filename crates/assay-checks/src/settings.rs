@@ -3,9 +3,9 @@
 //! secrets). Passwords are kept to compare them, never to print them.
 
 use crate::db_url;
-use crate::evidence::printable;
 use crate::paths;
 use assay_compose::{Located, Origin, Project, Service};
+use assay_core::display;
 use assay_core::{normalize, Location, SubmissionRoot};
 use std::path::{Path, PathBuf};
 
@@ -41,7 +41,7 @@ impl Setting {
     /// `PGUSER=app`, `app (DATABASE_URL)`, or `postgres (default)`; a value an override file
     /// sets names it (`PGUSER=app (compose.override.yml:4)`).
     pub fn describe(&self) -> String {
-        let v = printable(&self.value);
+        let v = display::value(&self.value);
         let from = override_source(self.location.as_ref());
         match (self.var.as_deref(), from) {
             (Some("DATABASE_URL"), None) => format!("`{v}` (DATABASE_URL)"),
@@ -118,7 +118,7 @@ impl Password {
                 var,
                 container_path,
                 ..
-            } => format!("{var}={}", printable(container_path)),
+            } => format!("{var}={}", display::value(container_path)),
         }
     }
 }
@@ -426,7 +426,7 @@ pub(crate) fn read_container_file(
         format!(
             "no secret, config or bind mount of service `{}` provides {}",
             service.name,
-            printable(container_path)
+            display::value(container_path)
         )
     })?;
     let file = hf

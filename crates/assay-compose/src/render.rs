@@ -9,7 +9,10 @@ use serde_json::{json, Map, Value};
 pub fn render_config(project: &Project, format: ConfigFormat) -> String {
     let v = to_value(project);
     match format {
-        ConfigFormat::Json => serde_json::to_string_pretty(&v).unwrap_or_default() + "\n",
+        ConfigFormat::Json => {
+            assay_core::display::json_visible(&serde_json::to_string_pretty(&v).unwrap_or_default())
+                + "\n"
+        }
         ConfigFormat::Yaml => {
             let mut out = String::new();
             emit(&v, 0, &mut out, false);
@@ -363,7 +366,10 @@ fn needs_quotes(v: &str) -> bool {
     if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
         return true;
     }
-    v.contains(": ") || v.contains(" #") || v.ends_with(':') || v.chars().any(|c| c.is_control())
+    v.contains(": ")
+        || v.contains(" #")
+        || v.ends_with(':')
+        || v.chars().any(assay_core::display::yaml_escapes)
 }
 
 fn scalar(v: &Value) -> String {
@@ -373,7 +379,7 @@ fn scalar(v: &Value) -> String {
         Value::Number(n) => n.to_string(),
         Value::String(st) => {
             if needs_quotes(st) {
-                serde_json::to_string(st).unwrap_or_default()
+                assay_core::display::yaml_quoted(st)
             } else {
                 st.clone()
             }
@@ -398,7 +404,7 @@ fn emit(v: &Value, indent: usize, out: &mut String, _in_seq: bool) {
         Value::Object(o) if !o.is_empty() => {
             for (k, val) in o {
                 let key = if needs_quotes(k) {
-                    serde_json::to_string(k).unwrap_or_default()
+                    assay_core::display::yaml_quoted(k)
                 } else {
                     k.clone()
                 };

@@ -3,7 +3,9 @@
 //! Rooms (intake, compose, essays, sandbox) turn a submission into facts and
 //! facts into [`CheckResult`]s; the root crate turns check results into a
 //! verdict and a report. This crate holds only the shared types so that the
-//! rooms do not depend on each other.
+//! rooms do not depend on each other, and the one [`display`] module through
+//! which every foreign string is made safe to show (a terminal, HTML, Markdown,
+//! XML, CSV, CI annotations).
 //!
 //! It also holds the one rule every room applies to a submission's files:
 //! [`SubmissionRoot`] (module `submission_root`) says whether a path is inside the submission
@@ -13,6 +15,7 @@
 
 mod check;
 mod diagnostic;
+pub mod display;
 mod location;
 mod rubric;
 pub mod rubric_file;

@@ -2,9 +2,10 @@
 //! a zip. Links are never followed (skipped with a warning), nor are FIFOs, sockets or devices
 //! ever opened; `.git/`, `target/` and `node_modules/` are left out.
 
-use crate::error::{display_name, IntakeError};
+use crate::error::IntakeError;
 use crate::name::{check_chars, collision_key, MAX_COMPONENT_BYTES, SKIPPED_DIRS};
 use crate::sink::{human_bytes, Budget, Tree};
+use assay_core::display;
 use assay_core::Diagnostic;
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
@@ -56,7 +57,7 @@ impl Copier<'_> {
         let shown_dir = if rel.is_empty() {
             ".".to_string()
         } else {
-            display_name(&rel.join("/"))
+            display::name(&rel.join("/"))
         };
         let unreadable = |e: std::io::Error| {
             IntakeError::rejected(shown_dir.clone(), format!("cannot read the folder: {e}"))
@@ -81,7 +82,7 @@ impl Copier<'_> {
             let Some(name) = os_name.to_str() else {
                 let lossy = os_name.to_string_lossy();
                 return Err(IntakeError::rejected(
-                    display_name(&lossy),
+                    display::name(&lossy),
                     "the name is not valid UTF-8",
                 ));
             };
@@ -115,7 +116,7 @@ impl Copier<'_> {
                 let path = |n: &str| {
                     let mut p = rel.to_vec();
                     p.push(n.to_string());
-                    display_name(&p.join("/"))
+                    display::name(&p.join("/"))
                 };
                 return Err(IntakeError::rejected(
                     path(name),
@@ -132,7 +133,7 @@ impl Copier<'_> {
     /// One directory item at `src`, `rel` being its path in the submission.
     fn take(&mut self, src: &Path, rel: &mut Vec<String>) -> Result<(), IntakeError> {
         let joined = rel.join("/");
-        let shown = display_name(&joined);
+        let shown = display::name(&joined);
         let name = rel.last().map(String::as_str).unwrap_or_default();
         let reject = |reason: String| IntakeError::rejected(shown.clone(), reason);
         check_chars(&joined).map_err(reject)?;

@@ -49,26 +49,3 @@ impl IntakeError {
         }
     }
 }
-
-/// Makes a possibly hostile name safe to print: control characters, quotes and backslashes are
-/// escaped, anything else is kept; the result is cut at 300 characters.
-pub(crate) fn display_name(raw: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in raw.chars().enumerate() {
-        if i >= 300 {
-            out.push('…');
-            break;
-        }
-        if c.is_control() || c == '`' || c == '\\' || is_bidi_control(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Unicode bidirectional overrides can make a name read differently from what it is.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}

@@ -3,8 +3,9 @@
 //! exactly one end record at the very end, the central directory exactly where it says it is,
 //! nothing prepended or appended, and bounded sizes for every variable-length field.
 
-use crate::error::{display_name, IntakeError};
+use crate::error::IntakeError;
 use crate::sink::human_bytes;
+use assay_core::display;
 use assay_core::IntakeLimits;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -48,7 +49,7 @@ pub(crate) struct CentralEntry {
 impl CentralEntry {
     /// The name for messages: lossy UTF-8, escaped.
     pub fn display(&self) -> String {
-        display_name(&String::from_utf8_lossy(&self.raw_name))
+        display::name(&String::from_utf8_lossy(&self.raw_name))
     }
 
     pub fn uses_data_descriptor(&self) -> bool {
@@ -275,7 +276,7 @@ fn read_central_directory(
         reader
             .read_exact(&mut raw_name)
             .map_err(|_| corrupt(format!("entry #{index} is cut short")))?;
-        let shown = display_name(&String::from_utf8_lossy(&raw_name));
+        let shown = display::name(&String::from_utf8_lossy(&raw_name));
         if name_len > limits.max_name_bytes {
             return Err(IntakeError::rejected(
                 shown,

@@ -123,8 +123,9 @@ pub fn open_in(
         SourceKind::Zip => {
             let file = File::open(submission).map_err(|e| usage(e.to_string()))?;
             let len = file.metadata().map_err(|e| usage(e.to_string()))?.len();
-            let shown =
-                error::display_name(&submission.file_name().unwrap_or_default().to_string_lossy());
+            let shown = assay_core::display::name(
+                &submission.file_name().unwrap_or_default().to_string_lossy(),
+            );
             unpack::unpack_zip(&file, len, &shown, &tree, &mut budget, &mut notes)?;
         }
         SourceKind::Directory | SourceKind::GitCheckout => {

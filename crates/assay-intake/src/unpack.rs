@@ -2,10 +2,11 @@
 //! through the [`Budget`]'s counting copy. `ZipArchive::extract` is never used: it trusts
 //! declared sizes, applies stored permission bits and re-roots absolute paths.
 
-use crate::error::{display_name, IntakeError};
+use crate::error::IntakeError;
 use crate::layout::{le16, le32, read_at, read_layout, CentralEntry, Layout, LOCAL_SIG};
 use crate::name::{collision_key, parse_entry_name, skipped_prefix, EntryPath};
 use crate::sink::{human_bytes, Budget, Tree};
+use assay_core::display;
 use assay_core::Diagnostic;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
@@ -78,7 +79,7 @@ pub(crate) fn unpack_zip(
                 "the zip reader reads a different name for this entry: ambiguous",
             ));
         }
-        let shown = display_name(&text);
+        let shown = display::name(&text);
         let reject = |reason: String| IntakeError::rejected(shown.clone(), reason);
         if ce.is_encrypted() || entry.encrypted() {
             return Err(reject("encrypted entry: assay takes no passwords".into()));
@@ -186,10 +187,10 @@ fn entry_text_name(ce: &CentralEntry) -> Result<String, IntakeError> {
     if let Some(upath) = &ce.unicode_path {
         if upath.as_slice() != text.as_bytes() {
             return Err(IntakeError::rejected(
-                display_name(&text),
+                display::name(&text),
                 format!(
                     "its Unicode path field names another file (`{}`): ambiguous",
-                    display_name(&String::from_utf8_lossy(upath))
+                    display::name(&String::from_utf8_lossy(upath))
                 ),
             ));
         }
@@ -254,7 +255,7 @@ fn check_local_header(
     if local_name != ce.raw_name {
         return Err(format!(
             "the local header names it `{}` but the central directory `{}`: ambiguous",
-            display_name(&String::from_utf8_lossy(&local_name)),
+            display::name(&String::from_utf8_lossy(&local_name)),
             ce.display()
         ));
     }
@@ -332,7 +333,7 @@ fn skip_and_unwrap(planned: Vec<Planned>, notes: &mut Vec<Diagnostic>) -> Vec<Pl
     for prefix in skipped.iter().take(20) {
         notes.push(Diagnostic::info(format!(
             "skipped `{}` (version control or build output)",
-            display_name(prefix)
+            display::name(prefix)
         )));
     }
     let first = kept.first().map(|p| p.path.components[0].clone());
@@ -346,7 +347,7 @@ fn skip_and_unwrap(planned: Vec<Planned>, notes: &mut Vec<Diagnostic>) -> Vec<Pl
     }
     notes.push(Diagnostic::info(format!(
         "unwrapped the single top folder `{}/`",
-        display_name(&top)
+        display::name(&top)
     )));
     kept.into_iter()
         .filter(|p| p.path.components.len() > 1)
@@ -373,14 +374,14 @@ fn check_collisions(planned: &[Planned]) -> Result<(), IntakeError> {
                 shown,
                 format!(
                     "`{}` would be both a file and a folder: ambiguous",
-                    display_name(prev)
+                    display::name(prev)
                 ),
             )),
             Some((prev, _)) if *prev != exact => Err(IntakeError::rejected(
                 shown,
                 format!(
                     "collides with `{}` when case and Unicode normalisation are ignored: ambiguous",
-                    display_name(prev)
+                    display::name(prev)
                 ),
             )),
             Some(_) if !is_dir => Err(IntakeError::rejected(

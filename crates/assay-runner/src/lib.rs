@@ -6,7 +6,8 @@
 //!   on every path (success, failure, timeout, cancel, panic);
 //! - [`probe`]: the probe container driven through exec (HTTP, Postgres, TCP; JSON out);
 //! - [`scenarios`]: the `runtime.*` checks, and [`run_checks`], the entry point;
-//! - [`evidence`]: container output made safe for reports (capped, escaped, masked);
+//! - [`evidence`]: how much container output is kept as evidence (made safe by
+//!   [`assay_core::display::Masker`]: capped, escaped, masked);
 //! - [`reaper`]: run locks, the sweep every run starts with, and `assay gc`;
 //!
 //! The host never sends traffic to a container address: run networks are `internal` with no

@@ -1,12 +1,12 @@
 //! The `runtime.*` checks: what runs in the main run (up, health, round-trip, persistence,
 //! scale) and in the cold-start run, each turned into a [`CheckResult`] with evidence.
 
-use crate::evidence::Masker;
 use crate::plan::{self, Limits, PlanInputs};
 use crate::probe::PgTarget;
 use crate::reaper;
 use crate::run::{random_hex, Failure, Hooks, Readiness, RunError, Stack, Step};
 use assay_compose::Project;
+use assay_core::display::{self, Masker};
 use assay_core::{CheckId, CheckResult, Diagnostic, SkipKind, Status};
 use assay_sandbox::Engine;
 use std::path::PathBuf;
@@ -315,13 +315,24 @@ async fn roundtrip(stack: &Stack<'_>) -> Step<(Stored, String)> {
         );
         return Ok(Err(f));
     }
-    let pg = &stack.pg;
     let ev = format!(
         "note {id} POSTed to the webapp, read back through it, and found directly in Postgres \
-         ({}@{}:{}/{}, table notes)",
-        pg.user, pg.host, pg.port, pg.database
+         ({}, table notes)",
+        db_place(&stack.pg)
     );
     Ok(Ok((Stored { nonce, id }, ev)))
+}
+
+/// `user@host:port/database` for evidence; user and database come from the candidate's compose
+/// file.
+fn db_place(pg: &PgTarget) -> String {
+    format!(
+        "{}@{}:{}/{}",
+        display::value(&pg.user),
+        pg.host,
+        pg.port,
+        display::value(&pg.database)
+    )
 }
 
 /// Looks the nonce up in `notes.body` with the credentials the db was initialised with.
@@ -331,7 +342,7 @@ async fn read_nonce(stack: &Stack<'_>, nonce: &str) -> Step {
         .probe()
         .pg(pg, Some(nonce), stack.probe_limit())
         .await?;
-    let place = format!("{}@{}:{}/{}", pg.user, pg.host, pg.port, pg.database);
+    let place = db_place(pg);
     match r.nonce_found() {
         Some(true) => Ok(Ok(())),
         Some(false) => Ok(Err(Failure::new(format!(
@@ -754,7 +765,10 @@ async fn grade_once(
     let outcome = match main? {
         Ok(o) => o,
         Err(diags) => {
-            let first = diags.first().map(|d| d.to_string()).unwrap_or_default();
+            let first = diags
+                .first()
+                .map(|d| display::terminal_line(&d.to_string()))
+                .unwrap_or_default();
             let mut results =
                 vec![
                     CheckResult::fail(RuntimeUp, format!("the project cannot be run: {first}"))

@@ -4,6 +4,7 @@
 //! The API version is negotiated at [`Engine::connect`], so daemons as old as API 1.41
 //! (Docker 20.10) work with the bollard release we build against.
 
+use assay_core::display;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings,
     ImageInspect, Network, NetworkConnectRequest, NetworkCreateRequest, Volume,
@@ -359,6 +360,15 @@ fn exec_options(cmd: &[&str], stdin: bool) -> bollard::exec::CreateExecOptions<S
 }
 
 /// Drain a progress stream under one deadline, passing each item to `each`.
+/// The line of a build's output worth showing, made safe for a terminal: the steps and the
+/// result; the per-step chatter stays out. A step quotes the Dockerfile, which may be a
+/// candidate's, so escape sequences in it are made visible.
+fn build_progress_line(raw: &str) -> Option<String> {
+    let line = raw.trim_end();
+    (line.starts_with("Step ") || line.starts_with("Successfully"))
+        .then(|| display::terminal_line(line))
+}
+
 async fn drain<T>(
     limit: Duration,
     stream: impl Stream<Item = Result<T, bollard::errors::Error>>,
@@ -553,7 +563,7 @@ impl Engine {
         }
     }
 
-    /// Pull `repo:tag` from its registry, reporting progress lines.
+    /// Pull `repo:tag` from its registry, reporting progress lines (made safe for a terminal).
     pub async fn pull_image(
         &self,
         repo: &str,
@@ -569,7 +579,7 @@ impl Engine {
         drain(self.timeouts.pull, stream, |info| {
             if let Some(status) = info.status {
                 if info.progress_detail.is_none() || info.id.is_none() {
-                    progress(&status);
+                    progress(&display::terminal_line(&status));
                 }
             }
         })
@@ -609,7 +619,8 @@ impl Engine {
             })
     }
 
-    /// Build an image from an in-memory tar build context. Output lines go to `progress`.
+    /// Build an image from an in-memory tar build context. Output lines go to `progress`, made
+    /// safe for a terminal first: they quote the Dockerfile, which may be a candidate's.
     pub async fn build_image(
         &self,
         options: BuildImageOptions,
@@ -623,12 +634,8 @@ impl Engine {
             Some(bollard::body_full(Bytes::from(context_tar))),
         );
         drain(self.timeouts.build, stream, |info| {
-            // The steps and the result; the per-step chatter stays out.
-            if let Some(line) = info.stream {
-                let line = line.trim_end();
-                if line.starts_with("Step ") || line.starts_with("Successfully") {
-                    progress(line);
-                }
+            if let Some(line) = info.stream.as_deref().and_then(build_progress_line) {
+                progress(&line);
             }
         })
         .await
@@ -1182,5 +1189,21 @@ mod tests {
             err.to_string(),
             format!("Docker is not reachable at {endpoint}")
         );
+    }
+
+    #[test]
+    fn build_steps_quoting_a_hostile_dockerfile_reach_the_terminal_escaped() {
+        // A RUN line that would clear the screen, retitle the terminal and print a fake verdict.
+        let raw = "Step 3/4 : RUN echo \u{1b}[2J\u{1b}]0;owned\u{7}\u{9b}1m\rPASS 100\u{202e}\n";
+        assert_eq!(
+            build_progress_line(raw).unwrap(),
+            "Step 3/4 : RUN echo \\u{1b}[2J\\u{1b}]0;owned\\u{7}\\u{9b}1m\\rPASS 100\\u{202e}"
+        );
+        assert_eq!(
+            build_progress_line("Successfully built 0123abcd\n").unwrap(),
+            "Successfully built 0123abcd"
+        );
+        assert_eq!(build_progress_line(" ---> Running in 5f2c\n"), None);
+        assert_eq!(build_progress_line("\u{1b}[2JStep 1/1"), None);
     }
 }
