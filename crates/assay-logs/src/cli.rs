@@ -4,14 +4,14 @@
 //! usage problem (bad endpoint, unreadable file) that the caller prints and exits 2 with.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::count::{count_detailed, Counts};
+use crate::count::{count_detailed, decompressed, Counts};
 use crate::follow::{follow, FollowOptions};
 use crate::generate::generate;
 use crate::grade::grade;
@@ -64,7 +64,8 @@ pub enum LogsCommand {
     ///
     /// Example: assay logs count access.log --own 10.0.0.0/8
     Count {
-        /// The nginx access log (combined format).
+        /// The nginx access log (combined format); `-` reads standard input. Gzip-compressed
+        /// input (`access.log.2.gz`) is inflated as it is read.
         file: PathBuf,
         #[command(flatten)]
         rule: RuleArgs,
@@ -110,6 +111,7 @@ pub enum LogsCommand {
     ///
     /// Example: assay logs grade access.log --answer 1234 --own 10.0.0.0/8
     Grade {
+        /// The log (`-` for standard input; gzip is inflated).
         file: PathBuf,
         /// The candidate's count.
         #[arg(long, value_name = "N")]
@@ -298,11 +300,15 @@ fn print_counts(out: &mut dyn Write, r: &Rule, c: &Counts) -> io::Result<()> {
     Ok(())
 }
 
-fn open(path: &Path) -> Result<File, String> {
+/// The log to count: `-` is standard input; gzip data (by its magic bytes) is inflated.
+fn open(path: &Path) -> Result<Box<dyn Read + Send>, String> {
+    if path.as_os_str() == "-" {
+        return decompressed(io::stdin()).map_err(|e| read_err(path, &e));
+    }
     let f = File::open(path).map_err(|e| read_err(path, &e))?;
     match f.metadata() {
         Ok(m) if m.is_dir() => Err(format!("cannot read {}: it is a directory", path.display())),
-        _ => Ok(f),
+        _ => decompressed(f).map_err(|e| read_err(path, &e)),
     }
 }
 
