@@ -8,7 +8,8 @@
 //!   numbers common mistakes give ([`count::Alternatives`]); a byte-level fast path decides the
 //!   common lines and the [`parse`]-based reference the rest;
 //! - [`mod@follow`]: the same count, live, on a growing, truncated or rotated file;
-//! - [`mod@generate`]: a deterministic log generator whose answer key is built independently of `count`;
+//! - [`mod@generate`]: a deterministic log generator, streaming (any size), whose answer key is
+//!   built independently of `count`;
 //! - [`mod@grade`]: compare a candidate's number with the counts and explain a wrong one;
 //! - [`cli`]: the `assay logs …` subcommands.
 
@@ -27,7 +28,7 @@ pub use count::{
     Counter, Counts,
 };
 pub use follow::{follow, FollowOptions};
-pub use generate::{generate, Generated};
+pub use generate::{generate, generate_to, Generated};
 pub use grade::{grade, Grade};
 pub use parse::{parse_line, Entry, ParseError};
 pub use rule::{Cidr, Rule, DEFAULT_BOT_MARKERS};
