@@ -201,6 +201,54 @@ fn logs_kit_generates_counts_and_grades_with_exit_codes() {
     assert!(stderr(&o).contains("/no/such/access.log"), "{}", stderr(&o));
 }
 
+/// `assay logs count -` reads the log from a pipe and finds what it finds in the file, line
+/// numbers of malformed lines included.
+#[test]
+fn logs_count_reads_standard_input_like_the_file() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let log_s = log.to_str().unwrap();
+    let gen = [
+        "logs",
+        "generate",
+        "--out",
+        log_s,
+        "--lines",
+        "5000",
+        "--seed",
+        "12",
+        "--own",
+        "10.0.0.0/8",
+    ];
+    assert_eq!(assay(&gen).status.code(), Some(0));
+    let o = assay(&["logs", "count", log_s, "--own", "10.0.0.0/8", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let from_file: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["logs", "count", "-", "--own", "10.0.0.0/8", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let data = std::fs::read(&log).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        // In pieces, as a pipe delivers them.
+        for piece in data.chunks(7919) {
+            stdin.write_all(piece).unwrap();
+        }
+    });
+    let o = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let from_stdin: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(from_stdin, from_file);
+    assert!(from_file["malformed_lines"].as_u64().unwrap() > 0);
+}
+
 /// `examples/good.zip` is what a candidate who changed nothing in the handout sends: its
 /// `sample-webapp/` must be the current handout (rebuild it with `examples/build-zips.sh`).
 #[test]

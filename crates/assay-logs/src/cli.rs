@@ -4,21 +4,18 @@
 //! usage problem (bad endpoint, unreadable file) that the caller prints and exits 2 with.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::count::{count_detailed, Counts};
+use crate::count::{count_detailed, decompressed, Counts};
 use crate::follow::{follow, FollowOptions};
-use crate::generate::generate;
+use crate::generate::generate_to;
 use crate::grade::grade;
 use crate::rule::{Cidr, Rule};
-
-/// Largest log `generate` writes (it is built in memory).
-pub const MAX_GENERATED_LINES: u64 = 5_000_000;
 
 /// Options every subcommand shares: what to count and how to print.
 #[derive(Debug, Clone, clap::Args)]
@@ -64,7 +61,8 @@ pub enum LogsCommand {
     ///
     /// Example: assay logs count access.log --own 10.0.0.0/8
     Count {
-        /// The nginx access log (combined format).
+        /// The nginx access log (combined format); `-` reads standard input. Gzip-compressed
+        /// input (`access.log.2.gz`) is inflated as it is read.
         file: PathBuf,
         #[command(flatten)]
         rule: RuleArgs,
@@ -90,7 +88,8 @@ pub enum LogsCommand {
         #[command(flatten)]
         rule: RuleArgs,
     },
-    /// Write a deterministic practice log and its answer key FILE.answer.json.
+    /// Write a deterministic practice log and its answer key FILE.answer.json (any size: the
+    /// log is written as it is generated).
     ///
     /// Example: assay logs generate --out access.log --lines 5000 --seed 7 --own 10.0.0.0/8
     Generate {
@@ -110,6 +109,7 @@ pub enum LogsCommand {
     ///
     /// Example: assay logs grade access.log --answer 1234 --own 10.0.0.0/8
     Grade {
+        /// The log (`-` for standard input; gzip is inflated).
         file: PathBuf,
         /// The candidate's count.
         #[arg(long, value_name = "N")]
@@ -210,13 +210,12 @@ pub fn run_with(cmd: LogsCommand, out: &mut dyn Write, cancel: &AtomicBool) -> R
             rule,
         } => {
             let r = rule.rule()?;
-            if lines > MAX_GENERATED_LINES {
-                return Err(format!("--lines {lines}: at most {MAX_GENERATED_LINES}"));
-            }
-            let g = generate(&r, lines, seed);
             let key_path = answer_path(&path);
-            write_file(&path, g.text.as_bytes())?;
-            let mut key = counts_json(&r, &g.expected);
+            let err = |e: io::Error| format!("cannot write {}: {e}", path.display());
+            let file = File::create(&path).map_err(err)?;
+            // Written as it is drawn: any size, constant memory.
+            let expected = generate_to(&r, lines, seed, file).map_err(err)?;
+            let mut key = counts_json(&r, &expected);
             key["seed"] = json!(seed);
             key["lines"] = json!(lines);
             let key_text = serde_json::to_string_pretty(&key).map_err(|e| e.to_string())? + "\n";
@@ -225,7 +224,7 @@ pub fn run_with(cmd: LogsCommand, out: &mut dyn Write, cancel: &AtomicBool) -> R
                 writeln!(
                     out,
                     "{}",
-                    json!({"log": path, "answer_key": key_path, "answer": g.expected.matched})
+                    json!({"log": path, "answer_key": key_path, "answer": expected.matched})
                 )
             } else {
                 writeln!(
@@ -233,7 +232,7 @@ pub fn run_with(cmd: LogsCommand, out: &mut dyn Write, cancel: &AtomicBool) -> R
                     "wrote {} ({lines} lines) and {}; the answer is {}",
                     path.display(),
                     key_path.display(),
-                    g.expected.matched
+                    expected.matched
                 )
             }
             .map_err(write_err)?;
@@ -298,11 +297,15 @@ fn print_counts(out: &mut dyn Write, r: &Rule, c: &Counts) -> io::Result<()> {
     Ok(())
 }
 
-fn open(path: &Path) -> Result<File, String> {
+/// The log to count: `-` is standard input; gzip data (by its magic bytes) is inflated.
+fn open(path: &Path) -> Result<Box<dyn Read + Send>, String> {
+    if path.as_os_str() == "-" {
+        return decompressed(io::stdin()).map_err(|e| read_err(path, &e));
+    }
     let f = File::open(path).map_err(|e| read_err(path, &e))?;
     match f.metadata() {
         Ok(m) if m.is_dir() => Err(format!("cannot read {}: it is a directory", path.display())),
-        _ => Ok(f),
+        _ => decompressed(f).map_err(|e| read_err(path, &e)),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Streaming count: constant memory in the size of the log (one line of at most
-//! [`MAX_LINE`] bytes is buffered at a time).
+//! Counting: the numbers of the answer and of the usual mistakes, on all cores, in memory bounded
+//! whatever the size of the log (batches of a few MiB; a line longer than [`MAX_LINE`] is
+//! skipped, never buffered whole).
 
 use std::io::{self, Read};
 
@@ -7,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::parse::{parse_line, parse_request, ParseError, MAX_LINE};
 use crate::rule::{normalize_target, Rule};
+use crate::scan::{Matcher, Scan};
 
 /// How many malformed lines are remembered (their numbers and reasons) for the report.
 pub const MALFORMED_KEPT: usize = 5;
@@ -142,10 +144,12 @@ impl LineSplitter {
     }
 }
 
-/// Accumulates [`Counts`] line by line.
+/// Accumulates [`Counts`] line by line: the byte-level [`Matcher`] decides the common lines,
+/// the reference ([`reference_line`]) the rest.
 #[derive(Debug, Clone)]
 pub struct Counter {
     rule: Rule,
+    matcher: Matcher,
     counts: Counts,
     errors: Vec<ParseError>,
 }
@@ -154,6 +158,17 @@ impl Counter {
     pub fn new(rule: &Rule) -> Self {
         Counter {
             rule: rule.clone(),
+            matcher: Matcher::new(rule),
+            counts: Counts::default(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A counter for the same rule with nothing counted (the compiled rule is shared).
+    fn fresh(&self) -> Self {
+        Counter {
+            rule: self.rule.clone(),
+            matcher: self.matcher.clone(),
             counts: Counts::default(),
             errors: Vec::new(),
         }
@@ -171,48 +186,113 @@ impl Counter {
     pub fn push(&mut self, raw: RawLine<'_>) {
         self.counts.total_lines += 1;
         let no = self.counts.total_lines;
-        let parsed = match raw {
-            RawLine::Line(bytes) => parse_line(bytes, no),
-            RawLine::TooLong => Err(ParseError {
-                line: no,
-                reason: "line longer than 64 KiB".into(),
-            }),
+        let decided = match raw {
+            RawLine::Line(bytes) => match self.matcher.scan(bytes) {
+                Scan::Irrelevant => Ok(None),
+                Scan::Request(f) => Ok(Some(f)),
+                Scan::Fallback => reference_line(&self.rule, raw, no),
+            },
+            RawLine::TooLong => reference_line(&self.rule, raw, no),
         };
-        let entry = match parsed {
-            Ok(e) => e,
+        self.record(decided, no);
+    }
+
+    /// The same as [`Counter::push`] through the reference only (no fast path).
+    fn push_reference(&mut self, raw: RawLine<'_>) {
+        self.counts.total_lines += 1;
+        let no = self.counts.total_lines;
+        let decided = reference_line(&self.rule, raw, no);
+        self.record(decided, no);
+    }
+
+    fn record(&mut self, decided: Result<Option<Flags>, ParseError>, no: u64) {
+        match decided {
+            Ok(Some(f)) => self.counts.add(f),
+            Ok(None) => {}
             Err(e) => {
                 self.counts.malformed_lines += 1;
                 if self.errors.len() < MALFORMED_KEPT {
                     self.counts.first_malformed.push(no);
                     self.errors.push(e);
                 }
-                return;
             }
-        };
-        let Some(req) = parse_request(&entry.request) else {
-            return;
-        };
-        let rule = &self.rule;
-        let method_ok = req.method == rule.method;
-        let path_ok = normalize_target(req.target).as_deref() == Some(rule.path.as_str());
-        let exact = req.target == rule.path;
-        let contains = req.target.contains(rule.path.as_str());
-        let own = rule.is_own(entry.addr);
-        let bot = rule.is_bot(&entry.user_agent);
-        self.counts.add(Flags {
-            method_ok,
-            path_ok,
-            exact,
-            contains,
-            own,
-            bot,
-        });
+        }
     }
+
+    /// Append the counts of the lines that follow this counter's (their line numbers, 1-based
+    /// in `next`, are shifted past this counter's lines).
+    fn append(&mut self, next: Counter) {
+        let offset = self.counts.total_lines;
+        let (c, n) = (&mut self.counts, next.counts);
+        c.total_lines += n.total_lines;
+        c.malformed_lines += n.malformed_lines;
+        c.matched += n.matched;
+        c.excluded_own += n.excluded_own;
+        c.excluded_bots += n.excluded_bots;
+        let (a, b) = (&mut c.alternatives, n.alternatives);
+        a.with_bots += b.with_bots;
+        a.with_own += b.with_own;
+        a.with_own_and_bots += b.with_own_and_bots;
+        a.exact_target += b.exact_target;
+        a.any_method += b.any_method;
+        a.path_substring += b.path_substring;
+        for mut e in next.errors {
+            if self.errors.len() == MALFORMED_KEPT {
+                break;
+            }
+            e.line += offset;
+            c.first_malformed.push(e.line);
+            self.errors.push(e);
+        }
+    }
+
+    /// Count every line of `data`: lines end with `\n`; a last piece without one is a line too
+    /// (callers pass it only at the end of the input).
+    fn push_lines(&mut self, data: &[u8]) {
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', data) {
+            self.push(RawLine::Line(&data[start..nl]));
+            start = nl + 1;
+        }
+        if start < data.len() {
+            self.push(RawLine::Line(&data[start..]));
+        }
+    }
+}
+
+/// The reference account of one line, built on [`parse_line`]: `Ok(None)` for a well-formed
+/// line that is not a `METHOD TARGET HTTP/x` request, `Ok(Some(flags))` for a request, `Err`
+/// for a malformed line. It is the definition the byte-level fast path must agree with.
+pub(crate) fn reference_line(
+    rule: &Rule,
+    raw: RawLine<'_>,
+    no: u64,
+) -> Result<Option<Flags>, ParseError> {
+    let entry = match raw {
+        RawLine::Line(bytes) => parse_line(bytes, no)?,
+        RawLine::TooLong => {
+            return Err(ParseError {
+                line: no,
+                reason: "line longer than 64 KiB".into(),
+            })
+        }
+    };
+    let Some(req) = parse_request(&entry.request) else {
+        return Ok(None);
+    };
+    Ok(Some(Flags {
+        method_ok: req.method == rule.method,
+        path_ok: normalize_target(req.target).as_deref() == Some(rule.path.as_str()),
+        exact: req.target == rule.path,
+        contains: req.target.contains(rule.path.as_str()),
+        own: rule.is_own(entry.addr),
+        bot: rule.is_bot(&entry.user_agent),
+    }))
 }
 
 /// What one well-formed request is, relative to a rule. The generator builds these by
 /// construction; the counter derives them from the parsed line. Both sum with [`Counts::add`].
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Flags {
     pub method_ok: bool,
     pub path_ok: bool,
@@ -246,14 +326,88 @@ impl Counts {
     }
 }
 
+/// How [`count_with`] splits its input. The defaults suit any file size; tests force tiny
+/// batches so that batch boundaries fall everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountOptions {
+    /// Bytes read per batch before it is cut at its last newline and handed to a core (a batch
+    /// grows past this only to complete a line of at most [`MAX_LINE`] bytes).
+    pub batch_bytes: usize,
+}
+
+/// The memory all batches in flight may take together: peak RSS stays well under 64 MiB
+/// whatever the input size and the number of cores.
+const BATCH_BUDGET: usize = 32 << 20;
+
+impl Default for CountOptions {
+    fn default() -> Self {
+        // Every worker holds one batch and the reader fills one more.
+        let slots = rayon::current_num_threads() + 1;
+        CountOptions {
+            batch_bytes: (BATCH_BUDGET / slots).clamp(256 << 10, 4 << 20),
+        }
+    }
+}
+
 /// Count a whole log. Invalid UTF-8 is read lossily, malformed lines are counted and skipped;
 /// only I/O errors fail.
-pub fn count<R: Read>(reader: R, rule: &Rule) -> io::Result<Counts> {
+pub fn count<R: Read + Send>(reader: R, rule: &Rule) -> io::Result<Counts> {
     Ok(count_detailed(reader, rule)?.counts().clone())
 }
 
 /// Like [`count`], keeping the [`Counter`] for its parse errors.
-pub fn count_detailed<R: Read>(mut reader: R, rule: &Rule) -> io::Result<Counter> {
+pub fn count_detailed<R: Read + Send>(reader: R, rule: &Rule) -> io::Result<Counter> {
+    count_with(reader, rule, CountOptions::default())
+}
+
+/// Count `reader` on all cores: it is read in batches that end at a newline (the unfinished
+/// line is carried into the next batch, so a line is counted once whichever read splits it),
+/// each batch is counted by one rayon worker with the byte-level fast path, and the per-batch
+/// counts are added up in input order (so malformed lines keep their line numbers). The reader
+/// is driven by one worker at a time while the others count: a pipe or a gzip stream is counted
+/// at the speed it delivers. A line longer than [`MAX_LINE`] is never buffered whole: it is
+/// skipped up to its newline and counted as malformed.
+pub fn count_with<R: Read + Send>(
+    reader: R,
+    rule: &Rule,
+    opts: CountOptions,
+) -> io::Result<Counter> {
+    use rayon::iter::{ParallelBridge, ParallelIterator};
+    let proto = Counter::new(rule);
+    let pool = BufferPool::default();
+    let batches = Batches {
+        reader,
+        batch: opts.batch_bytes.max(1),
+        carry: Vec::new(),
+        eof: false,
+        pool: &pool,
+    };
+    let mut parts: Vec<(usize, Counter)> = batches
+        .enumerate()
+        .par_bridge()
+        .map(|(i, batch)| {
+            let mut c = proto.fresh();
+            match batch? {
+                Batch::Lines(data) => {
+                    c.push_lines(&data);
+                    pool.put(data);
+                }
+                Batch::TooLong => c.push(RawLine::TooLong),
+            }
+            Ok((i, c))
+        })
+        .collect::<io::Result<_>>()?;
+    parts.sort_unstable_by_key(|(i, _)| *i);
+    let mut total = proto;
+    for (_, part) in parts {
+        total.append(part);
+    }
+    Ok(total)
+}
+
+/// The line-at-a-time reference count: one thread, [`parse_line`] on every line, no fast path.
+/// Slow; kept as the definition [`count`] is tested against (and for benchmarks).
+pub fn count_reference<R: Read>(mut reader: R, rule: &Rule) -> io::Result<Counter> {
     let mut counter = Counter::new(rule);
     let mut splitter = LineSplitter::new();
     let mut buf = vec![0u8; 64 * 1024];
@@ -264,10 +418,155 @@ pub fn count_detailed<R: Read>(mut reader: R, rule: &Rule) -> io::Result<Counter
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        splitter.feed(&buf[..n], &mut |l| counter.push(l));
+        splitter.feed(&buf[..n], &mut |l| counter.push_reference(l));
     }
-    splitter.finish(&mut |l| counter.push(l));
+    splitter.finish(&mut |l| counter.push_reference(l));
     Ok(counter)
+}
+
+/// The input of a count: the bytes of `reader`, gunzipped when they start with the gzip magic
+/// (`access.log.2.gz`, or `zcat`-less pipes). Multi-member gzip files (concatenated `.gz`) are
+/// read whole. Corrupt gzip data is an I/O error of the read.
+pub fn decompressed<'a, R: Read + Send + 'a>(
+    mut reader: R,
+) -> io::Result<Box<dyn Read + Send + 'a>> {
+    let mut magic = Vec::with_capacity(2);
+    while magic.len() < 2 {
+        let mut b = [0u8; 2];
+        match reader.read(&mut b[..2 - magic.len()]) {
+            Ok(0) => break,
+            Ok(n) => magic.extend_from_slice(&b[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let gz = magic == [0x1f, 0x8b];
+    let whole = io::Cursor::new(magic).chain(reader);
+    Ok(if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(
+            io::BufReader::with_capacity(256 << 10, whole),
+        ))
+    } else {
+        Box::new(whole)
+    })
+}
+
+/// One unit of work for a core.
+enum Batch {
+    /// Whole lines: every line ends with a newline, except the last line of the input.
+    Lines(Vec<u8>),
+    /// A line longer than [`MAX_LINE`], already skipped.
+    TooLong,
+}
+
+/// Batch buffers handed back by the workers, so reading does not fault in fresh pages.
+#[derive(Default)]
+struct BufferPool(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl BufferPool {
+    fn get(&self) -> Vec<u8> {
+        let mut b = self
+            .0
+            .lock()
+            .map(|mut p| p.pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        b.clear();
+        b
+    }
+
+    fn put(&self, b: Vec<u8>) {
+        if let Ok(mut p) = self.0.lock() {
+            p.push(b);
+        }
+    }
+}
+
+/// Cuts a byte stream into [`Batch`]es at newlines.
+struct Batches<'p, R> {
+    reader: R,
+    batch: usize,
+    /// The unfinished line at the end of the last batch.
+    carry: Vec<u8>,
+    eof: bool,
+    pool: &'p BufferPool,
+}
+
+impl<R: Read> Batches<'_, R> {
+    /// Append `want` bytes to `buf`, or fewer at the end of the input (then `eof` is set).
+    /// `read_to_end` reads into spare capacity without zeroing it first, so topping a big
+    /// buffer up a little at a time stays cheap.
+    fn read_more(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
+        let n = (&mut self.reader).take(want as u64).read_to_end(buf)?;
+        if n < want {
+            self.eof = true;
+        }
+        Ok(n)
+    }
+
+    fn next_batch(&mut self) -> io::Result<Option<Batch>> {
+        let mut buf = self.pool.get();
+        buf.extend_from_slice(&self.carry);
+        self.carry.clear();
+        // Fill to the batch size, then on until a newline if there is none yet.
+        let mut newline = memchr::memchr(b'\n', &buf).is_some();
+        while !self.eof && (buf.len() < self.batch || !newline) {
+            if !newline && buf.len() > MAX_LINE {
+                break;
+            }
+            let want = if buf.len() < self.batch {
+                self.batch - buf.len()
+            } else {
+                self.batch.min(64 << 10)
+            };
+            let old = buf.len();
+            self.read_more(&mut buf, want)?;
+            newline = newline || memchr::memchr(b'\n', &buf[old..]).is_some();
+        }
+        if let Some(last) = memchr::memrchr(b'\n', &buf) {
+            // At the end of the input, an unterminated last line stays in this batch.
+            if !self.eof {
+                self.carry.extend_from_slice(&buf[last + 1..]);
+                buf.truncate(last + 1);
+            }
+            return Ok(Some(Batch::Lines(buf)));
+        }
+        if buf.len() > MAX_LINE {
+            // A line too long to hold: skip to its newline (or the end of the input).
+            while !self.eof {
+                buf.clear();
+                self.read_more(&mut buf, 64 << 10)?;
+                if let Some(nl) = memchr::memchr(b'\n', &buf) {
+                    self.carry.extend_from_slice(&buf[nl + 1..]);
+                    break;
+                }
+            }
+            self.pool.put(buf);
+            return Ok(Some(Batch::TooLong));
+        }
+        // At the end of the input: the last line, without its newline (or nothing).
+        Ok((!buf.is_empty()).then_some(Batch::Lines(buf)))
+    }
+}
+
+impl<R: Read> Iterator for Batches<'_, R> {
+    type Item = io::Result<Batch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.eof && self.carry.is_empty() {
+            return None;
+        }
+        match self.next_batch() {
+            Ok(b) => b.map(Ok),
+            Err(e) => {
+                // Stop after an error.
+                self.eof = true;
+                self.carry.clear();
+                Some(Err(e))
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -373,5 +672,258 @@ mod tests {
         assert_eq!(b.malformed_lines, 1);
         assert_eq!(b.first_malformed, vec![1]);
         assert_eq!(b.matched, 2);
+    }
+    /// The rules the agreement tests run: own networks of both families, custom markers, the
+    /// root path, no markers at all, a marker with a capital (never found by the reference).
+    fn rules() -> Vec<Rule> {
+        vec![
+            Rule::from_endpoint("GET /api/notes")
+                .unwrap()
+                .with_own_networks(vec![
+                    "10.0.0.0/8".parse().unwrap(),
+                    "fd00:1234::/32".parse().unwrap(),
+                ]),
+            Rule::from_endpoint("POST /v1/items")
+                .unwrap()
+                .with_bot_markers(&["curl", "Crawler"]),
+            Rule::from_endpoint("GET /")
+                .unwrap()
+                .with_own_networks(vec!["192.0.2.0/24".parse().unwrap()]),
+            Rule::from_endpoint("GET /a")
+                .unwrap()
+                .with_bot_markers::<&str>(&[]),
+            Rule {
+                bot_markers: vec!["Bot".into(), "spider".into()],
+                ..Rule::from_endpoint("GET /api/notes").unwrap()
+            },
+        ]
+    }
+
+    /// Generated lines, then the same lines damaged: bytes inserted from the grammar's special
+    /// characters (quotes, backslashes, brackets, spaces, `%`, tabs, CR, non-UTF-8), deleted or
+    /// swapped.
+    fn lines_with_damage(rule: &Rule, seed: u64) -> Vec<Vec<u8>> {
+        let g = crate::generate::generate(rule, 1500, seed);
+        let mut rng = crate::generate::SplitMix64::new(seed ^ 0xDA3A6E);
+        let mut out: Vec<Vec<u8>> = g.text.lines().map(|l| l.as_bytes().to_vec()).collect();
+        let specials: &[u8] = b"\"\\x[] -0aF.:/%?#\t\r\xff\xc3\x80Bb";
+        for i in 0..out.len() {
+            let mut l = out[i].clone();
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(l.len() as u64 + 1) as usize;
+                match rng.below(4) {
+                    0 | 1 => l.insert(at, *rng.pick(specials)),
+                    2 if at < l.len() => {
+                        l.remove(at);
+                    }
+                    _ if at + 1 < l.len() => l.swap(at, at + 1),
+                    _ => {}
+                }
+            }
+            out.push(l);
+        }
+        out
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_reference_line_by_line() {
+        for rule in rules() {
+            let mut matcher = Matcher::new(&rule);
+            let (mut decided, mut all) = (0, 0);
+            for seed in [1, 2, 3] {
+                for (n, l) in lines_with_damage(&rule, seed).iter().enumerate() {
+                    let reference = reference_line(&rule, RawLine::Line(l), n as u64 + 1);
+                    let fast = matcher.scan(l);
+                    let shown = String::from_utf8_lossy(l);
+                    match fast {
+                        Scan::Fallback => {}
+                        Scan::Request(f) => assert_eq!(reference, Ok(Some(f)), "{shown}"),
+                        Scan::Irrelevant => {
+                            let no_effect = match reference {
+                                Ok(None) => true,
+                                Ok(Some(f)) => {
+                                    let mut c = Counts::default();
+                                    c.add(f);
+                                    c == Counts::default()
+                                }
+                                Err(_) => false,
+                            };
+                            assert!(no_effect, "{shown}: {reference:?}");
+                        }
+                    }
+                    all += 1;
+                    decided += u32::from(fast != Scan::Fallback);
+                }
+            }
+            // Undamaged lines are mostly decided by the fast path (else it is no fast path).
+            assert!(
+                decided * 2 > all,
+                "{rule:?}: only {decided} of {all} decided"
+            );
+        }
+    }
+
+    #[test]
+    fn undamaged_lines_are_decided_fast_unless_malformed_or_not_ascii() {
+        let rule = rules().remove(0);
+        let mut matcher = Matcher::new(&rule);
+        let g = crate::generate::generate(&rule, 3000, 11);
+        for (n, l) in g.text.lines().enumerate() {
+            if matcher.scan(l.as_bytes()) == Scan::Fallback {
+                let r = reference_line(&rule, RawLine::Line(l.as_bytes()), n as u64 + 1);
+                assert!(r.is_err(), "a well-formed generated line fell back: {l}");
+            }
+        }
+    }
+
+    /// A reader returning at most a few bytes per call, so reads split lines everywhere.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        rng: crate::generate::SplitMix64,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = (1 + self.rng.below(13) as usize)
+                .min(buf.len())
+                .min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    fn assert_same(a: &Counter, b: &Counter, what: &str) {
+        assert_eq!(a.counts(), b.counts(), "{what}");
+        assert_eq!(a.errors(), b.errors(), "{what}");
+    }
+
+    #[test]
+    fn parallel_count_equals_reference_and_answer_key_at_any_batch_size() {
+        for rule in rules() {
+            for seed in [0, 7, u64::MAX] {
+                let g = crate::generate::generate(&rule, 1200, seed);
+                let log = g.text.as_bytes();
+                let reference = count_reference(log, &rule).unwrap();
+                // The generator's key assumes markers as `with_bot_markers` stores them.
+                if rule.bot_markers.iter().all(|m| *m == m.to_lowercase()) {
+                    assert_eq!(reference.counts(), &g.expected, "{rule:?} seed {seed}");
+                }
+                for batch_bytes in [1, 2, 3, 5, 64, 150, 4096, 1 << 20] {
+                    let what = format!("{rule:?} seed {seed} batch {batch_bytes}");
+                    let c = count_with(log, &rule, CountOptions { batch_bytes }).unwrap();
+                    assert_same(&c, &reference, &what);
+                }
+                for batch_bytes in [1, 150, 4096] {
+                    let what = format!("{rule:?} seed {seed} trickled, batch {batch_bytes}");
+                    let rng = crate::generate::SplitMix64::new(seed);
+                    let t = Trickle { data: log, rng };
+                    let t = count_with(t, &rule, CountOptions { batch_bytes }).unwrap();
+                    assert_same(&t, &reference, &what);
+                }
+                assert_same(&count_detailed(log, &rule).unwrap(), &reference, "default");
+            }
+        }
+    }
+
+    #[test]
+    fn boundaries_long_lines_crlf_and_unterminated_ends() {
+        let rule = rule();
+        let ok = line("1.1.1.1", "GET /api/notes HTTP/1.1", "Mozilla");
+        let crlf = ok.replace('\n', "\r\n");
+        let long = |n: usize| format!("{}{}\n", ok.trim_end(), "a".repeat(n));
+        let near = MAX_LINE - ok.trim_end().len();
+        let logs: Vec<String> = vec![
+            String::new(),
+            "\n".into(),
+            "\n\n\n".into(),
+            ok.trim_end().into(),
+            format!("{ok}{crlf}{ok}"),
+            format!("{ok}{}{ok}", long(near)),
+            format!("{ok}{}{ok}", long(near + 1)),
+            format!("{}{}{}", long(3 * MAX_LINE), ok, long(MAX_LINE + 7)),
+            format!("{ok}{}", long(2 * MAX_LINE).trim_end()),
+            format!("{ok}{}", long(near).trim_end()),
+            format!("{crlf}garbage\r\n\r\n{ok}"),
+            format!("{}", "x".repeat(5 * MAX_LINE)),
+        ];
+        for (k, log) in logs.iter().enumerate() {
+            let reference = count_reference(log.as_bytes(), &rule).unwrap();
+            for batch_bytes in [1, 2, 17, 1000, MAX_LINE - 1, MAX_LINE + 1, 4 << 20] {
+                let what = format!("log {k} batch {batch_bytes}");
+                let opts = CountOptions { batch_bytes };
+                assert_same(
+                    &count_with(log.as_bytes(), &rule, opts).unwrap(),
+                    &reference,
+                    &what,
+                );
+                let rng = crate::generate::SplitMix64::new(k as u64);
+                let t = Trickle {
+                    data: log.as_bytes(),
+                    rng,
+                };
+                assert_same(&count_with(t, &rule, opts).unwrap(), &reference, &what);
+            }
+        }
+        let c = count(logs[7].as_bytes(), &rule).unwrap();
+        assert_eq!((c.total_lines, c.malformed_lines, c.matched), (3, 2, 1));
+        assert_eq!(c.first_malformed, vec![1, 3]);
+    }
+
+    #[test]
+    fn gzip_input_counts_like_the_plain_log() {
+        use flate2::{write::GzEncoder, Compression};
+        use std::io::Write;
+        let rule = rule();
+        let g = crate::generate::generate(&rule, 4000, 3);
+        let gz = |data: &[u8]| {
+            let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        };
+        let plain = count(decompressed(g.text.as_bytes()).unwrap(), &rule).unwrap();
+        assert_eq!(plain, g.expected);
+        let packed = gz(g.text.as_bytes());
+        assert_eq!(
+            count(decompressed(&packed[..]).unwrap(), &rule).unwrap(),
+            g.expected
+        );
+        // Two members (a rotated log appended to another) are one log.
+        let (a, b) = g.text.split_at(g.text.len() / 2);
+        let mut two = gz(a.as_bytes());
+        two.extend(gz(b.as_bytes()));
+        assert_eq!(
+            count(decompressed(&two[..]).unwrap(), &rule).unwrap(),
+            g.expected
+        );
+        // Damaged gzip is a read error, not a wrong count.
+        let mut bad = packed.clone();
+        bad.truncate(bad.len() / 2);
+        bad.extend(vec![0xAA; 100]);
+        assert!(count(decompressed(&bad[..]).unwrap(), &rule).is_err());
+        // A one-byte input is not mistaken for gzip.
+        assert_eq!(
+            count(decompressed(&b"\x1f"[..]).unwrap(), &rule)
+                .unwrap()
+                .total_lines,
+            1
+        );
+    }
+
+    #[test]
+    fn read_errors_are_reported() {
+        struct Failing(usize);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(io::Error::other("disk on fire"));
+                }
+                self.0 -= 1;
+                buf[0] = b'\n';
+                Ok(1)
+            }
+        }
+        let e = count_with(Failing(5), &rule(), CountOptions { batch_bytes: 2 }).unwrap_err();
+        assert!(e.to_string().contains("disk on fire"));
     }
 }

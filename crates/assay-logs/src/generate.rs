@@ -8,12 +8,15 @@
 //! [`crate::count()`] on the text checks the parser, the normaliser and the counter against an
 //! independent account.
 
+use std::fmt::Write as _;
+use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::count::{Counts, Flags, MALFORMED_KEPT};
 use crate::rule::{Cidr, Rule};
 
-/// A generated log and its answer key.
+/// A generated log held in memory, and its answer key (for tests and small logs; see
+/// [`generate_to`] for logs of any size).
 #[derive(Debug, Clone)]
 pub struct Generated {
     pub text: String,
@@ -87,10 +90,21 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// Generate `lines` lines for `rule` from `seed`.
+/// Generate `lines` lines for `rule` from `seed`, in memory.
 pub fn generate(rule: &Rule, lines: u64, seed: u64) -> Generated {
+    let mut text = Vec::new();
+    let expected = generate_to(rule, lines, seed, &mut text).expect("writing to memory");
+    let text = String::from_utf8(text).expect("the generator writes UTF-8");
+    Generated { text, expected }
+}
+
+/// Write `lines` lines for `rule` from `seed` to `out` as they are drawn (memory stays constant
+/// whatever the number of lines), and return the answer key. The bytes are the same for the
+/// same rule, line count and seed.
+pub fn generate_to<W: Write>(rule: &Rule, lines: u64, seed: u64, out: W) -> io::Result<Counts> {
+    let mut out = io::BufWriter::with_capacity(1 << 20, out);
     let mut rng = SplitMix64::new(seed);
-    let mut text = String::new();
+    let mut line = String::new();
     let mut expected = Counts::default();
     // 2026-11-25 00:00:00 UTC, moving forward 0–3 s per line.
     let mut time: i64 = 1_795_564_800;
@@ -103,11 +117,13 @@ pub fn generate(rule: &Rule, lines: u64, seed: u64) -> Generated {
         })
         .collect();
     for n in 1..=lines {
+        line.clear();
         time += rng.below(4) as i64;
         expected.total_lines += 1;
         if rng.chance(2) {
-            text.push_str(&malformed_line(&mut rng, time));
-            text.push('\n');
+            line.push_str(&malformed_line(&mut rng, time));
+            line.push('\n');
+            out.write_all(line.as_bytes())?;
             expected.malformed_lines += 1;
             if expected.first_malformed.len() < MALFORMED_KEPT {
                 expected.first_malformed.push(n);
@@ -134,22 +150,27 @@ pub fn generate(rule: &Rule, lines: u64, seed: u64) -> Generated {
         } else {
             "-"
         };
-        text.push_str(&format!(
+        // Arguments are evaluated in order, so the draws happen as they always did.
+        write!(
+            line,
             "{addr} - - [{}] \"{}\" {status} {} \"{referer}\" \"{}\"",
             clf_time(time),
             escape(&mut rng, &request),
             rng.below(5000),
             escape(&mut rng, &ua)
-        ));
+        )
+        .expect("writing to a String");
         if rng.chance(10) {
-            text.push_str(" \"-\"");
+            line.push_str(" \"-\"");
         }
-        text.push('\n');
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
         if let Some(f) = flags {
             expected.add(Flags { own, bot, ..f });
         }
     }
-    Generated { text, expected }
+    out.flush()?;
+    Ok(expected)
 }
 
 /// The request line and, when it has the `METHOD TARGET HTTP/x` shape, its relation to the rule.
@@ -450,5 +471,38 @@ mod tests {
         ] {
             assert!(g.text.contains(needle), "missing {needle}");
         }
+    }
+
+    #[test]
+    fn streaming_writes_what_memory_holds_and_reports_write_errors() {
+        let rule = Rule::from_endpoint("GET /api/notes")
+            .unwrap()
+            .with_own_networks(vec!["10.0.0.0/8".parse().unwrap()]);
+        let g = generate(&rule, 5000, 3);
+        let mut streamed = Vec::new();
+        let key = generate_to(&rule, 5000, 3, &mut streamed).unwrap();
+        assert_eq!(streamed, g.text.as_bytes());
+        assert_eq!(key, g.expected);
+        assert_eq!(count(&streamed[..], &rule).unwrap(), key);
+
+        /// Accepts `room` bytes, then fails like a full disk.
+        struct Full {
+            room: usize,
+        }
+        impl Write for Full {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                if self.room == 0 {
+                    return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
+                }
+                let n = b.len().min(self.room);
+                self.room -= n;
+                Ok(n)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let e = generate_to(&rule, 100_000, 3, Full { room: 3 << 20 }).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull);
     }
 }

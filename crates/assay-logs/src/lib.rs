@@ -4,9 +4,12 @@
 //! The crate holds the reference solution and the tooling around it:
 //! - [`parse`]: the nginx `combined` log format, tolerant of hostile input (never panics);
 //! - [`rule`]: what "a request to the endpoint" means, own networks (CIDRs) and bot markers;
-//! - [`mod@count`]: streaming count with the numbers common mistakes give ([`count::Alternatives`]);
+//! - [`mod@count`]: the count on all cores in bounded memory (plain, gzip or a pipe), with the
+//!   numbers common mistakes give ([`count::Alternatives`]); a byte-level fast path decides the
+//!   common lines and the [`parse`]-based reference the rest;
 //! - [`mod@follow`]: the same count, live, on a growing, truncated or rotated file;
-//! - [`mod@generate`]: a deterministic log generator whose answer key is built independently of `count`;
+//! - [`mod@generate`]: a deterministic log generator, streaming (any size), whose answer key is
+//!   built independently of `count`;
 //! - [`mod@grade`]: compare a candidate's number with the counts and explain a wrong one;
 //! - [`cli`]: the `assay logs …` subcommands.
 
@@ -17,11 +20,15 @@ pub mod generate;
 pub mod grade;
 pub mod parse;
 pub mod rule;
+mod scan;
 
 pub use cli::{run, run_with, LogsCommand};
-pub use count::{count, Alternatives, Counter, Counts};
+pub use count::{
+    count, count_detailed, count_reference, count_with, decompressed, Alternatives, CountOptions,
+    Counter, Counts,
+};
 pub use follow::{follow, FollowOptions};
-pub use generate::{generate, Generated};
+pub use generate::{generate, generate_to, Generated};
 pub use grade::{grade, Grade};
 pub use parse::{parse_line, Entry, ParseError};
 pub use rule::{Cidr, Rule, DEFAULT_BOT_MARKERS};

@@ -201,14 +201,24 @@ impl Rule {
 ///
 /// `None` for targets that are not a path at all (`*`, `example.com:443`, junk).
 pub fn normalize_target(target: &str) -> Option<String> {
+    let mut out = String::new();
+    normalize_target_into(target, &mut out).then_some(out)
+}
+
+/// [`normalize_target`] into a reused buffer (cleared first), so the hot counting path does not
+/// allocate per line. Returns `false` (and leaves `out` meaningless) when the target is not a
+/// path.
+pub fn normalize_target_into(target: &str, out: &mut String) -> bool {
+    out.clear();
     let mut t = target;
     if let Some(i) = t.find(['?', '#']) {
         t = &t[..i];
     }
-    let lower_start: String = t.chars().take(8).collect::<String>().to_ascii_lowercase();
     for scheme in ["http://", "https://"] {
-        if lower_start.starts_with(scheme) {
-            let after = &t[scheme.len()..];
+        let n = scheme.len();
+        if t.len() >= n && t.as_bytes()[..n].eq_ignore_ascii_case(scheme.as_bytes()) {
+            // The prefix is ASCII, so `n` is a character boundary.
+            let after = &t[n..];
             t = match after.find('/') {
                 Some(i) => &after[i..],
                 None => "/",
@@ -217,13 +227,20 @@ pub fn normalize_target(target: &str) -> Option<String> {
         }
     }
     if !t.starts_with('/') {
-        return None;
+        return false;
     }
     let b = t.as_bytes();
-    let mut out = String::with_capacity(t.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
+        // Copy the run up to the next `%` as is (it is valid UTF-8: `t` is a &str and `%` is
+        // ASCII, so the run ends on a character boundary).
+        let run = memchr::memchr(b'%', &b[i..]).map_or(b.len(), |k| i + k);
+        out.push_str(&t[i..run]);
+        i = run;
+        if i >= b.len() {
+            break;
+        }
+        if i + 2 < b.len() {
             if let (Some(h), Some(l)) = (hex_val(b[i + 1]), hex_val(b[i + 2])) {
                 let v = h * 16 + l;
                 if v.is_ascii_alphanumeric() || b"-._~".contains(&v) {
@@ -237,15 +254,13 @@ pub fn normalize_target(target: &str) -> Option<String> {
                 continue;
             }
         }
-        // Copy one UTF-8 character (the target is valid UTF-8: it is a &str).
-        let ch_len = t[i..].chars().next().map_or(1, char::len_utf8);
-        out.push_str(&t[i..i + ch_len]);
-        i += ch_len;
+        out.push('%');
+        i += 1;
     }
     if out.len() > 1 && out.ends_with('/') {
         out.pop();
     }
-    Some(out)
+    true
 }
 
 #[cfg(test)]

@@ -247,3 +247,54 @@ fn hostile_files() {
     let (r, out) = run(&["grade", s(&hostile), "--answer", "1"]);
     assert_eq!(r, Ok(0), "{out}");
 }
+
+#[test]
+fn gzip_logs_count_like_plain_ones() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let own = ["--own", "10.0.0.0/8"];
+    let mut gen = vec![
+        "generate",
+        "--out",
+        s(&log),
+        "--lines",
+        "4000",
+        "--seed",
+        "5",
+    ];
+    gen.extend(own);
+    assert_eq!(run(&gen).0, Ok(0));
+    let mut count = vec!["count", s(&log), "--json"];
+    count.extend(own);
+    let (r, plain) = run(&count);
+    assert_eq!(r, Ok(0));
+
+    // Rotated logs are gzipped; the name does not matter, the content does.
+    let gz = dir.path().join("access.log.2.gz");
+    let mut e = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    e.write_all(&std::fs::read(&log).unwrap()).unwrap();
+    e.finish().unwrap();
+    let mut count = vec!["count", s(&gz), "--json"];
+    count.extend(own);
+    let (r, packed) = run(&count);
+    assert_eq!(r, Ok(0));
+    assert_eq!(packed, plain);
+
+    let key: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(answer_path(&log)).unwrap()).unwrap();
+    let answer = key["matched"].as_u64().unwrap().to_string();
+    let mut grade = vec!["grade", s(&gz), "--answer", &answer];
+    grade.extend(own);
+    assert_eq!(run(&grade).0, Ok(0));
+
+    // A damaged archive is a read error naming the file, not a count.
+    let bytes = std::fs::read(&gz).unwrap();
+    let bad = dir.path().join("bad.gz");
+    std::fs::write(&bad, &bytes[..bytes.len() / 3]).unwrap();
+    let (r, _) = run(&["count", s(&bad)]);
+    assert!(r.unwrap_err().contains("bad.gz"));
+}
