@@ -5,6 +5,10 @@
 //! question (headings, labels or file names; see the README's matching rules), counts words by one documented
 //! policy ([`count_words`]) and turns the result into the `essays.q1`, `essays.elective` and
 //! `essays.min-words` checks. Every problem reading a document is a located diagnostic.
+//!
+//! PDF and .docx are parsed in a child process under memory, CPU and wall-clock limits (see
+//! [`extract::process`]): the caller says how to start it ([`ParserCommand`]; assay re-runs its
+//! own binary) and its `main` hands that invocation to [`child_main`].
 
 mod answers;
 mod checks;
@@ -13,7 +17,10 @@ pub mod extract;
 mod fingerprint;
 
 pub use count::{count_words, wc_words};
-pub use extract::{extract_document, Document, ExtractLimits, Format};
+pub use extract::{
+    child_main, extract_document, Document, ExtractError, ExtractLimits, Extractor, Format,
+    ParserCommand,
+};
 pub use fingerprint::Fingerprint;
 
 use assay_core::{CheckResult, Diagnostic, Location, Rubric, Severity};
@@ -65,46 +72,37 @@ pub struct EssayOutcome {
     pub checks: Vec<CheckResult>,
     /// Encoding fallbacks, unreadable documents, ambiguity — each located.
     pub diagnostics: Vec<Diagnostic>,
+    /// assay could not run its document parser for some document (not the candidate's doing):
+    /// the outcome is incomplete and must not be graded.
+    pub fault: Option<String>,
 }
 
-/// Grades the essays of a submission with the default extraction limits.
+/// Grades the essays of a submission.
 ///
 /// `docs` are the answer documents relative to `root` (from intake discovery; the candidate's
 /// README included). `has_orchestration_file` says whether Q1 is answered by a compose file or
-/// manifests.
+/// manifests. `extractor` holds the reading limits and starts the PDF/.docx parser child.
 pub fn grade(
     root: &Path,
     docs: &[PathBuf],
     rubric: &Rubric,
     has_orchestration_file: bool,
-) -> EssayOutcome {
-    grade_with_limits(
-        root,
-        docs,
-        rubric,
-        has_orchestration_file,
-        &ExtractLimits::default(),
-    )
-}
-
-/// [`grade`] with explicit extraction limits.
-pub fn grade_with_limits(
-    root: &Path,
-    docs: &[PathBuf],
-    rubric: &Rubric,
-    has_orchestration_file: bool,
-    limits: &ExtractLimits,
+    extractor: &Extractor,
 ) -> EssayOutcome {
     let mut diagnostics = Vec::new();
     let mut unread = Vec::new();
     let mut sections = Vec::new();
+    let mut fault = None;
     for rel in docs {
-        match extract_document(root, rel, limits) {
+        match extract_document(root, rel, extractor) {
             Ok(doc) => {
                 diagnostics.extend(doc.diagnostics.iter().cloned());
                 sections.extend(answers::sections(&doc, rubric, &mut diagnostics));
             }
-            Err(d) => {
+            Err(ExtractError::Fault(why)) => {
+                fault.get_or_insert(why);
+            }
+            Err(ExtractError::Document(d)) => {
                 if d.severity == Severity::Error {
                     unread.push(d.clone());
                 }
@@ -157,6 +155,7 @@ pub fn grade_with_limits(
         answers,
         checks,
         diagnostics,
+        fault,
     }
 }
 
