@@ -69,7 +69,14 @@ pub enum Command {
         after_help = "Examples:\n  assay logs generate --out access.log --lines 5000 --own 10.0.0.0/8\n  assay logs count access.log --own 10.0.0.0/8\n  assay logs grade access.log --answer 1234 --own 10.0.0.0/8\n  assay logs follow /var/log/nginx/access.log --from-end"
     )]
     Logs(assay_logs::LogsCommand),
+    /// Internal: the PDF/.docx parser child `assay evaluate` starts for each such answer
+    /// document (request and document on stdin, reply on stdout; see `assay_essays::extract::process`).
+    #[command(name = PARSER_SUBCOMMAND, hide = true)]
+    ParseDocument,
 }
+
+/// The hidden subcommand that makes this binary the document parser child.
+pub const PARSER_SUBCOMMAND: &str = "internal-parse-document";
 
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
@@ -192,6 +199,10 @@ pub fn run(cli: Cli) -> Exit {
             }
         }
         Command::Logs(cmd) => run_logs(cmd),
+        Command::ParseDocument => match assay_essays::child_main() {
+            0 => Exit::Pass,
+            _ => Exit::CouldNotGrade,
+        },
     }
 }
 

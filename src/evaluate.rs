@@ -30,6 +30,8 @@ pub struct Options {
     /// Why the runtime checks do not run although `--static` was not given (the rubric made
     /// them optional and Docker is not reachable).
     pub runtime_unavailable: Option<String>,
+    /// How answer documents are read: PDF and .docx in a confined child (this binary re-run).
+    pub extractor: assay_essays::Extractor,
 }
 
 /// Why a submission could not be graded at all. Never a candidate's FAIL.
@@ -192,7 +194,7 @@ fn grade_workspace(
         top_readme: d.readme.clone(),
         // A copy of the handout README the kit ships holds the questions, not answers.
         handout_markdown: crate::kit::handout_readme(rubric).into_iter().collect(),
-        ..Default::default()
+        extractor: opts.extractor.clone(),
     };
     let essays = assay_essays::grade_with(
         &ws.root,
@@ -201,6 +203,11 @@ fn grade_workspace(
         has_orchestration_file,
         &essay_opts,
     );
+    if let Some(fault) = essays.fault {
+        return Err(EvaluateError::CouldNotGrade(format!(
+            "cannot read answer documents: {fault}"
+        )));
+    }
     let q1_essay = q1_essay(&essays.answers, rubric);
     let answers = essays.answers.iter().map(answer_summary).collect();
     for diag in essays
@@ -539,6 +546,15 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
         Ok(r) => r,
         Err(exit) => return exit,
     };
+    let parser = match assay_essays::ParserCommand::current_exe([crate::cli::PARSER_SUBCOMMAND]) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!(
+                "error: could not grade: cannot find assay's own executable to read documents: {e}"
+            );
+            return Exit::CouldNotGrade;
+        }
+    };
     let (mut runtime, mut runtime_unavailable) = (None, None);
     if !args.static_only {
         match crate::runtime::prepare(&rubric) {
@@ -560,6 +576,7 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
         runtime,
         runtime_unavailable,
         build_webapp: args.build_webapp,
+        extractor: assay_essays::Extractor::new(parser),
     };
     let outcomes = crate::batch::evaluate_all(&args.submissions, &opts, args.jobs as usize);
     let mut reports = Vec::new();

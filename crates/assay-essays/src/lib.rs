@@ -5,6 +5,10 @@
 //! question (headings, labels or file names; see the README's matching rules), counts words by one documented
 //! policy ([`count_words`]) and turns the result into the `essays.q1`, `essays.elective` and
 //! `essays.min-words` checks. Every problem reading a document is a located diagnostic.
+//!
+//! PDF and .docx are parsed in a child process under memory, CPU and wall-clock limits (see
+//! [`extract::process`]): the caller says how to start it ([`ParserCommand`]; assay re-runs its
+//! own binary) and its `main` hands that invocation to [`child_main`].
 
 mod about;
 mod answers;
@@ -15,7 +19,10 @@ mod fingerprint;
 
 pub use answers::{DocumentRole, Uncredited};
 pub use count::{count_words, wc_words};
-pub use extract::{extract_bytes, extract_document, Document, ExtractLimits, Format};
+pub use extract::{
+    child_main, extract_bytes, extract_document, Document, ExtractError, ExtractLimits, Extractor,
+    Format, ParserCommand,
+};
 pub use fingerprint::Fingerprint;
 
 use assay_core::{CheckResult, Diagnostic, Location, Rubric, Severity, SubmissionRoot};
@@ -70,6 +77,9 @@ pub struct EssayOutcome {
     pub checks: Vec<CheckResult>,
     /// Encoding fallbacks, unreadable documents, ambiguity — each located.
     pub diagnostics: Vec<Diagnostic>,
+    /// assay could not run its document parser for some document (not the candidate's doing):
+    /// the outcome is incomplete and must not be graded.
+    pub fault: Option<String>,
     /// Every document searched (or set aside as the handout), in the order given, with its
     /// role, what was credited in it and the question-like sections that were not.
     pub documents: Vec<SearchedDocument>,
@@ -92,16 +102,28 @@ pub struct SearchedDocument {
 }
 
 /// What grading needs besides the documents.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct GradeOptions {
-    pub limits: ExtractLimits,
+    /// The reading limits and the PDF/.docx parser child.
+    pub extractor: Extractor,
     /// The submission's own README (relative to the root), read with the README's bar. `None`
-    /// with [`grade`] and [`grade_with_limits`] means a README in the root folder, if any.
+    /// with [`grade`] means a README in the root folder, if any.
     pub top_readme: Option<PathBuf>,
     /// The handout's own documents as Markdown (the README with the questions that the hiring
     /// team ships): a document whose text is near-identical to one of them is a copy of the
     /// handout — questions, not answers — and is not searched.
     pub handout_markdown: Vec<String>,
+}
+
+impl GradeOptions {
+    /// Reading with `extractor`, the README found among the documents, no handout.
+    pub fn new(extractor: Extractor) -> Self {
+        GradeOptions {
+            extractor,
+            top_readme: None,
+            handout_markdown: Vec::new(),
+        }
+    }
 }
 
 /// Shingle similarity at and above which a document is a copy of a handout document…
@@ -121,36 +143,21 @@ fn root_readme(docs: &[PathBuf]) -> Option<PathBuf> {
         .cloned()
 }
 
-/// Grades the essays of a submission with the default extraction limits.
+/// Grades the essays of a submission.
 ///
 /// `docs` are the answer documents relative to `root` (from intake discovery; the candidate's
-/// README included), read through it: inside it, capped, never through a link. `has_orchestration_file` says whether Q1 is answered by a compose file or
-/// manifests.
+/// README included), read through it: inside it, capped, never through a link.
+/// `has_orchestration_file` says whether Q1 is answered by a compose file or manifests.
+/// `extractor` holds the reading limits and starts the PDF/.docx parser child.
 pub fn grade(
     root: &SubmissionRoot,
     docs: &[PathBuf],
     rubric: &Rubric,
     has_orchestration_file: bool,
-) -> EssayOutcome {
-    grade_with_limits(
-        root,
-        docs,
-        rubric,
-        has_orchestration_file,
-        &ExtractLimits::default(),
-    )
-}
-
-/// [`grade`] with explicit extraction limits.
-pub fn grade_with_limits(
-    root: &SubmissionRoot,
-    docs: &[PathBuf],
-    rubric: &Rubric,
-    has_orchestration_file: bool,
-    limits: &ExtractLimits,
+    extractor: &Extractor,
 ) -> EssayOutcome {
     let opts = GradeOptions {
-        limits: limits.clone(),
+        extractor: extractor.clone(),
         top_readme: root_readme(docs),
         handout_markdown: Vec::new(),
     };
@@ -165,7 +172,8 @@ pub fn grade_with(
     has_orchestration_file: bool,
     opts: &GradeOptions,
 ) -> EssayOutcome {
-    let limits = &opts.limits;
+    let extractor = &opts.extractor;
+    let limits = &extractor.limits;
     let mut diagnostics = Vec::new();
     let mut unread = Vec::new();
     let mut sections = Vec::new();
@@ -183,8 +191,9 @@ pub fn grade_with(
                 })
         })
         .collect();
+    let mut fault = None;
     for rel in docs {
-        match extract_document(root, rel, limits) {
+        match extract_document(root, rel, extractor) {
             Ok(doc) => {
                 diagnostics.extend(doc.diagnostics.iter().cloned());
                 let (mut role, mut why) =
@@ -226,7 +235,10 @@ pub fn grade_with(
                 });
                 sections.extend(found.sections);
             }
-            Err(d) => {
+            Err(ExtractError::Fault(why)) => {
+                fault.get_or_insert(why);
+            }
+            Err(ExtractError::Document(d)) => {
                 let file = extract::display_path(rel);
                 let (role, why) = answers::document_role(&file, top_readme.as_deref(), rubric);
                 documents.push(SearchedDocument {
@@ -303,6 +315,7 @@ pub fn grade_with(
         checks,
         diagnostics,
         documents,
+        fault,
     }
 }
 

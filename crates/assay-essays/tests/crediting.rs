@@ -71,7 +71,7 @@ fn quarters_and_numbered_design_documents_are_not_questions() {
             ("answers/2-open-source.md", OPEN_SOURCE.to_string()),
         ],
         &rubric(),
-        GradeOptions::default(),
+        GradeOptions::new(support::extractor()),
     );
     assert_eq!(credited(&o), [("q2", "answers/2-open-source.md")]);
     assert_eq!(
@@ -102,7 +102,7 @@ fn faq_entries_numbered_like_questions_are_not_answers_but_a_bare_label_is() {
     let o = grade(
         &[("docs/FAQ.md", faq), ("docs/notes.md", notes)],
         &rubric(),
-        GradeOptions::default(),
+        GradeOptions::new(support::extractor()),
     );
     assert_eq!(credited(&o), [("q2", "docs/notes.md")]);
     assert_eq!(o.answers[0].credited_because, "labelled `Question 2`");
@@ -126,7 +126,11 @@ fn a_numbered_readme_section_is_credited_when_it_is_about_its_question() {
     let readme = format!(
         "# My stack\n\n## 1. Setup\n\nRun docker compose up and open port 8080 in a browser.\n\n## 2. Open source\n\n{OPEN_SOURCE} {OPEN_SOURCE}\n"
     );
-    let o = grade(&[("README.md", readme)], &rubric(), GradeOptions::default());
+    let o = grade(
+        &[("README.md", readme)],
+        &rubric(),
+        GradeOptions::new(support::extractor()),
+    );
     assert_eq!(credited(&o), [("q2", "README.md")]);
     let why = &o.answers[0].credited_because;
     assert!(
@@ -153,7 +157,7 @@ fn a_rubric_without_keywords_judges_by_similarity_alone() {
     let o = grade(
         &[("docs/notes.md", about), ("docs/CHALLENGES.md", decoy)],
         &r,
-        GradeOptions::default(),
+        GradeOptions::new(support::extractor()),
     );
     assert_eq!(credited(&o), [("q2", "docs/notes.md")]);
     let why = &o.answers[0].credited_because;
@@ -171,7 +175,7 @@ fn a_copy_of_the_handout_is_not_searched() {
     );
     let opts = GradeOptions {
         handout_markdown: vec![handout.clone()],
-        ..Default::default()
+        ..GradeOptions::new(support::extractor())
     };
     let o = grade(
         &[
@@ -209,7 +213,7 @@ fn answers_written_into_the_handout_are_read() {
     );
     let opts = GradeOptions {
         handout_markdown: vec![handout],
-        ..Default::default()
+        ..GradeOptions::new(support::extractor())
     };
     let o = grade(&[("README.md", answered)], &rubric(), opts);
     assert_eq!(credited(&o), [("q2", "README.md")]);
@@ -243,7 +247,7 @@ fn a_handout_of_the_questions_in_other_words_is_not_answers() {
     let o = grade(
         &[("take-home.md", handout.to_string())],
         &rubric(),
-        GradeOptions::default(),
+        GradeOptions::new(support::extractor()),
     );
     assert!(o.answers.is_empty(), "{:?}", credited(&o));
     let d = doc(&o, "take-home.md");
@@ -277,7 +281,7 @@ fn short_answers_are_not_taken_for_the_questions() {
     let o = grade(
         &[("ANSWERS.md", answers.to_string())],
         &rubric(),
-        GradeOptions::default(),
+        GradeOptions::new(support::extractor()),
     );
     let found: Vec<&str> = o.answers.iter().map(|a| a.question.as_str()).collect();
     assert_eq!(found, ["q2", "q3", "q4", "q5"], "{:?}", o.documents);

@@ -1,7 +1,8 @@
 //! .docx → text: a zip of XML parts. Reads `word/document.xml` (paragraphs, tables) and the
 //! footnotes/endnotes it references; nothing is executed. Bounded: entries in the archive,
 //! bytes decompressed per part and in total (counted while reading, whatever the archive
-//! declares), so a zip bomb is an error, not an exhaustion.
+//! declares), so a zip bomb is an error, not an exhaustion; and the text produced (a note
+//! referenced again and again is copied each time), so a reference bomb is cut at the text cap.
 
 use super::{Block, ExtractLimits};
 use quick_xml::events::{BytesStart, Event};
@@ -46,7 +47,8 @@ pub(crate) fn blocks(bytes: &[u8], limits: &ExtractLimits) -> Result<Vec<Block>,
             }
         }
     }
-    parse_body(&document, &notes).map_err(|e| format!("word/document.xml: {e}"))
+    parse_body(&document, &notes, limits.max_text_bytes)
+        .map_err(|e| format!("word/document.xml: {e}"))
 }
 
 /// The entry count the end-of-central-directory record declares (zip64 → `usize::MAX`).
@@ -88,9 +90,18 @@ fn read_part(
     let cap = max_part.min(*budget);
     let mut buf = Vec::new();
     let n = file
-        .take(cap + 1)
+        .take(cap.saturating_add(1))
         .read_to_end(&mut buf)
-        .map_err(|e| format!("{name}: cannot decompress: {e}"))? as u64;
+        .map_err(|e| {
+            // The inflater reports a failed allocation as an error rather than aborting.
+            if e.kind() == std::io::ErrorKind::OutOfMemory
+                || e.to_string().contains("out of memory")
+            {
+                super::MEMORY_EXHAUSTED.to_string()
+            } else {
+                format!("{name}: cannot decompress: {e}")
+            }
+        })? as u64;
     if n > cap {
         return Err(format!(
             "{name} expands beyond {cap} bytes (zip bomb?); the document is not read"
@@ -268,14 +279,18 @@ fn parse_notes(xml: &str, kind: NoteKind) -> Result<Vec<(String, String)>, Strin
     Ok(out)
 }
 
+/// The body's paragraphs (and the notes they reference), until just over `max_text` bytes of
+/// text: the caller cuts there and says so.
 fn parse_body(
     xml: &str,
     notes: &HashMap<(NoteKind, String), String>,
+    max_text: usize,
 ) -> Result<Vec<Block>, String> {
     let mut reader = Reader::from_str(xml);
     let mut walker = Walker::new();
     let mut out = Vec::new();
-    loop {
+    let mut total = 0usize;
+    while total <= max_text {
         let ev = reader
             .read_event()
             .map_err(|e| format!("XML error at byte {}: {e}", reader.buffer_position()))?;
@@ -284,6 +299,7 @@ fn parse_body(
         }
         if let Some((text, heading, refs)) = walker.feed(&ev)? {
             if !text.is_empty() {
+                total += text.len() + 1;
                 out.push(Block {
                     heading,
                     text,
@@ -292,7 +308,11 @@ fn parse_body(
                 });
             }
             for r in refs {
+                if total > max_text {
+                    break;
+                }
                 if let Some(note) = notes.get(&r) {
+                    total += note.len() + 1;
                     out.push(Block {
                         heading: None,
                         text: note.clone(),
@@ -329,7 +349,7 @@ mod tests {
         let notes: HashMap<_, _> = [((NoteKind::Foot, "2".to_string()), "a note".to_string())]
             .into_iter()
             .collect();
-        let b = parse_body(xml, &notes).unwrap();
+        let b = parse_body(xml, &notes, usize::MAX).unwrap();
         let t: Vec<(Option<u8>, &str)> = b.iter().map(|b| (b.heading, b.text.as_str())).collect();
         assert_eq!(
             t,

@@ -1,25 +1,31 @@
 //! Text out of answer documents: one module per format, all producing [`Document`] blocks.
 //!
-//! Every extractor is bounded: input bytes, bytes decompressed, entries read, text produced and
-//! (for PDF, whose parsers panic on malformed input) time, with panics caught. A document that
-//! cannot be read becomes a located [`Diagnostic`], never a panic.
+//! Every extractor is bounded: input bytes, bytes decompressed (every PDF filter chain, every
+//! .docx part), entries read, text produced, with panics caught. PDF and .docx, whose parsers
+//! are deep and fed hostile bytes, are read through an [`Extractor`]: in a child process with
+//! memory, CPU-time and wall-clock limits ([`process`]), so that no document takes the grader
+//! down. A document that cannot be read becomes a located [`Diagnostic`], never a panic.
 
 mod decode;
 mod docx;
 mod html;
 mod markdown;
 mod pdf;
+mod pdf_filters;
+pub mod process;
 mod text;
 
 use assay_core::{Diagnostic, Location, RootErrorKind, SubmissionRoot};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
 
 pub(crate) use decode::decode_text;
+pub use process::{child_main, ParserCommand};
 
 /// One block of extracted text: a heading or a run of body text (a paragraph, list item,
 /// table row or, for plain text and PDF, one line).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Block {
     /// `Some(level)` for a structural heading (Markdown `#`, HTML `<h2>`, a Word heading style).
     pub heading: Option<u8>,
@@ -31,7 +37,8 @@ pub struct Block {
 }
 
 /// The format an answer document is read as, from its extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     Markdown,
     Text,
@@ -52,6 +59,12 @@ impl Format {
             "pdf" => Format::Pdf,
             _ => return None,
         })
+    }
+
+    /// Whether an [`Extractor`] parses this format in its child process (PDF and .docx: deep
+    /// parsers of binary input); the others are read in-process, linearly and capped.
+    pub fn is_isolated(self) -> bool {
+        matches!(self, Format::Docx | Format::Pdf)
     }
 }
 
@@ -87,7 +100,7 @@ impl Document {
 }
 
 /// Caps on what reading one document may cost, whatever the document declares.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExtractLimits {
     /// Largest document read at all (bytes on disk).
     pub max_file_bytes: u64,
@@ -98,10 +111,15 @@ pub struct ExtractLimits {
     /// Most bytes decompressed from one .docx part, and from all parts together.
     pub max_part_bytes: u64,
     pub max_unzipped_bytes: u64,
-    /// Most bytes a PDF's Flate streams may inflate to, together (checked before parsing).
+    /// Most bytes a PDF's streams may decode to, every stage of every filter chain together
+    /// (measured before the parser decodes them).
     pub max_pdf_inflated_bytes: u64,
-    /// Wall-clock budget of one PDF's text extraction.
-    pub pdf_timeout: Duration,
+    /// Address space of the parser child (PDF, .docx): its memory, mappings included.
+    pub parser_memory_bytes: u64,
+    /// CPU time of the parser child (whole seconds, at least one).
+    pub parser_cpu: Duration,
+    /// Wall-clock budget of one document in the parser child; it is killed then.
+    pub parser_timeout: Duration,
 }
 
 impl Default for ExtractLimits {
@@ -113,74 +131,170 @@ impl Default for ExtractLimits {
             max_part_bytes: 16 * 1024 * 1024,
             max_unzipped_bytes: 48 * 1024 * 1024,
             max_pdf_inflated_bytes: 256 * 1024 * 1024,
-            pdf_timeout: Duration::from_secs(20),
+            parser_memory_bytes: 512 * 1024 * 1024,
+            parser_cpu: Duration::from_secs(20),
+            parser_timeout: Duration::from_secs(20),
         }
     }
 }
 
+/// How answer documents are read: the caps, and the child process PDF and .docx are parsed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extractor {
+    pub limits: ExtractLimits,
+    pub parser: ParserCommand,
+}
+
+impl Extractor {
+    /// Default limits, PDF and .docx parsed by `parser`.
+    pub fn new(parser: ParserCommand) -> Self {
+        Extractor {
+            limits: ExtractLimits::default(),
+            parser,
+        }
+    }
+}
+
+/// Why a document gave no text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtractError {
+    /// The document cannot be read (missing, oversized, malformed, over a parser limit): a
+    /// diagnostic located at the file. The candidate's.
+    Document(Diagnostic),
+    /// assay could not run its parser (the child would not start, or answered nonsense): not
+    /// the candidate's doing, so not a reason to fail them.
+    Fault(String),
+}
+
+/// Blocks as a parser produced them, cut to the text cap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Parsed {
+    blocks: Vec<Block>,
+    /// Text was dropped at the cap.
+    truncated: bool,
+}
+
 /// Reads and extracts one document; `rel` is relative to `root`, and read through it (capped,
-/// never through a link). An unreadable, oversized or malformed document is an `Err`
-/// diagnostic located at the file.
+/// never through a link). PDF and .docx are parsed in
+/// the extractor's child process; an unreadable, oversized or malformed document is a
+/// [`ExtractError::Document`] diagnostic located at the file.
 pub fn extract_document(
     root: &SubmissionRoot,
     rel: &Path,
-    limits: &ExtractLimits,
-) -> Result<Document, Diagnostic> {
+    extractor: &Extractor,
+) -> Result<Document, ExtractError> {
+    let limits = &extractor.limits;
     let file = display_path(rel);
     let here = || Location::file(file.clone());
+    let unread = |d: Diagnostic| ExtractError::Document(d);
     let format = Format::from_path(rel).ok_or_else(|| {
-        Diagnostic::warning("not an answer format assay reads (.md, .txt, .html, .docx, .pdf)")
-            .at(here())
+        unread(
+            Diagnostic::warning("not an answer format assay reads (.md, .txt, .html, .docx, .pdf)")
+                .at(here()),
+        )
     })?;
-    let bytes = root.read(rel, limits.max_file_bytes).map_err(|e| {
-        match &e.kind {
-            RootErrorKind::TooLarge { size, cap } => return too_big(&file, *size, *cap),
-            RootErrorKind::Link { at } if *at == e.path => {
-                Diagnostic::error(format!("answer document is not a regular file: {e}"))
+    let bytes = root
+        .read(rel, limits.max_file_bytes)
+        .map_err(|e| {
+            match &e.kind {
+                RootErrorKind::TooLarge { size, cap } => return too_big(&file, *size, *cap),
+                RootErrorKind::Link { at } if *at == e.path => {
+                    Diagnostic::error(format!("answer document is not a regular file: {e}"))
+                }
+                RootErrorKind::NotAFile => Diagnostic::error(
+                    "answer document is not a regular file (a directory or a special file)",
+                ),
+                _ => Diagnostic::error(format!("cannot read answer document: {e}")),
             }
-            RootErrorKind::NotAFile => Diagnostic::error(
-                "answer document is not a regular file (a directory or a special file)",
-            ),
-            _ => Diagnostic::error(format!("cannot read answer document: {e}")),
-        }
-        .at(here())
-    })?;
-    extract_bytes(&file, format, &bytes, limits)
+            .at(here())
+        })
+        .map_err(unread)?;
+    if !format.is_isolated() {
+        return extract_bytes(&file, format, &bytes, limits).map_err(unread);
+    }
+    match process::parse_in_child(&extractor.parser, format, &bytes, limits) {
+        Ok(parsed) => Ok(document(&file, format, parsed, Vec::new(), limits)),
+        Err(process::ChildError::Document(m)) => Err(unread(Diagnostic::error(m).at(here()))),
+        Err(process::ChildError::Fault(m)) => Err(ExtractError::Fault(format!("{file}: {m}"))),
+    }
 }
 
-/// Extracts a document held in memory; `file` names it in diagnostics.
+/// Extracts a document held in memory, in this process; `file` names it in diagnostics.
+///
+/// Every format's caps apply, but PDF and .docx parsing is not bounded in time or in the
+/// parser's own memory here: graders read documents through [`extract_document`], which runs
+/// those in the [`Extractor`]'s child. This is what that child runs.
 pub fn extract_bytes(
     file: &str,
     format: Format,
     bytes: &[u8],
     limits: &ExtractLimits,
 ) -> Result<Document, Diagnostic> {
-    let mut diagnostics = Vec::new();
-    let blocks = match format {
+    let mut notes = Vec::new();
+    let parsed = match format {
         Format::Markdown | Format::Text | Format::Html => {
             let (text, note) = decode_text(bytes);
-            if let Some(note) = note {
-                diagnostics.push(note.at(Location::file(file)));
-            }
-            match format {
+            notes.extend(note);
+            let blocks = match format {
                 Format::Markdown => markdown::blocks(&text),
                 Format::Html => html::blocks(&text),
                 _ => text::blocks(&text),
-            }
+            };
+            cap_blocks(blocks, limits.max_text_bytes)
         }
-        Format::Docx => docx::blocks(bytes, limits)
+        Format::Docx | Format::Pdf => parse_isolated_format(format, bytes, limits)
             .map_err(|m| Diagnostic::error(m).at(Location::file(file)))?,
-        Format::Pdf => {
-            pdf::blocks(bytes, limits).map_err(|m| Diagnostic::error(m).at(Location::file(file)))?
-        }
     };
-    let blocks = cap_text(blocks, limits.max_text_bytes, file, &mut diagnostics);
-    Ok(Document {
+    Ok(document(file, format, parsed, notes, limits))
+}
+
+/// A parser's error that means it ran out of memory (the child's limit), not that the document
+/// is malformed; the child replaces it with the limit it hit.
+pub(crate) const MEMORY_EXHAUSTED: &str = "memory exhausted";
+
+/// PDF and .docx: what the parser child runs.
+pub(crate) fn parse_isolated_format(
+    format: Format,
+    bytes: &[u8],
+    limits: &ExtractLimits,
+) -> Result<Parsed, String> {
+    let (blocks, stopped) = match format {
+        Format::Docx => (docx::blocks(bytes, limits)?, false),
+        Format::Pdf => pdf::blocks(bytes, limits)?,
+        other => return Err(format!("{other:?} is not parsed in the parser child")),
+    };
+    let mut parsed = cap_blocks(blocks, limits.max_text_bytes);
+    parsed.truncated |= stopped;
+    Ok(parsed)
+}
+
+/// The document: notes located at the file, and a warning when text was cut at the cap.
+fn document(
+    file: &str,
+    format: Format,
+    parsed: Parsed,
+    notes: Vec<Diagnostic>,
+    limits: &ExtractLimits,
+) -> Document {
+    let mut diagnostics: Vec<Diagnostic> = notes
+        .into_iter()
+        .map(|n| n.at(Location::file(file)))
+        .collect();
+    if parsed.truncated {
+        diagnostics.push(
+            Diagnostic::warning(format!(
+                "document text is longer than {} bytes; the rest is not read",
+                limits.max_text_bytes
+            ))
+            .at(Location::file(file)),
+        );
+    }
+    Document {
         file: file.to_string(),
         format,
-        blocks,
+        blocks: parsed.blocks,
         diagnostics,
-    })
+    }
 }
 
 fn too_big(file: &str, len: u64, cap: u64) -> Diagnostic {
@@ -190,28 +304,24 @@ fn too_big(file: &str, len: u64, cap: u64) -> Diagnostic {
     .at(Location::file(file))
 }
 
-fn cap_text(
-    blocks: Vec<Block>,
-    max: usize,
-    file: &str,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<Block> {
+/// Blocks up to `max` bytes of text (a newline counted per block).
+fn cap_blocks(blocks: Vec<Block>, max: usize) -> Parsed {
     let mut total = 0usize;
     let mut out = Vec::with_capacity(blocks.len());
     for b in blocks {
         total += b.text.len() + 1;
         if total > max {
-            diagnostics.push(
-                Diagnostic::warning(format!(
-                    "document text is longer than {max} bytes; the rest is not read"
-                ))
-                .at(Location::file(file)),
-            );
-            break;
+            return Parsed {
+                blocks: out,
+                truncated: true,
+            };
         }
         out.push(b);
     }
-    out
+    Parsed {
+        blocks: out,
+        truncated: false,
+    }
 }
 
 /// A relative path as reports show it: `/`-separated.

@@ -1,19 +1,20 @@
-//! .pdf → text layer (`pdf-extract` parses; [`TextSink`] decides spaces and lines). PDF parsers panic, loop and recurse on malformed input,
-//! so extraction runs on its own thread with a large stack, inside `catch_unwind`, under a
-//! wall-clock deadline; the input size is capped before parsing. A panic, an error or a
-//! timeout is an error message for a diagnostic, never a crash of the grader.
+//! .pdf → text layer (`pdf-extract` parses; [`TextSink`] decides spaces and lines).
 //!
-//! Memory: the input is capped, and every Flate stream is inflated once under a running cap
-//! before the parser sees the file (a compression bomb is refused). Limits of in-process
-//! isolation: a timed-out extraction thread is abandoned (it cannot be killed), and other
-//! filters (LZW, RunLength) are not pre-checked; a child process with rlimits would bound both.
+//! PDF parsers panic, loop, recurse and allocate without limit on hostile input. This module is
+//! bounded where it can be: the input size is capped before parsing, every stream's filter chain
+//! is measured under a budget before the parser decodes it (`pdf_filters`: once over the raw
+//! bytes, once over the parsed objects), the text kept is capped, and panics are caught (on a
+//! thread with a large stack, joined). What it cannot bound (time, the parser's own memory,
+//! recursion) is bounded by the process it runs in: the grader runs it in a child process with
+//! memory and CPU limits and a wall-clock deadline (`process.rs`).
 
+use super::pdf_filters::{self, Budget};
 use super::{text::lines_to_blocks, Block, ExtractLimits};
-use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{mpsc, Once};
+use std::sync::Once;
 
-pub(crate) fn blocks(bytes: &[u8], limits: &ExtractLimits) -> Result<Vec<Block>, String> {
+/// The text layer as blocks, and whether it was cut at the text cap.
+pub(crate) fn blocks(bytes: &[u8], limits: &ExtractLimits) -> Result<(Vec<Block>, bool), String> {
     if !bytes.starts_with(b"%PDF-")
         && !bytes[..bytes.len().min(1024)]
             .windows(5)
@@ -21,16 +22,24 @@ pub(crate) fn blocks(bytes: &[u8], limits: &ExtractLimits) -> Result<Vec<Block>,
     {
         return Err("not a PDF: no %PDF- header".to_string());
     }
-    check_stream_expansion(bytes, limits.max_pdf_inflated_bytes)?;
-    let (text, pages) = extract_isolated(bytes.to_vec(), limits)?;
-    let lines = join_hyphenated_lines(&text);
+    pdf_filters::check_raw(bytes, limits.max_pdf_inflated_bytes)?;
+    let layer = extract_caught(bytes, limits)?;
+    let lines = join_hyphenated_lines(&layer.text);
     let out = lines_to_blocks(lines.iter().map(|l| (None, l.as_str())));
-    if out.is_empty() && pages > 0 {
+    if out.is_empty() && layer.pages > 0 {
         return Err(format!(
-            "the PDF's {pages} page(s) have no text layer (scanned images?); assay does not OCR"
+            "the PDF's {} page(s) have no text layer (scanned images?); assay does not OCR",
+            layer.pages
         ));
     }
-    Ok(out)
+    Ok((out, layer.truncated))
+}
+
+/// What the parser wrote: the text, the pages it saw, whether the text cap stopped it.
+struct Layer {
+    text: String,
+    pages: u32,
+    truncated: bool,
 }
 
 /// Collects the text layer with spacing decided per character: a gap wider than 0.15 em
@@ -39,6 +48,9 @@ pub(crate) fn blocks(bytes: &[u8], limits: &ExtractLimits) -> Result<Vec<Block>,
 /// more than half a line down (and back left) is a new line, of about two lines a blank one.
 struct TextSink {
     out: String,
+    /// Text beyond this many bytes stops the parser (the rest is not read).
+    max_bytes: usize,
+    truncated: bool,
     pages: u32,
     flip: pdf_extract::Transform,
     last_end: f64,
@@ -47,9 +59,11 @@ struct TextSink {
 }
 
 impl TextSink {
-    fn new() -> Self {
+    fn new(max_bytes: usize) -> Self {
         TextSink {
             out: String::new(),
+            max_bytes,
+            truncated: false,
             pages: 0,
             flip: pdf_extract::Transform::identity(),
             last_end: 0.0,
@@ -121,6 +135,11 @@ impl pdf_extract::OutputDev for TextSink {
         self.started = true;
         self.last_y = y;
         self.last_end = x + width * em;
+        if self.out.len() > self.max_bytes {
+            // Repeated form XObjects can write without end; stop the parser here.
+            self.truncated = true;
+            return Err(pdf_extract::OutputError::FormatError(std::fmt::Error));
+        }
         Ok(())
     }
 
@@ -137,15 +156,69 @@ impl pdf_extract::OutputDev for TextSink {
     }
 }
 
-/// Parses the PDF (decrypting it when it opens with the empty password) and collects its text.
-fn extract_text(bytes: &[u8]) -> Result<(String, u32), pdf_extract::OutputError> {
+/// Why the text could not be had: the parser's error, or a stream over the decoding budget.
+enum Failure {
+    Parser(pdf_extract::OutputError),
+    Bomb(String),
+}
+
+impl From<pdf_extract::OutputError> for Failure {
+    fn from(e: pdf_extract::OutputError) -> Self {
+        Failure::Parser(e)
+    }
+}
+
+impl From<pdf_extract::Error> for Failure {
+    fn from(e: pdf_extract::Error) -> Self {
+        Failure::Parser(e.into())
+    }
+}
+
+/// Parses the PDF (decrypting it when it opens with the empty password), measures every stream
+/// object as the parser will decode it, and collects the text.
+fn extract_text(bytes: &[u8], limits: &ExtractLimits) -> Result<Layer, Failure> {
     let mut doc = pdf_extract::Document::load_mem(bytes)?;
     if doc.is_encrypted() {
         doc.decrypt("")?;
     }
-    let mut sink = TextSink::new();
-    pdf_extract::output_doc(&doc, &mut sink)?;
-    Ok((sink.out, sink.pages))
+    check_loaded_streams(&doc, limits.max_pdf_inflated_bytes).map_err(Failure::Bomb)?;
+    let mut sink = TextSink::new(limits.max_text_bytes);
+    match pdf_extract::output_doc(&doc, &mut sink) {
+        Err(_) if sink.truncated => {}
+        r => r?,
+    }
+    Ok(Layer {
+        text: sink.out,
+        pages: sink.pages,
+        truncated: sink.truncated,
+    })
+}
+
+/// The exact pass: each stream object's own filters and content (decrypted), as the parser
+/// reads them, under one budget.
+fn check_loaded_streams(doc: &pdf_extract::Document, max_total: u64) -> Result<(), String> {
+    use pdf_extract::Object;
+    let budget = Budget::new(max_total);
+    for object in doc.objects.values() {
+        let Object::Stream(stream) = object else {
+            continue;
+        };
+        let Ok(filters) = stream.filters() else {
+            continue;
+        };
+        let early_change = stream
+            .dict
+            .get(b"DecodeParms")
+            .and_then(Object::as_dict)
+            .and_then(|p| p.get(b"EarlyChange"))
+            .and_then(Object::as_i64)
+            .map_or(true, |v| v != 0);
+        pdf_filters::measure(&filters, early_change, &stream.content, &budget);
+        if budget.exceeded() {
+            return Err(pdf_filters::too_much(max_total));
+        }
+    }
+    Ok(())
 }
 
 /// Re-joins words hyphenated at a line end (`infra-` / `structure`), as typesetters (LaTeX)
@@ -168,49 +241,6 @@ fn join_hyphenated_lines(page: &str) -> Vec<String> {
     out
 }
 
-/// Inflates every stream that inflates (Flate) with a running total, so a compression bomb
-/// inside a PDF is refused before the parser inflates it without a limit.
-fn check_stream_expansion(bytes: &[u8], max_total: u64) -> Result<(), String> {
-    let mut total = 0u64;
-    let mut pos = 0usize;
-    let mut buf = vec![0u8; 64 * 1024];
-    while let Some(p) = find(&bytes[pos..], b"stream") {
-        let keyword = pos + p;
-        let mut start = keyword + b"stream".len();
-        pos = start;
-        if bytes[..keyword].ends_with(b"end") {
-            continue;
-        }
-        if bytes.get(start) == Some(&b'\r') {
-            start += 1;
-        }
-        if bytes.get(start) == Some(&b'\n') {
-            start += 1;
-        }
-        let end = find(&bytes[start..], b"endstream").map_or(bytes.len(), |e| start + e);
-        let mut inflater = flate2::read::ZlibDecoder::new(&bytes[start..end]);
-        loop {
-            match inflater.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    total += n as u64;
-                    if total > max_total {
-                        return Err(format!(
-                            "the PDF's compressed streams expand beyond {max_total} bytes (compression bomb?); not read"
-                        ));
-                    }
-                }
-            }
-        }
-        pos = end;
-    }
-    Ok(())
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
 /// Name of the extraction thread; its panics are expected and kept off stderr.
 const THREAD_NAME: &str = "assay-pdf-extract";
 
@@ -229,23 +259,26 @@ fn quiet_extraction_panics() {
     });
 }
 
-fn extract_isolated(bytes: Vec<u8>, limits: &ExtractLimits) -> Result<(String, u32), String> {
+/// Runs the parser on a thread of its own with a large stack (the parser recurses), catching
+/// its panics, and waits for it: nothing is left running. Time is bounded by the process this
+/// runs in (the grader's parser child), not here.
+fn extract_caught(bytes: &[u8], limits: &ExtractLimits) -> Result<Layer, String> {
     quiet_extraction_panics();
-    let (tx, rx) = mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name(THREAD_NAME.into())
-        .stack_size(64 * 1024 * 1024)
-        .spawn(move || {
-            let result = catch_unwind(AssertUnwindSafe(|| extract_text(&bytes)));
-            let _ = tx.send(result);
-        });
-    if let Err(e) = spawned {
-        return Err(format!("cannot start PDF extraction: {e}"));
-    }
-    match rx.recv_timeout(limits.pdf_timeout) {
-        Ok(Ok(Ok(text))) => Ok(text),
-        Ok(Ok(Err(e))) => Err(format!("malformed PDF: {e}")),
-        Ok(Err(panic)) => {
+    let outcome = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name(THREAD_NAME.into())
+            .stack_size(64 * 1024 * 1024)
+            .spawn_scoped(scope, || {
+                catch_unwind(AssertUnwindSafe(|| extract_text(bytes, limits)))
+            })
+            .map(|handle| handle.join())
+    });
+    match outcome {
+        Err(e) => Err(format!("cannot start PDF extraction: {e}")),
+        Ok(Ok(Ok(Ok(layer)))) => Ok(layer),
+        Ok(Ok(Ok(Err(Failure::Bomb(msg))))) => Err(msg),
+        Ok(Ok(Ok(Err(Failure::Parser(e))))) => Err(format!("malformed PDF: {e}")),
+        Ok(Ok(Err(panic))) | Ok(Err(panic)) => {
             let msg = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -255,13 +288,6 @@ fn extract_isolated(bytes: Vec<u8>, limits: &ExtractLimits) -> Result<(String, u
                 "malformed PDF: the PDF parser gave up ({})",
                 crate::truncate_chars(&msg, 200)
             ))
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
-            "PDF text extraction did not finish within {} s; the document is not read",
-            limits.pdf_timeout.as_secs()
-        )),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            Err("malformed PDF: the PDF parser stopped".to_string())
         }
     }
 }

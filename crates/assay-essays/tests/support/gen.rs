@@ -132,7 +132,7 @@ pub fn lie_about_sizes(mut zip: Vec<u8>, declared: u32) -> Vec<u8> {
     zip
 }
 
-fn zip_parts(parts: &[(&str, &[u8])]) -> Vec<u8> {
+pub fn zip_parts(parts: &[(&str, &[u8])]) -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut z = zip::ZipWriter::new(&mut buf);
@@ -228,8 +228,7 @@ pub fn pdf_with_contents(contents: &[String]) -> Vec<u8> {
 /// (spaces after a short text), i.e. a compression bomb when `inflated` is large.
 pub fn pdf_flate_bomb(inflated: usize) -> Vec<u8> {
     let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(b"BT /F1 10 Tf 56 700 Td (hello) Tj ET\n")
-        .unwrap();
+    enc.write_all(HELLO).unwrap();
     let chunk = vec![b' '; 1 << 20];
     let mut left = inflated;
     while left > 0 {
@@ -237,34 +236,155 @@ pub fn pdf_flate_bomb(inflated: usize) -> Vec<u8> {
         enc.write_all(&chunk[..n]).unwrap();
         left -= n;
     }
-    let data = enc.finish().unwrap();
-    let mut out = b"%PDF-1.4\n".to_vec();
-    let mut offsets = Vec::new();
-    let objs: Vec<Vec<u8>> = vec![
+    pdf_one_stream("/FlateDecode", &enc.finish().unwrap())
+}
+
+/// The bomb of issue 10: a one-page PDF whose content stream is filtered
+/// `[/ASCII85Decode /FlateDecode]` and decodes to `inflated` bytes (a short text, then spaces).
+/// About 1.3 MB on disk per GiB inflated, built in milliseconds ([`zlib_run`]).
+pub fn pdf_chain_bomb(inflated: usize) -> Vec<u8> {
+    let data = ascii85(&zlib_run(HELLO, b' ', inflated, b""));
+    pdf_one_stream("[/ASCII85Decode /FlateDecode]", &data)
+}
+
+/// A page's text: `hello` in Helvetica.
+const HELLO: &[u8] = b"BT /F1 10 Tf 56 700 Td (hello) Tj ET\n";
+
+/// A one-page PDF (Helvetica `/F1`) whose content stream is `data`, filtered by `filter`.
+fn pdf_one_stream(filter: &str, data: &[u8]) -> Vec<u8> {
+    let contents = [
+        format!("<< /Length {} /Filter {filter} >>\nstream\n", data.len()).into_bytes(),
+        data.to_vec(),
+        b"\nendstream".to_vec(),
+    ]
+    .concat();
+    pdf_objects(vec![
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>".to_vec(),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>".to_vec(),
-        [format!("<< /Length {} /Filter /FlateDecode >>\nstream\n", data.len()).into_bytes(), data, b"\nendstream".to_vec()].concat(),
+        contents,
+    ])
+}
+
+/// A one-page PDF whose page runs `page` and may call the form XObjects `/X0`, `/X1`, … whose
+/// content streams are `forms` (all in the page's resources, with Helvetica `/F1`).
+pub fn pdf_with_forms(page: &str, forms: &[String]) -> Vec<u8> {
+    let n = forms.len();
+    // 1 catalog, 2 pages, 3 font, 4 page, 5 page content, 6.. forms.
+    let xobjects: Vec<String> = (0..n).map(|i| format!("/X{i} {} 0 R", 6 + i)).collect();
+    let stream = |dict: &str, content: &str| {
+        format!(
+            "<< {dict} /Length {} >>\nstream\n{content}\nendstream",
+            content.len() + 1
+        )
+        .into_bytes()
+    };
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+        format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> /XObject << {} >> >> /Contents 5 0 R >>",
+            xobjects.join(" ")
+        )
+        .into_bytes(),
+        stream("", page),
     ];
-    for (i, o) in objs.iter().enumerate() {
+    for form in forms {
+        objects.push(stream(
+            "/Type /XObject /Subtype /Form /BBox [0 0 612 792]",
+            form,
+        ));
+    }
+    pdf_objects(objects)
+}
+
+/// Numbers `objects` from 1, writes them with a cross-reference table; object 1 is the root.
+fn pdf_objects(objects: Vec<Vec<u8>>) -> Vec<u8> {
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
         offsets.push(out.len());
         out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
         out.extend_from_slice(o);
         out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for off in offsets {
         out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
         format!(
             "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objs.len() + 1
+            objects.len() + 1
         )
         .as_bytes(),
     );
+    out
+}
+
+/// A zlib stream of `prefix`, then `n` copies of `byte`, then `suffix`, built in milliseconds
+/// whatever `n`: the deflate blocks of one mebibyte of `byte`, sync-flushed, look back only at
+/// copies of `byte`, so they are repeated as they are. The Adler-32 trailer covers only what was
+/// really compressed: readers of these bombs are refused or out of memory before they check it.
+pub fn zlib_run(prefix: &[u8], byte: u8, n: usize, suffix: &[u8]) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress};
+    const MIB: usize = 1 << 20;
+    fn feed(c: &mut Compress, input: &[u8], out: &mut Vec<u8>, flush: FlushCompress) {
+        let start = c.total_in();
+        loop {
+            let done = (c.total_in() - start) as usize;
+            out.reserve(64 * 1024);
+            let status = c.compress_vec(&input[done..], out, flush).unwrap();
+            let all_in = (c.total_in() - start) as usize == input.len();
+            let room_left = out.len() < out.capacity();
+            if (all_in && room_left) || status == flate2::Status::StreamEnd {
+                break;
+            }
+        }
+    }
+    let mut c = Compress::new(Compression::best(), true);
+    let mut out = Vec::new();
+    feed(&mut c, prefix, &mut out, FlushCompress::Sync);
+    let run = vec![byte; MIB];
+    let whole = n / MIB;
+    if whole >= 2 {
+        feed(&mut c, &run, &mut out, FlushCompress::Sync);
+        let from = out.len();
+        feed(&mut c, &run, &mut out, FlushCompress::Sync);
+        let unit = out[from..].to_vec();
+        for _ in 2..whole {
+            out.extend_from_slice(&unit);
+        }
+    } else {
+        for _ in 0..whole {
+            feed(&mut c, &run, &mut out, FlushCompress::Sync);
+        }
+    }
+    feed(&mut c, &run[..n % MIB], &mut out, FlushCompress::Sync);
+    feed(&mut c, suffix, &mut out, FlushCompress::Finish);
+    out
+}
+
+/// ASCII85 (the PDF filter's encoding) of `data`, with the `~>` end marker.
+pub fn ascii85(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() * 5 / 4 + 8);
+    for chunk in data.chunks(4) {
+        let mut group = [0u8; 4];
+        group[..chunk.len()].copy_from_slice(chunk);
+        let mut v = u32::from_be_bytes(group);
+        let mut digits = [0u8; 5];
+        for d in digits.iter_mut().rev() {
+            *d = b'!' + (v % 85) as u8;
+            v /= 85;
+        }
+        out.extend_from_slice(&digits[..chunk.len() + 1]);
+    }
+    out.extend_from_slice(b"~>");
     out
 }
 

@@ -213,6 +213,19 @@ pub fn fixture_set() -> Vec<(&'static str, Files)> {
     ]
 }
 
+/// The parser child of this crate's tests: its own `assay-essays-parser` binary.
+pub fn parser() -> assay_essays::ParserCommand {
+    assay_essays::ParserCommand::new(
+        env!("CARGO_BIN_EXE_assay-essays-parser"),
+        std::iter::empty::<&str>(),
+    )
+}
+
+/// Default limits, PDF and .docx parsed in the real child process.
+pub fn extractor() -> assay_essays::Extractor {
+    assay_essays::Extractor::new(parser())
+}
+
 /// Grades the given files laid out in a fresh temporary submission directory.
 pub fn grade_files(
     files: &[(String, Vec<u8>)],
@@ -227,5 +240,11 @@ pub fn grade_files(
         docs.push(std::path::PathBuf::from(name));
     }
     let root = assay_core::SubmissionRoot::open(dir.path()).unwrap();
-    assay_essays::grade(&root, &docs, &rubric(), has_orchestration_file)
+    assay_essays::grade(
+        &root,
+        &docs,
+        &rubric(),
+        has_orchestration_file,
+        &extractor(),
+    )
 }
