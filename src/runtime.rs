@@ -178,7 +178,11 @@ async fn build_candidate_webapp(
         .as_ref()
         .map(|d| d.value.clone())
         .unwrap_or_else(|| "Dockerfile".into());
-    let tag = format!("assay/candidate-webapp:{}-{}", std::process::id(), nonce());
+    let tag = format!(
+        "assay/candidate-webapp:{}-{}",
+        std::process::id(),
+        &assay_runner::run::random_hex(1)[..12]
+    );
     // Build output quotes the candidate's Dockerfile: the engine passes only lines it made
     // safe for a terminal (assay_core::display).
     let progress = |line: &str| eprintln!("assay: build: {line}");
@@ -194,18 +198,6 @@ async fn build_candidate_webapp(
     .await
     .map_err(|e| assay_core::display::terminal_line(&e.to_string()))?;
     Ok(tag)
-}
-
-fn nonce() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
 }
 
 /// Runs a command that needs the daemon: a runtime, a connected engine, `f`; a runtime or

@@ -572,13 +572,19 @@ async fn cold_steps(stack: &mut Stack<'_>, pause: Duration) -> Result<CheckResul
         },
         Err(f) => Err(f),
     };
+    // Say how the db was really held back: paused, or cut off when the freezer refused.
+    let held = if stack.held_back_note().is_some() {
+        "cut off from its networks"
+    } else {
+        "paused"
+    };
     let result = match step {
         Ok(()) => CheckResult::pass(
             id,
-            format!("with the db paused for {secs} s right after it started, the stack converged and round-tripped a note"),
+            format!("with the db {held} for {secs} s right after it started, the stack converged and round-tripped a note"),
         ),
         Err(mut f) => {
-            f.evidence = format!("with the db paused for {secs} s right after it started: {}", f.evidence);
+            f.evidence = format!("with the db {held} for {secs} s right after it started: {}", f.evidence);
             failed_at(stack, id, f, &containers).await
         }
     };
