@@ -138,18 +138,6 @@ fn evaluate_built(
     (o, v)
 }
 
-fn copy_dir(src: &std::path::Path, dst: &std::path::Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &dst.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, dst.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn kill_9_mid_run_leaves_nothing_after_the_next_run_sweeps() {
     if !assay_testkit::docker_or_skip(module_path!()) {
@@ -334,5 +322,76 @@ fn the_handout_webapp_packaged_as_an_image_or_a_missing_folder_runs_from_the_pri
             notes.contains("assay runs the pristine handout webapp image in its place"),
             "{fixture}: {notes}"
         );
+    }
+}
+
+/// The headline of `runtime.up` (its evidence) for a runtime fixture graded alone.
+fn up_headline(fixture: &str) -> (String, serde_json::Value) {
+    let (code, v, err) = full_report(&repo_root().join("tests/fixtures/runtime").join(fixture));
+    let report = if v.is_array() { v[0].clone() } else { v };
+    assert_eq!(code, Some(1), "{fixture}: {report:#}\n{err}");
+    assert_eq!(report["verdict"], "FAIL", "{fixture}: {report:#}");
+    let up = check(&report, "runtime.up").clone();
+    assert_eq!(up["status"], "fail", "{fixture}: {up:#}");
+    (up["evidence"].as_str().unwrap_or_default().to_string(), up)
+}
+
+#[test]
+fn a_crash_looping_db_is_judged_at_once_with_its_own_fatal_line() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
+        return;
+    }
+    let (headline, up) = up_headline("crash-loop");
+    assert!(headline.contains("service `db`"), "{headline}");
+    assert!(
+        headline.contains("FATAL: unrecognized configuration parameter \"shared_bufers\""),
+        "{headline}"
+    );
+    // Not the deadline, and not graded again: a crash is the stack's own.
+    assert!(!headline.contains("before the deadline"), "{headline}");
+    assert!(!up.to_string().contains("graded twice"), "{up:#}");
+}
+
+#[test]
+fn a_webapp_restarting_on_a_wrong_password_is_judged_a_loop_with_its_own_line() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
+        return;
+    }
+    let (headline, up) = up_headline("wrong-password-restart");
+    assert!(
+        headline.contains("service `webapp` restarts in a loop"),
+        "{headline}"
+    );
+    assert!(
+        headline.contains("password authentication failed"),
+        "{headline}"
+    );
+    assert!(!headline.contains("not-the-db-password"), "{headline}");
+    assert!(!up.to_string().contains("graded twice"), "{up:#}");
+}
+
+#[test]
+fn a_webapp_that_exits_on_bad_configuration_is_judged_at_once() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
+        return;
+    }
+    let (headline, _) = up_headline("exit-1");
+    assert!(headline.contains("service `webapp` exited 1"), "{headline}");
+    assert!(headline.contains("PGPORT"), "{headline}");
+}
+
+#[test]
+fn a_webapp_looking_for_the_db_in_the_wrong_place_fails_up_naming_it() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
+        return;
+    }
+    let (headline, up) = up_headline("broken-wiring");
+    assert!(headline.contains("service `webapp`"), "{headline}");
+    assert!(headline.contains("localhost"), "{headline}");
+    // Graded again only when the db itself was late (the machine was busy): then the note
+    // says how late.
+    let notes = up.to_string();
+    if notes.contains("graded twice") {
+        assert!(notes.contains("the db was"), "{up:#}");
     }
 }

@@ -14,6 +14,7 @@
 //! bridge IPv4 address, and every probe runs inside them.
 
 pub mod evidence;
+pub mod nominal;
 pub mod plan;
 pub mod probe;
 pub mod reaper;

@@ -1,10 +1,14 @@
 //! The `runtime.*` checks: what runs in the main run (up, health, round-trip, persistence,
 //! scale) and in the cold-start run, each turned into a [`CheckResult`] with evidence.
 
+use crate::nominal::{self, NominalStore};
 use crate::plan::{self, Limits, PlanInputs};
 use crate::probe::PgTarget;
 use crate::reaper;
-use crate::run::{random_hex, Failure, Hooks, Readiness, RunError, Stack, Step};
+use crate::run::{
+    cause_kind, mentions_own_cause, random_hex, CauseKind, DbReady, Failure, Hooks, Readiness,
+    RunError, Stack, Step,
+};
 use assay_compose::Project;
 use assay_core::display::{self, Masker};
 use assay_core::{CheckId, CheckResult, Diagnostic, SkipKind, Status};
@@ -237,7 +241,7 @@ async fn healthy(stack: &Stack<'_>, host: &str) -> Step<String> {
                     .clean(&r.error().unwrap_or_else(|| "no answer".into()))
             ),
         };
-        if Instant::now() >= stack.deadline {
+        if Instant::now() >= stack.deadline() {
             return Ok(Err(Failure::new(format!("{last} (deadline reached)"))));
         }
         stack.nap(stack.probe_poll_interval()).await?;
@@ -457,6 +461,17 @@ async fn scale(stack: &Stack<'_>) -> Step<String> {
 struct Outcome {
     results: Vec<CheckResult>,
     up_failed: bool,
+    db: DbRun,
+    /// What the plan changed from the compose file (notes for `runtime.up`).
+    plan_notes: Vec<Diagnostic>,
+}
+
+/// What the main run saw of its db and its start, for the re-run decision and the notes.
+#[derive(Debug, Clone)]
+struct DbRun {
+    ready: DbReady,
+    image_id: Option<String>,
+    queued: Duration,
 }
 
 /// Everything that happens inside the main run, in order; each failure blocks what needs it.
@@ -469,6 +484,11 @@ async fn main_steps(
     let mut results = Vec::new();
     let containers = stack.service_containers();
     let up = stack.up(&Hooks::default()).await?;
+    let db = DbRun {
+        ready: stack.db_ready().await,
+        image_id: stack.db_image_id(),
+        queued: stack.queued(),
+    };
     if let Err(f) = up {
         results.push(failed_at(stack, RuntimeUp, f, &containers).await);
         for id in [
@@ -482,6 +502,8 @@ async fn main_steps(
         return Ok(Outcome {
             results,
             up_failed: true,
+            db,
+            plan_notes: stack.plan.notes.clone(),
         });
     }
     let names: Vec<String> = stack.plan.services.iter().map(|s| s.name.clone()).collect();
@@ -551,6 +573,8 @@ async fn main_steps(
     Ok(Outcome {
         results,
         up_failed: false,
+        db,
+        plan_notes: stack.plan.notes.clone(),
     })
 }
 
@@ -641,35 +665,26 @@ async fn with_stack<'e, T>(
 static GRADING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 /// Whether a `runtime.up` failure may come from the grader's load rather than the stack: the
-/// database was not reachable yet (refused, starting up, shutting down). A deadline that
-/// passed is not re-run (it is generous: 180 s by default, and a second one would double it).
-/// A wrong password, a missing database, an OOM kill or a crash are the stack's own.
+/// database was not reachable yet ([`CauseKind::Timing`], read from the evidence and the first
+/// detail). A deadline that passed is not re-run (it is generous: 180 s by default, and a
+/// second one would double it). A wrong password, a missing database, an OOM kill or a crash
+/// are the stack's own.
 fn may_be_timing(up: &CheckResult) -> bool {
-    let text = std::iter::once(up.evidence.as_str())
-        .chain(up.details.iter().take(1).map(|d| d.message.as_str()))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let own = [
-        "password authentication failed",
-        "does not exist",
-        "OOMKilled, exit 137",
-    ];
-    let timing = [
-        "Connection refused",
-        "connection refused",
-        "the database system is starting up",
-        "the database system is shutting down",
-    ];
-    timing.iter().any(|t| text.contains(t)) && !own.iter().any(|o| up.evidence.contains(o))
+    let timing = |t: &str| cause_kind(t) == CauseKind::Timing;
+    timing(&up.evidence)
+        || (up.details.first().is_some_and(|d| timing(&d.message))
+            && !mentions_own_cause(&up.evidence))
 }
 
 /// Runs the candidate's stack and returns one result per `runtime.*` check, in report order.
 ///
 /// The verdict must not depend on how busy the grader is (README, "Runtime verdicts and
-/// load"): when `runtime.up` fails in a way the grader's load can cause ([`may_be_timing`]),
-/// the whole runtime phase is graded again while no other grading of this process runs, with
-/// a deadline of its own (time spent waiting for that turn does not count), and that second
-/// grading is the verdict; both are said in the notes.
+/// load"): stack starts are admitted a few at a time (module `run::db_ready`); when
+/// `runtime.up` still fails in a way the grader's load can cause ([`may_be_timing`]) and the
+/// db became ready later than nominal for its image ([`nominal`]), the whole runtime phase is
+/// graded again while no other grading of this process runs, with a deadline of its own
+/// (time spent waiting for that turn does not count), and that second grading is the
+/// verdict; the notes say so.
 pub async fn run_checks(
     engine: &Engine,
     project: &Project,
@@ -677,19 +692,56 @@ pub async fn run_checks(
     cancel: CancellationToken,
 ) -> Result<Vec<CheckResult>, RunError> {
     let engine = engine.with_own_retry_log();
-    let first = {
+    let store = NominalStore::new(&inputs.state_dir);
+    let (first, db) = {
         let _shared = GRADING.read().await;
         grade_once(&engine, project, inputs, cancel.clone()).await?
     };
+    observe(&store, db.as_ref());
     let up = first.iter().find(|r| r.id == CheckId::RuntimeUp);
-    let Some(up) = up.filter(|u| u.status == Status::Fail && may_be_timing(u)) else {
-        return Ok(with_retry_notes(first, &engine));
+    let (Some(up), Some(db)) = (
+        up.filter(|u| u.status == Status::Fail && may_be_timing(u)),
+        db,
+    ) else {
+        return Ok(with_run_notes(first, &engine, &store, None));
     };
     let why = up.evidence.clone();
     let started = std::time::Instant::now();
     let _alone = GRADING.write().await;
     let waited = started.elapsed();
-    let mut second = grade_once(&engine, project, inputs, cancel).await?;
+    let nominal = match db.image_id.as_deref() {
+        Some(id) => match store.get(id) {
+            Some(n) => Some(n),
+            None => measure_nominal(&engine, project, inputs, &store, id).await?,
+        },
+        None => None,
+    };
+    if let (DbReady::After(ready), Some(n)) = (db.ready, nominal) {
+        if !nominal::late(ready, n) {
+            let mut first = first;
+            if let Some(up) = first.iter_mut().find(|r| r.id == CheckId::RuntimeUp) {
+                up.details.push(Diagnostic::info(format!(
+                    "not graded again: the db was ready {:.1} s after it started, within its nominal time on this grader ({:.1} s), so the failure is not the grader's load",
+                    ready.as_secs_f64(),
+                    n.as_secs_f64()
+                )));
+            }
+            return Ok(with_run_notes(first, &engine, &store, Some(&db)));
+        }
+    }
+    let lateness = match (db.ready, nominal) {
+        (DbReady::After(r), Some(n)) => format!(
+            "the db was ready {:.1} s after it started, nominal here is {:.1} s",
+            r.as_secs_f64(),
+            n.as_secs_f64()
+        ),
+        (DbReady::After(r), None) => {
+            format!("the db was ready {:.1} s after it started", r.as_secs_f64())
+        }
+        _ => "the db was not ready yet when it failed".into(),
+    };
+    let (mut second, db2) = grade_once(&engine, project, inputs, cancel).await?;
+    observe(&store, db2.as_ref());
     if let Some(up) = second.iter_mut().find(|r| r.id == CheckId::RuntimeUp) {
         let outcome = if up.status == Status::Pass {
             "passed"
@@ -697,24 +749,82 @@ pub async fn run_checks(
             "failed again"
         };
         up.details.push(Diagnostic::info(format!(
-            "runtime.up was graded twice: the first run failed in a way the grader's load can cause ({why}); graded again with nothing else of this assay running (after waiting {:.1} s for that turn, not counted against the deadline), it {outcome}. This second run is the verdict.",
+            "runtime.up was graded twice: the first run failed in a way the grader's load can cause ({why}; {lateness}); graded again with nothing else of this assay running (after waiting {:.1} s for that turn, not counted against the deadline), it {outcome}. This second run is the verdict.",
             waited.as_secs_f64()
         )));
     }
-    Ok(with_retry_notes(second, &engine))
+    Ok(with_run_notes(second, &engine, &store, db2.as_ref()))
 }
 
-/// Adds to `runtime.up` a note for each transient daemon error the run recovered from.
-fn with_retry_notes(mut results: Vec<CheckResult>, engine: &Engine) -> Vec<CheckResult> {
-    let lines = engine.retry_log().lines();
-    if lines.is_empty() {
-        return results;
+/// Keeps a run's db readiness as a nominal candidate (the fastest seen per image).
+fn observe(store: &NominalStore, db: Option<&DbRun>) {
+    if let Some(DbRun {
+        ready: DbReady::After(d),
+        image_id: Some(id),
+        ..
+    }) = db
+    {
+        store.observe(id, *d);
     }
-    if let Some(up) = results.iter_mut().find(|r| r.id == CheckId::RuntimeUp) {
-        for l in lines {
+}
+
+/// Measures the db image's nominal readiness alone (the caller holds [`GRADING`]
+/// exclusively) and keeps it.
+async fn measure_nominal(
+    engine: &Engine,
+    project: &Project,
+    inputs: &RunInputs,
+    store: &NominalStore,
+    image_id: &str,
+) -> Result<Option<Duration>, RunError> {
+    let run_id = format!("{}{}", inputs.run_prefix, &random_hex(1)[..10]);
+    let Ok(plan) = plan::plan(project, &inputs.plan_inputs(&run_id, project)) else {
+        return Ok(None);
+    };
+    let Some(spec) = plan.nominal_db() else {
+        return Ok(None);
+    };
+    let measured = nominal::measure(engine, &spec).await?;
+    if let Some(d) = measured {
+        store.observe(image_id, d);
+    }
+    Ok(measured)
+}
+
+/// Adds to `runtime.up` what a reviewer should know of how the run went on this grader: each
+/// transient daemon error it recovered from, time it waited to start, and a db slower than
+/// nominal.
+fn with_run_notes(
+    mut results: Vec<CheckResult>,
+    engine: &Engine,
+    store: &NominalStore,
+    db: Option<&DbRun>,
+) -> Vec<CheckResult> {
+    let Some(up) = results.iter_mut().find(|r| r.id == CheckId::RuntimeUp) else {
+        return results;
+    };
+    for l in engine.retry_log().lines() {
+        up.details.push(Diagnostic::info(format!(
+            "a transient Docker error was retried: {l}"
+        )));
+    }
+    if let Some(db) = db {
+        if db.queued >= Duration::from_secs(1) {
             up.details.push(Diagnostic::info(format!(
-                "a transient Docker error was retried: {l}"
+                "the stack waited {:.1} s for a start slot (at most {} stacks start at once on this grader); that time is not counted against the deadline",
+                db.queued.as_secs_f64(),
+                crate::run::admission_slots()
             )));
+        }
+        let nominal = db.image_id.as_deref().and_then(|id| store.get(id));
+        if let (DbReady::After(r), Some(n)) = (db.ready, nominal) {
+            if nominal::late(r, n) {
+                up.details.push(Diagnostic::info(format!(
+                    "the db became ready {:.1} s after it started; nominal for its image on this grader is {:.1} s (the grader was busy)",
+                    r.as_secs_f64(),
+                    n.as_secs_f64()
+                )));
+            }
         }
     }
     results
@@ -726,7 +836,7 @@ async fn grade_once(
     project: &Project,
     inputs: &RunInputs,
     cancel: CancellationToken,
-) -> Result<Vec<CheckResult>, RunError> {
+) -> Result<(Vec<CheckResult>, Option<DbRun>), RunError> {
     use CheckId::*;
     // The sweep only touches dead runs, so it runs alongside this one.
     let sweep = reaper::sweep(engine, &inputs.state_dir, reaper::SweepMode::Dead);
@@ -789,7 +899,7 @@ async fn grade_once(
             ] {
                 results.push(blocked(id, "runtime.up failed"));
             }
-            return Ok(results);
+            return Ok((results, None));
         }
     };
     let cold = if outcome.up_failed {
@@ -803,9 +913,12 @@ async fn grade_once(
         }
     };
     let mut results = outcome.results;
+    if let Some(up) = results.iter_mut().find(|r| r.id == RuntimeUp) {
+        up.details.extend(outcome.plan_notes);
+    }
     results.push(cold);
     results.sort_by_key(|r| r.id);
-    Ok(results)
+    Ok((results, Some(outcome.db)))
 }
 
 #[cfg(test)]

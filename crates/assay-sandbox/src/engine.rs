@@ -788,6 +788,46 @@ impl Engine {
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
+    /// The first [`OUTPUT_CAP`] bytes of a container's log (stdout+stderr), each line with the
+    /// daemon's receive time: `(RFC 3339 time, line)`, in order. The times are the daemon's,
+    /// so they do not depend on when assay asks (how fast a db became ready is read from
+    /// them); reading stops at the cap, however much the container logged.
+    pub async fn logs_head_timed(&self, name: &str) -> Result<Vec<(String, String)>, EngineError> {
+        let opts = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .timestamps(true)
+            .tail("all")
+            .build();
+        let mut out = Vec::new();
+        let work = async {
+            let stream = self.docker.logs(name, Some(opts));
+            futures_util::pin_mut!(stream);
+            while let Some(chunk) = stream.next().await {
+                let bytes = chunk?.into_bytes();
+                let room = OUTPUT_CAP.saturating_sub(out.len());
+                out.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                if out.len() >= OUTPUT_CAP {
+                    break;
+                }
+            }
+            Ok::<(), bollard::errors::Error>(())
+        };
+        timed(self.timeouts.quick, work)
+            .await
+            .map_err(|source| EngineError::ContainerLogs {
+                name: name.to_string(),
+                source,
+            })?;
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .filter_map(|l| {
+                let (time, line) = l.split_once(' ').unwrap_or((l, ""));
+                (!time.is_empty()).then(|| (time.to_string(), line.to_string()))
+            })
+            .collect())
+    }
+
     /// Run `cmd` in a running container and collect its output (capped) and exit code.
     pub async fn exec(&self, name: &str, cmd: &[&str]) -> Result<ExecOutput, EngineError> {
         use bollard::container::LogOutput;

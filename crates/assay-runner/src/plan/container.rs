@@ -1,6 +1,7 @@
 //! One service of the compose file turned into its containers' specs, and the probe's spec.
 
 use super::*;
+use std::time::Duration;
 
 /// The plan of service `name`: its containers (one per replica) and what they wait for.
 pub(super) fn service_plan(
@@ -56,7 +57,10 @@ pub(super) fn service_plan(
     files.extend(bind_files);
     volumes::read_only_file_dirs(ctx, name, s, &files, &mut mounts, volumes, diags);
 
-    let healthcheck = s.healthcheck.as_ref().and_then(|h| health_config(h, diags));
+    let healthcheck = s
+        .healthcheck
+        .as_ref()
+        .and_then(|h| health_config(name, h, diags));
     let has_healthcheck = healthcheck.as_ref().is_some_and(|h| {
         h.test
             .as_ref()
@@ -180,7 +184,16 @@ pub(super) fn probe_spec(ctx: &Ctx, networks: &[NetworkSpec]) -> ContainerSpec {
     }
 }
 
-fn health_config(h: &Healthcheck, diags: &mut Vec<Diagnostic>) -> Option<HealthConfig> {
+/// The shortest healthcheck interval, start interval and timeout a run gets: Docker runs
+/// every check as an exec through the daemon, outside the container's limits, so a 1 ms
+/// interval would keep the daemon busy for the whole host.
+pub const HEALTH_FLOOR: Duration = Duration::from_secs(1);
+
+fn health_config(
+    service: &str,
+    h: &Healthcheck,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<HealthConfig> {
     if h.disable {
         return Some(HealthConfig {
             test: Some(vec!["NONE".into()]),
@@ -204,6 +217,29 @@ fn health_config(h: &Healthcheck, diags: &mut Vec<Diagnostic>) -> Option<HealthC
     let timeout = dur(&h.timeout);
     let start_period = dur(&h.start_period);
     let start_interval = dur(&h.start_interval);
+    // Raised to the floor, with a note (not a finding): the check still means what it says.
+    let floor = HEALTH_FLOOR.as_nanos() as i64;
+    let mut raise = |field: &str, v: Option<i64>, at: &Option<assay_compose::Located<String>>| {
+        match v {
+            // Zero means "Docker's default" (30 s), not "as often as possible".
+            Some(n) if n > 0 && n < floor => {
+                let shown = at.as_ref().map(|l| l.value.clone()).unwrap_or_default();
+                let mut d = Diagnostic::info(format!(
+                    "service `{service}`: healthcheck {field} `{shown}` was raised to {} s for this run (the daemon runs each check; a shorter {field} would load the whole grading host)",
+                    HEALTH_FLOOR.as_secs()
+                ));
+                if let Some(l) = at {
+                    d = d.at(l.location.clone());
+                }
+                diags.push(d);
+                Some(floor)
+            }
+            other => other,
+        }
+    };
+    let interval = raise("interval", interval, &h.interval);
+    let timeout = raise("timeout", timeout, &h.timeout);
+    let start_interval = raise("start_interval", start_interval, &h.start_interval);
     Some(HealthConfig {
         test: h.test.as_ref().map(|t| t.value.clone()),
         interval,

@@ -249,6 +249,9 @@ pub struct RunPlan {
     pub probe: ContainerSpec,
     pub webapp: WebappTarget,
     pub db_service: String,
+    /// What the plan changed from the compose file and the report should say (not findings):
+    /// e.g. a healthcheck interval raised to the floor.
+    pub notes: Vec<Diagnostic>,
 }
 
 impl RunPlan {
@@ -284,6 +287,34 @@ impl RunPlan {
             files: Vec::new(),
             ..self.probe.clone()
         }
+    }
+
+    /// The db's image alone, for measuring how fast it becomes ready when nothing else runs
+    /// ([`crate::nominal`]): the db container's image, limits and hardening, with only the
+    /// image's documented minimum (a superuser password), no networks, mounts or files.
+    pub fn nominal_db(&self) -> Option<ContainerSpec> {
+        let db = self.service(&self.db_service)?.containers.first()?;
+        let mut labels = self.run_labels();
+        labels.insert(ROLE_LABEL.into(), "nominal".into());
+        Some(ContainerSpec {
+            name: format!("{}-nominal", self.project_name),
+            service: "assay-nominal".into(),
+            env: vec!["POSTGRES_PASSWORD=assay-nominal".into()],
+            cmd: None,
+            entrypoint: None,
+            user: None,
+            working_dir: None,
+            hostname: None,
+            healthcheck: None,
+            labels,
+            mounts: Vec::new(),
+            networks: Vec::new(),
+            restart_max: None,
+            stop_signal: None,
+            read_only: Some(false),
+            files: Vec::new(),
+            ..db.clone()
+        })
     }
 
     pub fn service(&self, name: &str) -> Option<&ServicePlan> {
@@ -515,6 +546,7 @@ pub fn plan(project: &Project, inputs: &PlanInputs) -> Result<RunPlan, Vec<Diagn
             port: webapp_port,
         },
         db_service: inputs.db_service.clone(),
+        notes: diags,
     })
 }
 

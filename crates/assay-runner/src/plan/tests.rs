@@ -196,6 +196,40 @@ fn a_bad_healthcheck_duration_is_a_located_error() {
 }
 
 #[test]
+fn a_healthcheck_faster_than_the_floor_is_raised_with_a_located_note() {
+    let mut proj = good_project(&root());
+    let hc = proj
+        .services
+        .get_mut("db")
+        .unwrap()
+        .healthcheck
+        .as_mut()
+        .unwrap();
+    hc.interval = Some(Located::new(
+        "1ms".into(),
+        Location::at("compose.yaml", 9, 17),
+    ));
+    hc.start_interval = Some(Located::new(
+        "1ms".into(),
+        Location::at("compose.yaml", 10, 23),
+    ));
+    let p = plan(&proj, &inputs()).expect("a fast healthcheck is not an error");
+    let h = container(&p, "db").healthcheck.clone().unwrap();
+    assert_eq!(h.interval, Some(1_000_000_000));
+    assert_eq!(h.start_interval, Some(1_000_000_000));
+    assert_eq!(p.notes.len(), 2, "{:?}", p.notes);
+    assert!(p.notes[0]
+        .message
+        .contains("interval `1ms` was raised to 1 s"));
+    assert_eq!(
+        p.notes[0].location,
+        Some(Location::at("compose.yaml", 9, 17))
+    );
+    // A slower one is left as it is, and says nothing.
+    assert!(good().notes.is_empty());
+}
+
+#[test]
 fn webapp_runs_the_pristine_image_whatever_build_says() {
     let mut proj = good_project(&root());
     let web = proj.services.get_mut("webapp").unwrap();

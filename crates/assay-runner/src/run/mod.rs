@@ -11,15 +11,19 @@
 //! strategies every wait polls under the one deadline), [`teardown`], [`guard`] (the
 //! teardown of a dropped run) and [`files`] (what is copied into containers).
 
+mod cause;
+mod db_ready;
 mod files;
 mod guard;
 mod readiness;
 mod stack;
 mod teardown;
 
+pub use cause::{cause_kind, cause_line, mentions_own_cause, CauseKind};
+pub use db_ready::{admission_slots, ready_after, DbReady, ADMISSION_HOLD_CAP};
 pub use files::bind_kinds;
 pub use guard::TeardownGuard;
-pub use readiness::{cause_line, Readiness};
+pub use readiness::Readiness;
 pub use stack::{Hooks, Stack};
 
 use crate::reaper::{GcError, LockError};

@@ -1,11 +1,15 @@
 //! Readiness strategies, polled under the run's one deadline, and how a stop is described.
 
+use super::cause::{cause_kind, cause_line, CauseKind};
 use super::*;
 use crate::evidence::LOG_LINES;
 use crate::plan::Condition;
 use crate::probe::PgTarget;
 use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum};
 use std::time::{Duration, Instant};
+
+/// Restarts after which a service restarting for a cause of its own is judged a loop.
+pub const RESTART_LOOP: i64 = 3;
 
 /// How to tell that a container is ready. Every strategy is polled under the run's one
 /// deadline; a container that exits (and will not be restarted) fails every strategy but
@@ -94,26 +98,49 @@ impl Stack<'_> {
                 let readiness = readiness.clone();
                 async move {
                     let r = self.wait_ready(&c.name, &svc.name, &readiness).await;
-                    (svc.location.clone(), r)
+                    (svc.name.clone(), svc.location.clone(), r)
                 }
             })
         });
-        // The first failure ends the wait (the other polls are dropped).
+        // The first failure ends the wait (the other polls are dropped); its root cause is
+        // the headline.
         let mut pending: futures_util::stream::FuturesUnordered<_> = waits.collect();
-        while let Some((location, r)) = futures_util::StreamExt::next(&mut pending).await {
+        while let Some((service, location, r)) = futures_util::StreamExt::next(&mut pending).await {
             if let Err(mut f) = r? {
                 f.location = Some(location);
-                return Ok(Err(f));
+                drop(pending);
+                return self.root_cause(&service, f).await;
             }
         }
         Ok(Ok(()))
     }
 
     /// Polls `container` until it meets `readiness`, it fails for good, or the deadline passes.
+    ///
+    /// It fails for good as soon as it cannot come up however long the wait: it exited and
+    /// will not be restarted, or it crash-loops ([`Stack::crash_loop`]).
     pub async fn wait_ready(&self, container: &str, service: &str, readiness: &Readiness) -> Step {
         let mut last_probe: Option<String> = None;
+        let mut judged_restarts = 0;
+        // Restarts counted when the db's real server was first seen ready.
+        let mut restarts_at_db_ready: Option<i64> = None;
         loop {
             let info = self.engine.inspect_container(container).await?;
+            let restarts = info.restart_count.unwrap_or(0);
+            if restarts_at_db_ready.is_none() && self.db_ready_known() {
+                restarts_at_db_ready = Some(restarts);
+            }
+            let oom_restarting = info
+                .state
+                .as_ref()
+                .is_some_and(|s| s.oom_killed == Some(true) && s.restarting == Some(true));
+            if restarts > judged_restarts || oom_restarting {
+                judged_restarts = restarts;
+                let since_db_ready = restarts_at_db_ready.map_or(0, |at| restarts - at);
+                if let Some(f) = self.crash_loop(service, &info, since_db_ready).await? {
+                    return Ok(Err(f));
+                }
+            }
             let st = info.state.clone().unwrap_or_default();
             let status = st.status.unwrap_or(ContainerStateStatusEnum::EMPTY);
             let restarting = st.restarting.unwrap_or(false);
@@ -219,7 +246,7 @@ impl Stack<'_> {
                 }
                 _ => {}
             }
-            if Instant::now() >= self.deadline {
+            if Instant::now() >= self.deadline() {
                 let mut f = Failure::new(format!(
                     "service `{service}` was not {} before the deadline ({})",
                     readiness.describe(),
@@ -278,6 +305,88 @@ impl Stack<'_> {
             .unwrap_or(3)
     }
 
+    /// Whether a container that Docker restarts will never come up: it was OOM-killed; it is
+    /// the db and crashed (Postgres does not exit at start unless it cannot run: a bad
+    /// setting, a data directory it refuses); or it restarted [`RESTART_LOOP`] times for a
+    /// cause of its own (a wrong password, a crash). A service restarting because the db is
+    /// not up yet ([`CauseKind::Timing`]) is waiting the compose way — until it restarted
+    /// twice more after the db's real server was ready (`since_db_ready`): then it is looking
+    /// in the wrong place.
+    async fn crash_loop(
+        &self,
+        service: &str,
+        info: &ContainerInspectResponse,
+        since_db_ready: i64,
+    ) -> Result<Option<Failure>, RunError> {
+        let st = info.state.clone().unwrap_or_default();
+        let restarts = info.restart_count.unwrap_or(0);
+        let oom = st.oom_killed == Some(true);
+        let name = info.name.clone().unwrap_or_default();
+        let logs = self
+            .engine
+            .logs_tail(name.trim_start_matches('/'), LOG_LINES)
+            .await
+            .unwrap_or_default();
+        let cause = cause_line(&logs);
+        let is_db = service == self.plan.db_service;
+        let timing = cause.as_deref().map(cause_kind) == Some(CauseKind::Timing);
+        let mut ev = if oom {
+            format!("service `{service}` was killed for exceeding its memory limit (OOMKilled, exit {}) and is being restarted (restarted {restarts} times)", st.exit_code.unwrap_or(-1))
+        } else if is_db && restarts >= 1 {
+            format!(
+                "service `{service}` crashed and is being restarted (restarted {restarts} times)"
+            )
+        } else if restarts >= RESTART_LOOP && !timing {
+            format!("service `{service}` restarts in a loop (restarted {restarts} times)")
+        } else if restarts >= RESTART_LOOP && since_db_ready >= 2 {
+            format!("service `{service}` restarts in a loop (restarted {restarts} times, {since_db_ready} of them after the db was ready to accept connections)")
+        } else {
+            return Ok(None);
+        };
+        if let Some(cause) = cause {
+            ev.push_str(": ");
+            ev.push_str(&self.masker.clean(&cause));
+        }
+        Ok(Some(Failure::new(ev)))
+    }
+
+    /// The failure to headline when `failure` of `service` may be timing but the db itself
+    /// crashed or stopped: the db's, which is the root cause, with `service`'s kept as a
+    /// detail. Otherwise `failure` as it is.
+    pub(super) async fn root_cause(&self, service: &str, failure: Failure) -> Step {
+        let db = self.plan.db_service.clone();
+        if service == db || cause_kind(&failure.evidence) != CauseKind::Timing {
+            return Ok(Err(failure));
+        }
+        let Some(containers) = self.plan.service(&db).map(|s| s.containers.clone()) else {
+            return Ok(Err(failure));
+        };
+        for c in containers {
+            let Ok(info) = self.engine.inspect_container(&c.name).await else {
+                continue;
+            };
+            let st = info.state.clone().unwrap_or_default();
+            let stopped = matches!(
+                st.status,
+                Some(ContainerStateStatusEnum::EXITED) | Some(ContainerStateStatusEnum::DEAD)
+            );
+            let crashed = match self.crash_loop(&db, &info, 0).await? {
+                Some(f) => Some(f),
+                None if stopped => Some(self.describe_stop(&db, &info).await?),
+                None => None,
+            };
+            if let Some(mut root) = crashed {
+                root.location = self.plan.service(&db).map(|s| s.location.clone());
+                root.details.push(assay_core::Diagnostic::info(format!(
+                    "then: {}",
+                    failure.evidence
+                )));
+                return Ok(Err(root));
+            }
+        }
+        Ok(Err(failure))
+    }
+
     /// A failure saying how a container ended, with the cause from its last log line.
     pub(super) async fn describe_stop(
         &self,
@@ -333,46 +442,4 @@ fn last_health_output(info: &ContainerInspectResponse) -> Option<String> {
     let last = log.last()?;
     let out = last.output.as_deref()?.trim();
     (!out.is_empty()).then(|| out.lines().last().unwrap_or(out).to_string())
-}
-
-/// The line of a log that says why a process stopped: the last non-empty line; for JSON log
-/// lines, their message and error fields. Capped at 300 characters.
-pub fn cause_line(logs: &str) -> Option<String> {
-    let line = logs.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
-    let text = match serde_json::from_str::<serde_json::Value>(line) {
-        Ok(v) if v.is_object() => {
-            let parts: Vec<String> = ["msg", "message", "error", "err", "detail"]
-                .iter()
-                .filter_map(|k| v.get(*k))
-                .map(|f| {
-                    f.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| f.to_string())
-                })
-                .collect();
-            if parts.is_empty() {
-                line.to_string()
-            } else {
-                parts.join(": ")
-            }
-        }
-        _ => line.to_string(),
-    };
-    Some(text.chars().take(300).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cause_line_reads_json_logs() {
-        let logs = "{\"level\":\"info\",\"msg\":\"starting\"}\n{\"level\":\"error\",\"msg\":\"could not connect to the database\",\"error\":\"localhost:5432: connection refused\"}\n\n";
-        assert_eq!(
-            cause_line(logs).unwrap(),
-            "could not connect to the database: localhost:5432: connection refused"
-        );
-        assert_eq!(cause_line("plain text\nlast line\n").unwrap(), "last line");
-        assert_eq!(cause_line("\n \n"), None);
-    }
 }

@@ -1,6 +1,7 @@
 //! The state of one executing run: creating resources and containers, starting services in
 //! `depends_on` order, and what the scenarios ask of a running stack.
 
+use super::db_ready::{admission, ready_after, DbReady, ADMISSION_HOLD_CAP};
 use super::files::{bind_volumes_tar, files_tars};
 use super::readiness::status_text;
 use super::*;
@@ -31,7 +32,14 @@ pub struct Stack<'e> {
     pub(super) guard: TeardownGuard,
     pub(super) engine: &'e Engine,
     pub plan: RunPlan,
-    pub deadline: Instant,
+    /// The run's one deadline; moved later by time spent waiting for admission.
+    pub(super) deadline: std::sync::Mutex<Instant>,
+    /// Time this run waited for an admission slot (see [`super::db_ready`]).
+    pub(super) queued: std::sync::Mutex<Duration>,
+    /// The db's readiness as last read from its log.
+    pub(super) db_ready: std::sync::Mutex<Option<DbReady>>,
+    /// The image id of the db container, once it was inspected.
+    pub(super) db_image: std::sync::Mutex<Option<String>>,
     pub(super) cancel: CancellationToken,
     pub masker: Masker,
     pub pg: PgTarget,
@@ -61,7 +69,10 @@ impl<'e> Stack<'e> {
         let stack = Stack {
             guard: TeardownGuard::new(&plan.run_id, lock),
             engine,
-            deadline: Instant::now() + timeout,
+            deadline: std::sync::Mutex::new(Instant::now() + timeout),
+            queued: std::sync::Mutex::new(Duration::ZERO),
+            db_ready: std::sync::Mutex::new(None),
+            db_image: std::sync::Mutex::new(None),
             plan,
             cancel,
             masker,
@@ -253,9 +264,106 @@ impl<'e> Stack<'e> {
         }
     }
 
+    /// The run's deadline.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+            .lock()
+            .map(|d| *d)
+            .unwrap_or_else(|p| *p.into_inner())
+    }
+
     /// Time left before the deadline.
     pub fn remaining(&self) -> Duration {
-        self.deadline.saturating_duration_since(Instant::now())
+        self.deadline().saturating_duration_since(Instant::now())
+    }
+
+    /// How long this run waited for its admission slot (not counted against the deadline).
+    pub fn queued(&self) -> Duration {
+        self.queued.lock().map(|q| *q).unwrap_or_default()
+    }
+
+    /// The db's readiness, read from its log now (and kept): when its real server became
+    /// ready after the container started, or not yet.
+    pub async fn db_ready(&self) -> DbReady {
+        if let Ok(Some(DbReady::After(d))) = self.db_ready.lock().map(|r| *r) {
+            return DbReady::After(d);
+        }
+        let Some(db) = self
+            .plan
+            .service(&self.plan.db_service)
+            .and_then(|s| s.containers.first())
+            .map(|c| c.name.clone())
+        else {
+            return DbReady::Unknown;
+        };
+        let Ok(info) = self.engine.inspect_container(&db).await else {
+            return DbReady::NotYet;
+        };
+        if let (Some(id), Ok(mut slot)) = (info.image.clone(), self.db_image.lock()) {
+            *slot = Some(id);
+        }
+        let Some(started) = info.state.as_ref().and_then(|s| s.started_at.clone()) else {
+            return DbReady::NotYet;
+        };
+        // A container never started carries the zero time.
+        if started.starts_with("0001-") {
+            return DbReady::NotYet;
+        }
+        let Ok(lines) = self.engine.logs_head_timed(&db).await else {
+            return DbReady::NotYet;
+        };
+        let r = ready_after(&started, &lines);
+        if let Ok(mut slot) = self.db_ready.lock() {
+            *slot = Some(r);
+        }
+        r
+    }
+
+    /// Whether the db's real server was already seen ready (no Docker call).
+    pub fn db_ready_known(&self) -> bool {
+        matches!(
+            self.db_ready.lock().map(|r| *r),
+            Ok(Some(DbReady::After(_)))
+        )
+    }
+
+    /// The image id of the db container (known once [`Stack::db_ready`] read it).
+    pub fn db_image_id(&self) -> Option<String> {
+        self.db_image.lock().ok().and_then(|i| i.clone())
+    }
+
+    /// Waits for an admission slot; the time waited moves the deadline later.
+    async fn admit(&self) -> Result<tokio::sync::SemaphorePermit<'static>, RunError> {
+        let asked = Instant::now();
+        let permit = tokio::select! {
+            _ = self.cancel.cancelled() => return Err(RunError::Cancelled),
+            p = admission().acquire() => p.map_err(|_| RunError::Cancelled)?,
+        };
+        let waited = asked.elapsed();
+        if let Ok(mut d) = self.deadline.lock() {
+            *d += waited;
+        }
+        if let Ok(mut q) = self.queued.lock() {
+            *q += waited;
+        }
+        Ok(permit)
+    }
+
+    /// Returns once the db's real server is ready, or its container is gone or stopped, or
+    /// [`ADMISSION_HOLD_CAP`] passed: what holds an admission slot.
+    async fn db_settled(&self) {
+        let until = Instant::now() + ADMISSION_HOLD_CAP;
+        while Instant::now() < until {
+            if let DbReady::After(_) | DbReady::Unknown = self.db_ready().await {
+                return;
+            }
+            if tokio::time::timeout(Duration::from_millis(250), self.cancel.cancelled())
+                .await
+                .is_ok()
+            {
+                return;
+            }
+        }
     }
 
     /// A probe call's time limit: at most 10 s, never past the deadline (at least 1 s).
@@ -466,11 +574,25 @@ impl<'e> Stack<'e> {
         self.held_by.lock().ok().and_then(|h| h.clone())
     }
 
-    /// `runtime.up`: start everything, then wait until every service is ready.
+    /// `runtime.up`: start everything, then wait until every service is ready. The start
+    /// waits for an admission slot first, held until the db is ready (module
+    /// [`super::db_ready`]).
     pub async fn up(&self, hooks: &Hooks) -> Step {
-        match self.start_services(hooks).await? {
-            Ok(()) => self.wait_up().await,
-            Err(f) => Ok(Err(f)),
+        let mut permit = Some(self.admit().await?);
+        let work = async {
+            match self.start_services(hooks).await? {
+                Ok(()) => self.wait_up().await,
+                Err(f) => Ok(Err(f)),
+            }
+        };
+        let settled = self.db_settled();
+        tokio::pin!(work);
+        tokio::pin!(settled);
+        loop {
+            tokio::select! {
+                r = &mut work => return r,
+                _ = &mut settled, if permit.is_some() => { permit.take(); }
+            }
         }
     }
 

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Benchmarks for runtime verdicts that are fast and do not depend on the grader's load.
+#
+# 1. Fail fast: the three stacks that can never come up — a db crash loop (a typo in a server
+#    setting, restart: always), a wrong password with restart: on-failure, a webapp that exits 1
+#    without a restart policy — each graded alone. Prints each one's wall time, the headline
+#    (the failing service's own line) and the target: judged within 20 s of the cause (before
+#    the fail-fast watch, each waited out the 180 s deadline).
+# 2. A batch of 8 mixed fixtures (half failing at runtime) with --jobs 4 against --jobs 1:
+#    both wall times, the ratio (target <= 0.5) and whether every verdict and runtime check
+#    status is the same in both.
+#
+# Usage: benches/runtime_verdicts.sh   (needs Docker and the images of `assay images`; only
+# the runs' own containers are contacted)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+FIX="$ROOT/tests/fixtures/runtime"
+cargo build --release -q --bin assay
+ASSAY="${CARGO_TARGET_DIR:-$ROOT/target}/release/assay"
+"$ASSAY" images --offline >/dev/null
+now_ms() { date +%s%3N; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# verdict, each runtime check's status, and runtime.up's evidence, from a --format json run
+summarise() {
+  python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for r in (v if isinstance(v, list) else [v]):
+    checks = {c["id"]: c for c in r["checks"]}
+    runtime = " ".join(f"{k.split(".")[1]}={c["status"]}" for k, c in sorted(checks.items()) if k.startswith("runtime."))
+    up = checks.get("runtime.up", {}).get("evidence", "")
+    print(f"{r.get(\"verdict\")}\t{runtime}\t{up}")
+'
+}
+
+echo "== fail fast (target: judged within 20 s of the cause; each alone)"
+printf '%-24s %8s  %s\n' fixture wall headline
+for f in crash-loop wrong-password-restart exit-1; do
+  t0=$(now_ms)
+  out=$("$ASSAY" evaluate --format json "$FIX/$f" 2>/dev/null || true)
+  t=$(( $(now_ms) - t0 ))
+  line=$(printf '%s' "$out" | summarise)
+  printf '%-24s %6.1f s  %s\n' "$f" "$(awk -v t="$t" 'BEGIN { print t / 1000 }')" "$(printf '%s' "$line" | cut -f1,3)"
+done
+
+echo
+echo "== batch of 8, --jobs 4 against --jobs 1"
+batch=()
+i=0
+for f in well-wired no-wait crash-loop broken-wiring well-wired exit-1 no-wait wrong-password-restart; do
+  i=$((i + 1))
+  cp -r "$FIX/$f" "$work/$i-$f"
+  batch+=("$work/$i-$f")
+done
+declare -A wall sums
+for jobs in 1 4; do
+  t0=$(now_ms)
+  "$ASSAY" evaluate --format json --jobs "$jobs" "${batch[@]}" 2>/dev/null >"$work/jobs$jobs.json" || true
+  wall[$jobs]=$(( $(now_ms) - t0 ))
+  sums[$jobs]=$(summarise <"$work/jobs$jobs.json" | cut -f1,2)
+  awk -v j="$jobs" -v t="${wall[$jobs]}" 'BEGIN { printf "--jobs %s: %.1f s\n", j, t / 1000 }'
+done
+paste <(printf '%s\n' "${batch[@]##*/}") <(printf '%s\n' "${sums[1]}" | cut -f1) <(printf '%s\n' "${sums[4]}" | cut -f1) |
+  awk -F'\t' 'BEGIN { printf "%-28s %-8s %-8s\n", "submission", "jobs 1", "jobs 4" } { printf "%-28s %-8s %-8s\n", $1, $2, $3 }'
+if [ "${sums[1]}" = "${sums[4]}" ]; then same=yes; else same=NO; fi
+awk -v a="${wall[4]}" -v b="${wall[1]}" -v s="$same" 'BEGIN {
+  printf "jobs 4 / jobs 1 = %.2f (target <= 0.50); same verdicts and runtime statuses: %s\n", a / b, s }'

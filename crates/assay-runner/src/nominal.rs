@@ -1,0 +1,135 @@
+//! Nominal db readiness: how long a db image takes, on this grader, to become ready when
+//! nothing else runs. A `runtime.up` failure whose cause may be timing is graded again only
+//! when the db was later than nominal (README, "Runtime verdicts and load").
+//!
+//! The figure is kept per image id in the state dir (`nominal-db.json`) as the fastest seen:
+//! measured alone ([`measure`], while no other grading of this process runs) and lowered by
+//! any run whose db was faster (load can only make a start slower, so the minimum is the
+//! closest to an idle host).
+
+use crate::plan::ContainerSpec;
+use crate::run::{ready_after, DbReady, RunError};
+use assay_sandbox::Engine;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The file, in the state dir.
+pub const FILE: &str = "nominal-db.json";
+
+/// Longest a measurement waits for the db.
+pub const MEASURE_CAP: Duration = Duration::from_secs(60);
+
+/// How much later than nominal a db may be before its lateness counts as the grader's load:
+/// half as long again, plus a second.
+pub fn late(ready: Duration, nominal: Duration) -> bool {
+    ready > nominal.mul_f64(1.5) + Duration::from_secs(1)
+}
+
+/// The kept figures: image id → fastest readiness seen, in milliseconds.
+#[derive(Debug, Clone)]
+pub struct NominalStore {
+    path: PathBuf,
+}
+
+impl NominalStore {
+    pub fn new(state_dir: &Path) -> NominalStore {
+        NominalStore {
+            path: state_dir.join(FILE),
+        }
+    }
+
+    fn read(&self) -> BTreeMap<String, u64> {
+        std::fs::read(&self.path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// The nominal readiness of `image_id`, if known.
+    pub fn get(&self, image_id: &str) -> Option<Duration> {
+        self.read()
+            .get(image_id)
+            .map(|ms| Duration::from_millis(*ms))
+    }
+
+    /// Keeps `ready` for `image_id` when it is the fastest seen. A failure to write only loses
+    /// the figure (it is measured again when needed).
+    pub fn observe(&self, image_id: &str, ready: Duration) {
+        let mut all = self.read();
+        let ms = ready.as_millis().min(u64::MAX as u128) as u64;
+        if all.get(image_id).is_some_and(|old| *old <= ms) {
+            return;
+        }
+        all.insert(image_id.to_string(), ms);
+        let Some(dir) = self.path.parent() else {
+            return;
+        };
+        let _ = std::fs::create_dir_all(dir);
+        let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) else {
+            return;
+        };
+        let body = serde_json::to_vec_pretty(&all).unwrap_or_default();
+        if std::io::Write::write_all(&mut tmp, &body).is_ok() {
+            let _ = tmp.persist(&self.path);
+        }
+    }
+}
+
+/// Starts `spec` (from [`crate::RunPlan::nominal_db`]) alone and returns how long its real
+/// server took to become ready, or `None` when it did not within [`MEASURE_CAP`]. The
+/// container is removed on every path.
+pub async fn measure(engine: &Engine, spec: &ContainerSpec) -> Result<Option<Duration>, RunError> {
+    engine
+        .create_container(&spec.name, spec.create_body())
+        .await?;
+    let measured = async {
+        engine.start_container(&spec.name).await?;
+        let until = Instant::now() + MEASURE_CAP;
+        while Instant::now() < until {
+            let info = engine.inspect_container(&spec.name).await?;
+            let st = info.state.clone().unwrap_or_default();
+            if st.running != Some(true) {
+                return Ok(None);
+            }
+            if let Some(started) = st.started_at.as_deref() {
+                let lines = engine.logs_head_timed(&spec.name).await?;
+                if let DbReady::After(d) = ready_after(started, &lines) {
+                    return Ok(Some(d));
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok::<_, RunError>(None)
+    }
+    .await;
+    let removed = engine.remove_container(&spec.name).await;
+    let d = measured?;
+    removed?;
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fastest_figure_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NominalStore::new(dir.path());
+        assert_eq!(store.get("sha256:a"), None);
+        store.observe("sha256:a", Duration::from_millis(2400));
+        store.observe("sha256:a", Duration::from_millis(5100));
+        assert_eq!(store.get("sha256:a"), Some(Duration::from_millis(2400)));
+        store.observe("sha256:a", Duration::from_millis(1900));
+        assert_eq!(store.get("sha256:a"), Some(Duration::from_millis(1900)));
+        assert_eq!(store.get("sha256:b"), None);
+    }
+
+    #[test]
+    fn lateness_allows_half_again_and_a_second() {
+        let n = Duration::from_secs(2);
+        assert!(!late(Duration::from_millis(3900), n));
+        assert!(late(Duration::from_millis(4100), n));
+    }
+}

@@ -1,0 +1,137 @@
+//! The same submission gets the same runtime verdict alone and in a `--jobs 4` batch
+//! (README, "Runtime verdicts and load"). Runs in the `runtime-load` test group (one at a
+//! time): it is the load.
+
+mod support;
+use std::collections::BTreeMap;
+use support::*;
+
+const FIXTURES: [&str; 3] = ["no-wait", "well-wired", "broken-wiring"];
+
+/// What must not change with the load: the verdict and every runtime check's status.
+fn outcome(report: &serde_json::Value) -> (String, BTreeMap<String, String>) {
+    let checks = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["id"].as_str().is_some_and(|i| i.starts_with("runtime.")))
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    (
+        report["verdict"].as_str().unwrap_or("?").to_string(),
+        checks,
+    )
+}
+
+/// The notes a run left about the grader's load on `runtime.up`.
+fn load_notes(report: &serde_json::Value) -> Vec<String> {
+    check(report, "runtime.up")["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["message"].as_str())
+        .filter(|m| {
+            m.contains("became ready") || m.contains("start slot") || m.contains("graded twice")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Seconds in a note's "… N.N s after it started; nominal … M.M s".
+fn lateness(note: &str) -> Option<(f64, f64)> {
+    let nums: Vec<f64> = note
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    (note.contains("became ready") && nums.len() >= 2).then(|| (nums[0], nums[1]))
+}
+
+#[test]
+fn verdicts_in_a_jobs_4_batch_equal_those_graded_alone() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
+        return;
+    }
+    let root = repo_root().join("tests/fixtures/runtime");
+    let evaluate = |paths: &[String], jobs: &str| {
+        let mut args = vec!["evaluate", "--format", "json", "--jobs", jobs];
+        args.extend(paths.iter().map(String::as_str));
+        let o = assay(&args);
+        json_reports(&stdout(&o), &stderr(&o))
+    };
+
+    // Alone, one at a time: the verdict each fixture must keep.
+    let mut alone = BTreeMap::new();
+    for f in FIXTURES {
+        let r = evaluate(&[root.join(f).display().to_string()], "1");
+        alone.insert(f, outcome(&r[0]));
+    }
+    let status = |f: &str, id: &str| alone[f].1.get(id).cloned().unwrap_or_default();
+    // What each means on an idle grader (README table in tests/fixtures/runtime).
+    assert_eq!(status("no-wait", "runtime.up"), "pass", "{alone:#?}");
+    assert_eq!(
+        status("no-wait", "runtime.cold-start"),
+        "fail",
+        "{alone:#?}"
+    );
+    assert_eq!(alone["well-wired"].0, "PASS", "{alone:#?}");
+    assert_eq!(status("broken-wiring", "runtime.up"), "fail", "{alone:#?}");
+
+    // Three copies of each in one batch of four at a time.
+    let batch_dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for copy in 1..=3 {
+        for f in FIXTURES {
+            let dst = batch_dir.path().join(format!("{f}-{copy}"));
+            copy_dir(&root.join(f), &dst);
+            paths.push(dst.display().to_string());
+        }
+    }
+    let batch = evaluate(&paths, "4");
+    assert_eq!(batch.len(), paths.len());
+
+    let mut late = Vec::new();
+    let mut rerun = 0;
+    let mut queued = 0;
+    for (path, report) in paths.iter().zip(&batch) {
+        let name = std::path::Path::new(path)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let fixture = FIXTURES
+            .iter()
+            .find(|f| name.starts_with(&format!("{f}-")))
+            .unwrap();
+        assert_eq!(
+            outcome(report),
+            alone[fixture],
+            "{name} in the batch differs from {fixture} alone: {report:#}"
+        );
+        for n in load_notes(report) {
+            eprintln!("{name}: {n}");
+            rerun += usize::from(n.contains("graded twice"));
+            queued += usize::from(n.contains("start slot"));
+            if let Some(l) = lateness(&n) {
+                late.push(l);
+            }
+        }
+    }
+    // The positive control: how much the load slowed the db down, so a run where it did not
+    // bite is visible.
+    late.sort_by(|a, b| (a.0 - a.1).total_cmp(&(b.0 - b.1)));
+    let spread: Vec<String> = late
+        .iter()
+        .map(|(r, n)| format!("+{:.1} s ({r:.1} vs {n:.1})", r - n))
+        .collect();
+    eprintln!(
+        "load control: {} of {} runs had a db later than nominal [{}]; {queued} waited for a start slot; {rerun} were graded again",
+        late.len(),
+        batch.len(),
+        spread.join(", ")
+    );
+}
