@@ -56,6 +56,22 @@ pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
     Ok(RuntimeCtx { rt, engine, cancel })
 }
 
+/// Moves the runner's warnings about how the runtime phase went (graded twice and why, a
+/// transient daemon error retried, the db held back without the freezer, a healthcheck
+/// raised to the floor) from the checks' details to the report's notes, which every format
+/// shows whatever the checks' status.
+fn grading_notes(results: &mut [CheckResult]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for r in results.iter_mut() {
+        let (lifted, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut r.details)
+            .into_iter()
+            .partition(|d| d.severity == assay_core::Severity::Warning);
+        r.details = kept;
+        notes.extend(lifted.into_iter().map(|d| format!("{}: {d}", r.id)));
+    }
+    notes
+}
+
 /// Runs one submission's stack and returns the `runtime.*` results, plus notes for the reviewer.
 pub fn run(
     ctx: &RuntimeCtx,
@@ -146,7 +162,10 @@ pub fn run(
         results
     });
     match results {
-        Ok(r) => Ok((r, notes)),
+        Ok(mut r) => {
+            notes.extend(grading_notes(&mut r));
+            Ok((r, notes))
+        }
         Err(e) => Err(EvaluateError::CouldNotGrade(e.to_string())),
     }
 }

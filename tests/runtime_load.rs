@@ -28,13 +28,16 @@ fn outcome(report: &serde_json::Value) -> (String, BTreeMap<String, String>) {
     )
 }
 
-/// The notes a run left about the grader's load on `runtime.up`.
+/// The notes a run left about the grader's load: on `runtime.up` and in the report's notes.
 fn load_notes(report: &serde_json::Value) -> Vec<String> {
-    check(report, "runtime.up")["details"]
+    let details = check(report, "runtime.up")["details"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|d| d["message"].as_str())
+        .filter_map(|d| d["message"].as_str());
+    let notes = report["notes"].as_array().into_iter().flatten();
+    details
+        .chain(notes.filter_map(|n| n.as_str()))
         .filter(|m| {
             m.contains("became ready") || m.contains("start slot") || m.contains("graded twice")
         })

@@ -466,7 +466,14 @@ struct Outcome {
     plan_notes: Vec<Diagnostic>,
 }
 
-/// What the main run saw of its db and its start, for the re-run decision and the notes.
+/// What each run of one grading saw of its db.
+#[derive(Debug, Clone, Default)]
+struct Timings {
+    main: Option<DbRun>,
+    cold: Option<DbRun>,
+}
+
+/// What a run saw of its db and its start, for the re-run decision and the notes.
 #[derive(Debug, Clone)]
 struct DbRun {
     ready: DbReady,
@@ -580,7 +587,10 @@ async fn main_steps(
 
 /// The cold-start run: the db is paused right after it starts; the stack must still converge
 /// and round-trip.
-async fn cold_steps(stack: &mut Stack<'_>, pause: Duration) -> Result<CheckResult, RunError> {
+async fn cold_steps(
+    stack: &mut Stack<'_>,
+    pause: Duration,
+) -> Result<(CheckResult, DbRun), RunError> {
     let id = CheckId::RuntimeColdStart;
     let containers = stack.service_containers();
     let secs = pause.as_secs();
@@ -595,6 +605,11 @@ async fn cold_steps(stack: &mut Stack<'_>, pause: Duration) -> Result<CheckResul
             Err(f) => Err(f),
         },
         Err(f) => Err(f),
+    };
+    let db = DbRun {
+        ready: stack.db_ready().await,
+        image_id: stack.db_image_id(),
+        queued: stack.queued(),
     };
     // Say how the db was really held back: paused, or cut off when the freezer refused.
     let held = if stack.held_back_note().is_some() {
@@ -612,14 +627,15 @@ async fn cold_steps(stack: &mut Stack<'_>, pause: Duration) -> Result<CheckResul
             failed_at(stack, id, f, &containers).await
         }
     };
-    Ok(match stack.held_back_note() {
+    let result = match stack.held_back_note() {
         Some(note) => {
             let mut r = result;
-            r.details.push(Diagnostic::info(note));
+            r.details.push(Diagnostic::warning(note));
             r
         }
         None => result,
-    })
+    };
+    Ok((result, db))
 }
 
 /// Sets a run up, runs `steps`, and tears down whatever happened.
@@ -693,67 +709,128 @@ pub async fn run_checks(
 ) -> Result<Vec<CheckResult>, RunError> {
     let engine = engine.with_own_retry_log();
     let store = NominalStore::new(&inputs.state_dir);
-    let (first, db) = {
+    let (first, timings) = {
         let _shared = GRADING.read().await;
         grade_once(&engine, project, inputs, cancel.clone()).await?
     };
-    observe(&store, db.as_ref());
-    let up = first.iter().find(|r| r.id == CheckId::RuntimeUp);
-    let (Some(up), Some(db)) = (
-        up.filter(|u| u.status == Status::Fail && may_be_timing(u)),
-        db,
-    ) else {
-        return Ok(with_run_notes(first, &engine, &store, None));
-    };
-    let why = up.evidence.clone();
+    observe(&store, timings.main.as_ref());
+    // The failures the load may have caused, with the db run and the hold that belong to it.
+    let pause = inputs.cold_start_pause;
+    let suspects: Vec<(&CheckResult, &DbRun, Duration)> = [
+        (CheckId::RuntimeUp, timings.main.as_ref(), Duration::ZERO),
+        (CheckId::RuntimeColdStart, timings.cold.as_ref(), pause),
+    ]
+    .into_iter()
+    .filter_map(|(id, db, held)| {
+        let r = first.iter().find(|r| r.id == id)?;
+        (r.status == Status::Fail && may_be_timing(r)).then_some((r, db?, held))
+    })
+    .collect();
+    if suspects.is_empty() {
+        return Ok(with_run_notes(
+            first,
+            &engine,
+            &store,
+            timings.main.as_ref(),
+        ));
+    }
     let started = std::time::Instant::now();
     let _alone = GRADING.write().await;
     let waited = started.elapsed();
-    let nominal = match db.image_id.as_deref() {
+    let image = suspects.iter().find_map(|(_, db, _)| db.image_id.clone());
+    let nominal = match image.as_deref() {
         Some(id) => match store.get(id) {
             Some(n) => Some(n),
             None => measure_nominal(&engine, project, inputs, &store, id).await?,
         },
         None => None,
     };
-    if let (DbReady::After(ready), Some(n)) = (db.ready, nominal) {
-        if !nominal::late(ready, n) {
-            let mut first = first;
-            if let Some(up) = first.iter_mut().find(|r| r.id == CheckId::RuntimeUp) {
-                up.details.push(Diagnostic::info(format!(
-                    "not graded again: the db was ready {:.1} s after it started, within its nominal time on this grader ({:.1} s), so the failure is not the grader's load",
-                    ready.as_secs_f64(),
-                    n.as_secs_f64()
+    // Graded again when a suspect's db was late, or when nominal is not known.
+    let late: Vec<String> = suspects
+        .iter()
+        .filter(|(_, db, held)| nominal.is_none_or(|n| nominal::db_was_late(db.ready, *held, n)))
+        .map(|(r, db, held)| {
+            format!(
+                "{} ({}; {})",
+                r.id,
+                r.evidence,
+                lateness(db.ready, *held, nominal)
+            )
+        })
+        .collect();
+    if late.is_empty() {
+        let mut first = first;
+        for (id, db, held) in [
+            (CheckId::RuntimeUp, timings.main.as_ref(), Duration::ZERO),
+            (CheckId::RuntimeColdStart, timings.cold.as_ref(), pause),
+        ] {
+            let (Some(r), Some(db)) = (first.iter_mut().find(|r| r.id == id), db) else {
+                continue;
+            };
+            if r.status == Status::Fail && may_be_timing(r) {
+                r.details.push(Diagnostic::warning(format!(
+                    "{id} was not graded again: {}, so the failure is not the grader's load",
+                    lateness(db.ready, held, nominal)
                 )));
             }
-            return Ok(with_run_notes(first, &engine, &store, Some(&db)));
         }
+        return Ok(with_run_notes(
+            first,
+            &engine,
+            &store,
+            timings.main.as_ref(),
+        ));
     }
-    let lateness = match (db.ready, nominal) {
-        (DbReady::After(r), Some(n)) => format!(
-            "the db was ready {:.1} s after it started, nominal here is {:.1} s",
-            r.as_secs_f64(),
-            n.as_secs_f64()
-        ),
-        (DbReady::After(r), None) => {
-            format!("the db was ready {:.1} s after it started", r.as_secs_f64())
-        }
-        _ => "the db was not ready yet when it failed".into(),
+    let (mut second, timings2) = grade_once(&engine, project, inputs, cancel).await?;
+    observe(&store, timings2.main.as_ref());
+    let outcome = |id: CheckId, results: &[CheckResult]| {
+        results
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.status.to_string())
+            .unwrap_or_default()
     };
-    let (mut second, db2) = grade_once(&engine, project, inputs, cancel).await?;
-    observe(&store, db2.as_ref());
+    let changed: Vec<String> = suspects
+        .iter()
+        .map(|(r, _, _)| format!("{} {}", r.id, outcome(r.id, &second)))
+        .collect();
     if let Some(up) = second.iter_mut().find(|r| r.id == CheckId::RuntimeUp) {
-        let outcome = if up.status == Status::Pass {
-            "passed"
-        } else {
-            "failed again"
-        };
-        up.details.push(Diagnostic::info(format!(
-            "runtime.up was graded twice: the first run failed in a way the grader's load can cause ({why}; {lateness}); graded again with nothing else of this assay running (after waiting {:.1} s for that turn, not counted against the deadline), it {outcome}. This second run is the verdict.",
-            waited.as_secs_f64()
+        up.details.push(Diagnostic::warning(format!(
+            "the runtime phase was graded twice: the first run failed in a way the grader's load can cause, with the db later than nominal: {}. Graded again with nothing else of this assay running (after waiting {:.1} s for that turn, not counted against the deadline): {}. This second run is the verdict.",
+            late.join("; "),
+            waited.as_secs_f64(),
+            changed.join(", ")
         )));
     }
-    Ok(with_run_notes(second, &engine, &store, db2.as_ref()))
+    Ok(with_run_notes(
+        second,
+        &engine,
+        &store,
+        timings2.main.as_ref(),
+    ))
+}
+
+/// How a run's db compared with nominal, in words.
+fn lateness(seen: DbReady, held: Duration, nominal: Option<Duration>) -> String {
+    let held_note = if held.is_zero() {
+        String::new()
+    } else {
+        format!(" (held back {} s first)", held.as_secs())
+    };
+    let n = nominal
+        .map(|n| format!("nominal for its image here is {:.1} s", n.as_secs_f64()))
+        .unwrap_or_else(|| "its nominal time could not be measured".into());
+    match seen {
+        DbReady::After(d) => format!(
+            "the db was ready {:.1} s after it started{held_note}; {n}",
+            d.as_secs_f64()
+        ),
+        DbReady::NotYet(d) => format!(
+            "the db was not ready yet {:.1} s after it started{held_note}; {n}",
+            d.as_secs_f64()
+        ),
+        DbReady::Unknown => format!("the db's readiness could not be read from its log; {n}"),
+    }
 }
 
 /// Keeps a run's db readiness as a nominal candidate (the fastest seen per image).
@@ -804,7 +881,7 @@ fn with_run_notes(
         return results;
     };
     for l in engine.retry_log().lines() {
-        up.details.push(Diagnostic::info(format!(
+        up.details.push(Diagnostic::warning(format!(
             "a transient Docker error was retried: {l}"
         )));
     }
@@ -836,7 +913,7 @@ async fn grade_once(
     project: &Project,
     inputs: &RunInputs,
     cancel: CancellationToken,
-) -> Result<(Vec<CheckResult>, Option<DbRun>), RunError> {
+) -> Result<(Vec<CheckResult>, Timings), RunError> {
     use CheckId::*;
     // The sweep only touches dead runs, so it runs alongside this one.
     let sweep = reaper::sweep(engine, &inputs.state_dir, reaper::SweepMode::Dead);
@@ -857,7 +934,7 @@ async fn grade_once(
     };
     let cold = async {
         if !inputs.scenarios.cold_start {
-            return Ok(Ok(not_run(RuntimeColdStart)));
+            return Ok(Ok((not_run(RuntimeColdStart), None)));
         }
         let pause = inputs.cold_start_pause;
         with_stack(
@@ -865,7 +942,7 @@ async fn grade_once(
             project,
             inputs,
             cold_cancel.clone(),
-            async |s: &mut Stack<'_>| cold_steps(s, pause).await,
+            async |s: &mut Stack<'_>| cold_steps(s, pause).await.map(|(r, d)| (r, Some(d))),
         )
         .await
     };
@@ -899,16 +976,16 @@ async fn grade_once(
             ] {
                 results.push(blocked(id, "runtime.up failed"));
             }
-            return Ok((results, None));
+            return Ok((results, Timings::default()));
         }
     };
-    let cold = if outcome.up_failed {
-        blocked(RuntimeColdStart, "runtime.up failed")
+    let (cold, cold_db) = if outcome.up_failed {
+        (blocked(RuntimeColdStart, "runtime.up failed"), None)
     } else {
         match cold {
             Ok(Ok(r)) => r,
-            Ok(Err(_)) => blocked(RuntimeColdStart, "the project cannot be run"),
-            Err(RunError::Cancelled) => blocked(RuntimeColdStart, "runtime.up failed"),
+            Ok(Err(_)) => (blocked(RuntimeColdStart, "the project cannot be run"), None),
+            Err(RunError::Cancelled) => (blocked(RuntimeColdStart, "runtime.up failed"), None),
             Err(e) => return Err(e),
         }
     };
@@ -918,7 +995,13 @@ async fn grade_once(
     }
     results.push(cold);
     results.sort_by_key(|r| r.id);
-    Ok((results, Some(outcome.db)))
+    Ok((
+        results,
+        Timings {
+            main: Some(outcome.db),
+            cold: cold_db,
+        },
+    ))
 }
 
 #[cfg(test)]

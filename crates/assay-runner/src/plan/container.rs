@@ -224,7 +224,7 @@ fn health_config(
             // Zero means "Docker's default" (30 s), not "as often as possible".
             Some(n) if n > 0 && n < floor => {
                 let shown = at.as_ref().map(|l| l.value.clone()).unwrap_or_default();
-                let mut d = Diagnostic::info(format!(
+                let mut d = Diagnostic::warning(format!(
                     "service `{service}`: healthcheck {field} `{shown}` was raised to {} s for this run (the daemon runs each check; a shorter {field} would load the whole grading host)",
                     HEALTH_FLOOR.as_secs()
                 ));

@@ -27,40 +27,41 @@ pub const ADMISSION_HOLD_CAP: Duration = Duration::from_secs(60);
 pub enum DbReady {
     /// Ready this long after the container started.
     After(Duration),
-    /// Not ready when the log was read, as far as it tells (a server that logs elsewhere
-    /// never says it is).
-    NotYet,
+    /// Not ready when the log was read, this long after the container started, as far as
+    /// the log tells (a server that logs elsewhere never says it is).
+    NotYet(Duration),
     /// The times could not be read.
     Unknown,
 }
 
 /// Reads the real server's readiness from `lines` (`(RFC 3339 time, text)`, the daemon's)
-/// of a container started at `started_at` (RFC 3339, from inspect).
-pub fn ready_after(started_at: &str, lines: &[(String, String)]) -> DbReady {
+/// of a container started at `started_at` (RFC 3339, from inspect), the log read at `now`.
+pub fn ready_after(started_at: &str, lines: &[(String, String)], now: jiff::Timestamp) -> DbReady {
+    let Ok(start) = started_at.parse::<jiff::Timestamp>() else {
+        return DbReady::Unknown;
+    };
+    let since = |t: jiff::Timestamp| -> Duration {
+        t.duration_since(start).try_into().unwrap_or(Duration::ZERO)
+    };
+    let not_yet = DbReady::NotYet(since(now));
     let has = |l: &(String, String), m: &str| l.1.contains(m);
     let init_begin = lines.iter().position(|l| has(l, INIT_BEGIN));
     let init_done = lines.iter().rposition(|l| has(l, INIT_DONE));
     let from = match (init_begin, init_done) {
-        (Some(_), None) => return DbReady::NotYet,
+        (Some(_), None) => return not_yet,
         (_, Some(done)) => done + 1,
         (None, None) => 0,
     };
     let Some(at) = lines[from..].iter().position(|l| has(l, READY)) else {
-        return DbReady::NotYet;
+        return not_yet;
     };
     let ready = &lines[from + at];
     if lines[from + at..].iter().any(|l| has(l, SHUT_DOWN)) {
-        return DbReady::NotYet;
+        return not_yet;
     }
-    match (
-        started_at.parse::<jiff::Timestamp>(),
-        ready.0.parse::<jiff::Timestamp>(),
-    ) {
-        (Ok(start), Ok(at)) => match at.duration_since(start).try_into() {
-            Ok(d) => DbReady::After(d),
-            Err(_) => DbReady::After(Duration::ZERO),
-        },
-        _ => DbReady::Unknown,
+    match ready.0.parse::<jiff::Timestamp>() {
+        Ok(at) => DbReady::After(since(at)),
+        Err(_) => DbReady::Unknown,
     }
 }
 
@@ -92,13 +93,19 @@ mod tests {
 
     const START: &str = "2026-11-29T07:00:00.000000000Z";
 
+    fn now() -> jiff::Timestamp {
+        "2026-11-29T07:00:05Z".parse().unwrap()
+    }
+
+    const FIVE: DbReady = DbReady::NotYet(Duration::from_secs(5));
+
     #[test]
     fn the_private_init_server_does_not_count() {
         let mut lines = log(&[
             ("2026-11-29T07:00:00.100Z", "The files belonging to this database system will be owned by user \"postgres\"."),
             ("2026-11-29T07:00:01.200Z", "2026-11-29 07:00:01.200 UTC [48] LOG:  database system is ready to accept connections"),
         ]);
-        assert_eq!(ready_after(START, &lines), DbReady::NotYet);
+        assert_eq!(ready_after(START, &lines, now()), FIVE);
         lines.extend(log(&[
             (
                 "2026-11-29T07:00:01.900Z",
@@ -109,13 +116,13 @@ mod tests {
                 "PostgreSQL init process complete; ready for start up.",
             ),
         ]));
-        assert_eq!(ready_after(START, &lines), DbReady::NotYet);
+        assert_eq!(ready_after(START, &lines, now()), FIVE);
         lines.extend(log(&[(
             "2026-11-29T07:00:02.750Z",
             "2026-11-29 07:00:02.750 UTC [1] LOG:  database system is ready to accept connections",
         )]));
         assert_eq!(
-            ready_after(START, &lines),
+            ready_after(START, &lines, now()),
             DbReady::After(Duration::from_millis(2750))
         );
     }
@@ -127,7 +134,7 @@ mod tests {
             ("2026-11-29T07:00:00.400Z", "LOG:  database system is ready to accept connections"),
         ]);
         assert_eq!(
-            ready_after(START, &lines),
+            ready_after(START, &lines, now()),
             DbReady::After(Duration::from_millis(400))
         );
     }
@@ -144,14 +151,14 @@ mod tests {
                 "LOG:  database system is shut down",
             ),
         ]);
-        assert_eq!(ready_after(START, &stopped), DbReady::NotYet);
+        assert_eq!(ready_after(START, &stopped, now()), FIVE);
         let quiet = log(&[("2026-11-29T07:00:00.050Z", "logging to /var/log/pg.log")]);
-        assert_eq!(ready_after(START, &quiet), DbReady::NotYet);
+        assert_eq!(ready_after(START, &quiet, now()), FIVE);
         let garbled = log(&[(
             "yesterday",
             "LOG:  database system is ready to accept connections",
         )]);
-        assert_eq!(ready_after(START, &garbled), DbReady::Unknown);
-        assert_eq!(ready_after(START, &[]), DbReady::NotYet);
+        assert_eq!(ready_after(START, &garbled, now()), DbReady::Unknown);
+        assert_eq!(ready_after(START, &[], now()), FIVE);
     }
 }

@@ -330,16 +330,18 @@ impl Stack<'_> {
         let cause = cause_line(&logs);
         let is_db = service == self.plan.db_service;
         let timing = cause.as_deref().map(cause_kind) == Some(CauseKind::Timing);
+        let times = match restarts {
+            1 => "once".to_string(),
+            n => format!("{n} times"),
+        };
         let mut ev = if oom {
-            format!("service `{service}` was killed for exceeding its memory limit (OOMKilled, exit {}) and is being restarted (restarted {restarts} times)", st.exit_code.unwrap_or(-1))
+            format!("service `{service}` was killed for exceeding its memory limit (OOMKilled, exit {}) and is being restarted (restarted {times})", st.exit_code.unwrap_or(-1))
         } else if is_db && restarts >= 1 {
-            format!(
-                "service `{service}` crashed and is being restarted (restarted {restarts} times)"
-            )
+            format!("service `{service}` crashed and is being restarted (restarted {times})")
         } else if restarts >= RESTART_LOOP && !timing {
-            format!("service `{service}` restarts in a loop (restarted {restarts} times)")
+            format!("service `{service}` restarts in a loop (restarted {times})")
         } else if restarts >= RESTART_LOOP && since_db_ready >= 2 {
-            format!("service `{service}` restarts in a loop (restarted {restarts} times, {since_db_ready} of them after the db was ready to accept connections)")
+            format!("service `{service}` restarts in a loop (restarted {times}, {since_db_ready} of them after the db was ready to accept connections)")
         } else {
             return Ok(None);
         };

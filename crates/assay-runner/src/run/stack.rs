@@ -297,22 +297,24 @@ impl<'e> Stack<'e> {
             return DbReady::Unknown;
         };
         let Ok(info) = self.engine.inspect_container(&db).await else {
-            return DbReady::NotYet;
+            return DbReady::NotYet(Duration::ZERO);
         };
         if let (Some(id), Ok(mut slot)) = (info.image.clone(), self.db_image.lock()) {
             *slot = Some(id);
         }
-        let Some(started) = info.state.as_ref().and_then(|s| s.started_at.clone()) else {
-            return DbReady::NotYet;
+        let started = info
+            .state
+            .as_ref()
+            .and_then(|s| s.started_at.clone())
+            // A container never started carries the zero time.
+            .filter(|t| !t.starts_with("0001-"));
+        let Some(started) = started else {
+            return DbReady::NotYet(Duration::ZERO);
         };
-        // A container never started carries the zero time.
-        if started.starts_with("0001-") {
-            return DbReady::NotYet;
-        }
         let Ok(lines) = self.engine.logs_head_timed(&db).await else {
-            return DbReady::NotYet;
+            return DbReady::Unknown;
         };
-        let r = ready_after(&started, &lines);
+        let r = ready_after(&started, &lines, jiff::Timestamp::now());
         if let Ok(mut slot) = self.db_ready.lock() {
             *slot = Some(r);
         }
@@ -488,13 +490,15 @@ impl<'e> Stack<'e> {
                 for c in &dep_plan.containers {
                     if let Err(mut f) = self.wait_ready(&c.name, &dep_plan.name, &readiness).await?
                     {
+                        // The dependency's own failure is the headline; what it held back
+                        // follows.
                         f.evidence = format!(
-                            "service `{}` was not started: dependency `{dep}` ({}) failed: {}",
+                            "{}; so service `{}`, which waits for `{dep}` ({}), was not started",
+                            f.evidence,
                             svc.name,
-                            cond.as_str(),
-                            f.evidence
+                            cond.as_str()
                         );
-                        f.location = Some(svc.location.clone());
+                        f.location = Some(dep_plan.location.clone());
                         return Ok(Err(f));
                     }
                 }
