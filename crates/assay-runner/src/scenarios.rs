@@ -711,7 +711,7 @@ pub async fn run_checks(
     let store = NominalStore::new(&inputs.state_dir);
     let (first, timings) = {
         let _shared = GRADING.read().await;
-        grade_once(&engine, project, inputs, cancel.clone()).await?
+        Box::pin(grade_once(&engine, project, inputs, cancel.clone())).await?
     };
     observe(&store, timings.main.as_ref());
     // The failures the load may have caused, with the db run and the hold that belong to it.
@@ -741,7 +741,7 @@ pub async fn run_checks(
     let nominal = match image.as_deref() {
         Some(id) => match store.get(id) {
             Some(n) => Some(n),
-            None => measure_nominal(&engine, project, inputs, &store, id).await?,
+            None => Box::pin(measure_nominal(&engine, project, inputs, &store, id)).await?,
         },
         None => None,
     };
@@ -781,7 +781,7 @@ pub async fn run_checks(
             timings.main.as_ref(),
         ));
     }
-    let (mut second, timings2) = grade_once(&engine, project, inputs, cancel).await?;
+    let (mut second, timings2) = Box::pin(grade_once(&engine, project, inputs, cancel)).await?;
     observe(&store, timings2.main.as_ref());
     let outcome = |id: CheckId, results: &[CheckResult]| {
         results
@@ -946,7 +946,8 @@ async fn grade_once(
         )
         .await
     };
-    let (swept, main, cold) = tokio::join!(sweep, main, cold);
+    // Boxed: a run's future is large, and both live side by side.
+    let (swept, main, cold) = tokio::join!(sweep, Box::pin(main), Box::pin(cold));
     if let Err(e) = swept {
         if e.is_unreachable() {
             return Err(e.into());

@@ -118,7 +118,15 @@ async fn sleep_infinity_as_the_db_command_times_out_with_evidence() {
         return;
     };
     let up = up(&results);
-    assert!(up.evidence.contains("dependency `db` (service_healthy) failed: service `db` was not healthy before the deadline"), "{}", up.evidence);
+    assert!(
+        up.evidence
+            .starts_with("service `db` was not healthy before the deadline")
+            && up.evidence.contains(
+                "so service `webapp`, which waits for `db` (service_healthy), was not started"
+            ),
+        "{}",
+        up.evidence
+    );
     assert!(
         up.details
             .iter()

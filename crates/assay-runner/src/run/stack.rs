@@ -583,15 +583,13 @@ impl<'e> Stack<'e> {
     /// [`super::db_ready`]).
     pub async fn up(&self, hooks: &Hooks) -> Step {
         let mut permit = Some(self.admit().await?);
-        let work = async {
+        let mut work = Box::pin(async {
             match self.start_services(hooks).await? {
                 Ok(()) => self.wait_up().await,
                 Err(f) => Ok(Err(f)),
             }
-        };
-        let settled = self.db_settled();
-        tokio::pin!(work);
-        tokio::pin!(settled);
+        });
+        let mut settled = Box::pin(self.db_settled());
         loop {
             tokio::select! {
                 r = &mut work => return r,
