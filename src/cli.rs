@@ -93,11 +93,12 @@ pub struct EvaluateArgs {
     /// Static checks only: no Docker needed; runtime checks are reported as not run.
     #[arg(long = "static")]
     pub static_only: bool,
-    /// Write report.json, report.md, report.html and junit.xml here (a sub-folder per
-    /// submission in a batch).
+    /// Write report.json, report.md, report.html and junit.xml here (error.json for a
+    /// submission assay could not grade). A batch gets a sub-folder per submission and, at DIR,
+    /// summary.csv, summary.json, index.html and a combined junit.xml.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// What to print on stdout.
+    /// What to print on stdout. json is always an array of reports (one per submission).
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
     /// Parallel evaluations in a batch.

@@ -407,6 +407,18 @@ fn merge_of_two_runs_equals_one_local_batch() {
     }
     assert_eq!(folders, 8);
 
+    // A folder named twice is merged once.
+    let twice = work.path().join("twice");
+    let o = assay(&[
+        "report",
+        "merge",
+        path_str(&run1),
+        path_str(&run1.join("good")),
+        "--out",
+        path_str(&twice),
+    ]);
+    assert_eq!(stdout(&o).lines().count(), 4, "{}", stdout(&o));
+
     // Merging into a folder that is not empty is refused before anything is written.
     let again = assay(&[
         "report",

@@ -496,6 +496,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
         return Err(usage(format!("{}: not a folder", out.display())));
     }
     let mut found = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     for input in inputs {
         let meta = std::fs::symlink_metadata(input)
             .map_err(|e| usage(format!("{}: {e}", input.display())))?;
@@ -512,6 +513,19 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
                 "{}: no {REPORT_FILE} or {ERROR_FILE} in it or its sub-folders",
                 input.display()
             )));
+        }
+        // A folder named twice (`merge a a/sub`) is merged once.
+        let mut i = before;
+        while i < found.len() {
+            let key = found[i]
+                .dir
+                .canonicalize()
+                .unwrap_or_else(|_| found[i].dir.clone());
+            if seen.insert(key) {
+                i += 1;
+            } else {
+                found.remove(i);
+            }
         }
     }
     batch_order(&mut found, |f| f.entry.submission());
@@ -645,6 +659,29 @@ mod tests {
         assert_eq!(unique_folder("a b.zip", &mut used), "a_b-2");
         assert_eq!(unique_folder("../x", &mut used), "submission.._x");
         assert_eq!(unique_folder("", &mut used), "submission");
+    }
+
+    #[test]
+    fn the_page_allows_exactly_its_own_script() {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let page = render_index(&Summary::of(&[]));
+        let csp = page
+            .split("script-src 'sha256-")
+            .nth(1)
+            .and_then(|r| r.split('\'').next())
+            .expect("a script hash in the policy");
+        let body = page
+            .split("<script>")
+            .nth(1)
+            .and_then(|r| r.split("</script>").next())
+            .expect("the script");
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body));
+        assert_eq!(
+            csp, hash,
+            "the browser runs the script only when these agree"
+        );
+        assert_eq!(page.matches("<script").count(), 1);
     }
 
     #[test]
