@@ -686,7 +686,12 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
             return Exit::CouldNotGrade;
         }
     }
-    print!("{}", report::render(&reports, args.format, color));
+    if args.format == report::Format::Junit && !ungraded.is_empty() {
+        // CI reads the JUnit on stdout too: what could not be graded is an <error> there.
+        print!("{}", report::render_junit_with(&reports, &ungraded));
+    } else {
+        print!("{}", report::render(&reports, args.format, color));
+    }
     worst
 }
 

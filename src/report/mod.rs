@@ -146,6 +146,14 @@ pub fn render(reports: &[Report], format: Format, color: ColorChoice) -> String 
     }
 }
 
+/// JUnit of the reports and of the submissions that could not be graded (an `<error>` each),
+/// those last.
+pub fn render_junit_with(reports: &[Report], ungraded: &[summary::GradeError]) -> String {
+    let mut entries = summary::Entry::of_reports(reports);
+    entries.extend(ungraded.iter().cloned().map(summary::Entry::CouldNotGrade));
+    junit::render_junit(&entries)
+}
+
 /// Writes report.json, report.md, report.html and junit.xml into `dir`.
 pub fn write_all(report: &Report, dir: &std::path::Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
