@@ -344,3 +344,35 @@ fn gitlab_job_script_writes_junit_and_code_quality() {
         stdout(&out)
     );
 }
+
+/// A zip's entries are no files of the runner: the annotation has no `file=` and names the
+/// submission and the place in its message instead.
+#[test]
+fn annotations_of_a_zip_carry_the_place_in_the_message() {
+    let src = repo_root().join("crates/assay-checks/tests/fixtures/submissions/wrong-host");
+    let compose = std::fs::read(src.join("compose.yaml")).unwrap();
+    let env = std::fs::read(src.join(".env")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("cand.zip");
+    std::fs::write(
+        &zip,
+        stored_zip(&[("compose.yaml", &compose), (".env", &env)]),
+    )
+    .unwrap();
+    let o = assay(&[
+        "evaluate",
+        "--static",
+        "--format",
+        "github",
+        zip.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    let host = text
+        .lines()
+        .find(|l| l.contains("title=assay compose.db-host"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(host.starts_with("::error title="), "{host}");
+    assert!(host.contains("::cand.zip: compose.yaml:"), "{host}");
+    assert!(text.lines().all(|l| !l.contains("file=")), "{text}");
+}
