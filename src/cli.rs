@@ -69,6 +69,10 @@ pub enum Command {
         after_help = "Examples:\n  assay logs generate --out access.log --lines 5000 --own 10.0.0.0/8\n  assay logs count access.log --own 10.0.0.0/8\n  assay logs grade access.log --answer 1234 --own 10.0.0.0/8\n  assay logs follow /var/log/nginx/access.log --from-end"
     )]
     Logs(assay_logs::LogsCommand),
+    /// Work with reports already written: merge the reports of CI jobs or cluster pods into
+    /// one batch folder.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Internal: the PDF/.docx parser child `assay evaluate` starts for each such answer
     /// document (request and document on stdin, reply on stdout; see `assay_essays::extract::process`).
     #[command(name = PARSER_SUBCOMMAND, hide = true)]
@@ -89,11 +93,12 @@ pub struct EvaluateArgs {
     /// Static checks only: no Docker needed; runtime checks are reported as not run.
     #[arg(long = "static")]
     pub static_only: bool,
-    /// Write report.json, report.md, report.html and junit.xml here (a sub-folder per
-    /// submission in a batch).
+    /// Write report.json, report.md, report.html and junit.xml here (error.json for a
+    /// submission assay could not grade). A batch gets a sub-folder per submission and, at DIR,
+    /// summary.csv, summary.json, index.html and a combined junit.xml.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// What to print on stdout.
+    /// What to print on stdout. json is always an array of reports (one per submission).
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
     /// Parallel evaluations in a batch.
@@ -110,6 +115,24 @@ pub struct EvaluateArgs {
     /// environment is never used for interpolation.
     #[arg(long = "env", value_name = "KEY=VAL", value_parser = parse_key_val)]
     pub env: Vec<(String, String)>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Merge the report folders of separate runs (one per CI job, matrix entry or pod) into one
+    /// batch folder: each submission's reports copied into a folder of its own, and the
+    /// summary.csv, summary.json, index.html and combined junit.xml a local batch writes.
+    #[command(
+        after_help = "Examples:\n  assay report merge job-1/ job-2/ job-3/ --out all/\n  assay report merge artifacts/ --out all/   # every report.json (or error.json) up to four folders down\n\nExit codes: 0 every submission PASS · 1 at least one FAIL · 2 usage error (an input that is not a report folder, a report of another schema version, an output folder that is not empty) · 3 could not grade or write."
+    )]
+    Merge {
+        /// Folders written by `assay evaluate --out` (a single submission's or a batch's).
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// The merged batch folder; it must be empty or not exist yet.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,6 +222,9 @@ pub fn run(cli: Cli) -> Exit {
             }
         }
         Command::Logs(cmd) => run_logs(cmd),
+        Command::Report(ReportCommand::Merge { dirs, out }) => {
+            crate::report::run_merge(&dirs, &out)
+        }
         Command::ParseDocument => match assay_essays::child_main() {
             0 => Exit::Pass,
             _ => Exit::CouldNotGrade,

@@ -64,38 +64,43 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     let mut notes = Vec::new();
     let mut essay_answers = Vec::new();
     let mut documents_searched = Vec::new();
-    let (mut results, answers, files) =
-        match assay_intake::open(submission, &rubric.intake, &discover) {
-            Err(e @ assay_intake::IntakeError::Usage { .. }) => {
-                return Err(EvaluateError::Usage(e.to_string()))
+    let mut timings = Timings::default();
+    let intake_started = Instant::now();
+    let opened = assay_intake::open(submission, &rubric.intake, &discover);
+    timings.stamp_ids(&[CheckId::IntakeUnpack], intake_started);
+    let (mut results, answers, files) = match opened {
+        Err(e @ assay_intake::IntakeError::Usage { .. }) => {
+            return Err(EvaluateError::Usage(e.to_string()))
+        }
+        Err(e @ assay_intake::IntakeError::Internal { .. }) => {
+            return Err(EvaluateError::CouldNotGrade(e.to_string()))
+        }
+        Err(e @ assay_intake::IntakeError::Rejected { .. }) => {
+            let mut results = vec![CheckResult::fail(CheckId::IntakeUnpack, e.to_string())];
+            block_rest(&mut results, "intake.unpack failed");
+            (results, Vec::new(), FilesSummary::default())
+        }
+        Ok(ws) => {
+            for n in &ws.notes {
+                notes.push(n.to_string());
             }
-            Err(e @ assay_intake::IntakeError::Internal { .. }) => {
-                return Err(EvaluateError::CouldNotGrade(e.to_string()))
-            }
-            Err(e @ assay_intake::IntakeError::Rejected { .. }) => {
-                let mut results = vec![CheckResult::fail(CheckId::IntakeUnpack, e.to_string())];
-                block_rest(&mut results, "intake.unpack failed");
-                (results, Vec::new(), FilesSummary::default())
-            }
-            Ok(ws) => {
-                for n in &ws.notes {
-                    notes.push(n.to_string());
-                }
-                grade_workspace(
-                    &ws,
-                    opts,
-                    &mut notes,
-                    &mut essay_answers,
-                    &mut documents_searched,
-                )?
-            }
-        };
+            grade_workspace(
+                &ws,
+                opts,
+                &mut notes,
+                &mut essay_answers,
+                &mut documents_searched,
+                &mut timings,
+            )?
+        }
+    };
     if opts.static_only {
         // Left out of the verdict whatever else failed: a static evaluation says nothing about
         // the runtime, so a failed gate must not count them as zero.
         leave_out_runtime(&mut results);
     }
-    let scored = verdict::score(results, rubric);
+    let mut scored = verdict::score(results, rubric);
+    timings.apply(&mut scored.checks);
     let not_run = scored
         .checks
         .iter()
@@ -108,6 +113,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
         ));
     }
     Ok(Report {
+        schema_version: report::SCHEMA_VERSION,
         assay_version: env!("CARGO_PKG_VERSION").to_string(),
         submission: display_name(submission),
         verdict: scored.verdict,
@@ -127,12 +133,66 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
         documents_searched,
         essay_answers,
         duration_ms: started.elapsed().as_millis() as u64,
+        source_dir: relative_dir(submission),
     })
 }
 
+/// The submission as named on the command line when it is a directory below the current one
+/// (`""` for `.`; a path climbing out with `..` excepted): where CI annotations find its files.
+fn relative_dir(p: &Path) -> Option<String> {
+    let plain = p.is_relative()
+        && p.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+    (plain && p.is_dir()).then(|| {
+        slash(p)
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect::<Vec<_>>()
+            .join("/")
+    })
+}
+
+/// How long the step that decided each check took.
+#[derive(Debug, Default)]
+struct Timings(BTreeMap<CheckId, u64>);
+
+impl Timings {
+    /// Every id gets the time since `started`.
+    fn stamp_ids(&mut self, ids: &[CheckId], started: Instant) {
+        let ms = started.elapsed().as_millis() as u64;
+        for id in ids {
+            self.0.insert(*id, ms);
+        }
+    }
+
+    /// Every check in `results` that ran (not skipped) gets the time since `started`.
+    fn stamp(&mut self, results: &[CheckResult], started: Instant) {
+        let ran: Vec<CheckId> = results
+            .iter()
+            .filter(|r| r.status != Status::Skipped)
+            .map(|r| r.id)
+            .collect();
+        self.stamp_ids(&ran, started);
+    }
+
+    fn apply(&self, checks: &mut [verdict::ScoredCheck]) {
+        for c in checks {
+            if c.result.status != Status::Skipped {
+                c.duration_ms = self.0.get(&c.result.id).copied().unwrap_or(0);
+            }
+        }
+    }
+}
+
+/// The submission's file or folder name; `.` or `..` by the name of the folder they are.
 fn display_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+    let name = |q: &Path| q.file_name().map(|n| n.to_string_lossy().into_owned());
+    name(p)
+        .or_else(|| p.canonicalize().ok().and_then(|c| name(&c)))
         .unwrap_or_else(|| p.display().to_string())
 }
 
@@ -163,6 +223,7 @@ fn grade_workspace(
     notes: &mut Vec<String>,
     essay_answers: &mut Vec<assay_essays::Answer>,
     documents_searched: &mut Vec<assay_essays::SearchedDocument>,
+    timings: &mut Timings,
 ) -> Result<(Vec<CheckResult>, Vec<AnswerSummary>, FilesSummary), EvaluateError> {
     let d = &ws.discovery;
     let rubric = &opts.rubric;
@@ -196,6 +257,7 @@ fn grade_workspace(
         handout_markdown: crate::kit::handout_readme(rubric).into_iter().collect(),
         extractor: opts.extractor.clone(),
     };
+    let essays_started = Instant::now();
     let essays = assay_essays::grade_with(
         &ws.root,
         &d.answer_docs,
@@ -217,6 +279,7 @@ fn grade_workspace(
     {
         notes.push(format!("essays: {diag}"));
     }
+    timings.stamp(&essays.checks, essays_started);
     results.extend(essays.checks);
     *essay_answers = essays.answers;
     *documents_searched = essays.documents;
@@ -232,7 +295,10 @@ fn grade_workspace(
             env_overrides: opts.env_overrides.clone(),
             ..Default::default()
         };
+        let compose_started = Instant::now();
         let choice = choose_compose_file(&ws.root, discovered, &d.other_compose_files, &load, &ctx);
+        timings.stamp(&choice.facts.checks, compose_started);
+        timings.stamp_ids(&[CheckId::ComposeFound], compose_started);
         let file = &choice.file;
         let mut ev = format!("{} found", slash(file));
         if let Some(why) = &choice.why {
@@ -281,6 +347,7 @@ fn grade_workspace(
             );
             skip_family(&mut results, "runtime", SkipKind::Blocked, &reason);
         } else if let (Some(ctx), Some(project)) = (&opts.runtime, &loaded.project) {
+            let runtime_started = Instant::now();
             let (runtime, runtime_notes) = crate::runtime::run(
                 ctx,
                 &ws.root,
@@ -290,6 +357,7 @@ fn grade_workspace(
                 opts.timeout_secs,
                 opts.build_webapp,
             )?;
+            timings.stamp(&runtime, runtime_started);
             results.extend(runtime);
             notes.extend(runtime_notes);
         }
@@ -580,6 +648,8 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
     };
     let outcomes = crate::batch::evaluate_all(&args.submissions, &opts, args.jobs as usize);
     let mut reports = Vec::new();
+    // Submissions that could not be graded, by name, in input order among the reports.
+    let mut ungraded: Vec<report::summary::GradeError> = Vec::new();
     let mut worst = Exit::Pass;
     for (path, outcome) in args.submissions.iter().zip(outcomes) {
         match outcome {
@@ -598,6 +668,9 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
                 } else {
                     eprintln!("error: {shown}: {msg}");
                 }
+                if let EvaluateError::CouldNotGrade(why) = &e {
+                    ungraded.push(report::summary::GradeError::new(&display_name(path), why));
+                }
                 worst = match (worst, e.exit()) {
                     (Exit::CouldNotGrade, _) | (_, Exit::CouldNotGrade) => Exit::CouldNotGrade,
                     _ => Exit::Usage,
@@ -608,45 +681,67 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
     crate::batch::flag_similar_answers(&mut reports);
     if let Some(dir) = &args.out {
         let batch = args.submissions.len() > 1;
-        let mut used = std::collections::BTreeSet::new();
-        for r in &reports {
-            let target: PathBuf = if batch {
-                dir.join(unique_dir_name(&r.submission, &mut used))
-            } else {
-                dir.clone()
-            };
-            if let Err(e) = report::write_all(r, &target) {
-                eprintln!("error: cannot write reports to {}: {e}", target.display());
-                return Exit::CouldNotGrade;
-            }
+        if let Err(e) = write_out(dir, batch, &reports, &ungraded) {
+            eprintln!("error: {e}");
+            return Exit::CouldNotGrade;
         }
     }
-    print!("{}", report::render(&reports, args.format, color));
+    if args.format == report::Format::Junit && !ungraded.is_empty() {
+        // CI reads the JUnit on stdout too: what could not be graded is an <error> there.
+        print!("{}", report::render_junit_with(&reports, &ungraded));
+    } else {
+        print!("{}", report::render(&reports, args.format, color));
+    }
     worst
 }
 
-fn unique_dir_name(submission: &str, used: &mut std::collections::BTreeSet<String>) -> String {
-    let base: String = submission
-        .trim_end_matches(".zip")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let base = if base.is_empty() || base.starts_with('.') {
-        format!("submission{base}")
-    } else {
-        base
-    };
-    let mut name = base.clone();
-    let mut n = 2;
-    while !used.insert(name.clone()) {
-        name = format!("{base}-{n}");
-        n += 1;
+/// `--out`: one submission's reports (or its error.json) in `dir`; in a batch, each
+/// submission's in a folder of its own and the batch summaries at the root.
+fn write_out(
+    dir: &Path,
+    batch: bool,
+    reports: &[Report],
+    ungraded: &[report::summary::GradeError],
+) -> Result<(), String> {
+    use report::summary::{self, Entry, Placed};
+    enum Item<'a> {
+        Report(&'a Report),
+        Error(&'a summary::GradeError),
     }
-    name
+    let mut items: Vec<(String, Item)> = reports
+        .iter()
+        .map(|r| (r.submission.clone(), Item::Report(r)))
+        .chain(
+            ungraded
+                .iter()
+                .map(|e| (e.submission.clone(), Item::Error(e))),
+        )
+        .collect();
+    summary::batch_order(&mut items, |(name, _)| name);
+    let mut used = std::collections::BTreeSet::new();
+    let mut placed = Vec::new();
+    for (name, item) in &items {
+        let folder = if batch {
+            summary::unique_folder(name, &mut used)
+        } else {
+            String::new()
+        };
+        let target = dir.join(&folder);
+        let written = match item {
+            Item::Report(r) => report::write_all(r, &target),
+            Item::Error(e) => std::fs::create_dir_all(&target)
+                .and_then(|()| std::fs::write(target.join(summary::ERROR_FILE), e.to_json())),
+        };
+        written.map_err(|e| format!("cannot write reports to {}: {e}", target.display()))?;
+        let entry = match item {
+            Item::Report(r) => Entry::of_report(r),
+            Item::Error(e) => Entry::CouldNotGrade((*e).clone()),
+        };
+        placed.push(Placed { entry, folder });
+    }
+    if batch {
+        summary::write_summaries(dir, &placed)
+            .map_err(|e| format!("cannot write the batch summary to {}: {e}", dir.display()))?;
+    }
+    Ok(())
 }

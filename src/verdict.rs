@@ -31,6 +31,9 @@ pub struct ScoredCheck {
     pub max_points: f64,
     /// False when the check is left out of the score (not applicable, or not run in this mode).
     pub counted: bool,
+    /// Wall time of the step that decided the check (checks decided by one step, such as the
+    /// runtime phase, each carry that step's time); 0 for a check that did not run.
+    pub duration_ms: u64,
 }
 
 /// The verdict with everything that led to it.
@@ -79,6 +82,7 @@ pub fn score(results: Vec<CheckResult>, rubric: &Rubric) -> Scored {
             points,
             max_points: weight,
             counted,
+            duration_ms: 0,
             result,
         });
     }

@@ -21,9 +21,10 @@ fn json_report(bin: &Path, submission: &Path) -> serde_json::Value {
         .env("NO_COLOR", "1")
         .output()
         .expect("run assay");
-    serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| {
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| {
         panic!("{}: {e}: {}", submission.display(), stderr(&o));
-    })
+    });
+    v[0].clone()
 }
 
 fn report_of(fixture: &str) -> serde_json::Value {

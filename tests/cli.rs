@@ -29,7 +29,7 @@ fn garbage_named_zip_is_a_fail_verdict_with_a_reason() {
         p.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json report");
+    let v = single_report(&o);
     assert_eq!(v["verdict"], "fail");
     let unpack = check(&v, "intake.unpack");
     assert_eq!(unpack["status"], "fail");
@@ -57,7 +57,7 @@ fn traversal_entry_fails_intake_naming_the_entry_and_writes_nothing_outside() {
         p.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = single_report(&o);
     let unpack = check(&v, "intake.unpack");
     assert_eq!(unpack["status"], "fail");
     assert!(
@@ -145,7 +145,7 @@ fn without_a_daemon_an_optional_runtime_grades_statically() {
         &[("DOCKER_HOST", NO_DAEMON)],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = single_report(&o);
     let up = check(&v, "runtime.up");
     assert_eq!(up["status"], "skipped");
     assert!(
@@ -260,7 +260,7 @@ fn the_bundled_example_carries_the_current_handout_webapp() {
         "json",
         "examples/good.zip",
     ]);
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json report");
+    let v = single_report(&o);
     let notes = v["notes"].as_array().expect("notes");
     assert!(
         !notes

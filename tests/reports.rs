@@ -14,9 +14,7 @@ fn json_report(fixture: &str) -> (Option<i32>, serde_json::Value) {
         "json",
         path.to_str().unwrap(),
     ]);
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o))
-        .unwrap_or_else(|e| panic!("{fixture}: {e}: {}", stderr(&o)));
-    (o.status.code(), v)
+    (o.status.code(), single_report(&o))
 }
 
 fn snapshot(fixture: &str) {
@@ -25,6 +23,7 @@ fn snapshot(fixture: &str) {
     assert_eq!(code, Some(expected), "exit code follows the verdict");
     insta::assert_json_snapshot!(fixture, v, {
         ".duration_ms" => "[duration]",
+        ".checks[].duration_ms" => "[duration]",
         ".assay_version" => "[version]",
     });
 }
@@ -113,7 +112,11 @@ fn out_dir_gets_every_report_format() {
         assert!(p.is_file(), "{f} missing");
     }
     let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
-    assert_eq!(junit.matches("<testcase ").count(), 24);
+    assert_eq!(
+        junit.matches("<testcase ").count(),
+        25,
+        "one per check and the verdict"
+    );
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.starts_with("# assay: PASS"));
 }
@@ -185,7 +188,7 @@ fn shared_submission_fixtures_fail_exactly_their_checks() {
             "json",
             path.to_str().unwrap(),
         ]);
-        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let v = single_report(&o);
         let failed: Vec<&str> = v["checks"]
             .as_array()
             .unwrap()
@@ -194,7 +197,7 @@ fn shared_submission_fixtures_fail_exactly_their_checks() {
             .map(|c| c["id"].as_str().unwrap())
             .collect();
         assert_eq!(&failed, expected, "{name}");
-        let mut redacted = v.clone();
+        let mut redacted = without_durations(&v);
         redacted["duration_ms"] = "[duration]".into();
         redacted["assay_version"] = "[version]".into();
         insta::assert_json_snapshot!(format!("submission-{name}"), redacted);
@@ -281,7 +284,7 @@ fn hostile_text_is_escaped_in_every_report_format() {
             .collect();
         assert!(bad.is_empty(), "{what} shows {bad:?} raw:\n{text}");
     }
-    let v: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let v = single_report(&json);
     assert_eq!(
         v["submission"], "cand\u{202e}piz.exe",
         "JSON keeps the data exact"

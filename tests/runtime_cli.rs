@@ -13,7 +13,8 @@ fn full_report(path: &std::path::Path) -> (Option<i32>, serde_json::Value, Strin
         "240",
         path.to_str().unwrap(),
     ]);
-    let v = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let v = single_report(&o);
+    assert_matches_schema(&v, &path.display().to_string());
     (o.status.code(), v, stderr(&o))
 }
 
@@ -133,8 +134,7 @@ fn evaluate_built(
         "240",
         dst.to_str().unwrap(),
     ]);
-    let v: serde_json::Value =
-        serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let v = single_report(&o);
     (o, v)
 }
 

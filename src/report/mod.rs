@@ -2,10 +2,12 @@
 //! `markdown`, `junit` and `html`. Candidate text is escaped for each medium by the encoders of
 //! [`assay_core::display`].
 
+mod annotations;
 mod html;
 mod human;
 mod junit;
 mod markdown;
+pub mod summary;
 
 pub use human::{render_human, ColorChoice};
 
@@ -43,11 +45,19 @@ pub struct FilesSummary {
     pub dockerfiles: Vec<String>,
 }
 
+/// The version of the JSON report's shape (`schema_version` in every report), described by
+/// `schemas/report.schema.json`. Raised when a field is removed or renamed or its meaning
+/// changes; a new field is added to the schema under the same version (readers ignore fields
+/// they do not know).
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// One submission's report. Serialises to the JSON shape of the grading spec (plus extra
-/// fields: `title`, `details`, `skip`, `counted`, `files`, `notes`, `mode`,
-/// `documents_searched`, and `credited_because` on each answer).
+/// fields: `title`, `details`, `skip`, `counted`, `duration_ms` on each check, `files`, `notes`,
+/// `mode`, `documents_searched`, and `credited_because` on each answer).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     pub assay_version: String,
     pub submission: String,
     pub verdict: Verdict,
@@ -73,6 +83,11 @@ pub struct Report {
     #[serde(skip)]
     pub essay_answers: Vec<assay_essays::Answer>,
     pub duration_ms: u64,
+    /// The submission folder as named on the command line, when it is a relative directory:
+    /// CI annotations name files relative to the checkout, so they are prefixed with it (not
+    /// part of the JSON).
+    #[serde(skip)]
+    pub source_dir: Option<String>,
 }
 
 /// An answer whose text is near-identical to one in another submission of the same batch.
@@ -94,6 +109,10 @@ pub enum Format {
     Json,
     Markdown,
     Junit,
+    /// GitHub Actions workflow commands: an `::error`/`::warning` annotation per finding.
+    Github,
+    /// GitLab's code-quality report (JSON) of the located findings.
+    GitlabCodequality,
 }
 
 impl Report {
@@ -104,10 +123,10 @@ impl Report {
     }
 }
 
-/// Renders several reports in one format (a batch prints a JSON array).
+/// Renders several reports in one format. JSON is always an array of reports, one submission
+/// or many, so `jq '.[0].verdict'` reads the same for both.
 pub fn render(reports: &[Report], format: Format, color: ColorChoice) -> String {
     match format {
-        Format::Json if reports.len() == 1 => reports[0].to_json() + "\n",
         Format::Json => {
             json_visible(&serde_json::to_string_pretty(reports).expect("reports serialise")) + "\n"
         }
@@ -121,8 +140,18 @@ pub fn render(reports: &[Report], format: Format, color: ColorChoice) -> String 
             .map(markdown::render_markdown)
             .collect::<Vec<_>>()
             .join("\n---\n\n"),
-        Format::Junit => junit::render_junit(reports),
+        Format::Junit => junit::render_junit(&summary::Entry::of_reports(reports)),
+        Format::Github => annotations::github(reports),
+        Format::GitlabCodequality => annotations::gitlab_codequality(reports),
     }
+}
+
+/// JUnit of the reports and of the submissions that could not be graded (an `<error>` each),
+/// those last.
+pub fn render_junit_with(reports: &[Report], ungraded: &[summary::GradeError]) -> String {
+    let mut entries = summary::Entry::of_reports(reports);
+    entries.extend(ungraded.iter().cloned().map(summary::Entry::CouldNotGrade));
+    junit::render_junit(&entries)
 }
 
 /// Writes report.json, report.md, report.html and junit.xml into `dir`.
@@ -133,7 +162,7 @@ pub fn write_all(report: &Report, dir: &std::path::Path) -> std::io::Result<()> 
     std::fs::write(dir.join("report.html"), html::render_html(report))?;
     std::fs::write(
         dir.join("junit.xml"),
-        junit::render_junit(std::slice::from_ref(report)),
+        junit::render_junit(&summary::Entry::of_reports(std::slice::from_ref(report))),
     )?;
     Ok(())
 }
@@ -161,4 +190,48 @@ pub(crate) fn reading_order(report: &Report) -> Vec<&ScoredCheck> {
     let mut v: Vec<&ScoredCheck> = report.checks.iter().collect();
     v.sort_by_key(|c| rank(c));
     v
+}
+
+/// `assay report merge DIR… --out OUT`: prints the batch's table (submission, verdict, score)
+/// and exits as the batch would have: 0 every submission PASS, 1 a FAIL, 3 one could not be
+/// graded.
+pub fn run_merge(dirs: &[std::path::PathBuf], out: &std::path::Path) -> crate::exit::Exit {
+    use crate::exit::Exit;
+    use assay_core::display::terminal_line;
+    use summary::{Entry, MergeError};
+    let merged = match summary::merge(dirs, out) {
+        Ok(m) => m,
+        Err(e @ MergeError::Usage(_)) => {
+            eprintln!("error: {}", assay_core::display::terminal(&e.to_string()));
+            return Exit::Usage;
+        }
+        Err(e @ MergeError::Write { .. }) => {
+            eprintln!("error: {}", assay_core::display::terminal(&e.to_string()));
+            return Exit::CouldNotGrade;
+        }
+    };
+    let mut worst = Exit::Pass;
+    for p in &merged.items {
+        let row = summary::Row::of(p);
+        let score = row.score.map(|s| format!("{s:.1}")).unwrap_or_default();
+        println!(
+            "{:<16} {:>6}  {}",
+            row.verdict.to_uppercase(),
+            score,
+            terminal_line(&row.submission)
+        );
+        worst = match (&p.entry, worst) {
+            (Entry::CouldNotGrade(_), _) | (_, Exit::CouldNotGrade) => Exit::CouldNotGrade,
+            (Entry::Graded(d), Exit::Pass) if d.verdict == summary::DigestVerdict::Fail => {
+                Exit::Fail
+            }
+            (_, w) => w,
+        };
+    }
+    eprintln!(
+        "merged {} submissions into {} (summary.csv, summary.json, index.html, junit.xml)",
+        merged.items.len(),
+        out.display()
+    );
+    worst
 }

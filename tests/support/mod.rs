@@ -22,6 +22,68 @@ pub fn assay_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("run assay")
 }
 
+/// The one report of `--format json` (always an array) for a single submission.
+pub fn single_report(o: &Output) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(&stdout(o))
+        .unwrap_or_else(|e| panic!("not JSON: {e}: {}\n{}", stdout(o), stderr(o)));
+    let mut reports = match v {
+        serde_json::Value::Array(a) => a,
+        other => panic!("--format json prints an array, got {other}"),
+    };
+    assert_eq!(
+        reports.len(),
+        1,
+        "one submission, one report: {}",
+        stderr(o)
+    );
+    reports.remove(0)
+}
+
+/// Zeroes what differs from run to run: the durations of the report and of each check.
+pub fn without_durations(report: &serde_json::Value) -> serde_json::Value {
+    let mut r = report.clone();
+    r["duration_ms"] = 0.into();
+    if let Some(checks) = r["checks"].as_array_mut() {
+        for c in checks {
+            c["duration_ms"] = 0.into();
+        }
+    }
+    r
+}
+
+/// Checks `report` against the JSON Schema kept in the repo (`schemas/report.schema.json`),
+/// panicking with every violation and where it is.
+pub fn assert_matches_schema(report: &serde_json::Value, what: &str) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("schemas/report.schema.json"))
+            .expect("the schema file"),
+    )
+    .expect("the schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("at {}: {e}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what}: the report does not match schemas/report.schema.json:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// Copies a folder tree (files and folders; tests' fixtures hold no links).
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &dst.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, dst.join(e.file_name())).unwrap();
+        }
+    }
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -127,8 +189,7 @@ pub fn static_report(path: &Path) -> serde_json::Value {
         "json",
         path.to_str().expect("UTF-8 path"),
     ]);
-    serde_json::from_str(&stdout(&o))
-        .unwrap_or_else(|e| panic!("{}: {e}: {}", path.display(), stderr(&o)))
+    single_report(&o)
 }
 
 /// The reports of a `--format json` output, whatever its shape (an array, or one object).
