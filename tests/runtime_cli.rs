@@ -329,7 +329,7 @@ fn the_handout_webapp_packaged_as_an_image_or_a_missing_folder_runs_from_the_pri
 /// report's notes (where a re-run is said).
 fn up_headline(fixture: &str) -> (String, String) {
     let (code, v, err) = full_report(&repo_root().join("tests/fixtures/runtime").join(fixture));
-    let report = if v.is_array() { v[0].clone() } else { v };
+    let report = v;
     assert_eq!(code, Some(1), "{fixture}: {report:#}\n{err}");
     assert_eq!(report["verdict"], "fail", "{fixture}: {report:#}");
     let up = check(&report, "runtime.up");

@@ -192,24 +192,11 @@ pub fn static_report(path: &Path) -> serde_json::Value {
     single_report(&o)
 }
 
-/// The reports of a `--format json` output, whatever its shape (an array, or one object).
+/// The reports of a `--format json` output (always an array).
 pub fn json_reports(out: &str, err: &str) -> Vec<serde_json::Value> {
     match serde_json::from_str(out) {
         Ok(serde_json::Value::Array(a)) => a,
-        Ok(one) => vec![one],
+        Ok(other) => panic!("--format json prints an array, got {other}\n{err}"),
         Err(e) => panic!("{e}: {out}\n{err}"),
-    }
-}
-
-/// Copies the directory `src` to `dst`, recursively (fixtures into a test's temp dir).
-pub fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &dst.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, dst.join(e.file_name())).unwrap();
-        }
     }
 }
