@@ -161,9 +161,14 @@ fn a_pause_the_daemon_fails_once_is_retried_and_the_evaluation_still_grades() {
         pauses.len() >= 2,
         "the failed pause was not retried: {pauses:?}"
     );
-    // Graded (not exit 3), and the grade is the same as without the fault.
-    assert_eq!(o.status.code(), Some(0), "{report:#}\n{err}");
-    assert_eq!(report["verdict"], "pass", "{report:#}");
+    // Graded (not exit 3: the fixture has no essays, so it FAILs on those), and every
+    // runtime check is what it is without the fault, the cold start included.
+    assert_eq!(o.status.code(), Some(1), "{report:#}\n{err}");
+    for c in report["checks"].as_array().unwrap() {
+        if c["id"].as_str().unwrap().starts_with("runtime.") {
+            assert_eq!(c["status"], "pass", "{c:#}");
+        }
+    }
     // Said in the report's notes, which every format shows.
     let notes = report["notes"].to_string();
     assert!(
