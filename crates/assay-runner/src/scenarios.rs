@@ -738,11 +738,17 @@ pub async fn run_checks(
     let _alone = GRADING.write().await;
     let waited = started.elapsed();
     let image = suspects.iter().find_map(|(_, db, _)| db.image_id.clone());
+    // Measured now, while nothing else of this process runs: three times when unknown, once
+    // more otherwise (the kept figure is the fastest ever seen, so a sample taken while
+    // something outside assay loads the host does not raise it).
     let nominal = match image.as_deref() {
-        Some(id) => match store.get(id) {
-            Some(n) => Some(n),
-            None => Box::pin(measure_nominal(&engine, project, inputs, &store, id)).await?,
-        },
+        Some(id) => {
+            let samples = if store.get(id).is_some() { 1 } else { 3 };
+            for _ in 0..samples {
+                Box::pin(measure_nominal(&engine, project, inputs, &store, id)).await?;
+            }
+            store.get(id)
+        }
         None => None,
     };
     // Graded again when a suspect's db was late, or when nominal is not known.
