@@ -70,7 +70,7 @@ pub enum Command {
     )]
     Logs(assay_logs::LogsCommand),
     /// Work with reports already written: merge the reports of CI jobs or cluster pods into
-    /// one batch folder.
+    /// one batch folder, or compare two gradings.
     #[command(subcommand)]
     Report(ReportCommand),
     /// Internal: the PDF/.docx parser child `assay evaluate` starts for each such answer
@@ -132,6 +132,19 @@ pub enum ReportCommand {
         /// The merged batch folder; it must be empty or not exist yet.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+    },
+    /// Compare two gradings of the same submissions: verdict, score and check status changes
+    /// (durations are not compared).
+    #[command(
+        after_help = "Examples:\n  assay report diff monday/ tuesday/\n  assay report diff old/summary.json new/summary.json\n  assay report diff old/report.json new/report.json\n\nEach side is a folder `evaluate --out` or `report merge` wrote, a report.json, or a summary.json (which lists only failed checks, so a check then reads failed / not failed).\n\nExit codes: 0 no verdict changed (scores or checks may have) · 1 a verdict changed or a submission is on one side only · 2 usage error (an input that is not a report)."
+    )]
+    Diff {
+        /// The earlier grading: a report folder, report.json or summary.json.
+        #[arg(value_name = "OLD")]
+        old: PathBuf,
+        /// The later grading: a report folder, report.json or summary.json.
+        #[arg(value_name = "NEW")]
+        new: PathBuf,
     },
 }
 
@@ -225,6 +238,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Report(ReportCommand::Merge { dirs, out }) => {
             crate::report::run_merge(&dirs, &out)
         }
+        Command::Report(ReportCommand::Diff { old, new }) => crate::report::diff::run(&old, &new),
         Command::ParseDocument => match assay_essays::child_main() {
             0 => Exit::Pass,
             _ => Exit::CouldNotGrade,

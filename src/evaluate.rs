@@ -614,6 +614,13 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
         Ok(r) => r,
         Err(exit) => return exit,
     };
+    // Every input before any image or Docker work: a typo costs nothing but this line.
+    if let Err(problems) = check_inputs(&args) {
+        for p in problems {
+            eprintln!("error: {}", terminal(&p));
+        }
+        return Exit::Usage;
+    }
     let parser = match assay_essays::ParserCommand::current_exe([crate::cli::PARSER_SUBCOMMAND]) {
         Ok(p) => p,
         Err(e) => {
@@ -693,6 +700,55 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
         print!("{}", report::render(&reports, args.format, color));
     }
     worst
+}
+
+/// The command line's paths, checked before anything is graded: every submission is something
+/// assay grades (the intake's own rule), and `--out` is a folder or can become one. Every
+/// problem is listed, not just the first.
+fn check_inputs(args: &EvaluateArgs) -> Result<(), Vec<String>> {
+    let mut problems: Vec<String> = args
+        .submissions
+        .iter()
+        .filter_map(|p| assay_intake::source_kind(p).err())
+        .map(|e| e.to_string())
+        .collect();
+    if let Some(out) = &args.out {
+        if let Err(why) = check_out_dir(out) {
+            problems.push(format!("--out {}: {why}", out.display()));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// `--out` exists as a folder, or its nearest existing ancestor is one (it is created later).
+fn check_out_dir(out: &Path) -> Result<(), String> {
+    let mut at = Some(out);
+    while let Some(p) = at {
+        let p = if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        };
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => return Ok(()),
+            Ok(_) if p == out => return Err("exists and is not a folder".into()),
+            Ok(_) => return Err(format!("{} is not a folder", p.display())),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                at = p.parent()
+            }
+            Err(e) => return Err(format!("{}: {e}", p.display())),
+        }
+    }
+    Ok(())
 }
 
 /// `--out`: one submission's reports (or its error.json) in `dir`; in a batch, each

@@ -380,3 +380,61 @@ fn pwd_is_the_project_directory_and_reports_never_show_the_work_dir() {
         assert!(human.contains(line), "{line:?} missing from:\n{human}");
     }
 }
+
+#[test]
+fn a_missing_path_is_a_usage_error_before_any_docker_call() {
+    // DOCKER_HOST names a socket that does not exist: any Docker call would end in "Docker is
+    // not reachable" and exit 3. Exit 2 naming the path, with no word of Docker, shows that the
+    // path was checked first.
+    let o = assay_with_env(&["evaluate", "no/such.zip"], &[("DOCKER_HOST", NO_DAEMON)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("no/such.zip"), "{err}");
+    assert!(err.contains("no such file or directory"), "{err}");
+    assert!(!err.to_lowercase().contains("docker"), "{err}");
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn in_a_batch_a_missing_path_stops_everything_before_grading() {
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("reports");
+    let o = assay_with_env(
+        &[
+            "evaluate",
+            "examples/good.zip",
+            "no/such.zip",
+            "--out",
+            dest.to_str().unwrap(),
+        ],
+        &[("DOCKER_HOST", NO_DAEMON)],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("no/such.zip"), "{err}");
+    assert!(!err.to_lowercase().contains("docker"), "{err}");
+    assert!(stdout(&o).is_empty(), "nothing graded");
+    assert!(!dest.exists(), "no report written");
+}
+
+#[test]
+fn an_out_path_that_is_a_file_is_a_usage_error_before_grading() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "taken", b"x");
+    let o = assay_with_env(
+        &[
+            "evaluate",
+            "examples/good.zip",
+            "--out",
+            file.join("sub").to_str().unwrap(),
+        ],
+        &[("DOCKER_HOST", NO_DAEMON)],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("--out") && err.contains("is not a folder"),
+        "{err}"
+    );
+    assert!(!err.to_lowercase().contains("docker"), "{err}");
+}

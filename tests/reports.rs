@@ -297,3 +297,71 @@ fn hostile_text_is_escaped_in_every_report_format() {
         "{junit}"
     );
 }
+
+#[test]
+fn report_diff_shows_no_verdict_change_between_two_runs_and_a_changed_fixture_s_change() {
+    let work = tempfile::tempdir().unwrap();
+    let subs = work.path().join("subs");
+    copy_dir(&repo_root().join("examples/good"), &subs.join("good"));
+    copy_dir(
+        &repo_root().join("tests/fixtures/essay-only"),
+        &subs.join("essays"),
+    );
+    let batch = |out: &str| {
+        let out = work.path().join(out);
+        let o = assay(&[
+            "evaluate",
+            "--static",
+            "--out",
+            out.to_str().unwrap(),
+            subs.join("good").to_str().unwrap(),
+            subs.join("essays").to_str().unwrap(),
+        ]);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+        out
+    };
+    let (one, two) = (batch("one"), batch("two"));
+    let diff = |a: &std::path::Path, b: &std::path::Path| {
+        assay(&["report", "diff", a.to_str().unwrap(), b.to_str().unwrap()])
+    };
+    let same = diff(&one, &two);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&same),
+        stderr(&same)
+    );
+    assert!(
+        stdout(&same).contains("2 submissions compared: 0 verdict change(s), 0 with other changes"),
+        "{}",
+        stdout(&same)
+    );
+    let summaries = diff(&one.join("summary.json"), &two.join("summary.json"));
+    assert_eq!(summaries.status.code(), Some(0), "{}", stdout(&summaries));
+
+    // The compose file gone: compose.found fails and the verdict with it.
+    std::fs::remove_file(subs.join("good/compose.yaml")).unwrap();
+    let three = batch("three");
+    let changed = diff(&one, &three);
+    let text = stdout(&changed);
+    assert_eq!(changed.status.code(), Some(1), "{text}{}", stderr(&changed));
+    assert!(text.contains("! good: verdict PASS -> FAIL"), "{text}");
+    assert!(text.contains("    compose.found: pass -> fail"), "{text}");
+    assert!(
+        !text.contains("essays:"),
+        "the unchanged one is not listed: {text}"
+    );
+    assert!(text.contains("1 verdict change(s)"), "{text}");
+    // A single report against the other run's: the same change.
+    let single = diff(
+        &one.join("good/report.json"),
+        &three.join("good/report.json"),
+    );
+    assert_eq!(single.status.code(), Some(1), "{}", stdout(&single));
+    assert!(stdout(&single).contains("compose.found: pass -> fail"));
+    // Not a report: a usage error naming it.
+    let bad = diff(&one, &subs);
+    assert_eq!(bad.status.code(), Some(2), "{}", stdout(&bad));
+    assert!(stderr(&bad).contains("subs"), "{}", stderr(&bad));
+}

@@ -3,6 +3,7 @@
 //! [`assay_core::display`].
 
 mod annotations;
+pub mod diff;
 mod html;
 mod human;
 mod junit;

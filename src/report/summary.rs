@@ -205,7 +205,7 @@ pub fn unique_folder(submission: &str, used: &mut std::collections::BTreeSet<Str
 }
 
 /// One row of summary.csv and summary.json.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     pub submission: String,
     /// `pass`, `fail` or `could-not-grade`.
@@ -274,7 +274,7 @@ impl Row {
 }
 
 /// summary.json.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     pub schema_version: u32,
     pub assay_version: String,
@@ -560,6 +560,15 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
     Ok(Merged { items })
 }
 
+/// Every submission's entry (report.json or error.json) in `dir` or up to four folders down,
+/// as `merge` finds them.
+pub(crate) fn collect_entries(dir: &Path, found: &mut Vec<Entry>) -> Result<(), MergeError> {
+    let mut f = Vec::new();
+    collect(dir, 0, &mut f)?;
+    found.extend(f.into_iter().map(|f| f.entry));
+    Ok(())
+}
+
 /// How deep below an input `merge` looks for submission folders (a batch folder is one level,
 /// an artifact download a couple more).
 const MAX_DEPTH: usize = 4;
@@ -612,7 +621,7 @@ fn collect(dir: &Path, depth: usize, found: &mut Vec<Found>) -> Result<(), Merge
 }
 
 /// A report or error file, checked for its schema version.
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, MergeError> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, MergeError> {
     use std::io::Read;
     let usage = MergeError::Usage;
     let file = std::fs::File::open(path).map_err(|e| usage(format!("{}: {e}", path.display())))?;

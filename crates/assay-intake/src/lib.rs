@@ -67,13 +67,10 @@ pub fn open(
     open_in(submission, limits, opts, &std::env::temp_dir())
 }
 
-/// [`open`], with the private temp dir created inside `temp_parent`.
-pub fn open_in(
-    submission: &Path,
-    limits: &IntakeLimits,
-    opts: &DiscoverOptions,
-    temp_parent: &Path,
-) -> Result<Workspace, IntakeError> {
+/// What `submission` is, or why it is not something assay grades (a usage error naming the
+/// path). Cheap — one `stat` and, for a file not named `.zip`, its first bytes — so a command
+/// line can check every path before any image or Docker work.
+pub fn source_kind(submission: &Path) -> Result<SourceKind, IntakeError> {
     let usage = |reason: String| IntakeError::Usage {
         path: submission.to_path_buf(),
         reason,
@@ -85,20 +82,30 @@ pub fn open_in(
             e.to_string()
         })
     })?;
-    let kind = if meta.is_dir() {
+    if meta.is_dir() {
         if submission.join(".git").symlink_metadata().is_ok() {
-            SourceKind::GitCheckout
+            Ok(SourceKind::GitCheckout)
         } else {
-            SourceKind::Directory
+            Ok(SourceKind::Directory)
         }
     } else if meta.is_file() {
         if !is_zip_path(submission) && !starts_like_zip(submission) {
             return Err(usage("not a .zip file or a directory".into()));
         }
-        SourceKind::Zip
+        Ok(SourceKind::Zip)
     } else {
-        return Err(usage("not a regular file or a directory".into()));
-    };
+        Err(usage("not a regular file or a directory".into()))
+    }
+}
+
+/// [`open`], with the private temp dir created inside `temp_parent`.
+pub fn open_in(
+    submission: &Path,
+    limits: &IntakeLimits,
+    opts: &DiscoverOptions,
+    temp_parent: &Path,
+) -> Result<Workspace, IntakeError> {
+    let kind = source_kind(submission)?;
 
     // 0700: the work dir is the grader's alone (security checklist item 31); no container
     // ever writes into it, and no other user of the host can read a candidate's files.
@@ -121,8 +128,12 @@ pub fn open_in(
     let mut notes = Vec::new();
     match kind {
         SourceKind::Zip => {
-            let file = File::open(submission).map_err(|e| usage(e.to_string()))?;
-            let len = file.metadata().map_err(|e| usage(e.to_string()))?.len();
+            let usage = |e: std::io::Error| IntakeError::Usage {
+                path: submission.to_path_buf(),
+                reason: e.to_string(),
+            };
+            let file = File::open(submission).map_err(usage)?;
+            let len = file.metadata().map_err(usage)?.len();
             let shown = assay_core::display::name(
                 &submission.file_name().unwrap_or_default().to_string_lossy(),
             );
