@@ -49,6 +49,17 @@ fn clap_definition_is_consistent() {
         Cli::try_parse_from(["logs", "grade", "f"]).is_err(),
         "--answer is required"
     );
+    assert!(
+        Cli::try_parse_from(["logs", "grade"]).is_err(),
+        "a log and --answer, or a command"
+    );
+    assert!(
+        Cli::try_parse_from(["logs", "grade", "f", "--answer", "1", "--command", "wc -l"]).is_err()
+    );
+    assert!(Cli::try_parse_from(["logs", "grade", "--command", "x", "--script", "y"]).is_err());
+    assert!(
+        Cli::try_parse_from(["logs", "grade", "--command", "wc -l access.log", "--live"]).is_ok()
+    );
 }
 
 #[test]
