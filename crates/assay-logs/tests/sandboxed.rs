@@ -123,25 +123,17 @@ async fn run(engine: &Engine, g: &CommandGrading) -> CommandReport {
     r
 }
 
-/// Nothing of a finished grading is left: no container, no volume with assay's label.
-async fn assert_nothing_left(engine: &Engine, before: (usize, usize)) {
-    let label = format!("{}=true", labels::MANAGED);
-    let now = (
-        engine.containers_labelled(&label).await.unwrap().len(),
-        engine.volumes_labelled(&label).await.unwrap().len(),
-    );
+/// Nothing of a finished grading is left: no container, no volume labelled as this process's
+/// (the owner label every run resource carries; other processes' resources are not ours to
+/// judge).
+async fn assert_nothing_left(engine: &Engine) {
+    let label = format!("{}={}", labels::OWNER_PID, std::process::id());
+    let containers = engine.containers_labelled(&label).await.unwrap();
+    let volumes = engine.volumes_labelled(&label).await.unwrap();
     assert!(
-        now.0 <= before.0 && now.1 <= before.1,
-        "left behind: {now:?} vs {before:?}"
+        containers.is_empty() && volumes.is_empty(),
+        "left behind: {containers:?} {volumes:?}"
     );
-}
-
-async fn managed(engine: &Engine) -> (usize, usize) {
-    let label = format!("{}=true", labels::MANAGED);
-    (
-        engine.containers_labelled(&label).await.unwrap().len(),
-        engine.volumes_labelled(&label).await.unwrap().len(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,7 +141,6 @@ async fn a_careful_awk_command_passes_on_every_seed_with_mawk_and_gawk() {
     let Some(engine) = engine("a_careful_awk_command_passes").await else {
         return;
     };
-    let before = managed(&engine).await;
     for awk in ["awk", "gawk"] {
         let cmd = careful().replacen("awk -F", &format!("{awk} -F"), 1);
         let r = run(&engine, &grading(cmd, Limits::default())).await;
@@ -158,7 +149,7 @@ async fn a_careful_awk_command_passes_on_every_seed_with_mawk_and_gawk() {
         let answers: Vec<u64> = r.runs.iter().map(|x| x.expected).collect();
         assert!(answers[0] != answers[1], "the seeds give different answers");
     }
-    assert_nothing_left(&engine, before).await;
+    assert_nothing_left(&engine).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,7 +157,6 @@ async fn the_usual_mistakes_fail_each_named_after_its_trap() {
     let Some(engine) = engine("the_usual_mistakes_fail").await else {
         return;
     };
-    let before = managed(&engine).await;
     let base = careful();
     let bots = base.replace(
         r#"if (tolower($6) ~ /bot|crawl|spider|slurp|facebookexternalhit|headless/) next"#,
@@ -205,7 +195,7 @@ async fn the_usual_mistakes_fail_each_named_after_its_trap() {
         "{:?}",
         r.notes
     );
-    assert_nothing_left(&engine, before).await;
+    assert_nothing_left(&engine).await;
 }
 
 fn careful_with_target(fold: &str) -> String {
@@ -223,7 +213,6 @@ async fn a_command_past_its_time_or_memory_is_stopped_and_reported() {
     let Some(engine) = engine("a_command_past_its_time").await else {
         return;
     };
-    let before = managed(&engine).await;
     let limits = Limits {
         time: Duration::from_secs(3),
         memory_bytes: 64 << 20,
@@ -258,7 +247,7 @@ async fn a_command_past_its_time_or_memory_is_stopped_and_reported() {
     let r = run(&engine, &hog).await;
     assert!(!r.pass);
     assert_eq!(r.runs[0].ending, Ending::OutOfMemory);
-    assert_nothing_left(&engine, before).await;
+    assert_nothing_left(&engine).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -266,7 +255,6 @@ async fn live_a_tail_pipeline_follows_appends_across_a_rotation() {
     let Some(engine) = engine("live_a_tail_pipeline").await else {
         return;
     };
-    let before = managed(&engine).await;
     // The careful program, printing the running count on each match (the group's SIGTERM
     // ends it; the last number printed is the answer).
     let live = careful()
@@ -311,5 +299,5 @@ async fn live_a_tail_pipeline_follows_appends_across_a_rotation() {
     .expect("graded");
     assert!(!r.pass);
     assert_eq!(r.runs[0].follow_count, Some(r.runs[0].expected));
-    assert_nothing_left(&engine, before).await;
+    assert_nothing_left(&engine).await;
 }
