@@ -246,20 +246,32 @@ pub fn run(cli: Cli) -> Exit {
     }
 }
 
-/// `assay logs …`. For `follow`, Ctrl-C or SIGTERM ends the watch with its final count (the
-/// other subcommands keep the default: the signal ends them at once).
+/// `assay logs …`. For `follow`, Ctrl-C or SIGTERM ends the watch with its final count; for
+/// `grade --command`, it stops the grading and removes its containers (the other subcommands
+/// keep the default: the signal ends them at once).
 fn run_logs(cmd: assay_logs::LogsCommand) -> Exit {
     use std::sync::atomic::{AtomicBool, Ordering};
     let cancel = std::sync::Arc::new(AtomicBool::new(false));
-    let runtime = matches!(cmd, assay_logs::LogsCommand::Follow { .. })
-        .then(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .ok()
-        })
-        .flatten();
+    let runtime = matches!(
+        cmd,
+        assay_logs::LogsCommand::Follow { .. }
+            | assay_logs::LogsCommand::Grade {
+                command: Some(_),
+                ..
+            }
+            | assay_logs::LogsCommand::Grade {
+                script: Some(_),
+                ..
+            }
+    )
+    .then(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .ok()
+    })
+    .flatten();
     #[cfg(unix)]
     if let Some(rt) = &runtime {
         use tokio::signal::unix::{signal, SignalKind};
@@ -284,6 +296,7 @@ fn run_logs(cmd: assay_logs::LogsCommand) -> Exit {
     drop(runtime);
     match result {
         Ok(0) => Exit::Pass,
+        Ok(3) => Exit::CouldNotGrade,
         Ok(_) => Exit::Fail,
         Err(e) => {
             eprintln!("error: {e}");

@@ -16,6 +16,10 @@ use crate::follow::{follow, FollowOptions};
 use crate::generate::generate_to;
 use crate::grade::grade;
 use crate::rule::{Cidr, Rule};
+use crate::sandboxed::{
+    grade_command, grade_live, task_text, CommandGrading, CommandReport, Limits, LiveOptions,
+    Program, SandboxError, MAX_SCRIPT,
+};
 
 /// Options every subcommand shares: what to count and how to print.
 #[derive(Debug, Clone, clap::Args)]
@@ -105,15 +109,49 @@ pub enum LogsCommand {
         #[command(flatten)]
         rule: RuleArgs,
     },
-    /// Count FILE and grade a candidate's answer: exit 0 PASS, 1 FAIL.
+    /// Grade a candidate: the number they give for FILE (`--answer`), or their own command run
+    /// in a sandbox on logs assay generates (`--command`/`--script`, `--live` on a growing
+    /// log). Exit 0 PASS, 1 FAIL, 3 could not grade (no Docker).
     ///
-    /// Example: assay logs grade access.log --answer 1234 --own 10.0.0.0/8
+    /// Examples: assay logs grade access.log --answer 1234 --own 10.0.0.0/8
+    ///           assay logs grade --command "awk -f count.awk access.log"
+    ///           assay logs grade --live --script follow.sh
+    #[command(verbatim_doc_comment)]
     Grade {
-        /// The log (`-` for standard input; gzip is inflated).
-        file: PathBuf,
-        /// The candidate's count.
-        #[arg(long, value_name = "N")]
-        answer: u64,
+        /// The log the candidate counted, with `--answer` (`-` for standard input; gzip is
+        /// inflated).
+        #[arg(required_unless_present_any = ["command", "script"], requires = "answer")]
+        file: Option<PathBuf>,
+        /// The candidate's count of FILE.
+        #[arg(long, value_name = "N", requires = "file")]
+        answer: Option<u64>,
+        /// The candidate's command, run with bash in the working directory holding `access.log`
+        /// (no network, unprivileged, limited); the last number it prints is its answer.
+        #[arg(long, value_name = "CMD", conflicts_with_all = ["script", "file", "answer"])]
+        command: Option<String>,
+        /// The candidate's script (its `#!` line picks the interpreter; else bash), run like
+        /// `--command`.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["file", "answer"])]
+        script: Option<PathBuf>,
+        /// Grade the command on a growing log: lines are appended while it runs (with a
+        /// rotation half way), then its process group gets SIGTERM.
+        #[arg(long)]
+        live: bool,
+        /// A seed of a generated log (repeatable; default: 4 random seeds, or 1 with `--live`).
+        #[arg(long = "seed", value_name = "S")]
+        seeds: Vec<u64>,
+        /// Lines of each generated log.
+        #[arg(long, value_name = "N", default_value_t = 20_000)]
+        lines: u64,
+        /// Seconds the command may run on one log before it is stopped.
+        #[arg(long = "timeout", value_name = "SECS", default_value_t = 60)]
+        timeout_secs: u64,
+        /// Memory of the command's container, in MiB (no swap).
+        #[arg(long = "memory", value_name = "MIB", default_value_t = 256)]
+        memory_mib: u64,
+        /// Print the task the command is graded against and exit.
+        #[arg(long)]
+        print_task: bool,
         #[command(flatten)]
         rule: RuleArgs,
     },
@@ -238,26 +276,230 @@ pub fn run_with(cmd: LogsCommand, out: &mut dyn Write, cancel: &AtomicBool) -> R
             .map_err(write_err)?;
             Ok(0)
         }
-        LogsCommand::Grade { file, answer, rule } => {
-            let r = rule.rule()?;
-            let counts = count_detailed(open(&file)?, &r)
-                .map_err(|e| read_err(&file, &e))?
-                .counts()
-                .clone();
-            let g = grade(answer, &counts);
-            if rule.json {
-                let mut v = json!(g);
-                v["answer"] = json!(answer);
-                v["expected"] = json!(counts.matched);
-                v["counts"] = counts_json(&r, &counts);
-                writeln!(out, "{v}")
-            } else {
-                writeln!(out, "{}", g.message)
+        LogsCommand::Grade {
+            file,
+            answer,
+            command,
+            script,
+            live,
+            seeds,
+            lines,
+            timeout_secs,
+            memory_mib,
+            print_task,
+            rule,
+        } => {
+            let program = match (command, script) {
+                (Some(c), _) => Some(Program::Command(c)),
+                (None, Some(path)) => Some(Program::Script(read_script(&path)?)),
+                (None, None) => None,
+            };
+            let Some(program) = program else {
+                if live || print_task {
+                    return Err("--live and --print-task grade a --command or --script".into());
+                }
+                let (Some(file), Some(answer)) = (file, answer) else {
+                    return Err("give the candidate's number with --answer N, or their command with --command/--script".into());
+                };
+                return grade_answer(&file, answer, &rule, out);
+            };
+            let mut r = rule.rule()?;
+            if r.own_networks.is_empty() {
+                // The exercise's own network, so that the own-server trap is in every log.
+                r.own_networks = vec![DEFAULT_OWN.parse().expect("a valid CIDR")];
             }
-            .map_err(write_err)?;
-            Ok(if g.pass { 0 } else { 1 })
+            if print_task {
+                writeln!(out, "{}", task_text(&r, live)).map_err(write_err)?;
+                return Ok(0);
+            }
+            if lines == 0 || lines > 5_000_000 {
+                return Err(format!("--lines {lines}: give 1 to 5000000 lines"));
+            }
+            let seeds = if seeds.is_empty() {
+                random_seeds(if live { 1 } else { 4 })
+            } else {
+                seeds
+            };
+            let grading = CommandGrading {
+                rule: r,
+                program,
+                seeds,
+                lines,
+                limits: Limits {
+                    memory_bytes: i64::try_from(memory_mib.clamp(16, 64 * 1024) << 20)
+                        .unwrap_or(i64::MAX),
+                    time: Duration::from_secs(timeout_secs.clamp(1, 24 * 3600)),
+                    ..Limits::default()
+                },
+                image: assay_sandbox::tools_image().to_string(),
+            };
+            grade_program(&grading, live, rule.json, out, cancel)
         }
     }
+}
+
+/// The own network `grade --command` uses when none is given: the exercise's.
+pub const DEFAULT_OWN: &str = "10.0.0.0/8";
+
+fn grade_answer(
+    file: &Path,
+    answer: u64,
+    rule: &RuleArgs,
+    out: &mut dyn Write,
+) -> Result<i32, String> {
+    let r = rule.rule()?;
+    let counts = count_detailed(open(file)?, &r)
+        .map_err(|e| read_err(file, &e))?
+        .counts()
+        .clone();
+    let g = grade(answer, &counts);
+    if rule.json {
+        let mut v = json!(g);
+        v["answer"] = json!(answer);
+        v["expected"] = json!(counts.matched);
+        v["counts"] = counts_json(&r, &counts);
+        writeln!(out, "{v}")
+    } else {
+        writeln!(out, "{}", g.message)
+    }
+    .map_err(write_err)?;
+    Ok(if g.pass { 0 } else { 1 })
+}
+
+fn read_script(path: &Path) -> Result<Vec<u8>, String> {
+    let mut data = Vec::new();
+    File::open(path)
+        .and_then(|f| f.take(MAX_SCRIPT as u64 + 1).read_to_end(&mut data))
+        .map_err(|e| read_err(path, &e))?;
+    if data.len() > MAX_SCRIPT {
+        return Err(format!(
+            "{}: a script of more than {} KiB is not a one-liner",
+            path.display(),
+            MAX_SCRIPT >> 10
+        ));
+    }
+    Ok(data)
+}
+
+/// `n` seeds nobody can know in advance.
+fn random_seeds(n: usize) -> Vec<u64> {
+    let hex = assay_sandbox::random_hex(n);
+    (0..n)
+        .map(|i| {
+            u64::from_str_radix(&hex[i * 16..i * 16 + 16], 16).unwrap_or(i as u64) % 1_000_000_000
+        })
+        .collect()
+}
+
+/// Run the candidate's program in the sandbox and print the verdict. Exit 0 PASS, 1 FAIL, 3
+/// when assay could not grade (no daemon, no image); the reason goes to stderr.
+fn grade_program(
+    g: &CommandGrading,
+    live: bool,
+    json_out: bool,
+    out: &mut dyn Write,
+    cancel: &AtomicBool,
+) -> Result<i32, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let progress = |line: &str| eprintln!("assay logs: {line}");
+    let result = rt.block_on(async {
+        let engine = assay_sandbox::Engine::connect().await?;
+        let opts = assay_sandbox::ImagesOptions {
+            offline: true,
+            work_dir: assay_sandbox::default_work_dir(),
+            ..Default::default()
+        };
+        assay_sandbox::ensure_tools(&engine, &opts, &progress)
+            .await
+            .map_err(|e| SandboxError::Io(e.to_string()))?;
+        if live {
+            grade_live(&engine, g, &LiveOptions::default(), cancel, &progress).await
+        } else {
+            grade_command(&engine, g, cancel, &progress).await
+        }
+    });
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: could not grade the command: {e}");
+            return Ok(3);
+        }
+    };
+    if json_out {
+        let v = json!({
+            "task": task_text(&g.rule, live),
+            "live": live,
+            "lines": g.lines,
+            "report": report,
+        });
+        writeln!(out, "{v}").map_err(write_err)?;
+    } else {
+        print_report(out, g, live, &report).map_err(write_err)?;
+    }
+    Ok(if report.pass { 0 } else { 1 })
+}
+
+fn print_report(
+    out: &mut dyn Write,
+    g: &CommandGrading,
+    live: bool,
+    report: &CommandReport,
+) -> io::Result<()> {
+    use assay_core::display;
+    writeln!(out, "task: {}", task_text(&g.rule, live))?;
+    let l = &g.limits;
+    writeln!(
+        out,
+        "sandbox: {}, no network, {} MiB, {:.1} CPU, {} processes, {} s per log",
+        g.image,
+        l.memory_bytes >> 20,
+        l.nano_cpus as f64 / 1e9,
+        l.pids,
+        l.time.as_secs()
+    )?;
+    for r in &report.runs {
+        let what = if live {
+            format!(
+                "seed {} ({} lines appended, rotated half way)",
+                r.seed, g.lines
+            )
+        } else {
+            format!("seed {} ({} lines)", r.seed, g.lines)
+        };
+        let verdict = match (&r.grade, &r.no_number) {
+            (Some(grade), _) => grade.message.clone(),
+            (None, Some(why)) => format!(
+                "FAIL: no answer: {why}; the expected count is {}",
+                r.expected
+            ),
+            (None, None) => format!("FAIL: no answer; the expected count is {}", r.expected),
+        };
+        writeln!(out, "{what}: {verdict} ({:.1} s)", r.seconds)?;
+        if let Some(f) = r.follow_count {
+            writeln!(out, "  assay logs follow on the same appends: {f}")?;
+        }
+        if !r.pass {
+            for (name, text) in [("stdout", &r.stdout_tail), ("stderr", &r.stderr_tail)] {
+                for line in text.lines() {
+                    writeln!(out, "  {name}| {}", display::terminal_line(line))?;
+                }
+            }
+        }
+    }
+    for n in &report.notes {
+        writeln!(out, "note: {n}")?;
+    }
+    let right = report.runs.iter().filter(|r| r.pass).count();
+    writeln!(
+        out,
+        "{}: {right} of {} logs counted right",
+        if report.pass { "PASS" } else { "FAIL" },
+        report.runs.len()
+    )
 }
 
 /// `access.log` → `access.log.answer.json`.

@@ -11,6 +11,8 @@
 //! - [`mod@generate`]: a deterministic log generator, streaming (any size), whose answer key is
 //!   built independently of `count`;
 //! - [`mod@grade`]: compare a candidate's number with the counts and explain a wrong one;
+//! - [`sandboxed`]: run a candidate's own command in a container on generated logs (post-hoc,
+//!   and live on a growing, rotated log) and grade the numbers it prints;
 //! - [`cli`]: the `assay logs …` subcommands.
 
 pub mod cli;
@@ -20,6 +22,7 @@ pub mod generate;
 pub mod grade;
 pub mod parse;
 pub mod rule;
+pub mod sandboxed;
 mod scan;
 
 pub use cli::{run, run_with, LogsCommand};

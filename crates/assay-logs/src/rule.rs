@@ -211,7 +211,8 @@ pub fn normalize_target(target: &str) -> Option<String> {
 pub fn normalize_target_into(target: &str, out: &mut String) -> bool {
     out.clear();
     let mut t = target;
-    if let Some(i) = t.find(['?', '#']) {
+    if let Some(i) = memchr::memchr2(b'?', b'#', t.as_bytes()) {
+        // ASCII: `i` is a character boundary.
         t = &t[..i];
     }
     for scheme in ["http://", "https://"] {

@@ -49,6 +49,17 @@ fn clap_definition_is_consistent() {
         Cli::try_parse_from(["logs", "grade", "f"]).is_err(),
         "--answer is required"
     );
+    assert!(
+        Cli::try_parse_from(["logs", "grade"]).is_err(),
+        "a log and --answer, or a command"
+    );
+    assert!(
+        Cli::try_parse_from(["logs", "grade", "f", "--answer", "1", "--command", "wc -l"]).is_err()
+    );
+    assert!(Cli::try_parse_from(["logs", "grade", "--command", "x", "--script", "y"]).is_err());
+    assert!(
+        Cli::try_parse_from(["logs", "grade", "--command", "wc -l access.log", "--live"]).is_ok()
+    );
 }
 
 #[test]
@@ -297,4 +308,41 @@ fn gzip_logs_count_like_plain_ones() {
     std::fs::write(&bad, &bytes[..bytes.len() / 3]).unwrap();
     let (r, _) = run(&["count", s(&bad)]);
     assert!(r.unwrap_err().contains("bad.gz"));
+}
+
+#[test]
+fn grade_prints_the_task_and_refuses_half_a_command_line() {
+    let (r, out) = run(&["grade", "--command", "wc -l access.log", "--print-task"]);
+    assert_eq!(r, Ok(0));
+    assert!(out.contains("`GET /api/notes`"), "{out}");
+    assert!(
+        out.contains("our own servers (10.0.0.0/8)"),
+        "the exercise's default: {out}"
+    );
+    assert!(!out.contains("SIGTERM"), "{out}");
+    let (r, out) = run(&[
+        "grade",
+        "--live",
+        "--command",
+        "x",
+        "--print-task",
+        "--own",
+        "192.0.2.0/24",
+    ]);
+    assert_eq!(r, Ok(0));
+    assert!(
+        out.contains("SIGTERM") && out.contains("access.log.1"),
+        "{out}"
+    );
+    assert!(out.contains("(192.0.2.0/24)"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.sh");
+    let (r, _) = run(&["grade", "--script", s(&missing)]);
+    assert!(r.unwrap_err().contains("nope.sh"));
+    let big = dir.path().join("big.sh");
+    std::fs::write(&big, vec![b'#'; 300 * 1024]).unwrap();
+    let (r, _) = run(&["grade", "--script", s(&big)]);
+    assert!(r.unwrap_err().contains("not a one-liner"));
+    let (r, _) = run(&["grade", "--command", "x", "--lines", "0"]);
+    assert!(r.unwrap_err().contains("--lines 0"));
 }

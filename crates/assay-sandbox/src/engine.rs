@@ -828,6 +828,41 @@ impl Engine {
             .collect())
     }
 
+    /// The last `tail` lines of a container's stdout and, apart, of its stderr, each capped at
+    /// [`OUTPUT_CAP`] bytes (the end is kept: the last lines are what a caller reads).
+    pub async fn logs_tail_split(
+        &self,
+        name: &str,
+        tail: usize,
+    ) -> Result<(String, String), EngineError> {
+        use bollard::container::LogOutput;
+        let opts = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(&tail.to_string())
+            .build();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let stream = self.docker.logs(name, Some(opts));
+        drain(self.timeouts.quick, stream, |chunk| {
+            let (buf, bytes) = match chunk {
+                LogOutput::StdOut { message } => (&mut out, message),
+                LogOutput::StdErr { message } => (&mut err, message),
+                _ => return,
+            };
+            buf.extend_from_slice(&bytes);
+            if buf.len() > OUTPUT_CAP {
+                buf.drain(..buf.len() - OUTPUT_CAP);
+            }
+        })
+        .await
+        .map_err(|source| EngineError::ContainerLogs {
+            name: name.to_string(),
+            source,
+        })?;
+        let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+        Ok((text(out), text(err)))
+    }
+
     /// Run `cmd` in a running container and collect its output (capped) and exit code.
     pub async fn exec(&self, name: &str, cmd: &[&str]) -> Result<ExecOutput, EngineError> {
         use bollard::container::LogOutput;

@@ -33,6 +33,13 @@ pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 pub const DEFAULT_WEBAPP_REPO: &str = "assay/sample-webapp";
 /// Repository of the probe image.
 pub const PROBE_REPO: &str = "assay/probe";
+/// Repository of the tools image: the shell tools a candidate's own command may use
+/// (`assay logs grade --command`).
+pub const TOOLS_REPO: &str = "assay/tools";
+/// Debian packages of the tools image besides `--variant=minbase`, which already has mawk (as
+/// `awk`), grep, sed, coreutils (sort, uniq, cut, wc, tail, timeout), util-linux (setsid) and
+/// perl-base.
+pub const TOOLS_PACKAGES: &[&str] = &["gawk", "perl", "python3"];
 /// Bumped whenever the way stand-ins are made changes, so old ones are rebuilt.
 const RECIPE_VERSION: &str = "assay-standins-2";
 /// The postgres stand-in's entrypoint, baked into the image.
@@ -196,6 +203,8 @@ pub struct ImagePlan {
     pub webapp: ImageRef,
     /// The probe image, `assay/probe:<version>`.
     pub probe: ImageRef,
+    /// The tools image, `assay/tools:<version>`.
+    pub tools: ImageRef,
 }
 
 impl Default for ImagePlan {
@@ -212,6 +221,7 @@ impl Default for ImagePlan {
                 .collect(),
             webapp: ImageRef::new(DEFAULT_WEBAPP_REPO, env!("CARGO_PKG_VERSION")),
             probe: probe_image(),
+            tools: tools_image(),
         }
     }
 }
@@ -237,6 +247,7 @@ impl ImagePlan {
         v.extend(self.debian.iter().cloned());
         v.push(self.webapp.clone());
         v.push(self.probe.clone());
+        v.push(self.tools.clone());
         v
     }
 }
@@ -289,6 +300,11 @@ pub fn webapp_image(rubric: &assay_core::Rubric) -> ImageRef {
 /// The probe image the sandbox runs inside each run's networks.
 pub fn probe_image() -> ImageRef {
     ImageRef::new(PROBE_REPO, env!("CARGO_PKG_VERSION"))
+}
+
+/// The image candidates' own commands run in: Debian with the usual text tools.
+pub fn tools_image() -> ImageRef {
+    ImageRef::new(TOOLS_REPO, env!("CARGO_PKG_VERSION"))
 }
 
 /// True when `image` exists and carries `dev.assay.stand-in=true`.
@@ -653,7 +669,8 @@ pub async fn ensure_plan(
         }
     }
     if p.registry_down {
-        p.prefetch_trees(&by_release, &plan.postgres).await?;
+        p.prefetch_trees(&by_release, &plan.postgres, Some(&plan.tools))
+            .await?;
     }
     for (release, images) in &by_release {
         p.ensure_debian(release, images).await?;
@@ -661,6 +678,30 @@ pub async fn ensure_plan(
     p.ensure_postgres(&plan.postgres).await?;
     p.ensure_webapp(&plan.webapp, &runtime_base).await?;
     p.ensure_probe(&plan.probe, &runtime_base).await?;
+    p.ensure_tools(&plan.tools).await?;
+    p.remove_replaced().await;
+    Ok(p.report)
+}
+
+/// Only the tools image ([`tools_image`]), for `assay logs grade --command` on a machine where
+/// `assay images` has not run: built from Debian packages (there is no upstream image to pull),
+/// a second call only inspects.
+pub async fn ensure_tools(
+    engine: &Engine,
+    opts: &ImagesOptions,
+    progress: &dyn Fn(&str),
+) -> Result<ImagesReport, ImagesError> {
+    std::fs::create_dir_all(&opts.work_dir).map_err(io_err(&opts.work_dir))?;
+    let _lock = lock_work_dir(&opts.work_dir, progress).await?;
+    let mut p = Preparer {
+        engine,
+        opts,
+        progress,
+        report: ImagesReport::default(),
+        registry_down: true,
+        replaced: Vec::new(),
+    };
+    p.ensure_tools(&tools_image()).await?;
     p.remove_replaced().await;
     Ok(p.report)
 }
@@ -676,6 +717,7 @@ impl Preparer<'_> {
         &self,
         debian: &[(String, Vec<ImageRef>)],
         postgres: &[ImageRef],
+        tools: Option<&ImageRef>,
     ) -> Result<(), ImagesError> {
         let mut wanted: Vec<(String, Vec<&str>)> = Vec::new();
         for (release, images) in debian {
@@ -698,6 +740,12 @@ impl Preparer<'_> {
             )
         {
             wanted.push((STAND_IN_RELEASE.to_string(), vec![recipe.package.as_str()]));
+        }
+        if let Some(tools) = tools {
+            let (hash, _) = tools_recipe();
+            if self.needs_build(std::slice::from_ref(tools), &hash).await? {
+                wanted.push((STAND_IN_RELEASE.to_string(), TOOLS_PACKAGES.to_vec()));
+            }
         }
         if wanted.len() < 2 {
             return Ok(());
@@ -1064,6 +1112,27 @@ impl Preparer<'_> {
         Ok(true)
     }
 
+    /// The tools image: a Debian tree with [`TOOLS_PACKAGES`], imported as is. Not a
+    /// stand-in (no upstream image of that name exists), so never pulled.
+    async fn ensure_tools(&mut self, image: &ImageRef) -> Result<(), ImagesError> {
+        let (hash, base_changes) = tools_recipe();
+        let todo = self.triage(std::slice::from_ref(image), &hash).await?;
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        self.say(&format!(
+            "building {image} from Debian {STAND_IN_RELEASE} packages ({})",
+            TOOLS_PACKAGES.join(", ")
+        ));
+        let mut changes = label_changes(&image_labels("tools", &hash, false));
+        changes.extend(base_changes);
+        self.import_tree(STAND_IN_RELEASE, TOOLS_PACKAGES, image, changes)
+            .await?;
+        self.push(image, ImageAction::Built, false, started);
+        Ok(())
+    }
+
     async fn ensure_probe(&mut self, image: &ImageRef, base: &ImageRef) -> Result<(), ImagesError> {
         let binary = binary_path(&self.opts.probe_binary, "assay-probe", "assay-probe")?;
         let dockerfile = format!(
@@ -1092,6 +1161,24 @@ fn debian_recipe(release: &str) -> (String, Vec<String>) {
         base_changes.join("\n").as_bytes(),
     ]);
     (hash, base_changes)
+}
+
+/// The content hash of the tools image and its `docker import` changes besides labels.
+fn tools_recipe() -> (String, Vec<String>) {
+    let changes = vec![
+        r#"CMD ["bash"]"#.to_string(),
+        "ENV LANG=C.UTF-8".to_string(),
+        "WORKDIR /work".to_string(),
+    ];
+    let hash = hash_parts(&[
+        RECIPE_VERSION.as_bytes(),
+        b"tools",
+        STAND_IN_RELEASE.as_bytes(),
+        TOOLS_PACKAGES.join(",").as_bytes(),
+        ROOTFS_EXCLUDES.join("\n").as_bytes(),
+        changes.join("\n").as_bytes(),
+    ]);
+    (hash, changes)
 }
 
 /// Everything the Postgres stand-in is made from.

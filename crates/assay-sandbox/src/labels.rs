@@ -37,6 +37,26 @@ pub fn for_run(run_id: &str) -> HashMap<String, String> {
     l
 }
 
+/// A random lowercase hex string of `n` 64-bit words (run ids, nonces). Not for cryptography:
+/// it only has to be unguessable by a candidate's stack and unique per run.
+pub fn random_hex(words: usize) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::new();
+    for i in 0..words {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        h.write_u32(std::process::id());
+        h.write_usize(i);
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
+}
+
 /// True when `labels` carry `key=true`.
 pub fn is_true(labels: Option<&HashMap<String, String>>, key: &str) -> bool {
     labels.and_then(|l| l.get(key)).is_some_and(|v| v == "true")
@@ -190,6 +210,15 @@ mod owner_tests {
             ..me.clone()
         };
         assert_eq!(elsewhere.liveness(), Liveness::Unknown);
+    }
+
+    #[test]
+    fn random_hex_is_hex_and_varies() {
+        let a = random_hex(2);
+        let b = random_hex(2);
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
     }
 
     #[test]

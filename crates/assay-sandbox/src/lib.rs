@@ -12,6 +12,8 @@ pub mod labels;
 
 pub use engine::{AttachedExec, CallError, Engine, EngineError, ExecOutput, Timeouts};
 pub use images::{
-    default_work_dir, ensure_images, ensure_plan, is_stand_in, HostRelease, ImageAction, ImagePlan,
-    ImageRef, ImageStatus, ImagesError, ImagesOptions, ImagesReport,
+    default_work_dir, ensure_images, ensure_plan, ensure_tools, is_stand_in, tools_image,
+    HostRelease, ImageAction, ImagePlan, ImageRef, ImageStatus, ImagesError, ImagesOptions,
+    ImagesReport,
 };
+pub use labels::random_hex;

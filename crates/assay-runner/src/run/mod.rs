@@ -90,25 +90,7 @@ pub const EXEC_POLL_INTERVAL: Duration = Duration::from_millis(150);
 /// Longest a dropped run waits for its emergency teardown.
 pub const GUARD_WAIT: Duration = Duration::from_secs(30);
 
-/// A random lowercase hex string of `n` 64-bit words (run ids, nonces). Not for cryptography:
-/// it only has to be unguessable by a candidate's stack and unique per run.
-pub fn random_hex(words: usize) -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut out = String::new();
-    for i in 0..words {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-        );
-        h.write_u32(std::process::id());
-        h.write_usize(i);
-        out.push_str(&format!("{:016x}", h.finish()));
-    }
-    out
-}
+pub use assay_sandbox::random_hex;
 
 /// A token cancelled on Ctrl-C or SIGTERM, for the CLI to pass to [`crate::run_checks`].
 pub fn cancel_on_signals() -> CancellationToken {
@@ -138,18 +120,4 @@ pub fn cancel_on_signals() -> CancellationToken {
         t.cancel();
     });
     token
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn random_hex_is_hex_and_varies() {
-        let a = random_hex(2);
-        let b = random_hex(2);
-        assert_eq!(a.len(), 32);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, b);
-    }
 }
