@@ -11,13 +11,19 @@
 #    status is the same in both.
 #
 # Usage: benches/runtime_verdicts.sh   (needs Docker and the images of `assay images`; only
-# the runs' own containers are contacted)
+# the runs' own containers are contacted). ASSAY_BIN=path uses that binary instead of a
+# release build (the numbers then say which binary ran).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 FIX="$ROOT/tests/fixtures/runtime"
-cargo build --release -q --bin assay
-ASSAY="${CARGO_TARGET_DIR:-$ROOT/target}/release/assay"
+if [ -n "${ASSAY_BIN:-}" ]; then
+  ASSAY=$ASSAY_BIN
+else
+  cargo build --release -q --bin assay
+  ASSAY="${CARGO_TARGET_DIR:-$ROOT/target}/release/assay"
+fi
+echo "binary: $ASSAY"
 "$ASSAY" images --offline >/dev/null
 now_ms() { date +%s%3N; }
 work=$(mktemp -d)
