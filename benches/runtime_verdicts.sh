@@ -36,9 +36,9 @@ import json, sys
 v = json.load(sys.stdin)
 for r in (v if isinstance(v, list) else [v]):
     checks = {c["id"]: c for c in r["checks"]}
-    runtime = " ".join(f"{k.split(".")[1]}={c["status"]}" for k, c in sorted(checks.items()) if k.startswith("runtime."))
+    runtime = " ".join("%s=%s" % (k.split(".")[1], c["status"]) for k, c in sorted(checks.items()) if k.startswith("runtime."))
     up = checks.get("runtime.up", {}).get("evidence", "")
-    print(f"{r.get(\"verdict\")}\t{runtime}\t{up}")
+    print("%s\t%s\t%s" % (r.get("verdict"), runtime, up))
 '
 }
 
