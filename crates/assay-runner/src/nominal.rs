@@ -2,10 +2,12 @@
 //! nothing else runs. A `runtime.up` failure whose cause may be timing is graded again only
 //! when the db was later than nominal (README, "Runtime verdicts and load").
 //!
-//! The figure is kept per image id in the state dir (`nominal-db.json`) as the fastest seen:
-//! measured alone ([`measure`], while no other grading of this process runs) and lowered by
-//! any run whose db was faster (load can only make a start slower, so the minimum is the
-//! closest to an idle host).
+//! The figure is kept per image id in the state dir (`nominal-db.json`) as the fastest seen,
+//! from assay's own measurements only ([`measure`]: the image with its defaults, while no
+//! other grading of this process runs; load can only make a start slower, so the minimum is
+//! the closest to an idle host). A candidate's run never lowers it: its db's log is the
+//! candidate's to write (an init script can print "ready to accept connections"), and a
+//! spoofed fast figure would make every later submission's timing failures look late.
 
 use crate::plan::ContainerSpec;
 use crate::run::{ready_after, DbReady, RunError};

@@ -713,7 +713,6 @@ pub async fn run_checks(
         let _shared = GRADING.read().await;
         Box::pin(grade_once(&engine, project, inputs, cancel.clone())).await?
     };
-    observe(&store, timings.main.as_ref());
     // The failures the load may have caused, with the db run and the hold that belong to it.
     let pause = inputs.cold_start_pause;
     let suspects: Vec<(&CheckResult, &DbRun, Duration)> = [
@@ -785,7 +784,6 @@ pub async fn run_checks(
     let (mut last, last_timings) = loop {
         let (results, t) = Box::pin(grade_once(&engine, project, inputs, cancel.clone())).await?;
         graded += 1;
-        observe(&store, t.main.as_ref());
         let again = late_suspects(&results, &t, pause, nominal);
         if again.is_empty() || graded >= MAX_GRADINGS {
             break (results, t);
@@ -876,18 +874,6 @@ fn lateness(seen: DbReady, held: Duration, nominal: Option<Duration>) -> String 
             d.as_secs_f64()
         ),
         DbReady::Unknown => format!("the db's readiness could not be read from its log; {n}"),
-    }
-}
-
-/// Keeps a run's db readiness as a nominal candidate (the fastest seen per image).
-fn observe(store: &NominalStore, db: Option<&DbRun>) {
-    if let Some(DbRun {
-        ready: DbReady::After(d),
-        image_id: Some(id),
-        ..
-    }) = db
-    {
-        store.observe(id, *d);
     }
 }
 
