@@ -1092,6 +1092,10 @@ async fn grade_once(
             .map(|a| Diagnostic::error(a.what.clone()))
             .collect();
         details.extend(notes.into_iter().map(as_note));
+        // What the plan changed (the budget's split, floors) holds for the stopped runs too.
+        if let Ok(p) = plan::plan(project, &inputs.plan_inputs("notes", project)) {
+            details.extend(p.notes);
+        }
         let results = up_failed(
             failed(RuntimeUp, crossed, details),
             "the runs were stopped: a grading budget was crossed",

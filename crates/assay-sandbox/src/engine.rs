@@ -11,10 +11,10 @@ use bollard::models::{
     VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    BuildImageOptions, CreateContainerOptionsBuilder, CreateImageOptions, ListContainersOptions,
-    ListNetworksOptions, ListVolumesOptions, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    StatsOptions, StopContainerOptionsBuilder, TagImageOptionsBuilder,
-    UploadToContainerOptionsBuilder,
+    BuildImageOptions, CreateContainerOptionsBuilder, CreateImageOptions, EventsOptions,
+    ListContainersOptions, ListNetworksOptions, ListVolumesOptions, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StatsOptions, StopContainerOptionsBuilder,
+    TagImageOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use bytes::Bytes;
@@ -1149,6 +1149,51 @@ impl Engine {
                 source,
             }),
         }
+    }
+
+    /// The OOM kills inside containers carrying `label` since `since` (Unix seconds): one
+    /// compose service name (or container name) per kill. Docker reports an `oom` event for any
+    /// process of a container the kernel killed at its memory limit, also when the container's
+    /// main process survives (`State.OOMKilled` only says the main process died so).
+    pub async fn oom_events(&self, label: &str, since: i64) -> Result<Vec<String>, EngineError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(since);
+        let mut filters = label_filter(label);
+        filters.insert("type".into(), vec!["container".into()]);
+        filters.insert("event".into(), vec!["oom".into()]);
+        let opts = EventsOptions {
+            since: Some(since.to_string()),
+            // Past events only: the stream ends at `until`.
+            until: Some(now.to_string()),
+            filters: Some(filters),
+        };
+        let what = || format!("read the OOM events of containers labelled {label}");
+        let fut = || {
+            let events = self.docker.events(Some(opts.clone()));
+            async move {
+                let all: Vec<_> = events.take(10_000).collect().await;
+                all.into_iter().collect::<Result<Vec<_>, _>>()
+            }
+        };
+        let events = self
+            .call(self.timeouts.quick, Repeat::Safe, what, fut)
+            .await
+            .map_err(|source| EngineError::Usage {
+                what: format!("the OOM events of containers labelled {label}"),
+                source,
+            })?;
+        Ok(events
+            .into_iter()
+            .filter_map(|e| {
+                let attrs = e.actor?.attributes?;
+                attrs
+                    .get(crate::labels::COMPOSE_SERVICE)
+                    .or_else(|| attrs.get("name"))
+                    .cloned()
+            })
+            .collect())
     }
 
     /// Bytes held by each volume, as the daemon measures them (`/system/df`), or `None` when

@@ -3,13 +3,16 @@
 //! limit, CPU throttled at the quota, bytes written to volumes and writable layers.
 //!
 //! One [`Watch`] per grading samples every container of its runs every [`SAMPLE_EVERY`]
-//! (`list` with sizes, one `stats` each, `/system/df` for volumes) and once more before each
-//! run is torn down (`inspect`: OOM kills and restart counts). Disk has no quota on this kind
-//! of host (fuse-overlayfs, local volumes), so it is the one budget enforced by measuring: when
-//! the bytes written by all runs together cross `limits.disk_bytes`, the watch stops the runs
-//! (their cancel token) — at most one sample interval after the crossing, plus however long
-//! the daemon takes to measure. What the watch saw becomes `runtime.up`'s finding ([`Abuse`]:
-//! it fails the check) or notes (smaller signs).
+//! (`list` with sizes, one `stats` each, the `oom` events, `/system/df` for volumes) and once
+//! more before each run is torn down (`inspect`: restart counts). Disk has no quota on this
+//! kind of host (fuse-overlayfs, local volumes), so it is the one budget enforced by
+//! measuring: when the bytes written by all runs together cross `limits.disk_bytes`, the watch
+//! stops the runs (their cancel token) — at most one sample interval after the crossing, plus
+//! however long the daemon takes to measure. A service that abuses the host ([`Abuse`]: OOM
+//! kills, pids at the limit) has decided the verdict: the runs go on for [`ABUSE_WINDOW`] so
+//! the other services show what they do, then stop, so a fork bomb does not load the host for
+//! the whole deadline. What the watch saw becomes `runtime.up`'s finding or notes (smaller
+//! signs: restarts, CPU held at its quota, half the pids, over half the disk budget).
 
 use super::Failure;
 use assay_core::display::{self, human_bytes};
@@ -23,16 +26,20 @@ use tokio_util::sync::CancellationToken;
 /// Time between two samples of a grading's containers.
 pub const SAMPLE_EVERY: Duration = Duration::from_secs(2);
 
-/// A service throttled in at least this share of its CPU periods spins at its quota.
+/// A service throttled in at least this share of its CPU periods spins at its quota. A note,
+/// not an abuse: the quota already holds it (and a side service's share is small, so a heavy
+/// but honest program — a JVM starting — would look the same).
 const SPIN_SHARE: f64 = 0.5;
-/// ... over at least this many periods (100 ms each: 3 s of running). Judged for side services
-/// only: the db and the webapp keep a quota sized for them, and Postgres's first start may
-/// use all of it for seconds.
+/// ... over at least this many periods (100 ms each: 3 s of running).
 const SPIN_PERIODS: u64 = 30;
+
+/// How long the runs go on once a service abused the host, for the others to show.
+pub const ABUSE_WINDOW: Duration = Duration::from_secs(6);
 
 /// What one service did, worst of all its containers and samples.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Signs {
+    /// Processes of the service the kernel killed at its memory limit (`oom` events).
     pub oom_kills: u32,
     pub restarts: i64,
     pub pids_peak: u64,
@@ -40,8 +47,6 @@ pub struct Signs {
     /// CFS periods run and throttled (cumulative, summed over containers).
     pub periods: u64,
     pub throttled: u64,
-    /// Times the memory limit was hit (cgroup v1 `failcnt`).
-    pub memory_hits: u64,
     pub memory_peak: u64,
     pub memory_limit: u64,
     /// Bytes in the writable layers of its containers (last sample).
@@ -71,8 +76,12 @@ pub struct Watch {
     essential: Vec<String>,
     /// Cancelled when a budget is crossed: both runs stop and tear down.
     stop: CancellationToken,
-    /// Run ids under watch.
-    runs: Mutex<BTreeSet<String>>,
+    /// Run ids under watch, with when each started (Unix seconds, for the `oom` events).
+    runs: Mutex<BTreeMap<String, i64>>,
+    /// OOM kills per run and service.
+    ooms: Mutex<BTreeMap<(String, String), u32>>,
+    /// When the first abuse was seen.
+    first_abuse: Mutex<Option<std::time::Instant>>,
     /// Per service, per container name: the latest figures.
     seen: Mutex<BTreeMap<String, BTreeMap<String, Signs>>>,
     disk: Mutex<Disk>,
@@ -87,7 +96,9 @@ impl Watch {
             budget,
             essential,
             stop,
-            runs: Mutex::new(BTreeSet::new()),
+            runs: Mutex::new(BTreeMap::new()),
+            ooms: Mutex::new(BTreeMap::new()),
+            first_abuse: Mutex::new(None),
             seen: Mutex::new(BTreeMap::new()),
             disk: Mutex::new(Disk::default()),
             crossed: Mutex::new(None),
@@ -102,8 +113,13 @@ impl Watch {
 
     /// Puts run `run_id` under watch.
     pub fn register(&self, run_id: &str) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
         if let Ok(mut r) = self.runs.lock() {
-            r.insert(run_id.to_string());
+            // A second early: event times are whole seconds.
+            r.insert(run_id.to_string(), now - 1);
         }
     }
 
@@ -121,7 +137,34 @@ impl Watch {
                 std::future::pending::<()>().await;
             }
             self.sample(engine, false).await;
+            self.stop_after_abuse();
         }
+    }
+
+    /// Once a service abused the host, lets the runs go on for [`ABUSE_WINDOW`], then stops
+    /// them: the verdict is decided.
+    fn stop_after_abuse(&self) {
+        let (abuses, _) = self.verdict();
+        let Some(first) = abuses.first() else {
+            return;
+        };
+        let Ok(mut seen) = self.first_abuse.lock() else {
+            return;
+        };
+        let since = *seen.get_or_insert_with(std::time::Instant::now);
+        if since.elapsed() < ABUSE_WINDOW {
+            return;
+        }
+        if let Ok(mut c) = self.crossed.lock() {
+            if c.is_none() {
+                *c = Some(Failure::new(format!(
+                    "the stack abused the grading host: {}; the runs were stopped {} s later (the verdict was decided)",
+                    first.what,
+                    ABUSE_WINDOW.as_secs()
+                )));
+            }
+        }
+        self.stop.cancel();
     }
 
     /// One last sample of run `run_id` before its teardown, with `inspect` of each container
@@ -135,7 +178,7 @@ impl Watch {
         let runs: Vec<String> = self
             .runs
             .lock()
-            .map(|r| r.iter().cloned().collect())
+            .map(|r| r.keys().cloned().collect())
             .unwrap_or_default();
         let each = runs.iter().map(|r| self.sample_run(engine, r, inspect));
         futures_util::future::join_all(each).await;
@@ -198,12 +241,31 @@ impl Watch {
                 merge(slot, &s);
             }
         }
+        let since = self.runs.lock().ok().and_then(|r| r.get(run_id).copied());
+        if let Some(since) = since {
+            if let Ok(killed) = engine.oom_events(&label, since).await {
+                let mut counts: BTreeMap<(String, String), u32> = BTreeMap::new();
+                for service in killed {
+                    *counts.entry((run_id.to_string(), service)).or_default() += 1;
+                }
+                if let Ok(mut ooms) = self.ooms.lock() {
+                    for (k, n) in counts {
+                        let slot = ooms.entry(k).or_default();
+                        *slot = (*slot).max(n);
+                    }
+                }
+            }
+        }
     }
 
     /// Measures volumes and writable layers together and stops the runs when the disk budget
     /// is crossed.
     async fn measure_disk(&self, engine: &Engine) {
-        let runs: BTreeSet<String> = self.runs.lock().map(|r| r.clone()).unwrap_or_default();
+        let runs: BTreeSet<String> = self
+            .runs
+            .lock()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default();
         let mut holders: Vec<(String, u64)> = Vec::new();
         if let Ok(seen) = self.seen.lock() {
             for (service, containers) in seen.iter() {
@@ -216,13 +278,13 @@ impl Watch {
                 }
             }
         }
-        match engine.volume_sizes().await {
+        match volume_sizes(engine).await {
             Ok(Some(sizes)) => {
                 let ours = run_volumes(engine, &runs).await;
-                for (name, bytes) in sizes {
-                    if let Some(shown) = ours.get(&name) {
-                        if bytes > 0 {
-                            holders.push((shown.clone(), bytes));
+                for (name, bytes) in sizes.iter() {
+                    if let Some(shown) = ours.get(name) {
+                        if *bytes > 0 {
+                            holders.push((shown.clone(), *bytes));
                         }
                     }
                 }
@@ -275,16 +337,22 @@ impl Watch {
         let mut abuses = Vec::new();
         let mut notes = Vec::new();
         let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        let ooms = self.ooms.lock().map(|o| o.clone()).unwrap_or_default();
         for (service, containers) in &seen {
-            let mut all = Signs::default();
+            let mut all = Signs {
+                oom_kills: ooms
+                    .iter()
+                    .filter(|((_, s), _)| s == service)
+                    .map(|(_, n)| n)
+                    .sum(),
+                ..Default::default()
+            };
             for s in containers.values() {
-                all.oom_kills += s.oom_kills;
                 all.restarts += s.restarts;
                 all.pids_peak = all.pids_peak.max(s.pids_peak);
                 all.pids_limit = all.pids_limit.max(s.pids_limit);
                 all.periods += s.periods;
                 all.throttled += s.throttled;
-                all.memory_hits += s.memory_hits;
                 all.memory_peak = all.memory_peak.max(s.memory_peak);
                 all.memory_limit = all.memory_limit.max(s.memory_limit);
             }
@@ -293,11 +361,18 @@ impl Watch {
             notes.extend(n);
         }
         let disk = self.disk.lock().map(|d| d.clone()).unwrap_or_default();
-        if self.crossed().is_none() && disk.total * 2 > self.budget.disk_bytes {
+        if disk.total * 2 > self.budget.disk_bytes && disk.total <= self.budget.disk_bytes {
+            let top: Vec<String> = disk
+                .holders
+                .iter()
+                .take(3)
+                .map(|(who, b)| format!("{who} {}", human_bytes(*b)))
+                .collect();
             notes.push(Diagnostic::info(format!(
-                "the stack wrote {} to disk at most, over half the grading budget of {}",
+                "the stack wrote {} to disk at most, over half the grading budget of {}: {}",
                 human_bytes(disk.total),
-                human_bytes(self.budget.disk_bytes)
+                human_bytes(self.budget.disk_bytes),
+                top.join(", ")
             )));
         }
         if let Some(u) = self.unmeasured.lock().ok().and_then(|u| u.clone()) {
@@ -308,6 +383,46 @@ impl Watch {
         (abuses, notes)
     }
 }
+
+/// The daemon's volume sizes, shared by every watch of this process: the daemon runs one disk
+/// usage operation at a time (a second gets HTTP 500 "already running"), so calls are made
+/// one at a time and an answer younger than [`DF_FRESH`] is reused; "already running" (another
+/// program asked) is tried again a few times.
+async fn volume_sizes(
+    engine: &Engine,
+) -> Result<
+    Option<std::sync::Arc<std::collections::HashMap<String, u64>>>,
+    assay_sandbox::EngineError,
+> {
+    type Sizes = std::sync::Arc<std::collections::HashMap<String, u64>>;
+    static LAST: tokio::sync::Mutex<Option<(std::time::Instant, Sizes)>> =
+        tokio::sync::Mutex::const_new(None);
+    let mut last = LAST.lock().await;
+    if let Some((at, sizes)) = last.as_ref() {
+        if at.elapsed() < DF_FRESH {
+            return Ok(Some(sizes.clone()));
+        }
+    }
+    let mut tries = 0;
+    loop {
+        match engine.volume_sizes().await {
+            Ok(Some(sizes)) => {
+                let sizes = std::sync::Arc::new(sizes);
+                *last = Some((std::time::Instant::now(), sizes.clone()));
+                return Ok(Some(sizes));
+            }
+            Ok(None) => return Ok(None),
+            Err(e) if tries < 5 && e.to_string().contains("already running") => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// How long one disk usage answer is reused.
+const DF_FRESH: Duration = Duration::from_secs(1);
 
 /// The names of the volumes the containers of `runs` mount, each as a reviewer reads it
 /// (`volume \`data\``: the compose name when the run gave one, else the Docker name).
@@ -362,7 +477,6 @@ fn read_stats(st: &bollard::models::ContainerStatsResponse, s: &mut Signs) {
         s.throttled = t.throttled_periods.unwrap_or(0);
     }
     if let Some(m) = &st.memory_stats {
-        s.memory_hits = m.failcnt.unwrap_or(0);
         s.memory_peak = m.max_usage.or(m.usage).unwrap_or(0);
         s.memory_limit = m.limit.unwrap_or(0);
     }
@@ -371,13 +485,11 @@ fn read_stats(st: &bollard::models::ContainerStatsResponse, s: &mut Signs) {
 /// Keeps the worst of what a container showed: peaks stay peaks; cumulative counters keep the
 /// latest (largest) value; the writable layer its latest size.
 fn merge(slot: &mut Signs, s: &Signs) {
-    slot.oom_kills = slot.oom_kills.max(s.oom_kills);
     slot.restarts = slot.restarts.max(s.restarts);
     slot.pids_peak = slot.pids_peak.max(s.pids_peak);
     slot.pids_limit = slot.pids_limit.max(s.pids_limit);
     slot.periods = slot.periods.max(s.periods);
     slot.throttled = slot.throttled.max(s.throttled);
-    slot.memory_hits = slot.memory_hits.max(s.memory_hits);
     slot.memory_peak = slot.memory_peak.max(s.memory_peak);
     slot.memory_limit = slot.memory_limit.max(s.memory_limit);
     slot.layer_bytes = s.layer_bytes;
@@ -396,23 +508,13 @@ fn judge(service: &str, s: &Signs, essential: bool) -> (Vec<Abuse>, Vec<Diagnost
     };
     if s.oom_kills > 0 {
         abuse(format!(
-            "service {name} was killed for exceeding its memory limit of {} (OOMKilled)",
-            human_bytes(s.memory_limit)
-        ));
-    } else if s.memory_hits > 0 && !essential {
-        // The kernel refused it memory at its limit (and killed a process of it to hold the
-        // limit, when one kept asking): a side service that pushes against its share.
-        abuse(format!(
-            "service {name} pushed against its memory limit of {} ({} allocations refused; OOM-killed processes inside it, a memory hog)",
+            "service {name} ran out of its memory limit of {}: the kernel killed {} of its processes (OOM; a memory hog)",
             human_bytes(s.memory_limit),
-            s.memory_hits
+            match s.oom_kills {
+                1 => "one".to_string(),
+                n => n.to_string(),
+            }
         ));
-    } else if s.memory_hits > 0 {
-        notes.push(Diagnostic::info(format!(
-            "service {name} reached its memory limit of {} ({} times) without being killed",
-            human_bytes(s.memory_limit),
-            s.memory_hits
-        )));
     }
     if s.pids_limit > 0 && s.pids_peak >= s.pids_limit {
         abuse(format!(
@@ -430,12 +532,13 @@ fn judge(service: &str, s: &Signs, essential: bool) -> (Vec<Abuse>, Vec<Diagnost
     } else {
         0.0
     };
-    if !essential && s.periods >= SPIN_PERIODS && share >= SPIN_SHARE {
-        abuse(format!(
-            "service {name} used its whole CPU quota in {:.0} % of {} scheduling periods (it spins)",
+    if s.periods >= SPIN_PERIODS && share >= SPIN_SHARE {
+        notes.push(Diagnostic::info(format!(
+            "service {name} used its whole CPU quota in {:.0} % of {} scheduling periods (it spins{})",
             share * 100.0,
-            s.periods
-        ));
+            s.periods,
+            if essential { "" } else { "; side services share limits.side_cpus" }
+        )));
     } else if s.throttled > 0 && share >= 0.1 {
         notes.push(Diagnostic::info(format!(
             "service {name} was held at its CPU quota in {:.0} % of its scheduling periods",
@@ -457,7 +560,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_fork_bomb_a_hog_and_a_spinner_are_abuse() {
+    fn a_fork_bomb_and_a_memory_hog_are_abuse() {
         let bomb = Signs {
             pids_peak: 64,
             pids_limit: 64,
@@ -466,19 +569,33 @@ mod tests {
         let (a, _) = judge("bomb", &bomb, false);
         assert!(a[0].what.contains("pids limit"), "{a:?}");
         let hog = Signs {
-            oom_kills: 1,
+            oom_kills: 2,
             memory_limit: 128 << 20,
             ..Default::default()
         };
         let (a, _) = judge("hog", &hog, false);
         assert!(a[0].what.contains("128 MiB"), "{a:?}");
+        assert!(a[0].what.contains("killed 2"), "{a:?}");
+    }
+
+    #[test]
+    fn a_spinner_is_held_by_its_quota_and_named_in_a_note() {
         let spin = Signs {
             periods: 300,
             throttled: 290,
             ..Default::default()
         };
-        let (a, _) = judge("spin", &spin, false);
-        assert!(a[0].what.contains("spins"), "{a:?}");
+        let (a, n) = judge("spin", &spin, false);
+        assert!(a.is_empty(), "{a:?}");
+        assert!(n[0].message.contains("spins"), "{n:?}");
+        let burst = Signs {
+            periods: 20,
+            throttled: 15,
+            ..Default::default()
+        };
+        let (a, n) = judge("db", &burst, true);
+        assert!(a.is_empty());
+        assert!(n[0].message.contains("held at its CPU quota"), "{n:?}");
     }
 
     #[test]
@@ -500,27 +617,6 @@ mod tests {
         let (a, n) = judge("web", &busy, true);
         assert!(a.is_empty());
         assert_eq!(n.len(), 2, "{n:?}");
-    }
-
-    #[test]
-    fn the_db_at_its_quota_is_a_note_and_a_short_burst_is_not_spinning() {
-        // initdb may use its whole quota for seconds.
-        let busy_db = Signs {
-            periods: 60,
-            throttled: 45,
-            ..Default::default()
-        };
-        let (a, n) = judge("db", &busy_db, true);
-        assert!(a.is_empty());
-        assert_eq!(n.len(), 1);
-        let burst = Signs {
-            periods: 20,
-            throttled: 15,
-            ..Default::default()
-        };
-        let (a, n) = judge("side", &burst, false);
-        assert!(a.is_empty());
-        assert_eq!(n.len(), 1);
     }
 
     #[test]
