@@ -219,11 +219,20 @@ impl Counter {
         }
     }
 
-    /// Append the counts of the lines that follow this counter's (their line numbers, 1-based
-    /// in `next`, are shifted past this counter's lines).
-    fn append(&mut self, next: Counter) {
+    /// Take the counts and errors so far, leaving this counter (and its warm matcher) to count
+    /// the lines that follow from zero.
+    fn take(&mut self) -> (Counts, Vec<ParseError>) {
+        (
+            std::mem::take(&mut self.counts),
+            std::mem::take(&mut self.errors),
+        )
+    }
+
+    /// Append the counts and errors of the lines that follow this counter's (their line
+    /// numbers, 1-based in `next`, are shifted past this counter's lines).
+    fn append(&mut self, (n, errors): (Counts, Vec<ParseError>)) {
         let offset = self.counts.total_lines;
-        let (c, n) = (&mut self.counts, next.counts);
+        let c = &mut self.counts;
         c.total_lines += n.total_lines;
         c.malformed_lines += n.malformed_lines;
         c.matched += n.matched;
@@ -236,7 +245,7 @@ impl Counter {
         a.exact_target += b.exact_target;
         a.any_method += b.any_method;
         a.path_substring += b.path_substring;
-        for mut e in next.errors {
+        for mut e in errors {
             if self.errors.len() == MALFORMED_KEPT {
                 break;
             }
@@ -382,20 +391,24 @@ pub fn count_with<R: Read + Send>(
         eof: false,
         pool: &pool,
     };
-    let mut parts: Vec<(usize, Counter)> = batches
+    // One counter per worker, kept across its batches (its matcher's memory of user agents
+    // stays warm); each batch's counts are taken out of it.
+    let mut parts: Vec<(usize, (Counts, Vec<ParseError>))> = batches
         .enumerate()
         .par_bridge()
-        .map(|(i, batch)| {
-            let mut c = proto.fresh();
-            match batch? {
-                Batch::Lines(data) => {
-                    c.push_lines(&data);
-                    pool.put(data);
+        .map_init(
+            || proto.fresh(),
+            |c, (i, batch)| {
+                match batch? {
+                    Batch::Lines(data) => {
+                        c.push_lines(&data);
+                        pool.put(data);
+                    }
+                    Batch::TooLong => c.push(RawLine::TooLong),
                 }
-                Batch::TooLong => c.push(RawLine::TooLong),
-            }
-            Ok((i, c))
-        })
+                Ok((i, c.take()))
+            },
+        )
         .collect::<io::Result<_>>()?;
     parts.sort_unstable_by_key(|(i, _)| *i);
     let mut total = proto;
