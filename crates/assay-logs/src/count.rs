@@ -792,6 +792,106 @@ mod tests {
         }
     }
 
+    /// The fast path's shortcuts (IPv6 read in place, remembered bot verdicts, the path's usual
+    /// suffixes, fields skipped without searching) on lines written to hit them, mixed with
+    /// malformed lines, cut into batches at every size: the same counts and errors as the
+    /// reference, and the well-formed lines decided without it.
+    #[test]
+    fn fast_path_shortcuts_agree_with_the_reference_across_batches() {
+        let rule = Rule::from_endpoint("GET /api/notes")
+            .unwrap()
+            .with_own_networks(vec![
+                "10.0.0.0/8".parse().unwrap(),
+                "fd00:1234::/32".parse().unwrap(),
+            ]);
+        let ok = |addr: &str, req: &str, ua: &str| {
+            format!("{addr} - - [25/Nov/2026:10:00:00 +0000] \"{req}\" 200 12 \"-\" \"{ua}\"")
+        };
+        let mut well_formed = Vec::new();
+        for addr in [
+            "fd00:1234::5",
+            "FD00:1234:0:0:0:0:0:1",
+            "fd00:1235::1",
+            "::ffff:10.1.2.3",
+            "::ffff:a01:203",
+            "2001:db8::7",
+            "::",
+            "10.200.3.4",
+            "203.0.113.9",
+        ] {
+            for target in [
+                "/api/notes",
+                "/api/notes/",
+                "/api/notes?x=1",
+                "/api/notes#f",
+                "/api/notes/?q",
+                "/api/notes//",
+                "/api/notes/7",
+                "/api/notesx",
+                "/api/notes%2F",
+                "/api/%6eotes",
+                "/api/notes?q=\\\"x\\\"",
+                "/api/\\x6eotes",
+                "https://h/api/notes",
+                "/v2/api/notes",
+                "/other",
+            ] {
+                for ua in [
+                    "Mozilla/5.0",
+                    "Mozilla/5.0 (compatible; GoogleBot/2.1)",
+                    "Mozilla/5.0 (compatible; Googlebot/2.1)",
+                    "say \\\"hi\\\" \\x42ot",
+                    "-",
+                ] {
+                    for method in ["GET", "HEAD"] {
+                        well_formed.push(ok(addr, &format!("{method} {target} HTTP/1.1"), ua));
+                    }
+                }
+            }
+        }
+        let malformed = [
+            "fd00:1234::1::2 - - [t] \"GET /api/notes HTTP/1.1\" 200 1 \"-\" \"x\"",
+            "1:2:3:4:5:6:7:8:9 - - [t] \"GET /api/notes HTTP/1.1\" 200 1 \"-\" \"x\"",
+            "fd00:1234:00000::1 - - [t] \"GET /api/notes HTTP/1.1\" 200 1 \"-\" \"x\"",
+            "10.0.0.1 - - [] \"GET /api/notes HTTP/1.1\" 200 1 \"-\" \"x\"",
+            "10.0.0.1 - - [t] \"GET /api/notes HTTP/1.1\" 20 1 \"-\" \"x\"",
+            "10.0.0.1 - - [t] \"GET /api/notes HTTP/1.1\" 200 1 \"-\" \"x\\\"",
+            "10.0.0.1 - - [t] \"GET /api/notes HTTP/1.1\" 200 1 \"-\"",
+            "garbage",
+        ];
+        let mut matcher = Matcher::new(&rule);
+        for l in &well_formed {
+            assert_ne!(matcher.scan(l.as_bytes()), Scan::Fallback, "{l}");
+        }
+        // Interleave: every seventh line malformed, so batches cut next to them everywhere.
+        let mut log = String::new();
+        for (k, l) in well_formed.iter().enumerate() {
+            log.push_str(l);
+            log.push('\n');
+            if k % 7 == 3 {
+                log.push_str(malformed[k % malformed.len()]);
+                log.push('\n');
+            }
+        }
+        let reference = count_reference(log.as_bytes(), &rule).unwrap();
+        assert!(reference.counts().matched > 0 && reference.counts().malformed_lines > 0);
+        for batch_bytes in [1, 7, 61, 200, 333, 4096, 1 << 20] {
+            let what = format!("batch {batch_bytes}");
+            let c = count_with(log.as_bytes(), &rule, CountOptions { batch_bytes }).unwrap();
+            assert_same(&c, &reference, &what);
+            let rng = crate::generate::SplitMix64::new(batch_bytes as u64);
+            let t = Trickle {
+                data: log.as_bytes(),
+                rng,
+            };
+            assert_same(
+                &count_with(t, &rule, CountOptions { batch_bytes }).unwrap(),
+                &reference,
+                &what,
+            );
+        }
+    }
+
     /// A reader returning at most a few bytes per call, so reads split lines everywhere.
     struct Trickle<'a> {
         data: &'a [u8],

@@ -22,7 +22,7 @@ use memchr::memmem;
 use crate::count::Flags;
 #[cfg(doc)]
 use crate::parse::parse_request;
-use crate::parse::MAX_LINE;
+use crate::parse::{is_token, MAX_LINE};
 use crate::rule::{normalize_target_into, Cidr, Rule};
 
 /// What the fast path says about one line.
@@ -76,10 +76,12 @@ const BOTS_SEEN: usize = 256;
 const BOTS_SEEN_LEN: usize = 512;
 
 impl Bots {
-    /// Whether the ASCII user agent `ua` carries a bot marker (in any ASCII case).
-    fn is_bot(&mut self, ua: &[u8]) -> bool {
+    /// Whether the user agent `ua` carries a bot marker (in any ASCII case); `None` when it is
+    /// not ASCII (Unicode lowercasing can turn a non-ASCII letter into an ASCII one: the
+    /// reference's to judge).
+    fn verdict(&mut self, ua: &[u8]) -> Option<bool> {
         let Some(automaton) = &self.automaton else {
-            return false;
+            return Some(false);
         };
         let search = |lower: &mut Vec<u8>| {
             lower.clear();
@@ -87,45 +89,50 @@ impl Bots {
             automaton.is_match(&lower[..])
         };
         if ua.len() > BOTS_SEEN_LEN {
-            return search(&mut self.lower);
+            return ua.is_ascii().then(|| search(&mut self.lower));
         }
         if self.seen.is_empty() {
             self.seen.resize(BOTS_SEEN, None);
         }
-        let slot = &mut self.seen[(word_hash(ua) >> 56) as usize % BOTS_SEEN];
+        let slot = &mut self.seen[seen_slot(ua)];
         match slot {
-            Some((seen, verdict)) if seen[..] == *ua => *verdict,
+            // Only ASCII user agents are kept.
+            Some((seen, verdict)) if seen[..] == *ua => Some(*verdict),
+            _ if !ua.is_ascii() => None,
             Some((seen, verdict)) => {
                 *verdict = search(&mut self.lower);
                 seen.clear();
                 seen.extend_from_slice(ua);
-                *verdict
+                Some(*verdict)
             }
             None => {
                 let verdict = search(&mut self.lower);
                 *slot = Some((ua.to_vec(), verdict));
-                verdict
+                Some(verdict)
             }
         }
     }
 }
 
-/// A quick hash of a short byte string, eight bytes at a time (the top bits are the best
-/// mixed). Not for hostile collisions: a collision only costs a search.
-fn word_hash(bytes: &[u8]) -> u64 {
+/// The slot of [`Bots::seen`] for a user agent: a hash of its length and of eight bytes at its
+/// start, middle and end (user agents differ there: product, platform, version), so picking a
+/// slot costs the same whatever the length. Not for hostile collisions: one only costs a
+/// search.
+fn seen_slot(ua: &[u8]) -> usize {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
-    let mut chunks = bytes.chunks_exact(8);
-    let mut h = bytes.len() as u64;
-    for chunk in &mut chunks {
-        h = mix(
-            h,
-            u64::from_le_bytes(chunk.try_into().expect("chunks of eight")),
-        );
-    }
-    let mut tail = [0u8; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    mix(h, u64::from_le_bytes(tail))
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        let piece = &ua[at..ua.len().min(at + 8)];
+        w[..piece.len()].copy_from_slice(piece);
+        u64::from_le_bytes(w)
+    };
+    let last = ua.len().saturating_sub(8);
+    let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
+    let h = mix(
+        mix(mix(ua.len() as u64, word(0)), word(last / 2)),
+        word(last),
+    );
+    (h.wrapping_mul(K) >> 56) as usize % BOTS_SEEN
 }
 
 /// Where a quoted field's unescaped value is.
@@ -308,12 +315,8 @@ impl Matcher {
             Field::Raw(r) => &line[r.clone()],
             Field::Unescaped => &self.ua_buf[..],
         };
-        // Unicode lowercasing can turn a non-ASCII letter into an ASCII one: the reference's.
-        if !ua.is_ascii() {
-            return None;
-        }
+        let bot = self.bots.verdict(ua)?;
         let own = self.own.iter().any(|n| n.contains(addr));
-        let bot = self.bots.is_bot(ua);
         Some(Scan::Request(Flags {
             method_ok,
             path_ok,
@@ -362,11 +365,6 @@ fn request_parts(request: &[u8]) -> Option<RequestParts<'_>> {
         target,
         percent: find_byte(target, b'%').is_some(),
     })
-}
-
-/// A character of an HTTP token (RFC 9110 `tchar`), as [`parse_request`] checks methods.
-fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-_.!#$%&'*+^`|~".contains(&b)
 }
 
 /// The reference's address parse (std's, on the lossy text; lossy text with a replacement
@@ -430,26 +428,50 @@ fn ipv6_hex(text: &[u8]) -> Option<Ipv6Addr> {
 /// The index of the first `needle` in `hay`, eight bytes at a time: the fields of a log line
 /// are short, and for short spans a word-at-a-time loop costs less than a call into a vector
 /// search (which wins only on long spans).
+#[inline]
 fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     let pattern = ONES * u64::from(needle);
+    find_in_words(hay, |w| zero_bytes(w ^ pattern), |b| b == needle)
+}
+
+/// [`find_byte`] for the first of two bytes.
+#[inline]
+fn find_byte2(hay: &[u8], a: u8, b: u8) -> Option<usize> {
+    let (pa, pb) = (ONES * u64::from(a), ONES * u64::from(b));
+    find_in_words(
+        hay,
+        |w| zero_bytes(w ^ pa) | zero_bytes(w ^ pb),
+        |x| x == a || x == b,
+    )
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each zero byte of `word` set. Bytes above a zero byte may be flagged
+/// wrongly (a borrow), never bytes below it: the lowest flag is always the first zero byte.
+fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(ONES) & !word & (ONES << 7)
+}
+
+/// The first byte of `hay` that `flags` marks in its little-endian words (the lowest flag of a
+/// word must be exact), or that `is` accepts in the tail shorter than a word.
+#[inline(always)]
+fn find_in_words(hay: &[u8], flags: impl Fn(u64) -> u64, is: impl Fn(u8) -> bool) -> Option<usize> {
     let mut chunks = hay.chunks_exact(8);
     let mut at = 0;
     for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().expect("chunks of eight")) ^ pattern;
-        // The lowest flagged byte is the first zero byte of `word`, i.e. the first match
-        // (bytes above a zero may be flagged wrongly, never bytes below it).
-        let zeros = word.wrapping_sub(ONES) & !word & HIGHS;
-        if zeros != 0 {
-            return Some(at + (zeros.trailing_zeros() / 8) as usize);
+        let found = flags(u64::from_le_bytes(
+            chunk.try_into().expect("chunks of eight"),
+        ));
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
     chunks
         .remainder()
         .iter()
-        .position(|&b| b == needle)
+        .position(|&b| is(b))
         .map(|k| at + k)
 }
 
@@ -520,7 +542,7 @@ fn quoted(line: &[u8], mut i: usize, buf: &mut Vec<u8>) -> Option<(Field, usize)
     let start = i;
     let mut escaped = false;
     loop {
-        let k = i + memchr::memchr2(b'"', b'\\', &line[i..])?;
+        let k = i + find_byte2(&line[i..], b'"', b'\\')?;
         if line[k] == b'"' {
             if !escaped {
                 return Some((Field::Raw(start..k), k + 1));
@@ -567,7 +589,7 @@ fn skip_quoted(line: &[u8], mut i: usize) -> Option<usize> {
     }
     i += 1;
     loop {
-        let k = i + memchr::memchr2(b'"', b'\\', &line[i..])?;
+        let k = i + find_byte2(&line[i..], b'"', b'\\')?;
         if line[k] == b'"' {
             return Some(k + 1);
         }
