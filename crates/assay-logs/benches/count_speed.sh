@@ -16,6 +16,7 @@
 #   BENCH_DIR=dir    keep the generated log there (reused when it exists with the same size)
 #   BENCH_GZIP=1     also count a gzipped copy (assay vs zcat | wc -l)
 #   RUNS=n           runs per row, the fastest is shown (default 2)
+#   GOACCESS=0       skip the GoAccess row (it takes minutes per GB, and over 1 GiB of memory)
 # GNU time and GoAccess are installed with apt-get when missing and possible; otherwise the RSS
 # column or the GoAccess row says it was skipped.
 set -euo pipefail
@@ -55,7 +56,7 @@ fi
 "$timer" -f %M true >/dev/null 2>&1 || timer=""
 [ -n "$timer" ] || echo "GNU time is missing and cannot be installed: no RSS column" >&2
 
-if ! command -v goaccess >/dev/null 2>&1; then
+if [ "${GOACCESS:-1}" != 0 ] && ! command -v goaccess >/dev/null 2>&1; then
     echo "installing GoAccess..." >&2
     apt_install goaccess || echo "GoAccess is not installed and cannot be installed: its row is skipped" >&2
 fi
@@ -141,7 +142,9 @@ row "awk one-liner ($awk_name)" "$bytes" cat -- env LC_ALL=C "$awk_bin" -F'"' "$
 if command -v gawk >/dev/null 2>&1 && [ "$awk_name" != gawk ]; then
     row "awk one-liner (gawk)" "$bytes" cat -- env LC_ALL=C gawk -F'"' "$awk_prog" "$log"
 fi
-if command -v goaccess >/dev/null 2>&1; then
+if [ "${GOACCESS:-1}" = 0 ]; then
+    printf '%-34s  skipped (GOACCESS=0)\n' "GoAccess (full report)"
+elif command -v goaccess >/dev/null 2>&1; then
     # Ten times slower than the rest: once is enough.
     ROW_RUNS=1 row "GoAccess (full report)" "$bytes" "printf 'n/a (report)'" -- \
         goaccess "$log" --log-format=COMBINED --no-global-config --no-progress -o "$dir/goaccess.json"

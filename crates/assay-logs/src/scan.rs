@@ -401,7 +401,7 @@ fn ipv6_hex(text: &[u8]) -> Option<Ipv6Addr> {
         Some(n)
     }
     let mut all = [0u16; 8];
-    match memmem::find(text, b"::") {
+    match text.windows(2).position(|w| w == b"::") {
         None => {
             if groups(text, &mut all)? != 8 {
                 return None;
