@@ -355,7 +355,11 @@ fn request_parts(request: &[u8]) -> Option<RequestParts<'_>> {
         return None;
     }
     let rest = &request[a + 1..];
-    let b = find_byte(rest, b' ')?;
+    // The target ends at the next space; a `%` before it is noted on the way.
+    let (b, percent) = match find_byte2(rest, b' ', b'%')? {
+        k if rest[k] == b' ' => (k, false),
+        k => (k + 1 + find_byte(&rest[k + 1..], b' ')?, true),
+    };
     let (target, protocol) = (&rest[..b], &rest[b + 1..]);
     if target.is_empty() || !protocol.starts_with(b"HTTP/") || find_byte(protocol, b' ').is_some() {
         return None;
@@ -363,7 +367,7 @@ fn request_parts(request: &[u8]) -> Option<RequestParts<'_>> {
     Some(RequestParts {
         method: &request[..a],
         target,
-        percent: find_byte(target, b'%').is_some(),
+        percent,
     })
 }
 
