@@ -219,11 +219,20 @@ impl Counter {
         }
     }
 
-    /// Append the counts of the lines that follow this counter's (their line numbers, 1-based
-    /// in `next`, are shifted past this counter's lines).
-    fn append(&mut self, next: Counter) {
+    /// Take the counts and errors so far, leaving this counter (and its warm matcher) to count
+    /// the lines that follow from zero.
+    fn take(&mut self) -> (Counts, Vec<ParseError>) {
+        (
+            std::mem::take(&mut self.counts),
+            std::mem::take(&mut self.errors),
+        )
+    }
+
+    /// Append the counts and errors of the lines that follow this counter's (their line
+    /// numbers, 1-based in `next`, are shifted past this counter's lines).
+    fn append(&mut self, (n, errors): (Counts, Vec<ParseError>)) {
         let offset = self.counts.total_lines;
-        let (c, n) = (&mut self.counts, next.counts);
+        let c = &mut self.counts;
         c.total_lines += n.total_lines;
         c.malformed_lines += n.malformed_lines;
         c.matched += n.matched;
@@ -236,7 +245,7 @@ impl Counter {
         a.exact_target += b.exact_target;
         a.any_method += b.any_method;
         a.path_substring += b.path_substring;
-        for mut e in next.errors {
+        for mut e in errors {
             if self.errors.len() == MALFORMED_KEPT {
                 break;
             }
@@ -382,20 +391,24 @@ pub fn count_with<R: Read + Send>(
         eof: false,
         pool: &pool,
     };
-    let mut parts: Vec<(usize, Counter)> = batches
+    // One counter per worker, kept across its batches (its matcher's memory of user agents
+    // stays warm); each batch's counts are taken out of it.
+    let mut parts: Vec<(usize, (Counts, Vec<ParseError>))> = batches
         .enumerate()
         .par_bridge()
-        .map(|(i, batch)| {
-            let mut c = proto.fresh();
-            match batch? {
-                Batch::Lines(data) => {
-                    c.push_lines(&data);
-                    pool.put(data);
+        .map_init(
+            || proto.fresh(),
+            |c, (i, batch)| {
+                match batch? {
+                    Batch::Lines(data) => {
+                        c.push_lines(&data);
+                        pool.put(data);
+                    }
+                    Batch::TooLong => c.push(RawLine::TooLong),
                 }
-                Batch::TooLong => c.push(RawLine::TooLong),
-            }
-            Ok((i, c))
-        })
+                Ok((i, c.take()))
+            },
+        )
         .collect::<io::Result<_>>()?;
     parts.sort_unstable_by_key(|(i, _)| *i);
     let mut total = proto;
@@ -776,6 +789,106 @@ mod tests {
                 let r = reference_line(&rule, RawLine::Line(l.as_bytes()), n as u64 + 1);
                 assert!(r.is_err(), "a well-formed generated line fell back: {l}");
             }
+        }
+    }
+
+    /// The fast path's shortcuts (IPv6 read in place, remembered bot verdicts, the path's usual
+    /// suffixes, fields skipped without searching) on lines written to hit them, mixed with
+    /// malformed lines, cut into batches at every size: the same counts and errors as the
+    /// reference, and the well-formed lines decided without it.
+    #[test]
+    fn fast_path_shortcuts_agree_with_the_reference_across_batches() {
+        let rule = Rule::from_endpoint("GET /api/notes")
+            .unwrap()
+            .with_own_networks(vec![
+                "10.0.0.0/8".parse().unwrap(),
+                "fd00:1234::/32".parse().unwrap(),
+            ]);
+        let ok = |addr: &str, req: &str, ua: &str| {
+            format!("{addr} - - [25/Nov/2026:10:00:00 +0000] \"{req}\" 200 12 \"-\" \"{ua}\"")
+        };
+        let mut well_formed = Vec::new();
+        for addr in [
+            "fd00:1234::5",
+            "FD00:1234:0:0:0:0:0:1",
+            "fd00:1235::1",
+            "::ffff:10.1.2.3",
+            "::ffff:a01:203",
+            "2001:db8::7",
+            "::",
+            "10.200.3.4",
+            "203.0.113.9",
+        ] {
+            for target in [
+                "/api/notes",
+                "/api/notes/",
+                "/api/notes?x=1",
+                "/api/notes#f",
+                "/api/notes/?q",
+                "/api/notes//",
+                "/api/notes/7",
+                "/api/notesx",
+                "/api/notes%2F",
+                "/api/%6eotes",
+                "/api/notes?q=\\\"x\\\"",
+                "/api/\\x6eotes",
+                "https://h/api/notes",
+                "/v2/api/notes",
+                "/other",
+            ] {
+                for ua in [
+                    "Mozilla/5.0",
+                    "Mozilla/5.0 (compatible; GoogleBot/2.1)",
+                    "Mozilla/5.0 (compatible; Googlebot/2.1)",
+                    "say \\\"hi\\\" \\x42ot",
+                    "-",
+                ] {
+                    for method in ["GET", "HEAD"] {
+                        well_formed.push(ok(addr, &format!("{method} {target} HTTP/1.1"), ua));
+                    }
+                }
+            }
+        }
+        let malformed = [
+            "fd00:1234::1::2 - - [t] \"GET /api/notes HTTP/1.1\" 200 1 \"-\" \"x\"",
+            "1:2:3:4:5:6:7:8:9 - - [t] \"GET /api/notes HTTP/1.1\" 200 1 \"-\" \"x\"",
+            "fd00:1234:00000::1 - - [t] \"GET /api/notes HTTP/1.1\" 200 1 \"-\" \"x\"",
+            "10.0.0.1 - - [] \"GET /api/notes HTTP/1.1\" 200 1 \"-\" \"x\"",
+            "10.0.0.1 - - [t] \"GET /api/notes HTTP/1.1\" 20 1 \"-\" \"x\"",
+            "10.0.0.1 - - [t] \"GET /api/notes HTTP/1.1\" 200 1 \"-\" \"x\\\"",
+            "10.0.0.1 - - [t] \"GET /api/notes HTTP/1.1\" 200 1 \"-\"",
+            "garbage",
+        ];
+        let mut matcher = Matcher::new(&rule);
+        for l in &well_formed {
+            assert_ne!(matcher.scan(l.as_bytes()), Scan::Fallback, "{l}");
+        }
+        // Interleave: every seventh line malformed, so batches cut next to them everywhere.
+        let mut log = String::new();
+        for (k, l) in well_formed.iter().enumerate() {
+            log.push_str(l);
+            log.push('\n');
+            if k % 7 == 3 {
+                log.push_str(malformed[k % malformed.len()]);
+                log.push('\n');
+            }
+        }
+        let reference = count_reference(log.as_bytes(), &rule).unwrap();
+        assert!(reference.counts().matched > 0 && reference.counts().malformed_lines > 0);
+        for batch_bytes in [1, 7, 61, 200, 333, 4096, 1 << 20] {
+            let what = format!("batch {batch_bytes}");
+            let c = count_with(log.as_bytes(), &rule, CountOptions { batch_bytes }).unwrap();
+            assert_same(&c, &reference, &what);
+            let rng = crate::generate::SplitMix64::new(batch_bytes as u64);
+            let t = Trickle {
+                data: log.as_bytes(),
+                rng,
+            };
+            assert_same(
+                &count_with(t, &rule, CountOptions { batch_bytes }).unwrap(),
+                &reference,
+                &what,
+            );
         }
     }
 

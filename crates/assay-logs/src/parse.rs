@@ -63,10 +63,7 @@ pub fn parse_request(request: &str) -> Option<RequestLine<'_>> {
     if !protocol.starts_with("HTTP/") {
         return None;
     }
-    if !method
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_.!#$%&'*+^`|~".contains(&b))
-    {
+    if !method.bytes().all(is_token) {
         return None;
     }
     Some(RequestLine {
@@ -75,6 +72,40 @@ pub fn parse_request(request: &str) -> Option<RequestLine<'_>> {
         protocol,
     })
 }
+
+/// A character of an HTTP token (RFC 9110 `tchar`): what a method is made of.
+pub(crate) fn is_token(b: u8) -> bool {
+    TOKEN[usize::from(b)]
+}
+
+/// [`is_token`] for every byte.
+const TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'_'
+                    | b'.'
+                    | b'!'
+                    | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'^'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    t
+};
 
 /// Parse one line (without its newline; a trailing `\r` is tolerated).
 pub fn parse_line(line: &[u8], line_no: u64) -> Result<Entry, ParseError> {

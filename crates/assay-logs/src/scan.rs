@@ -13,7 +13,7 @@
 //! returns [`Scan::Fallback`] and the caller runs the reference on that line. Those lines are
 //! rare in real logs, so the hot path stays allocation-free.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
 use aho_corasick::AhoCorasick;
@@ -22,7 +22,7 @@ use memchr::memmem;
 use crate::count::Flags;
 #[cfg(doc)]
 use crate::parse::parse_request;
-use crate::parse::MAX_LINE;
+use crate::parse::{is_token, MAX_LINE};
 use crate::rule::{normalize_target_into, Cidr, Rule};
 
 /// What the fast path says about one line.
@@ -49,14 +49,90 @@ pub(crate) struct Matcher {
     /// Whether the path normalises to itself (then a target equal to it names it without
     /// normalising; `/a//` does not: it is the rule's path, but normalises to `/a/`).
     path_normal: bool,
-    /// Automaton over the bot markers (lower case), run on the lowercased user agent; `None`
-    /// when there are none.
-    bots: Option<AhoCorasick>,
+    bots: Bots,
     own: Vec<Cidr>,
     request_buf: Vec<u8>,
     ua_buf: Vec<u8>,
-    ua_lower: Vec<u8>,
     norm: String,
+}
+
+/// The bot check of ASCII user agents, remembering its verdicts: a log repeats a few user agents
+/// over and over, and looking one up costs a fraction of searching it for every marker.
+#[derive(Debug, Clone)]
+struct Bots {
+    /// Automaton over the bot markers (lower case), run on the lowercased user agent; `None`
+    /// when there are none.
+    automaton: Option<AhoCorasick>,
+    /// Scratch buffer for the lowercased user agent.
+    lower: Vec<u8>,
+    /// Recent verdicts, [`BOTS_SEEN`] slots picked by a hash of the user agent (one user agent
+    /// per slot, the last one seen); empty until the first lookup.
+    seen: Vec<Option<(Vec<u8>, bool)>>,
+}
+
+/// Slots of [`Bots::seen`].
+const BOTS_SEEN: usize = 256;
+/// Longer user agents are searched every time, so the slots hold at most 128 KiB per matcher.
+const BOTS_SEEN_LEN: usize = 512;
+
+impl Bots {
+    /// Whether the user agent `ua` carries a bot marker (in any ASCII case); `None` when it is
+    /// not ASCII (Unicode lowercasing can turn a non-ASCII letter into an ASCII one: the
+    /// reference's to judge).
+    fn verdict(&mut self, ua: &[u8]) -> Option<bool> {
+        let Some(automaton) = &self.automaton else {
+            return Some(false);
+        };
+        let search = |lower: &mut Vec<u8>| {
+            lower.clear();
+            lower.extend(ua.iter().map(u8::to_ascii_lowercase));
+            automaton.is_match(&lower[..])
+        };
+        if ua.len() > BOTS_SEEN_LEN {
+            return ua.is_ascii().then(|| search(&mut self.lower));
+        }
+        if self.seen.is_empty() {
+            self.seen.resize(BOTS_SEEN, None);
+        }
+        let slot = &mut self.seen[seen_slot(ua)];
+        match slot {
+            // Only ASCII user agents are kept.
+            Some((seen, verdict)) if seen[..] == *ua => Some(*verdict),
+            _ if !ua.is_ascii() => None,
+            Some((seen, verdict)) => {
+                *verdict = search(&mut self.lower);
+                seen.clear();
+                seen.extend_from_slice(ua);
+                Some(*verdict)
+            }
+            None => {
+                let verdict = search(&mut self.lower);
+                *slot = Some((ua.to_vec(), verdict));
+                Some(verdict)
+            }
+        }
+    }
+}
+
+/// The slot of [`Bots::seen`] for a user agent: a hash of its length and of eight bytes at its
+/// start, middle and end (user agents differ there: product, platform, version), so picking a
+/// slot costs the same whatever the length. Not for hostile collisions: one only costs a
+/// search.
+fn seen_slot(ua: &[u8]) -> usize {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        let piece = &ua[at..ua.len().min(at + 8)];
+        w[..piece.len()].copy_from_slice(piece);
+        u64::from_le_bytes(w)
+    };
+    let last = ua.len().saturating_sub(8);
+    let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
+    let h = mix(
+        mix(mix(ua.len() as u64, word(0)), word(last / 2)),
+        word(last),
+    );
+    (h.wrapping_mul(K) >> 56) as usize % BOTS_SEEN
 }
 
 /// Where a quoted field's unescaped value is.
@@ -96,11 +172,14 @@ impl Matcher {
             path_finder: memmem::Finder::new(rule.path.as_bytes()).into_owned(),
             path_is_ascii: rule.path.is_ascii(),
             path_normal: crate::rule::normalize_target(&rule.path).as_deref() == Some(&rule.path),
-            bots,
+            bots: Bots {
+                automaton: bots,
+                lower: Vec::new(),
+                seen: Vec::new(),
+            },
             own: rule.own_networks.clone(),
             request_buf: Vec::new(),
             ua_buf: Vec::new(),
-            ua_lower: Vec::new(),
             norm: String::new(),
         }
     }
@@ -116,19 +195,34 @@ impl Matcher {
         }
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         // `$remote_addr` up to the first space; an empty, whitespace-led or unparsable one is
-        // malformed (the reference says why). Only its validity matters until the request is
-        // known to possibly count.
-        let sp = memchr::memchr(b' ', line)?;
-        let addr_text = &line[..sp];
-        if ipv4(addr_text).is_none() {
-            parse_addr(addr_text)?;
-        }
+        // malformed (the reference says why). A dotted quad is read in place; anything else
+        // goes through std's parser, as in the reference.
+        let (addr, sp) = match ipv4_prefix(line) {
+            Some(found) => found,
+            None => {
+                let sp = find_byte(line, b' ')?;
+                let text = &line[..sp];
+                match ipv6_hex(text) {
+                    Some(v6) => (IpAddr::V6(v6), sp),
+                    None => (parse_addr(text)?, sp),
+                }
+            }
+        };
         let mut i = sp + 1;
-        // The ident token and its space.
-        i += memchr::memchr(b' ', &line[i..])? + 1;
-        // `$remote_user` runs up to the first " [".
-        i = user_end(line, i)?;
-        let time_len = memchr::memchr(b']', &line[i..])?;
+        // The ident token and its space (nearly always `- `).
+        if line.get(i..i + 2) == Some(b"- ") {
+            i += 2;
+        } else {
+            i += find_byte(line.get(i..)?, b' ')? + 1;
+        }
+        // `$remote_user` runs up to the first " [" (nearly always `-`).
+        if line.get(i..i + 3) == Some(b"- [") {
+            i += 3;
+        } else {
+            i = user_end(line, i)?;
+        }
+        // `$time_local` up to the first `]`, never empty.
+        let time_len = find_byte(line.get(i..)?, b']')?;
         if time_len == 0 {
             return None;
         }
@@ -142,17 +236,27 @@ impl Matcher {
             return None;
         }
         i += 4;
-        let bytes_len = memchr::memchr(b' ', &line[i..])?;
-        let bytes = &line[i..i + bytes_len];
         // `-`, or 1 to 19 digits (any such number fits a u64; longer ones are the reference's
-        // to judge).
-        if bytes != b"-"
-            && (bytes.is_empty() || bytes.len() > 19 || !bytes.iter().all(u8::is_ascii_digit))
-        {
-            return None;
+        // to judge), then a space.
+        if line.get(i..i + 2) == Some(b"- ") {
+            i += 2;
+        } else {
+            let digits = line[i..]
+                .iter()
+                .take(20)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if digits == 0 || digits > 19 || line.get(i + digits) != Some(&b' ') {
+                return None;
+            }
+            i += digits + 1;
         }
-        i += bytes_len + 1;
-        let next = skip_quoted(line, i)?;
+        // The referer (its value is not needed; nearly always `"-"`).
+        let next = if line.get(i..i + 3) == Some(b"\"-\"") {
+            i + 3
+        } else {
+            skip_quoted(line, i)?
+        };
         i = expect_space(line, next)?;
         let (ua, next) = quoted(line, i, &mut self.ua_buf)?;
         if next < line.len() && line[next] != b' ' && line[next] != b'\t' {
@@ -163,57 +267,56 @@ impl Matcher {
             Field::Raw(r) => &line[r.clone()],
             Field::Unescaped => &self.request_buf[..],
         };
-        // A request that neither names the path nor contains it cannot change a count. Without
-        // a `%`, the normalised target is a piece of the target (or `/` from an absolute-form
-        // target, which holds a `/` itself), so it equals the path only if the request contains
-        // the path; with an ASCII path, lossy UTF-8 decoding cannot make one appear.
-        if self.path_is_ascii
-            && memchr::memchr(b'%', request).is_none()
-            && self.path_finder.find(request).is_none()
-        {
-            return Some(Scan::Irrelevant);
-        }
-        let ua = match &ua {
-            Field::Raw(r) => &line[r.clone()],
-            Field::Unescaped => &self.ua_buf[..],
-        };
-        if !ua.is_ascii() {
-            return None;
-        }
         // The reference splits the lossily decoded request; spaces, the method's characters and
-        // `HTTP/` are ASCII, which lossy decoding keeps, so splitting the bytes agrees. Only the
-        // target's bytes must be UTF-8 to be compared as the reference compares them.
-        let Some((method, target)) = request_parts(request) else {
+        // `HTTP/` are ASCII, which lossy decoding keeps, so splitting the bytes agrees. A line
+        // whose request is not `METHOD TARGET HTTP/x` is well-formed and counts nowhere.
+        let Some(RequestParts {
+            method,
+            target,
+            percent,
+        }) = request_parts(request)
+        else {
             return Some(Scan::Irrelevant);
         };
+        let path = self.path.as_bytes();
+        let exact = target == path;
         let method_ok = method == self.method.as_bytes();
-        let exact = target == self.path.as_bytes();
-        let (contains, path_ok) = if exact && self.path_normal {
-            (true, true)
-        } else {
-            let target = std::str::from_utf8(target).ok()?;
-            let contains = exact || self.path_finder.find(target.as_bytes()).is_some();
-            let path_ok = normalize_target_into(target, &mut self.norm) && self.norm == self.path;
-            (contains, path_ok)
+        let (contains, path_ok) = match target.strip_prefix(path) {
+            // The path followed by nothing, one slash, a query or a fragment is the path; the
+            // path followed by anything else is not (normalising only cuts a query or fragment,
+            // decodes escapes into one character each and drops one trailing slash), whether
+            // the rest is UTF-8 or not (lossy decoding keeps the path, a complete UTF-8 text
+            // starting with an ASCII `/`, and the ASCII `?`, `#` and `/`).
+            Some(rest) if self.path_normal => (true, path_follows(rest)),
+            _ => {
+                let contains = exact || self.path_finder.find(target).is_some();
+                // A target that neither names the path nor contains it cannot change a count.
+                // Without a `%`, the normalised target is a piece of the target (or `/` from
+                // an absolute-form target, which holds a `/` itself), so it equals the path
+                // only if the target contains the path; with an ASCII path, lossy UTF-8
+                // decoding (which only inserts non-ASCII replacement characters) cannot make
+                // one appear.
+                if self.path_is_ascii && !percent && !contains {
+                    return Some(Scan::Irrelevant);
+                }
+                // Compared as the reference compares them: the target's bytes must be UTF-8.
+                let target = std::str::from_utf8(target).ok()?;
+                let path_ok =
+                    normalize_target_into(target, &mut self.norm) && self.norm == self.path;
+                (contains, path_ok)
+            }
         };
         // Counts::add ignores a request that names another path, unless its target contains
         // the path with the right method (`exact` implies `contains`).
         if !(path_ok || (method_ok && contains)) {
             return Some(Scan::Irrelevant);
         }
-        let addr = match ipv4(addr_text) {
-            Some(v4) => IpAddr::V4(v4),
-            None => parse_addr(addr_text)?,
+        let ua = match &ua {
+            Field::Raw(r) => &line[r.clone()],
+            Field::Unescaped => &self.ua_buf[..],
         };
+        let bot = self.bots.verdict(ua)?;
         let own = self.own.iter().any(|n| n.contains(addr));
-        let bot = match &self.bots {
-            Some(ac) => {
-                self.ua_lower.clear();
-                self.ua_lower.extend(ua.iter().map(u8::to_ascii_lowercase));
-                ac.is_match(&self.ua_lower)
-            }
-            None => false,
-        };
         Some(Scan::Request(Flags {
             method_ok,
             path_ok,
@@ -225,24 +328,47 @@ impl Matcher {
     }
 }
 
-/// [`parse_request`] on bytes: `(method, target)` of a `METHOD TARGET HTTP/…` request (exactly
-/// two spaces, a non-empty method of token characters and a non-empty target).
-fn request_parts(request: &[u8]) -> Option<(&[u8], &[u8])> {
-    let a = memchr::memchr(b' ', request)?;
-    let rest = &request[a + 1..];
-    let b = memchr::memchr(b' ', rest)?;
-    let (method, target, protocol) = (&request[..a], &rest[..b], &rest[b + 1..]);
-    if method.is_empty()
-        || target.is_empty()
-        || !protocol.starts_with(b"HTTP/")
-        || memchr::memchr(b' ', protocol).is_some()
-        || !method
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.!#$%&'*+^`|~".contains(b))
-    {
+/// Whether a target made of a path that normalises to itself followed by `rest` names that path
+/// (see [`crate::rule::normalize_target`]).
+fn path_follows(rest: &[u8]) -> bool {
+    matches!(
+        rest,
+        [] | [b'/'] | [b'?' | b'#', ..] | [b'/', b'?' | b'#', ..]
+    )
+}
+
+/// The parts of a request line the counting needs.
+struct RequestParts<'a> {
+    method: &'a [u8],
+    target: &'a [u8],
+    /// Whether the target holds a `%` (then its normalised form may name the path without
+    /// containing it).
+    percent: bool,
+}
+
+/// [`parse_request`] on bytes: the method and target of a `METHOD TARGET HTTP/…` request
+/// (exactly two spaces, a non-empty method of token characters and a non-empty target).
+fn request_parts(request: &[u8]) -> Option<RequestParts<'_>> {
+    // The method is short: a byte loop beats a search call.
+    let a = request.iter().position(|&b| !is_token(b))?;
+    if a == 0 || request[a] != b' ' {
         return None;
     }
-    Some((method, target))
+    let rest = &request[a + 1..];
+    // The target ends at the next space; a `%` before it is noted on the way.
+    let (b, percent) = match find_byte2(rest, b' ', b'%')? {
+        k if rest[k] == b' ' => (k, false),
+        k => (k + 1 + find_byte(&rest[k + 1..], b' ')?, true),
+    };
+    let (target, protocol) = (&rest[..b], &rest[b + 1..]);
+    if target.is_empty() || !protocol.starts_with(b"HTTP/") || find_byte(protocol, b' ').is_some() {
+        return None;
+    }
+    Some(RequestParts {
+        method: &request[..a],
+        target,
+        percent,
+    })
 }
 
 /// The reference's address parse (std's, on the lossy text; lossy text with a replacement
@@ -251,44 +377,143 @@ fn parse_addr(text: &[u8]) -> Option<IpAddr> {
     std::str::from_utf8(text).ok()?.parse().ok()
 }
 
-/// A dotted-quad IPv4 address exactly as std accepts it (four decimal parts of 1–3 digits, each
-/// at most 255, no leading zero), without going through `str`. `None` for anything else,
-/// which is then std's to judge.
-fn ipv4(text: &[u8]) -> Option<Ipv4Addr> {
-    if text.len() < 7 || text.len() > 15 {
+/// An IPv6 address written with hex digits and colons only (no embedded IPv4), exactly as
+/// std accepts it: eight groups of one to four hex digits, or fewer around one `::` that
+/// stands for at least one zero group. `None` for anything else, which is then std's to judge.
+fn ipv6_hex(text: &[u8]) -> Option<Ipv6Addr> {
+    if text.len() < 2
+        || text.len() > 39
+        || !text.iter().all(|&b| b == b':' || b.is_ascii_hexdigit())
+    {
         return None;
     }
+    /// Groups separated by single colons into `out`; how many (none for an empty text).
+    fn groups(text: &[u8], out: &mut [u16]) -> Option<usize> {
+        if text.is_empty() {
+            return Some(0);
+        }
+        let mut n = 0;
+        for group in text.split(|&b| b == b':') {
+            if group.is_empty() || group.len() > 4 || n == out.len() {
+                return None;
+            }
+            out[n] = group.iter().fold(0u16, |v, &b| {
+                v << 4 | u16::from(crate::parse::hex_val(b).unwrap_or(0))
+            });
+            n += 1;
+        }
+        Some(n)
+    }
+    let mut all = [0u16; 8];
+    match text.windows(2).position(|w| w == b"::") {
+        None => {
+            if groups(text, &mut all)? != 8 {
+                return None;
+            }
+        }
+        Some(k) => {
+            // At most seven groups around the `::`, which is at least one zero group.
+            let head = groups(&text[..k], &mut all[..7])?;
+            let mut tail = [0u16; 7];
+            let n = groups(&text[k + 2..], &mut tail[..7 - head])?;
+            all[8 - n..].copy_from_slice(&tail[..n]);
+        }
+    }
+    Some(Ipv6Addr::from(all))
+}
+
+/// The index of the first `needle` in `hay`, eight bytes at a time: the fields of a log line
+/// are short, and for short spans a word-at-a-time loop costs less than a call into a vector
+/// search (which wins only on long spans).
+#[inline]
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    let pattern = ONES * u64::from(needle);
+    find_in_words(hay, |w| zero_bytes(w ^ pattern), |b| b == needle)
+}
+
+/// [`find_byte`] for the first of two bytes.
+#[inline]
+fn find_byte2(hay: &[u8], a: u8, b: u8) -> Option<usize> {
+    let (pa, pb) = (ONES * u64::from(a), ONES * u64::from(b));
+    find_in_words(
+        hay,
+        |w| zero_bytes(w ^ pa) | zero_bytes(w ^ pb),
+        |x| x == a || x == b,
+    )
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each zero byte of `word` set. Bytes above a zero byte may be flagged
+/// wrongly (a borrow), never bytes below it: the lowest flag is always the first zero byte.
+fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(ONES) & !word & (ONES << 7)
+}
+
+/// The first byte of `hay` that `flags` marks in its little-endian words (the lowest flag of a
+/// word must be exact), or that `is` accepts in the tail shorter than a word.
+#[inline(always)]
+fn find_in_words(hay: &[u8], flags: impl Fn(u64) -> u64, is: impl Fn(u8) -> bool) -> Option<usize> {
+    let mut chunks = hay.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let found = flags(u64::from_le_bytes(
+            chunk.try_into().expect("chunks of eight"),
+        ));
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| is(b))
+        .map(|k| at + k)
+}
+
+/// The dotted-quad IPv4 address that starts `line` and ends at its first space, read exactly
+/// as std reads the text before that space (four decimal parts of 1–3 digits, each at most 255,
+/// no leading zero), with the index of the space. `None` for anything else, which is then
+/// std's to judge.
+fn ipv4_prefix(line: &[u8]) -> Option<(IpAddr, usize)> {
     let mut parts = [0u8; 4];
     let mut k = 0;
     let mut value: u32 = 0;
     let mut digits = 0;
-    for &b in text {
-        if b == b'.' {
-            if digits == 0 || k == 3 {
-                return None;
+    // The longest address, 15 bytes, then its space.
+    for (i, &b) in line.iter().enumerate().take(16) {
+        match b {
+            b'.' => {
+                if digits == 0 || k == 3 {
+                    return None;
+                }
+                parts[k] = value as u8;
+                k += 1;
+                value = 0;
+                digits = 0;
             }
-            parts[k] = value as u8;
-            k += 1;
-            value = 0;
-            digits = 0;
-        } else if b.is_ascii_digit() {
-            if digits > 0 && value == 0 {
-                return None; // a leading zero
+            b'0'..=b'9' => {
+                if digits > 0 && value == 0 {
+                    return None; // a leading zero
+                }
+                value = value * 10 + u32::from(b - b'0');
+                digits += 1;
+                if value > 255 {
+                    return None;
+                }
             }
-            value = value * 10 + u32::from(b - b'0');
-            digits += 1;
-            if value > 255 {
-                return None;
+            b' ' => {
+                if digits == 0 || k != 3 {
+                    return None;
+                }
+                parts[3] = value as u8;
+                return Some((IpAddr::V4(Ipv4Addr::from(parts)), i));
             }
-        } else {
-            return None;
+            _ => return None,
         }
     }
-    if digits == 0 || k != 3 {
-        return None;
-    }
-    parts[3] = value as u8;
-    Some(Ipv4Addr::from(parts))
+    None
 }
 
 /// Where `$remote_user` ends: the index after the first `" ["` at or after `i`.
@@ -318,7 +543,7 @@ fn quoted(line: &[u8], mut i: usize, buf: &mut Vec<u8>) -> Option<(Field, usize)
     let start = i;
     let mut escaped = false;
     loop {
-        let k = i + memchr::memchr2(b'"', b'\\', &line[i..])?;
+        let k = i + find_byte2(&line[i..], b'"', b'\\')?;
         if line[k] == b'"' {
             if !escaped {
                 return Some((Field::Raw(start..k), k + 1));
@@ -365,7 +590,7 @@ fn skip_quoted(line: &[u8], mut i: usize) -> Option<usize> {
     }
     i += 1;
     loop {
-        let k = i + memchr::memchr2(b'"', b'\\', &line[i..])?;
+        let k = i + find_byte2(&line[i..], b'"', b'\\')?;
         if line[k] == b'"' {
             return Some(k + 1);
         }
@@ -383,7 +608,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ipv4_agrees_with_std_wherever_it_answers() {
+    fn ipv4_prefix_agrees_with_std_wherever_it_answers() {
         let fixed = [
             "0.0.0.0",
             "10.0.0.1",
@@ -403,25 +628,124 @@ mod tests {
             "1.2.3.+4",
             "1.2.3.4\0",
             "99.099.9.9",
+            "1.2.3.4567",
+            "111.222.233.244",
+            "111.222.233.2444",
+            "",
         ];
         let mut rng = crate::generate::SplitMix64::new(5);
         let mut cases: Vec<Vec<u8>> = fixed.iter().map(|s| s.as_bytes().to_vec()).collect();
         for _ in 0..200_000 {
-            let len = 7 + rng.below(9) as usize;
+            let len = rng.below(19) as usize;
             cases.push(
                 (0..len)
-                    .map(|_| *rng.pick(b"0123456789012345678901234567890.....x"))
+                    .map(|_| *rng.pick(b"0123456789012345678901234567890.....x "))
+                    .collect(),
+            );
+        }
+        for c in cases {
+            // The reference reads the address up to the first space.
+            let token = c.split(|&b| b == b' ').next().unwrap_or_default();
+            let std_says = std::str::from_utf8(token)
+                .ok()
+                .and_then(|s| s.parse::<Ipv4Addr>().ok());
+            let line = [&c[..], b" - - [t]"].concat();
+            let text = String::from_utf8_lossy(&c);
+            match ipv4_prefix(&line) {
+                Some((addr, sp)) => {
+                    assert_eq!(Some(addr), std_says.map(IpAddr::V4), "{text}");
+                    assert_eq!(sp, token.len(), "{text}");
+                }
+                None => assert_eq!(std_says, None, "{text}"),
+            }
+        }
+    }
+
+    #[test]
+    fn ipv6_agrees_with_std_wherever_it_answers() {
+        let fixed = [
+            "::",
+            "::1",
+            "1::",
+            ":::",
+            "1:::2",
+            "::1:",
+            ":1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            "1:2:3:4:5:6:7",
+            "1:2:3:4:5:6:7::",
+            "1:2:3:4:5:6:7:8::",
+            "::1:2:3:4:5:6:7",
+            "::1:2:3:4:5:6:7:8",
+            "1::2::3",
+            "2001:db8::1",
+            "2001:DB8:0:0:0:0:0:1",
+            "12345::1",
+            "0000:0000::ffff",
+            "fd00:1234:5678::abcd",
+            "::ffff:10.1.2.3",
+            "g::1",
+            ":",
+        ];
+        let mut rng = crate::generate::SplitMix64::new(6);
+        let mut cases: Vec<Vec<u8>> = fixed.iter().map(|s| s.as_bytes().to_vec()).collect();
+        for _ in 0..300_000 {
+            let len = rng.below(42) as usize;
+            cases.push(
+                (0..len)
+                    .map(|_| *rng.pick(b"0123456789abcdefABCDEF0:0:0:::::.g"))
                     .collect(),
             );
         }
         for c in cases {
             let std_says = std::str::from_utf8(&c)
                 .ok()
-                .and_then(|s| s.parse::<Ipv4Addr>().ok());
-            if let Some(v4) = ipv4(&c) {
-                assert_eq!(Some(v4), std_says, "{}", String::from_utf8_lossy(&c));
-            } else {
-                assert_eq!(std_says, None, "{}", String::from_utf8_lossy(&c));
+                .and_then(|s| s.parse::<Ipv6Addr>().ok());
+            let text = String::from_utf8_lossy(&c);
+            match ipv6_hex(&c) {
+                Some(v6) => assert_eq!(Some(v6), std_says, "{text}"),
+                // Only texts with other characters than hex digits and colons are left to std.
+                None => assert!(
+                    std_says.is_none() || c.iter().any(|&b| b != b':' && !b.is_ascii_hexdigit()),
+                    "{text}"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn a_path_followed_by_a_rest_names_it_as_normalising_says() {
+        let mut rng = crate::generate::SplitMix64::new(8);
+        for path in ["/api/notes", "/", "/a%2Fb", "/caf\u{e9}"] {
+            assert_eq!(crate::rule::normalize_target(path).as_deref(), Some(path));
+            for _ in 0..100_000 {
+                let len = rng.below(6) as usize;
+                let rest: Vec<u8> = (0..len).map(|_| *rng.pick(b"/?#%2fFA.x\xff\xc3")).collect();
+                let mut target = path.as_bytes().to_vec();
+                target.extend_from_slice(&rest);
+                let lossy = String::from_utf8_lossy(&target);
+                assert_eq!(
+                    path_follows(&rest),
+                    crate::rule::normalize_target(&lossy).as_deref() == Some(path),
+                    "{lossy}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn finding_a_byte_agrees_with_a_plain_search() {
+        let mut rng = crate::generate::SplitMix64::new(10);
+        for _ in 0..100_000 {
+            let len = rng.below(40) as usize;
+            let hay: Vec<u8> = (0..len).map(|_| *rng.pick(b" ]\x00\x80\xffa\"")).collect();
+            for needle in [b' ', b']', 0, 0x80, 0xff, b'"'] {
+                assert_eq!(
+                    find_byte(&hay, needle),
+                    hay.iter().position(|&b| b == needle),
+                    "{hay:?} {needle}"
+                );
             }
         }
     }
