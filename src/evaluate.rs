@@ -65,6 +65,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     let mut essay_answers = Vec::new();
     let mut documents_searched = Vec::new();
     let mut timings = Timings::default();
+    let mut excerpts = BTreeMap::new();
     let intake_started = Instant::now();
     let opened = assay_intake::open(submission, &rubric.intake, &discover);
     timings.stamp_ids(&[CheckId::IntakeUnpack], intake_started);
@@ -91,6 +92,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
                 &mut essay_answers,
                 &mut documents_searched,
                 &mut timings,
+                &mut excerpts,
             )?
         }
     };
@@ -101,6 +103,9 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     }
     let mut scored = verdict::score(results, rubric);
     timings.apply(&mut scored.checks);
+    for c in &mut scored.checks {
+        c.source = excerpts.remove(&c.result.id);
+    }
     let not_run = scored
         .checks
         .iter()
@@ -224,6 +229,7 @@ fn grade_workspace(
     essay_answers: &mut Vec<assay_essays::Answer>,
     documents_searched: &mut Vec<assay_essays::SearchedDocument>,
     timings: &mut Timings,
+    excerpts: &mut BTreeMap<CheckId, report::SourceExcerpt>,
 ) -> Result<(Vec<CheckResult>, Vec<AnswerSummary>, FilesSummary), EvaluateError> {
     let d = &ws.discovery;
     let rubric = &opts.rubric;
@@ -361,7 +367,14 @@ fn grade_workspace(
             results.extend(runtime);
             notes.extend(runtime_notes);
         }
+        let masker = loaded
+            .project
+            .as_ref()
+            .map(|project| submission_masker(&ws.root, project, &facts));
         results.extend(facts.checks);
+        if let Some(masker) = masker {
+            *excerpts = report::excerpt::for_failures(&results, &ws.root, &masker);
+        }
     } else if !d.k8s_manifests.is_empty() {
         let ev = format!(
             "Kubernetes manifests: {}",
@@ -397,6 +410,29 @@ fn grade_workspace(
     };
     skip_family(&mut results, "runtime", SkipKind::NotRun, &reason);
     Ok((results, answers, files))
+}
+
+/// What is masked in everything shown of this submission: the runtime's masker (the db
+/// password and every secret-looking value of the project), also for a static evaluation.
+fn submission_masker(
+    root: &assay_core::SubmissionRoot,
+    project: &assay_compose::Project,
+    facts: &assay_checks::ComposeFacts,
+) -> assay_core::display::Masker {
+    let creds = facts.db_credentials.as_ref();
+    let credentials = assay_runner::DbCredentials {
+        user: creds.map(|c| c.user.clone()).unwrap_or_default(),
+        password: creds.and_then(|c| c.password_source.password(root)),
+        database: creds.map(|c| c.database.clone()).unwrap_or_default(),
+    };
+    assay_runner::RunInputs::new(
+        facts.db_service.as_deref().unwrap_or_default(),
+        facts.webapp_service.as_deref().unwrap_or_default(),
+        credentials,
+        "",
+        "",
+    )
+    .masker(project)
 }
 
 /// The compose file graded, loaded and checked, and why it was chosen.
