@@ -689,18 +689,48 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
         build_webapp: args.build_webapp,
         extractor: assay_essays::Extractor::new(parser),
     };
-    let outcomes = crate::batch::evaluate_all(&args.submissions, &opts, args.jobs as usize);
+    let batch = args.submissions.len() > 1;
+    let names: Vec<String> = args.submissions.iter().map(|p| display_name(p)).collect();
+    let folders = if batch {
+        batch_folders(&names)
+    } else {
+        vec![String::new(); names.len()]
+    };
+    let progress = crate::batch::Progress::new(names.len(), batch);
+    let write_errors = std::sync::Mutex::new(Vec::new());
+    // Each submission's reports are written as soon as it is graded: a long batch leaves
+    // finished work on disk, and the progress line names where.
+    let on_done = |i: usize, outcome: &Result<Report, EvaluateError>| {
+        let mut shown_folder = None;
+        if let Some(dir) = &args.out {
+            let target = dir.join(&folders[i]);
+            match write_one(&target, &names[i], outcome) {
+                Ok(true) => shown_folder = Some(target),
+                Ok(false) => {}
+                Err(e) => write_errors
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(e),
+            }
+        }
+        progress.done(&names[i], outcome, shown_folder.as_deref());
+    };
+    let outcomes =
+        crate::batch::evaluate_all(&args.submissions, &opts, args.jobs as usize, &on_done);
     let mut reports = Vec::new();
+    // Which input each report is (for its folder).
+    let mut report_index = Vec::new();
     // Submissions that could not be graded, by name, in input order among the reports.
-    let mut ungraded: Vec<report::summary::GradeError> = Vec::new();
+    let mut ungraded: Vec<(usize, report::summary::GradeError)> = Vec::new();
     let mut worst = Exit::Pass;
-    for (path, outcome) in args.submissions.iter().zip(outcomes) {
+    for (i, (path, outcome)) in args.submissions.iter().zip(outcomes).enumerate() {
         match outcome {
             Ok(r) => {
                 if r.verdict == Verdict::Fail && worst == Exit::Pass {
                     worst = Exit::Fail;
                 }
                 reports.push(r);
+                report_index.push(i);
             }
             Err(e) => {
                 // Both may quote the submission (its file name, an entry): made safe to print.
@@ -712,7 +742,7 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
                     eprintln!("error: {shown}: {msg}");
                 }
                 if let EvaluateError::CouldNotGrade(why) = &e {
-                    ungraded.push(report::summary::GradeError::new(&display_name(path), why));
+                    ungraded.push((i, report::summary::GradeError::new(&names[i], why)));
                 }
                 worst = match (worst, e.exit()) {
                     (Exit::CouldNotGrade, _) | (_, Exit::CouldNotGrade) => Exit::CouldNotGrade,
@@ -723,12 +753,49 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
     }
     crate::batch::flag_similar_answers(&mut reports);
     if let Some(dir) = &args.out {
-        let batch = args.submissions.len() > 1;
-        if let Err(e) = write_out(dir, batch, &reports, &ungraded) {
-            eprintln!("error: {e}");
+        let mut errors = write_errors.into_inner().unwrap_or_else(|p| p.into_inner());
+        // Reports flagged for similar answers changed after they were first written.
+        for (r, &i) in reports.iter().zip(&report_index) {
+            if !r.similar_answers.is_empty() {
+                let target = dir.join(&folders[i]);
+                if let Err(e) = report::write_all(r, &target) {
+                    errors.push(format!("cannot write reports to {}: {e}", target.display()));
+                }
+            }
+        }
+        if batch && errors.is_empty() {
+            let mut placed: Vec<report::summary::Placed> = reports
+                .iter()
+                .zip(&report_index)
+                .map(|(r, &i)| report::summary::Placed {
+                    entry: report::summary::Entry::of_report(r),
+                    folder: folders[i].clone(),
+                })
+                .chain(ungraded.iter().map(|(i, e)| report::summary::Placed {
+                    entry: report::summary::Entry::CouldNotGrade(e.clone()),
+                    folder: folders[*i].clone(),
+                }))
+                .collect();
+            report::summary::batch_order(&mut placed, |p| p.entry.submission());
+            if let Err(e) = report::summary::write_summaries(dir, &placed) {
+                errors.push(format!(
+                    "cannot write the batch summary to {}: {e}",
+                    dir.display()
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            for e in errors {
+                eprintln!("error: {e}");
+            }
             return Exit::CouldNotGrade;
         }
     }
+    progress.finish(
+        &reports,
+        &ungraded.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+    );
+    let ungraded: Vec<report::summary::GradeError> = ungraded.into_iter().map(|(_, e)| e).collect();
     if args.format == report::Format::Junit && !ungraded.is_empty() {
         // CI reads the JUnit on stdout too: what could not be graded is an <error> there.
         print!("{}", report::render_junit_with(&reports, &ungraded));
@@ -787,53 +854,37 @@ fn check_out_dir(out: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `--out`: one submission's reports (or its error.json) in `dir`; in a batch, each
-/// submission's in a folder of its own and the batch summaries at the root.
-fn write_out(
-    dir: &Path,
-    batch: bool,
-    reports: &[Report],
-    ungraded: &[report::summary::GradeError],
-) -> Result<(), String> {
-    use report::summary::{self, Entry, Placed};
-    enum Item<'a> {
-        Report(&'a Report),
-        Error(&'a summary::GradeError),
-    }
-    let mut items: Vec<(String, Item)> = reports
-        .iter()
-        .map(|r| (r.submission.clone(), Item::Report(r)))
-        .chain(
-            ungraded
-                .iter()
-                .map(|e| (e.submission.clone(), Item::Error(e))),
-        )
-        .collect();
-    summary::batch_order(&mut items, |(name, _)| name);
+/// Each submission's folder within a batch's `--out`, by input index: unique names given in
+/// batch order (by submission name), as `assay report merge` names them.
+fn batch_folders(names: &[String]) -> Vec<String> {
+    let mut order: Vec<(&str, usize)> = names.iter().map(String::as_str).zip(0..).collect();
+    report::summary::batch_order(&mut order, |(name, _)| name);
     let mut used = std::collections::BTreeSet::new();
-    let mut placed = Vec::new();
-    for (name, item) in &items {
-        let folder = if batch {
-            summary::unique_folder(name, &mut used)
-        } else {
-            String::new()
-        };
-        let target = dir.join(&folder);
-        let written = match item {
-            Item::Report(r) => report::write_all(r, &target),
-            Item::Error(e) => std::fs::create_dir_all(&target)
-                .and_then(|()| std::fs::write(target.join(summary::ERROR_FILE), e.to_json())),
-        };
-        written.map_err(|e| format!("cannot write reports to {}: {e}", target.display()))?;
-        let entry = match item {
-            Item::Report(r) => Entry::of_report(r),
-            Item::Error(e) => Entry::CouldNotGrade((*e).clone()),
-        };
-        placed.push(Placed { entry, folder });
+    let mut folders = vec![String::new(); names.len()];
+    for (name, i) in order {
+        folders[i] = report::summary::unique_folder(name, &mut used);
     }
-    if batch {
-        summary::write_summaries(dir, &placed)
-            .map_err(|e| format!("cannot write the batch summary to {}: {e}", dir.display()))?;
-    }
-    Ok(())
+    folders
+}
+
+/// One submission's reports (or its error.json when it could not be graded) in `target`.
+/// `Ok(false)` when there is nothing to write (a usage error).
+fn write_one(
+    target: &Path,
+    name: &str,
+    outcome: &Result<Report, EvaluateError>,
+) -> Result<bool, String> {
+    let written = match outcome {
+        Ok(r) => report::write_all(r, target),
+        Err(EvaluateError::CouldNotGrade(why)) => {
+            let e = report::summary::GradeError::new(name, why);
+            std::fs::create_dir_all(target).and_then(|()| {
+                std::fs::write(target.join(report::summary::ERROR_FILE), e.to_json())
+            })
+        }
+        Err(EvaluateError::Usage(_)) => return Ok(false),
+    };
+    written
+        .map(|()| true)
+        .map_err(|e| format!("cannot write reports to {}: {e}", target.display()))
 }
