@@ -32,6 +32,18 @@ pub struct Options {
     pub runtime_unavailable: Option<String>,
     /// How answer documents are read: PDF and .docx in a confined child (this binary re-run).
     pub extractor: assay_essays::Extractor,
+    /// Name each phase on stderr as it starts (one submission; a batch shows a line per
+    /// finished submission instead).
+    pub show_phases: bool,
+}
+
+impl Options {
+    /// Names a phase on stderr when [`Options::show_phases`] is set.
+    fn phase(&self, what: &str) {
+        if self.show_phases {
+            eprintln!("assay: {what}…");
+        }
+    }
 }
 
 /// Why a submission could not be graded at all. Never a candidate's FAIL.
@@ -67,6 +79,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     let mut timings = Timings::default();
     let mut excerpts = BTreeMap::new();
     let intake_started = Instant::now();
+    opts.phase("intake: unpacking and finding the files");
     let opened = assay_intake::open(submission, &rubric.intake, &discover);
     timings.stamp_ids(&[CheckId::IntakeUnpack], intake_started);
     let (mut results, answers, files) = match opened {
@@ -264,6 +277,7 @@ fn grade_workspace(
         extractor: opts.extractor.clone(),
     };
     let essays_started = Instant::now();
+    opts.phase("static checks: answers and the compose file");
     let essays = assay_essays::grade_with(
         &ws.root,
         &d.answer_docs,
@@ -354,6 +368,10 @@ fn grade_workspace(
             skip_family(&mut results, "runtime", SkipKind::Blocked, &reason);
         } else if let (Some(ctx), Some(project)) = (&opts.runtime, &loaded.project) {
             let runtime_started = Instant::now();
+            opts.phase(&format!(
+                "runtime: up, health, round-trip, scenarios, teardown (deadline {} s)",
+                opts.timeout_secs
+            ));
             let (runtime, runtime_notes) = crate::runtime::run(
                 ctx,
                 &ws.root,
@@ -668,6 +686,7 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
     };
     let (mut runtime, mut runtime_unavailable) = (None, None);
     if !args.static_only {
+        eprintln!("assay: images: checking the images the runtime checks run…");
         match crate::runtime::prepare(&rubric) {
             Ok(ctx) => runtime = Some(Arc::new(ctx)),
             Err(Unavailable::NoDaemon(why)) if !rubric.runtime.required => {
@@ -688,6 +707,7 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
         runtime_unavailable,
         build_webapp: args.build_webapp,
         extractor: assay_essays::Extractor::new(parser),
+        show_phases: args.submissions.len() == 1,
     };
     let batch = args.submissions.len() > 1;
     let names: Vec<String> = args.submissions.iter().map(|p| display_name(p)).collect();

@@ -51,7 +51,13 @@ pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
                 }
                 e => Unavailable::Fault(format!("cannot prepare the images: {e}")),
             })?;
-        Ok::<_, Unavailable>((engine, assay_runner::cancel_on_signals()))
+        let cancel = assay_runner::cancel_on_signals();
+        let interrupted = cancel.clone();
+        tokio::spawn(async move {
+            interrupted.cancelled().await;
+            eprintln!("assay: interrupted: tearing down the running stacks…");
+        });
+        Ok::<_, Unavailable>((engine, cancel))
     })?;
     Ok(RuntimeCtx { rt, engine, cancel })
 }

@@ -258,11 +258,11 @@ fn sigterm_mid_run_tears_down_then_exits_3() {
         .unwrap()
         .success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("assay: interrupted: tearing down the running stacks…"),
+        "the grader is told why it waits: {err}"
     );
     let label = format!("label=dev.assay.run={run}");
     for args in [
