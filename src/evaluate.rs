@@ -77,7 +77,13 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     let mut essay_answers = Vec::new();
     let mut documents_searched = Vec::new();
     let mut timings = Timings::default();
-    let mut excerpts = BTreeMap::new();
+    let mut made = Made {
+        excerpts: BTreeMap::new(),
+        provenance: report::Provenance {
+            rubric_sha256: report::provenance::rubric_sha256(rubric),
+            ..Default::default()
+        },
+    };
     let intake_started = Instant::now();
     opts.phase("intake: unpacking and finding the files");
     let opened = assay_intake::open(submission, &rubric.intake, &discover);
@@ -105,7 +111,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
                 &mut essay_answers,
                 &mut documents_searched,
                 &mut timings,
-                &mut excerpts,
+                &mut made,
             )?
         }
     };
@@ -117,7 +123,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     let mut scored = verdict::score(results, rubric);
     timings.apply(&mut scored.checks);
     for c in &mut scored.checks {
-        c.source = excerpts.remove(&c.result.id);
+        c.source = made.excerpts.remove(&c.result.id);
     }
     let not_run = scored
         .checks
@@ -151,6 +157,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
         documents_searched,
         essay_answers,
         duration_ms: started.elapsed().as_millis() as u64,
+        provenance: made.provenance,
         source_dir: relative_dir(submission),
     })
 }
@@ -234,6 +241,13 @@ fn block_rest(results: &mut Vec<CheckResult>, cause: &str) {
     }
 }
 
+/// What grading a workspace adds to the report besides results: the source lines around
+/// located failures, and what the runtime phase ran with.
+struct Made {
+    excerpts: BTreeMap<CheckId, report::SourceExcerpt>,
+    provenance: report::Provenance,
+}
+
 /// Grades an unpacked workspace.
 fn grade_workspace(
     ws: &assay_intake::Workspace,
@@ -242,7 +256,7 @@ fn grade_workspace(
     essay_answers: &mut Vec<assay_essays::Answer>,
     documents_searched: &mut Vec<assay_essays::SearchedDocument>,
     timings: &mut Timings,
-    excerpts: &mut BTreeMap<CheckId, report::SourceExcerpt>,
+    made: &mut Made,
 ) -> Result<(Vec<CheckResult>, Vec<AnswerSummary>, FilesSummary), EvaluateError> {
     let d = &ws.discovery;
     let rubric = &opts.rubric;
@@ -372,7 +386,7 @@ fn grade_workspace(
                 "runtime: up, health, round-trip, scenarios, teardown (deadline {} s)",
                 opts.timeout_secs
             ));
-            let (runtime, runtime_notes) = crate::runtime::run(
+            let outcome = crate::runtime::run(
                 ctx,
                 &ws.root,
                 project,
@@ -381,9 +395,11 @@ fn grade_workspace(
                 opts.timeout_secs,
                 opts.build_webapp,
             )?;
-            timings.stamp(&runtime, runtime_started);
-            results.extend(runtime);
-            notes.extend(runtime_notes);
+            timings.stamp(&outcome.results, runtime_started);
+            results.extend(outcome.results);
+            notes.extend(outcome.notes);
+            made.provenance.docker = outcome.docker;
+            made.provenance.images = outcome.images;
         }
         let masker = loaded
             .project
@@ -391,7 +407,7 @@ fn grade_workspace(
             .map(|project| submission_masker(&ws.root, project, &facts));
         results.extend(facts.checks);
         if let Some(masker) = masker {
-            *excerpts = report::excerpt::for_failures(&results, &ws.root, &masker);
+            made.excerpts = report::excerpt::for_failures(&results, &ws.root, &masker);
         }
     } else if !d.k8s_manifests.is_empty() {
         let ev = format!(

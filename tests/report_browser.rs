@@ -480,6 +480,22 @@ fn crash_loop_report() -> assay::report::Report {
         documents_searched: Vec::new(),
         essay_answers: Vec::new(),
         duration_ms: 0,
+        provenance: assay::report::Provenance {
+            rubric_sha256: assay::report::provenance::rubric_sha256(
+                &assay::rubric::default_rubric(),
+            ),
+            docker: Some(assay::report::DockerVersion {
+                version: "26.1.5".into(),
+                api_version: "1.45".into(),
+            }),
+            images: vec![assay::report::ImageProvenance {
+                role: "db".into(),
+                reference: "postgres:16".into(),
+                id: Some(format!("sha256:{}", "ab".repeat(32))),
+                stand_in: true,
+                postgres_version: Some("15".into()),
+            }],
+        },
         source_dir: None,
     }
 }
@@ -537,6 +553,11 @@ fn log_tails_are_folded_preformatted_text_in_chromium() {
                 .unwrap()
                 .contains("health log (latest first):\nexit 1:")),
         "{folded:#?}"
+    );
+    let text = pages[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("image db postgres:16 (stand-in built by assay, PostgreSQL 15) sha256:abab"),
+        "provenance shown: {text}"
     );
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(md.starts_with("# assay: FAIL — crash-loop\n"), "{md}");

@@ -29,6 +29,21 @@ fn the_bundled_example_passes_every_check_for_real() {
         assert_eq!(c["status"], "pass", "{c}");
     }
     assert_eq!(v["mode"], "full");
+    // Provenance: the engine and every image the stack ran, each with the id Docker knows.
+    let p = &v["provenance"];
+    assert!(!p["docker"]["version"].as_str().unwrap().is_empty(), "{p}");
+    let images = p["images"].as_array().unwrap();
+    let roles: Vec<&str> = images.iter().map(|i| i["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["db", "webapp", "probe"], "{p}");
+    for i in images {
+        let reference = i["reference"].as_str().unwrap();
+        let o = std::process::Command::new("docker")
+            .args(["image", "inspect", "--format", "{{.Id}}", reference])
+            .output()
+            .unwrap();
+        assert_eq!(i["id"], String::from_utf8_lossy(&o.stdout).trim(), "{i}");
+    }
+    assert!(images[0]["postgres_version"].is_string(), "{p}");
 }
 
 #[test]

@@ -142,8 +142,33 @@ pub fn render_html(report: &Report) -> String {
             out.push_str("</ul>\n");
         }
     }
+    provenance(&mut out, report);
     out.push_str("</body></html>\n");
     out
+}
+
+/// What the report was made with, folded.
+fn provenance(out: &mut String, report: &Report) {
+    let p = &report.provenance;
+    out.push_str("<details id=\"provenance\"><summary>Provenance</summary><ul>\n");
+    let _ = writeln!(out, "<li>assay {}</li>", h(&report.assay_version));
+    let _ = writeln!(
+        out,
+        "<li>rubric sha256 <code>{}</code></li>",
+        h(&p.rubric_sha256)
+    );
+    if let Some(d) = &p.docker {
+        let _ = writeln!(
+            out,
+            "<li>Docker {} (API {})</li>",
+            h(&d.version),
+            h(&d.api_version)
+        );
+    }
+    for i in &p.images {
+        let _ = writeln!(out, "<li>image {}</li>", h(&i.describe()));
+    }
+    out.push_str("</ul></details>\n");
 }
 
 fn check_row(out: &mut String, c: &ScoredCheck) {

@@ -136,6 +136,24 @@ pub fn render_markdown(report: &Report) -> String {
         }
         out.push_str("\n</details>\n");
     }
+    let p = &report.provenance;
+    let _ = writeln!(
+        out,
+        "\n<details><summary>Provenance</summary>\n\n- assay {}\n- rubric sha256 `{}`",
+        report.assay_version, p.rubric_sha256
+    );
+    if let Some(d) = &p.docker {
+        let _ = writeln!(
+            out,
+            "- Docker {} (API {})",
+            esc(&d.version),
+            esc(&d.api_version)
+        );
+    }
+    for i in &p.images {
+        let _ = writeln!(out, "- image {}", esc(&i.describe()));
+    }
+    out.push_str("\n</details>\n");
     out
 }
 

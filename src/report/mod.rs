@@ -9,10 +9,12 @@ mod html;
 mod human;
 mod junit;
 mod markdown;
+pub mod provenance;
 pub mod summary;
 
 pub use excerpt::SourceExcerpt;
 pub use human::{render_human, ColorChoice};
+pub use provenance::{DockerVersion, ImageProvenance, Provenance};
 
 use crate::verdict::{ScoredCheck, Verdict};
 use assay_core::display::json_visible;
@@ -86,6 +88,8 @@ pub struct Report {
     #[serde(skip)]
     pub essay_answers: Vec<assay_essays::Answer>,
     pub duration_ms: u64,
+    /// What the report was made with: rubric hash, Docker engine, images.
+    pub provenance: Provenance,
     /// The submission folder as named on the command line, when it is a relative directory:
     /// CI annotations name files relative to the checkout, so they are prefixed with it (not
     /// part of the JSON).
