@@ -848,8 +848,16 @@ fn check_inputs(args: &EvaluateArgs) -> Result<(), Vec<String>> {
     let mut problems: Vec<String> = args
         .submissions
         .iter()
-        .filter_map(|p| assay_intake::source_kind(p).err())
-        .map(|e| e.to_string())
+        .filter_map(|p| {
+            let e = assay_intake::source_kind(p).err()?;
+            Some(match other_archive(p) {
+                Some(kind) => format!(
+                    "{e} (hint: a {kind} archive is not unpacked by assay, whose intake limits are made for zip: unpack it into an empty folder, e.g. `mkdir sub && tar -xf {} -C sub --no-same-owner --no-same-permissions`, and grade the folder, which is copied under the same limits)",
+                    p.display()
+                ),
+                None => e.to_string(),
+            })
+        })
         .collect();
     if let Some(out) = &args.out {
         if let Err(why) = check_out_dir(out) {
@@ -861,6 +869,22 @@ fn check_inputs(args: &EvaluateArgs) -> Result<(), Vec<String>> {
     } else {
         Err(problems)
     }
+}
+
+/// The kind of a non-zip archive a grader may be handed, by its name.
+fn other_archive(p: &Path) -> Option<&'static str> {
+    let name = p.file_name()?.to_str()?.to_ascii_lowercase();
+    [
+        (".tar.gz", "tar.gz"),
+        (".tgz", "tar.gz"),
+        (".tar.bz2", "tar.bz2"),
+        (".tar.xz", "tar.xz"),
+        (".tar.zst", "tar.zst"),
+        (".tar", "tar"),
+    ]
+    .into_iter()
+    .find(|(ext, _)| name.ends_with(ext))
+    .map(|(_, kind)| kind)
 }
 
 /// `--out` exists as a folder, or its nearest existing ancestor is one (it is created later).
