@@ -119,6 +119,12 @@ pub struct EvaluateArgs {
     /// environment is never used for interpolation.
     #[arg(long = "env", value_name = "KEY=VAL", value_parser = parse_key_val)]
     pub env: Vec<(String, String)>,
+    /// Grade again only what did not PASS in the earlier `--out` folder DIR: the submissions
+    /// that failed there, could not be graded, or were never graded; the others are listed
+    /// and skipped. With `--out DIR` (the same folder) their reports are replaced and the
+    /// batch summaries rebuilt over every submission in it.
+    #[arg(long, value_name = "DIR")]
+    pub rerun_failed: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

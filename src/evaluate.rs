@@ -679,7 +679,7 @@ pub(crate) fn slash(p: &Path) -> String {
 }
 
 /// `assay evaluate`: one submission or a batch, reports to stdout and `--out`.
-pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
+pub fn run_cli(mut args: EvaluateArgs, color: ColorChoice) -> Exit {
     let rubric = match crate::cli::load_rubric(args.rubric.as_deref()) {
         Ok(r) => r,
         Err(exit) => return exit,
@@ -691,6 +691,64 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
         }
         return Exit::Usage;
     }
+    // `--rerun-failed DIR`: what passed there is not graded again; its folders (and in a
+    // batch folder, the others' names) come from DIR.
+    let mut earlier: Vec<report::summary::Placed> = Vec::new();
+    if let Some(prev) = &args.rerun_failed {
+        earlier = match report::summary::collect_placed(prev) {
+            Ok(p) if !p.is_empty() => p,
+            Ok(_) => {
+                eprintln!(
+                    "error: --rerun-failed {}: no report.json or error.json in it or its sub-folders",
+                    prev.display()
+                );
+                return Exit::Usage;
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: --rerun-failed {}: {}",
+                    prev.display(),
+                    terminal(&e.to_string())
+                );
+                return Exit::Usage;
+            }
+        };
+        let passed = |p: &PathBuf| {
+            let name = display_name(p);
+            earlier.iter().any(|e| {
+                e.entry.submission() == name
+                    && matches!(&e.entry, report::summary::Entry::Graded(d)
+                        if d.verdict == report::summary::DigestVerdict::Pass)
+            })
+        };
+        let (skip, again): (Vec<PathBuf>, Vec<PathBuf>) =
+            args.submissions.drain(..).partition(|p| passed(p));
+        if !skip.is_empty() {
+            let names: Vec<String> = skip
+                .iter()
+                .map(|p| terminal_line(&display_name(p)))
+                .collect();
+            eprintln!(
+                "assay: --rerun-failed: {} passed in {} and are not graded again: {}",
+                skip.len(),
+                terminal_line(&prev.display().to_string()),
+                names.join(", ")
+            );
+        }
+        if again.is_empty() {
+            eprintln!("assay: --rerun-failed: nothing to grade again");
+            return Exit::Pass;
+        }
+        args.submissions = again;
+    }
+    // Regrading into the folder it reads: the earlier batch's layout is kept.
+    let same_folder = match (&args.rerun_failed, &args.out) {
+        (Some(a), Some(b)) => a
+            .canonicalize()
+            .ok()
+            .is_some_and(|a| b.canonicalize().ok() == Some(a)),
+        _ => false,
+    };
     let parser = match assay_essays::ParserCommand::current_exe([crate::cli::PARSER_SUBCOMMAND]) {
         Ok(p) => p,
         Err(e) => {
@@ -725,13 +783,26 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
         extractor: assay_essays::Extractor::new(parser),
         show_phases: args.submissions.len() == 1,
     };
-    let batch = args.submissions.len() > 1;
+    let into_batch = same_folder && earlier.iter().any(|e| !e.folder.is_empty());
+    let batch = args.submissions.len() > 1 || into_batch;
     let names: Vec<String> = args.submissions.iter().map(|p| display_name(p)).collect();
-    let folders = if batch {
+    let mut folders = if batch {
         batch_folders(&names)
     } else {
         vec![String::new(); names.len()]
     };
+    if same_folder {
+        // A submission graded before keeps its folder; a new one gets a name no other has.
+        let mut used: std::collections::BTreeSet<String> =
+            earlier.iter().map(|e| e.folder.clone()).collect();
+        for (i, name) in names.iter().enumerate() {
+            folders[i] = match earlier.iter().find(|e| e.entry.submission() == name) {
+                Some(e) => e.folder.clone(),
+                None if batch => report::summary::unique_folder(name, &mut used),
+                None => String::new(),
+            };
+        }
+    }
     let progress = crate::batch::Progress::new(names.len(), batch);
     let write_errors = std::sync::Mutex::new(Vec::new());
     // Each submission's reports are written as soon as it is graded: a long batch leaves
@@ -812,6 +883,13 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
                     folder: folders[*i].clone(),
                 }))
                 .collect();
+            if same_folder {
+                // Every submission in the folder, the ones not graded again included.
+                match report::summary::collect_placed(dir) {
+                    Ok(all) => placed = all,
+                    Err(e) => errors.push(format!("cannot read {}: {e}", dir.display())),
+                }
+            }
             report::summary::batch_order(&mut placed, |p| p.entry.submission());
             if let Err(e) = report::summary::write_summaries(dir, &placed) {
                 errors.push(format!(
@@ -934,13 +1012,20 @@ fn write_one(
     name: &str,
     outcome: &Result<Report, EvaluateError>,
 ) -> Result<bool, String> {
+    // What an earlier grading left of the other outcome goes (a folder holds one of them).
+    let stale = |file: &str| match std::fs::remove_file(target.join(file)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    };
     let written = match outcome {
-        Ok(r) => report::write_all(r, target),
+        Ok(r) => report::write_all(r, target).and_then(|()| stale(report::summary::ERROR_FILE)),
         Err(EvaluateError::CouldNotGrade(why)) => {
             let e = report::summary::GradeError::new(name, why);
-            std::fs::create_dir_all(target).and_then(|()| {
-                std::fs::write(target.join(report::summary::ERROR_FILE), e.to_json())
-            })
+            std::fs::create_dir_all(target)
+                .and_then(|()| {
+                    std::fs::write(target.join(report::summary::ERROR_FILE), e.to_json())
+                })
+                .and_then(|()| stale(report::summary::REPORT_FILE))
         }
         Err(EvaluateError::Usage(_)) => return Ok(false),
     };

@@ -179,3 +179,94 @@ fn a_batch_writes_each_report_as_its_submission_finishes() {
         }
     }
 }
+
+/// `--rerun-failed DIR --out DIR`: only what did not pass (or was never graded) is graded
+/// again; a pass's folder is left as it was and the summaries list every submission.
+#[test]
+fn rerun_failed_grades_again_only_what_did_not_pass() {
+    let work = tempfile::tempdir().unwrap();
+    let subs = work.path().join("subs");
+    let shared = repo_root().join("crates/assay-checks/tests/fixtures/submissions");
+    copy_dir(&shared.join("wrong-host"), &subs.join("failing"));
+    copy_dir(
+        &repo_root().join("tests/fixtures/essay-only"),
+        &subs.join("passing"),
+    );
+    copy_dir(&shared.join("no-volume"), &subs.join("new"));
+    let sub = |n: &str| subs.join(n).to_str().unwrap().to_string();
+    let out = work.path().join("out");
+    let first = assay(&[
+        "evaluate",
+        "--static",
+        "--out",
+        out.to_str().unwrap(),
+        &sub("failing"),
+        &sub("passing"),
+    ]);
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    let kept = std::fs::read(out.join("passing/report.json")).unwrap();
+
+    let again = assay(&[
+        "evaluate",
+        "--static",
+        "--format",
+        "json",
+        "--rerun-failed",
+        out.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        &sub("failing"),
+        &sub("passing"),
+        &sub("new"),
+    ]);
+    assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
+    let graded: Vec<String> = json(&stdout(&again))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["submission"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(graded, ["failing", "new"], "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("1 passed in") && stderr(&again).contains(": passing"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(
+        std::fs::read(out.join("passing/report.json")).unwrap(),
+        kept,
+        "a pass is left as it was"
+    );
+    let summary = json(&std::fs::read_to_string(out.join("summary.json")).unwrap());
+    let rows: Vec<(String, String)> = summary["submissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["submission"].as_str().unwrap().to_string(),
+                r["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("failing".to_string(), "fail".to_string()),
+            ("new".to_string(), "fail".to_string()),
+            ("passing".to_string(), "pass".to_string())
+        ]
+    );
+
+    // Everything passed: nothing to do, exit 0.
+    let none = assay(&[
+        "evaluate",
+        "--static",
+        "--rerun-failed",
+        out.to_str().unwrap(),
+        &sub("passing"),
+    ]);
+    assert_eq!(none.status.code(), Some(0), "{}", stderr(&none));
+    assert!(stderr(&none).contains("nothing to grade again"));
+    assert!(stdout(&none).is_empty());
+}
