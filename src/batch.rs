@@ -6,11 +6,14 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// Evaluates every submission; the i-th result belongs to the i-th path.
+/// Evaluates every submission; the i-th result belongs to the i-th path. `on_done(i, result)`
+/// runs as soon as submission `i` is graded (on its grading thread), so its reports can be
+/// written and progress shown while the rest of the batch runs.
 pub fn evaluate_all(
     paths: &[PathBuf],
     opts: &Options,
     jobs: usize,
+    on_done: &(dyn Fn(usize, &Result<Report, EvaluateError>) + Sync),
 ) -> Vec<Result<Report, EvaluateError>> {
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<Result<Report, EvaluateError>>>> =
@@ -21,6 +24,7 @@ pub fn evaluate_all(
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(path) = paths.get(i) else { break };
                 let outcome = evaluate(path, opts);
+                on_done(i, &outcome);
                 *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
             });
         }
@@ -81,4 +85,161 @@ fn similar(
         other_file: theirs.file.clone(),
         similarity,
     }
+}
+
+/// A batch's progress on stderr, one line per finished submission (`[3/8] FAIL  62.5 name …`,
+/// with the running pass/fail counts), and a table of every submission at the end. Silent for
+/// a single submission, whose report is the output.
+pub struct Progress {
+    total: usize,
+    show: bool,
+    counts: Mutex<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    done: usize,
+    pass: usize,
+    fail: usize,
+    could_not_grade: usize,
+}
+
+impl Progress {
+    pub fn new(total: usize, show: bool) -> Progress {
+        Progress {
+            total,
+            show,
+            counts: Mutex::new(Counts::default()),
+        }
+    }
+
+    /// Submission `name` is graded (and its reports are in `folder`, when written).
+    pub fn done(
+        &self,
+        name: &str,
+        outcome: &Result<Report, EvaluateError>,
+        folder: Option<&std::path::Path>,
+    ) {
+        if !self.show {
+            return;
+        }
+        use crate::verdict::Verdict;
+        use assay_core::display::terminal_line;
+        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        c.done += 1;
+        let (verdict, score, secs) = match outcome {
+            Ok(r) => {
+                if r.verdict == Verdict::Pass {
+                    c.pass += 1;
+                } else {
+                    c.fail += 1;
+                }
+                (
+                    r.verdict.to_string(),
+                    format!("{:.1}", r.score),
+                    format!(" in {:.1} s", r.duration_ms as f64 / 1000.0),
+                )
+            }
+            Err(EvaluateError::CouldNotGrade(_)) => {
+                c.could_not_grade += 1;
+                ("ERROR".to_string(), String::new(), String::new())
+            }
+            Err(EvaluateError::Usage(_)) => {
+                c.could_not_grade += 1;
+                ("USAGE".to_string(), String::new(), String::new())
+            }
+        };
+        let to = folder
+            .map(|f| format!(" → {}", terminal_line(&f.display().to_string())))
+            .unwrap_or_default();
+        eprintln!(
+            "[{}/{}] {verdict:<5} {score:>5}  {}{secs}{to}  ({} pass, {} fail, {} not graded)",
+            c.done,
+            self.total,
+            terminal_line(name),
+            c.pass,
+            c.fail,
+            c.could_not_grade
+        );
+    }
+
+    /// The batch's table: submission, verdict, score, failed required checks, duration.
+    pub fn finish(&self, reports: &[Report], ungraded: &[crate::report::summary::GradeError]) {
+        if !self.show {
+            return;
+        }
+        eprint!("{}", summary_table(reports, ungraded));
+    }
+}
+
+/// The end-of-batch table, one row per submission in batch order.
+pub fn summary_table(
+    reports: &[Report],
+    ungraded: &[crate::report::summary::GradeError],
+) -> String {
+    use assay_core::display::terminal_line;
+    let mut rows: Vec<[String; 5]> = reports
+        .iter()
+        .map(|r| {
+            let failed: Vec<&str> = r
+                .checks
+                .iter()
+                .filter(|c| c.required && c.result.status == assay_core::Status::Fail)
+                .map(|c| c.result.id.as_str())
+                .collect();
+            [
+                terminal_line(&r.submission),
+                r.verdict.to_string(),
+                format!("{:.1}", r.score),
+                if failed.is_empty() {
+                    "-".into()
+                } else {
+                    failed.join(", ")
+                },
+                format!("{:.1} s", r.duration_ms as f64 / 1000.0),
+            ]
+        })
+        .chain(ungraded.iter().map(|e| {
+            [
+                terminal_line(&e.submission),
+                "ERROR".into(),
+                "-".into(),
+                format!("could not grade: {}", terminal_line(&e.error)),
+                "-".into(),
+            ]
+        }))
+        .collect();
+    crate::report::summary::batch_order(&mut rows, |r| r[0].as_str());
+    let head = [
+        "submission",
+        "verdict",
+        "score",
+        "failed required checks",
+        "duration",
+    ]
+    .map(String::from);
+    let width = |k: usize| {
+        std::iter::once(&head)
+            .chain(&rows)
+            .map(|r| r[k].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let w: Vec<usize> = (0..4).map(width).collect();
+    let mut out = String::from("\n");
+    for r in std::iter::once(&head).chain(&rows) {
+        out.push_str(&format!(
+            "{:<w0$}  {:<w1$}  {:>w2$}  {:<w3$}  {}\n",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3]
+        ));
+    }
+    out
 }

@@ -46,7 +46,9 @@ pub enum Command {
     },
     /// Remove every container, network and volume that a killed or crashed run left behind
     /// (found by the `dev.assay.managed` label; runs still alive are left alone).
-    #[command(after_help = "Example:\n  assay gc")]
+    #[command(
+        after_help = "Removes, for every run no live assay process holds (its lock in $TMPDIR/assay-runs is free): the containers, networks and volumes labelled dev.assay.managed=true with that run's id, and the run's private work folder (the unpacked copy of the submission). Never removes images (`assay images` keeps them current), a live run's resources, or anything assay did not label.\n\nExample:\n  assay gc"
+    )]
     Gc,
     /// Build the candidate handout: the sample webapp (source + Dockerfile) and a README with
     /// the rubric's questions, as one zip.
@@ -101,10 +103,12 @@ pub struct EvaluateArgs {
     /// What to print on stdout. json is always an array of reports (one per submission).
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
-    /// Parallel evaluations in a batch.
+    /// Parallel evaluations in a batch, 1-64 (runtime stacks also wait for a start slot:
+    /// at most max(2, CPU cores) start at once).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
-    /// Deadline in seconds for one submission's runtime phase (default: from the rubric).
+    /// Deadline in seconds for one submission's runtime phase, 1-3600 [default: the rubric's
+    /// runtime.timeout_secs, 180 in the built-in rubric].
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: Option<u64>,
     /// Build and run the candidate's own webapp (their `build:` context and Dockerfile) instead
@@ -115,6 +119,12 @@ pub struct EvaluateArgs {
     /// environment is never used for interpolation.
     #[arg(long = "env", value_name = "KEY=VAL", value_parser = parse_key_val)]
     pub env: Vec<(String, String)>,
+    /// Grade again only what did not PASS in the earlier `--out` folder DIR: the submissions
+    /// that failed there, could not be graded, or were never graded; the others are listed
+    /// and skipped. With `--out DIR` (the same folder) their reports are replaced and the
+    /// batch summaries rebuilt over every submission in it.
+    #[arg(long, value_name = "DIR")]
+    pub rerun_failed: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +168,7 @@ pub enum ComposeCommand {
         /// A compose file, or a directory holding one.
         #[arg(value_name = "FILE_OR_DIR")]
         path: PathBuf,
+        /// Output format of the resolved project.
         #[arg(long, value_enum, default_value = "yaml")]
         format: ConfigFormatArg,
         /// Set a compose variable, overriding the .env file (repeatable).

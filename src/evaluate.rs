@@ -32,6 +32,18 @@ pub struct Options {
     pub runtime_unavailable: Option<String>,
     /// How answer documents are read: PDF and .docx in a confined child (this binary re-run).
     pub extractor: assay_essays::Extractor,
+    /// Name each phase on stderr as it starts (one submission; a batch shows a line per
+    /// finished submission instead).
+    pub show_phases: bool,
+}
+
+impl Options {
+    /// Names a phase on stderr when [`Options::show_phases`] is set.
+    fn phase(&self, what: &str) {
+        if self.show_phases {
+            eprintln!("assay: {what}…");
+        }
+    }
 }
 
 /// Why a submission could not be graded at all. Never a candidate's FAIL.
@@ -65,7 +77,15 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     let mut essay_answers = Vec::new();
     let mut documents_searched = Vec::new();
     let mut timings = Timings::default();
+    let mut made = Made {
+        excerpts: BTreeMap::new(),
+        provenance: report::Provenance {
+            rubric_sha256: report::provenance::rubric_sha256(rubric),
+            ..Default::default()
+        },
+    };
     let intake_started = Instant::now();
+    opts.phase("intake: unpacking and finding the files");
     let opened = assay_intake::open(submission, &rubric.intake, &discover);
     timings.stamp_ids(&[CheckId::IntakeUnpack], intake_started);
     let (mut results, answers, files) = match opened {
@@ -91,6 +111,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
                 &mut essay_answers,
                 &mut documents_searched,
                 &mut timings,
+                &mut made,
             )?
         }
     };
@@ -101,6 +122,9 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     }
     let mut scored = verdict::score(results, rubric);
     timings.apply(&mut scored.checks);
+    for c in &mut scored.checks {
+        c.source = made.excerpts.remove(&c.result.id);
+    }
     let not_run = scored
         .checks
         .iter()
@@ -133,6 +157,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
         documents_searched,
         essay_answers,
         duration_ms: started.elapsed().as_millis() as u64,
+        provenance: made.provenance,
         source_dir: relative_dir(submission),
     })
 }
@@ -216,6 +241,13 @@ fn block_rest(results: &mut Vec<CheckResult>, cause: &str) {
     }
 }
 
+/// What grading a workspace adds to the report besides results: the source lines around
+/// located failures, and what the runtime phase ran with.
+struct Made {
+    excerpts: BTreeMap<CheckId, report::SourceExcerpt>,
+    provenance: report::Provenance,
+}
+
 /// Grades an unpacked workspace.
 fn grade_workspace(
     ws: &assay_intake::Workspace,
@@ -224,6 +256,7 @@ fn grade_workspace(
     essay_answers: &mut Vec<assay_essays::Answer>,
     documents_searched: &mut Vec<assay_essays::SearchedDocument>,
     timings: &mut Timings,
+    made: &mut Made,
 ) -> Result<(Vec<CheckResult>, Vec<AnswerSummary>, FilesSummary), EvaluateError> {
     let d = &ws.discovery;
     let rubric = &opts.rubric;
@@ -258,6 +291,7 @@ fn grade_workspace(
         extractor: opts.extractor.clone(),
     };
     let essays_started = Instant::now();
+    opts.phase("static checks: answers and the compose file");
     let essays = assay_essays::grade_with(
         &ws.root,
         &d.answer_docs,
@@ -348,7 +382,11 @@ fn grade_workspace(
             skip_family(&mut results, "runtime", SkipKind::Blocked, &reason);
         } else if let (Some(ctx), Some(project)) = (&opts.runtime, &loaded.project) {
             let runtime_started = Instant::now();
-            let (runtime, runtime_notes) = crate::runtime::run(
+            opts.phase(&format!(
+                "runtime: up, health, round-trip, scenarios, teardown (deadline {} s)",
+                opts.timeout_secs
+            ));
+            let outcome = crate::runtime::run(
                 ctx,
                 &ws.root,
                 project,
@@ -357,11 +395,20 @@ fn grade_workspace(
                 opts.timeout_secs,
                 opts.build_webapp,
             )?;
-            timings.stamp(&runtime, runtime_started);
-            results.extend(runtime);
-            notes.extend(runtime_notes);
+            timings.stamp(&outcome.results, runtime_started);
+            results.extend(outcome.results);
+            notes.extend(outcome.notes);
+            made.provenance.docker = outcome.docker;
+            made.provenance.images = outcome.images;
         }
+        let masker = loaded
+            .project
+            .as_ref()
+            .map(|project| submission_masker(&ws.root, project, &facts));
         results.extend(facts.checks);
+        if let Some(masker) = masker {
+            made.excerpts = report::excerpt::for_failures(&results, &ws.root, &masker);
+        }
     } else if !d.k8s_manifests.is_empty() {
         let ev = format!(
             "Kubernetes manifests: {}",
@@ -397,6 +444,29 @@ fn grade_workspace(
     };
     skip_family(&mut results, "runtime", SkipKind::NotRun, &reason);
     Ok((results, answers, files))
+}
+
+/// What is masked in everything shown of this submission: the runtime's masker (the db
+/// password and every secret-looking value of the project), also for a static evaluation.
+fn submission_masker(
+    root: &assay_core::SubmissionRoot,
+    project: &assay_compose::Project,
+    facts: &assay_checks::ComposeFacts,
+) -> assay_core::display::Masker {
+    let creds = facts.db_credentials.as_ref();
+    let credentials = assay_runner::DbCredentials {
+        user: creds.map(|c| c.user.clone()).unwrap_or_default(),
+        password: creds.and_then(|c| c.password_source.password(root)),
+        database: creds.map(|c| c.database.clone()).unwrap_or_default(),
+    };
+    assay_runner::RunInputs::new(
+        facts.db_service.as_deref().unwrap_or_default(),
+        facts.webapp_service.as_deref().unwrap_or_default(),
+        credentials,
+        "",
+        "",
+    )
+    .masker(project)
 }
 
 /// The compose file graded, loaded and checked, and why it was chosen.
@@ -609,7 +679,7 @@ pub(crate) fn slash(p: &Path) -> String {
 }
 
 /// `assay evaluate`: one submission or a batch, reports to stdout and `--out`.
-pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
+pub fn run_cli(mut args: EvaluateArgs, color: ColorChoice) -> Exit {
     let rubric = match crate::cli::load_rubric(args.rubric.as_deref()) {
         Ok(r) => r,
         Err(exit) => return exit,
@@ -621,6 +691,64 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
         }
         return Exit::Usage;
     }
+    // `--rerun-failed DIR`: what passed there is not graded again; its folders (and in a
+    // batch folder, the others' names) come from DIR.
+    let mut earlier: Vec<report::summary::Placed> = Vec::new();
+    if let Some(prev) = &args.rerun_failed {
+        earlier = match report::summary::collect_placed(prev) {
+            Ok(p) if !p.is_empty() => p,
+            Ok(_) => {
+                eprintln!(
+                    "error: --rerun-failed {}: no report.json or error.json in it or its sub-folders",
+                    prev.display()
+                );
+                return Exit::Usage;
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: --rerun-failed {}: {}",
+                    prev.display(),
+                    terminal(&e.to_string())
+                );
+                return Exit::Usage;
+            }
+        };
+        let passed = |p: &PathBuf| {
+            let name = display_name(p);
+            earlier.iter().any(|e| {
+                e.entry.submission() == name
+                    && matches!(&e.entry, report::summary::Entry::Graded(d)
+                        if d.verdict == report::summary::DigestVerdict::Pass)
+            })
+        };
+        let (skip, again): (Vec<PathBuf>, Vec<PathBuf>) =
+            args.submissions.drain(..).partition(|p| passed(p));
+        if !skip.is_empty() {
+            let names: Vec<String> = skip
+                .iter()
+                .map(|p| terminal_line(&display_name(p)))
+                .collect();
+            eprintln!(
+                "assay: --rerun-failed: {} passed in {} and are not graded again: {}",
+                skip.len(),
+                terminal_line(&prev.display().to_string()),
+                names.join(", ")
+            );
+        }
+        if again.is_empty() {
+            eprintln!("assay: --rerun-failed: nothing to grade again");
+            return Exit::Pass;
+        }
+        args.submissions = again;
+    }
+    // Regrading into the folder it reads: the earlier batch's layout is kept.
+    let same_folder = match (&args.rerun_failed, &args.out) {
+        (Some(a), Some(b)) => a
+            .canonicalize()
+            .ok()
+            .is_some_and(|a| b.canonicalize().ok() == Some(a)),
+        _ => false,
+    };
     let parser = match assay_essays::ParserCommand::current_exe([crate::cli::PARSER_SUBCOMMAND]) {
         Ok(p) => p,
         Err(e) => {
@@ -632,6 +760,7 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
     };
     let (mut runtime, mut runtime_unavailable) = (None, None);
     if !args.static_only {
+        eprintln!("assay: images: checking the images the runtime checks run…");
         match crate::runtime::prepare(&rubric) {
             Ok(ctx) => runtime = Some(Arc::new(ctx)),
             Err(Unavailable::NoDaemon(why)) if !rubric.runtime.required => {
@@ -652,19 +781,63 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
         runtime_unavailable,
         build_webapp: args.build_webapp,
         extractor: assay_essays::Extractor::new(parser),
+        show_phases: args.submissions.len() == 1,
     };
-    let outcomes = crate::batch::evaluate_all(&args.submissions, &opts, args.jobs as usize);
+    let into_batch = same_folder && earlier.iter().any(|e| !e.folder.is_empty());
+    let batch = args.submissions.len() > 1 || into_batch;
+    let names: Vec<String> = args.submissions.iter().map(|p| display_name(p)).collect();
+    let mut folders = if batch {
+        batch_folders(&names)
+    } else {
+        vec![String::new(); names.len()]
+    };
+    if same_folder {
+        // A submission graded before keeps its folder; a new one gets a name no other has.
+        let mut used: std::collections::BTreeSet<String> =
+            earlier.iter().map(|e| e.folder.clone()).collect();
+        for (i, name) in names.iter().enumerate() {
+            folders[i] = match earlier.iter().find(|e| e.entry.submission() == name) {
+                Some(e) => e.folder.clone(),
+                None if batch => report::summary::unique_folder(name, &mut used),
+                None => String::new(),
+            };
+        }
+    }
+    let progress = crate::batch::Progress::new(names.len(), batch);
+    let write_errors = std::sync::Mutex::new(Vec::new());
+    // Each submission's reports are written as soon as it is graded: a long batch leaves
+    // finished work on disk, and the progress line names where.
+    let on_done = |i: usize, outcome: &Result<Report, EvaluateError>| {
+        let mut shown_folder = None;
+        if let Some(dir) = &args.out {
+            let target = dir.join(&folders[i]);
+            match write_one(&target, &names[i], outcome) {
+                Ok(true) => shown_folder = Some(target),
+                Ok(false) => {}
+                Err(e) => write_errors
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(e),
+            }
+        }
+        progress.done(&names[i], outcome, shown_folder.as_deref());
+    };
+    let outcomes =
+        crate::batch::evaluate_all(&args.submissions, &opts, args.jobs as usize, &on_done);
     let mut reports = Vec::new();
+    // Which input each report is (for its folder).
+    let mut report_index = Vec::new();
     // Submissions that could not be graded, by name, in input order among the reports.
-    let mut ungraded: Vec<report::summary::GradeError> = Vec::new();
+    let mut ungraded: Vec<(usize, report::summary::GradeError)> = Vec::new();
     let mut worst = Exit::Pass;
-    for (path, outcome) in args.submissions.iter().zip(outcomes) {
+    for (i, (path, outcome)) in args.submissions.iter().zip(outcomes).enumerate() {
         match outcome {
             Ok(r) => {
                 if r.verdict == Verdict::Fail && worst == Exit::Pass {
                     worst = Exit::Fail;
                 }
                 reports.push(r);
+                report_index.push(i);
             }
             Err(e) => {
                 // Both may quote the submission (its file name, an entry): made safe to print.
@@ -676,7 +849,7 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
                     eprintln!("error: {shown}: {msg}");
                 }
                 if let EvaluateError::CouldNotGrade(why) = &e {
-                    ungraded.push(report::summary::GradeError::new(&display_name(path), why));
+                    ungraded.push((i, report::summary::GradeError::new(&names[i], why)));
                 }
                 worst = match (worst, e.exit()) {
                     (Exit::CouldNotGrade, _) | (_, Exit::CouldNotGrade) => Exit::CouldNotGrade,
@@ -687,12 +860,56 @@ pub fn run_cli(args: EvaluateArgs, color: ColorChoice) -> Exit {
     }
     crate::batch::flag_similar_answers(&mut reports);
     if let Some(dir) = &args.out {
-        let batch = args.submissions.len() > 1;
-        if let Err(e) = write_out(dir, batch, &reports, &ungraded) {
-            eprintln!("error: {e}");
+        let mut errors = write_errors.into_inner().unwrap_or_else(|p| p.into_inner());
+        // Reports flagged for similar answers changed after they were first written.
+        for (r, &i) in reports.iter().zip(&report_index) {
+            if !r.similar_answers.is_empty() {
+                let target = dir.join(&folders[i]);
+                if let Err(e) = report::write_all(r, &target) {
+                    errors.push(format!("cannot write reports to {}: {e}", target.display()));
+                }
+            }
+        }
+        if batch && errors.is_empty() {
+            let mut placed: Vec<report::summary::Placed> = reports
+                .iter()
+                .zip(&report_index)
+                .map(|(r, &i)| report::summary::Placed {
+                    entry: report::summary::Entry::of_report(r),
+                    folder: folders[i].clone(),
+                })
+                .chain(ungraded.iter().map(|(i, e)| report::summary::Placed {
+                    entry: report::summary::Entry::CouldNotGrade(e.clone()),
+                    folder: folders[*i].clone(),
+                }))
+                .collect();
+            if same_folder {
+                // Every submission in the folder, the ones not graded again included.
+                match report::summary::collect_placed(dir) {
+                    Ok(all) => placed = all,
+                    Err(e) => errors.push(format!("cannot read {}: {e}", dir.display())),
+                }
+            }
+            report::summary::batch_order(&mut placed, |p| p.entry.submission());
+            if let Err(e) = report::summary::write_summaries(dir, &placed) {
+                errors.push(format!(
+                    "cannot write the batch summary to {}: {e}",
+                    dir.display()
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            for e in errors {
+                eprintln!("error: {e}");
+            }
             return Exit::CouldNotGrade;
         }
     }
+    progress.finish(
+        &reports,
+        &ungraded.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+    );
+    let ungraded: Vec<report::summary::GradeError> = ungraded.into_iter().map(|(_, e)| e).collect();
     if args.format == report::Format::Junit && !ungraded.is_empty() {
         // CI reads the JUnit on stdout too: what could not be graded is an <error> there.
         print!("{}", report::render_junit_with(&reports, &ungraded));
@@ -709,8 +926,16 @@ fn check_inputs(args: &EvaluateArgs) -> Result<(), Vec<String>> {
     let mut problems: Vec<String> = args
         .submissions
         .iter()
-        .filter_map(|p| assay_intake::source_kind(p).err())
-        .map(|e| e.to_string())
+        .filter_map(|p| {
+            let e = assay_intake::source_kind(p).err()?;
+            Some(match other_archive(p) {
+                Some(kind) => format!(
+                    "{e} (hint: a {kind} archive is not unpacked by assay, whose intake limits are made for zip: unpack it into an empty folder, e.g. `mkdir sub && tar -xf {} -C sub --no-same-owner --no-same-permissions`, and grade the folder, which is copied under the same limits)",
+                    p.display()
+                ),
+                None => e.to_string(),
+            })
+        })
         .collect();
     if let Some(out) = &args.out {
         if let Err(why) = check_out_dir(out) {
@@ -722,6 +947,22 @@ fn check_inputs(args: &EvaluateArgs) -> Result<(), Vec<String>> {
     } else {
         Err(problems)
     }
+}
+
+/// The kind of a non-zip archive a grader may be handed, by its name.
+fn other_archive(p: &Path) -> Option<&'static str> {
+    let name = p.file_name()?.to_str()?.to_ascii_lowercase();
+    [
+        (".tar.gz", "tar.gz"),
+        (".tgz", "tar.gz"),
+        (".tar.bz2", "tar.bz2"),
+        (".tar.xz", "tar.xz"),
+        (".tar.zst", "tar.zst"),
+        (".tar", "tar"),
+    ]
+    .into_iter()
+    .find(|(ext, _)| name.ends_with(ext))
+    .map(|(_, kind)| kind)
 }
 
 /// `--out` exists as a folder, or its nearest existing ancestor is one (it is created later).
@@ -751,53 +992,44 @@ fn check_out_dir(out: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `--out`: one submission's reports (or its error.json) in `dir`; in a batch, each
-/// submission's in a folder of its own and the batch summaries at the root.
-fn write_out(
-    dir: &Path,
-    batch: bool,
-    reports: &[Report],
-    ungraded: &[report::summary::GradeError],
-) -> Result<(), String> {
-    use report::summary::{self, Entry, Placed};
-    enum Item<'a> {
-        Report(&'a Report),
-        Error(&'a summary::GradeError),
-    }
-    let mut items: Vec<(String, Item)> = reports
-        .iter()
-        .map(|r| (r.submission.clone(), Item::Report(r)))
-        .chain(
-            ungraded
-                .iter()
-                .map(|e| (e.submission.clone(), Item::Error(e))),
-        )
-        .collect();
-    summary::batch_order(&mut items, |(name, _)| name);
+/// Each submission's folder within a batch's `--out`, by input index: unique names given in
+/// batch order (by submission name), as `assay report merge` names them.
+fn batch_folders(names: &[String]) -> Vec<String> {
+    let mut order: Vec<(&str, usize)> = names.iter().map(String::as_str).zip(0..).collect();
+    report::summary::batch_order(&mut order, |(name, _)| name);
     let mut used = std::collections::BTreeSet::new();
-    let mut placed = Vec::new();
-    for (name, item) in &items {
-        let folder = if batch {
-            summary::unique_folder(name, &mut used)
-        } else {
-            String::new()
-        };
-        let target = dir.join(&folder);
-        let written = match item {
-            Item::Report(r) => report::write_all(r, &target),
-            Item::Error(e) => std::fs::create_dir_all(&target)
-                .and_then(|()| std::fs::write(target.join(summary::ERROR_FILE), e.to_json())),
-        };
-        written.map_err(|e| format!("cannot write reports to {}: {e}", target.display()))?;
-        let entry = match item {
-            Item::Report(r) => Entry::of_report(r),
-            Item::Error(e) => Entry::CouldNotGrade((*e).clone()),
-        };
-        placed.push(Placed { entry, folder });
+    let mut folders = vec![String::new(); names.len()];
+    for (name, i) in order {
+        folders[i] = report::summary::unique_folder(name, &mut used);
     }
-    if batch {
-        summary::write_summaries(dir, &placed)
-            .map_err(|e| format!("cannot write the batch summary to {}: {e}", dir.display()))?;
-    }
-    Ok(())
+    folders
+}
+
+/// One submission's reports (or its error.json when it could not be graded) in `target`.
+/// `Ok(false)` when there is nothing to write (a usage error).
+fn write_one(
+    target: &Path,
+    name: &str,
+    outcome: &Result<Report, EvaluateError>,
+) -> Result<bool, String> {
+    // What an earlier grading left of the other outcome goes (a folder holds one of them).
+    let stale = |file: &str| match std::fs::remove_file(target.join(file)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    };
+    let written = match outcome {
+        Ok(r) => report::write_all(r, target).and_then(|()| stale(report::summary::ERROR_FILE)),
+        Err(EvaluateError::CouldNotGrade(why)) => {
+            let e = report::summary::GradeError::new(name, why);
+            std::fs::create_dir_all(target)
+                .and_then(|()| {
+                    std::fs::write(target.join(report::summary::ERROR_FILE), e.to_json())
+                })
+                .and_then(|()| stale(report::summary::REPORT_FILE))
+        }
+        Err(EvaluateError::Usage(_)) => return Ok(false),
+    };
+    written
+        .map(|()| true)
+        .map_err(|e| format!("cannot write reports to {}: {e}", target.display()))
 }

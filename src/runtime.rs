@@ -13,6 +13,8 @@ pub struct RuntimeCtx {
     rt: tokio::runtime::Runtime,
     engine: Engine,
     cancel: CancellationToken,
+    /// The engine's version, for every report's provenance.
+    docker: Option<crate::report::DockerVersion>,
 }
 
 impl std::fmt::Debug for RuntimeCtx {
@@ -38,7 +40,7 @@ pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
         .enable_all()
         .build()
         .map_err(|e| Unavailable::Fault(format!("cannot start the async runtime: {e}")))?;
-    let (engine, cancel) = rt.block_on(async {
+    let (engine, cancel, docker) = rt.block_on(async {
         let engine = Engine::connect().await.map_err(|e| {
             Unavailable::NoDaemon(format!("{e}; use --static for static checks only"))
         })?;
@@ -51,9 +53,29 @@ pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
                 }
                 e => Unavailable::Fault(format!("cannot prepare the images: {e}")),
             })?;
-        Ok::<_, Unavailable>((engine, assay_runner::cancel_on_signals()))
+        let cancel = assay_runner::cancel_on_signals();
+        let interrupted = cancel.clone();
+        tokio::spawn(async move {
+            interrupted.cancelled().await;
+            eprintln!("assay: interrupted: tearing down the running stacks…");
+        });
+        let docker = engine
+            .docker()
+            .version()
+            .await
+            .ok()
+            .map(|v| crate::report::DockerVersion {
+                version: v.version.unwrap_or_default(),
+                api_version: v.api_version.unwrap_or_default(),
+            });
+        Ok::<_, Unavailable>((engine, cancel, docker))
     })?;
-    Ok(RuntimeCtx { rt, engine, cancel })
+    Ok(RuntimeCtx {
+        rt,
+        engine,
+        cancel,
+        docker,
+    })
 }
 
 /// Moves the runner's warnings about how the runtime phase went (graded twice and why, a
@@ -72,6 +94,15 @@ fn grading_notes(results: &mut [CheckResult]) -> Vec<String> {
     notes
 }
 
+/// What one runtime phase gives the report.
+pub struct RuntimeOutcome {
+    pub results: Vec<CheckResult>,
+    pub notes: Vec<String>,
+    /// The Docker engine and the images the stack ran.
+    pub docker: Option<crate::report::DockerVersion>,
+    pub images: Vec<crate::report::ImageProvenance>,
+}
+
 /// Runs one submission's stack and returns the `runtime.*` results, plus notes for the reviewer.
 pub fn run(
     ctx: &RuntimeCtx,
@@ -81,7 +112,7 @@ pub fn run(
     rubric: &Rubric,
     timeout_secs: u64,
     build_webapp: bool,
-) -> Result<(Vec<CheckResult>, Vec<String>), EvaluateError> {
+) -> Result<RuntimeOutcome, EvaluateError> {
     let (Some(db), Some(webapp), Some(creds)) = (
         &facts.db_service,
         &facts.webapp_service,
@@ -138,7 +169,12 @@ pub fn run(
                 {
                     results.push(CheckResult::blocked(*id, "not run: runtime.up failed"));
                 }
-                return Ok((results, notes));
+                return Ok(RuntimeOutcome {
+                    results,
+                    notes,
+                    docker: ctx.docker.clone(),
+                    images: Vec::new(),
+                });
             }
         }
     }
@@ -151,7 +187,22 @@ pub fn run(
     inputs.webapp_default_port = rubric.webapp.default_port;
     inputs.budget = rubric.limits.clone();
     inputs.secrets.extend(password);
+    let mut images = Vec::new();
     let results = ctx.rt.block_on(async {
+        let db_image = project
+            .services
+            .get(db.as_str())
+            .and_then(|s| s.image.as_ref())
+            .map(|i| i.value.clone());
+        for (role, reference) in [
+            ("db", db_image.clone()),
+            ("webapp", Some(webapp_image.clone())),
+            ("probe", Some(probe_image.clone())),
+        ] {
+            if let Some(reference) = reference {
+                images.push(image_provenance(&ctx.engine, role, &reference).await);
+            }
+        }
         if let Some(image) = project.services.get(db.as_str()).and_then(|s| s.image.as_ref()) {
             if assay_sandbox::images::is_stand_in(&ctx.engine, &image.value).await {
                 notes.push(format!(
@@ -169,9 +220,40 @@ pub fn run(
     match results {
         Ok(mut r) => {
             notes.extend(grading_notes(&mut r));
-            Ok((r, notes))
+            Ok(RuntimeOutcome {
+                results: r,
+                notes,
+                docker: ctx.docker.clone(),
+                images,
+            })
         }
         Err(e) => Err(EvaluateError::CouldNotGrade(e.to_string())),
+    }
+}
+
+/// One image's id, whether it is a stand-in and the PostgreSQL version it runs, from the
+/// engine's inspection (an image the engine does not know has no id).
+async fn image_provenance(
+    engine: &Engine,
+    role: &str,
+    reference: &str,
+) -> crate::report::ImageProvenance {
+    let inspect = engine.inspect_image(reference).await.ok().flatten();
+    let env: Vec<String> = inspect
+        .as_ref()
+        .and_then(|i| i.config.as_ref())
+        .and_then(|c| c.env.clone())
+        .unwrap_or_default();
+    let var = |name: &str| {
+        env.iter()
+            .find_map(|e| e.strip_prefix(name)?.strip_prefix('=').map(str::to_string))
+    };
+    crate::report::ImageProvenance {
+        role: role.into(),
+        reference: reference.into(),
+        id: inspect.as_ref().and_then(|i| i.id.clone()),
+        stand_in: assay_sandbox::images::is_stand_in(engine, reference).await,
+        postgres_version: var("PG_VERSION").or_else(|| var("PG_MAJOR")),
     }
 }
 

@@ -34,6 +34,9 @@ pub struct ScoredCheck {
     /// Wall time of the step that decided the check (checks decided by one step, such as the
     /// runtime phase, each carry that step's time); 0 for a check that did not run.
     pub duration_ms: u64,
+    /// For a failure located at a line: the lines around it, secrets masked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::report::SourceExcerpt>,
 }
 
 /// The verdict with everything that led to it.
@@ -83,6 +86,7 @@ pub fn score(results: Vec<CheckResult>, rubric: &Rubric) -> Scored {
             max_points: weight,
             counted,
             duration_ms: 0,
+            source: None,
             result,
         });
     }

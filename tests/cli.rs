@@ -438,3 +438,61 @@ fn an_out_path_that_is_a_file_is_a_usage_error_before_grading() {
     );
     assert!(!err.to_lowercase().contains("docker"), "{err}");
 }
+
+/// Every argument of every subcommand says what it does, and `evaluate --help` shows the
+/// defaults a grader relies on.
+#[test]
+fn every_argument_has_help_and_defaults_are_shown() {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if id == "help" || id == "version" || a.is_hide_set() {
+                continue;
+            }
+            if a.get_help().is_none_or(|h| h.to_string().trim().is_empty()) {
+                missing.push(format!("{path} {id}"));
+            }
+        }
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&assay::cli::Cli::command(), "assay", &mut missing);
+    assert!(missing.is_empty(), "arguments without help: {missing:?}");
+
+    let help = stdout(&assay(&["evaluate", "--help"]));
+    for shown in [
+        "180 in the built-in rubric",
+        "[default: human]",
+        "[default: 1]",
+    ] {
+        assert!(help.contains(shown), "{shown} missing from:\n{help}");
+    }
+    let gc = stdout(&assay(&["gc", "--help"]));
+    for said in [
+        "containers, networks and volumes",
+        "work folder",
+        "Never removes images",
+    ] {
+        assert!(gc.contains(said), "{said} missing from:\n{gc}");
+    }
+}
+
+#[test]
+fn a_tarball_is_refused_before_grading_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let tgz = dir.path().join("candidate.tar.gz");
+    std::fs::write(&tgz, b"\x1f\x8b\x08\x00not really").unwrap();
+    let o = assay(&["evaluate", "--static", tgz.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("a tar.gz archive is not unpacked by assay")
+            && err.contains("tar -xf")
+            && err.contains("grade the folder"),
+        "{err}"
+    );
+    assert!(stdout(&o).is_empty(), "nothing graded");
+}

@@ -25,6 +25,7 @@ fn snapshot(fixture: &str) {
         ".duration_ms" => "[duration]",
         ".checks[].duration_ms" => "[duration]",
         ".assay_version" => "[version]",
+        ".provenance.rubric_sha256" => "[rubric hash]",
     });
 }
 
@@ -46,6 +47,15 @@ fn a_submission_with_nothing_fails_on_compose_found_and_essays() {
 #[test]
 fn json_report_has_the_grading_spec_shape() {
     let (_, v) = json_report("essay-only");
+    assert_eq!(
+        v["provenance"]["rubric_sha256"],
+        assay::report::provenance::rubric_sha256(&assay::rubric::default_rubric()),
+        "the report names the rubric it was graded by"
+    );
+    assert!(
+        v["provenance"].get("images").is_none(),
+        "no image ran in a static evaluation"
+    );
     for key in [
         "assay_version",
         "submission",

@@ -29,6 +29,24 @@ fn the_bundled_example_passes_every_check_for_real() {
         assert_eq!(c["status"], "pass", "{c}");
     }
     assert_eq!(v["mode"], "full");
+    // Provenance: the engine and every image the stack ran, each with the id Docker knows.
+    let p = &v["provenance"];
+    assert!(!p["docker"]["version"].as_str().unwrap().is_empty(), "{p}");
+    let images = p["images"].as_array().unwrap();
+    let roles: Vec<&str> = images.iter().map(|i| i["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["db", "webapp", "probe"], "{p}");
+    for i in images {
+        // The id names an image the daemon has (by id: another checkout's test run may have
+        // re-tagged the reference since, its binaries hashing differently).
+        let id = i["id"].as_str().unwrap();
+        assert!(id.starts_with("sha256:"), "{i}");
+        let o = std::process::Command::new("docker")
+            .args(["image", "inspect", "--format", "{{.Id}}", id])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), id, "{i}");
+    }
+    assert!(images[0]["postgres_version"].is_string(), "{p}");
 }
 
 #[test]
@@ -258,11 +276,11 @@ fn sigterm_mid_run_tears_down_then_exits_3() {
         .unwrap()
         .success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("assay: interrupted: tearing down the running stacks…"),
+        "the grader is told why it waits: {err}"
     );
     let label = format!("label=dev.assay.run={run}");
     for args in [

@@ -204,6 +204,14 @@ pub fn render_human(report: &Report, color: ColorChoice) -> String {
     for n in &report.notes {
         let _ = writeln!(out, "  {} {}", p.yellow("note:"), indented(n, 8));
     }
+    let prov = &report.provenance;
+    if !prov.images.is_empty() {
+        let mut with: Vec<String> = prov.images.iter().map(|i| i.describe()).collect();
+        if let Some(d) = &prov.docker {
+            with.push(format!("Docker {}", d.version));
+        }
+        let _ = writeln!(out, "  graded with: {}", terminal(&with.join("; ")));
+    }
     out
 }
 

@@ -4,13 +4,17 @@
 
 mod annotations;
 pub mod diff;
+pub mod excerpt;
 mod html;
 mod human;
 mod junit;
 mod markdown;
+pub mod provenance;
 pub mod summary;
 
+pub use excerpt::SourceExcerpt;
 pub use human::{render_human, ColorChoice};
+pub use provenance::{DockerVersion, ImageProvenance, Provenance};
 
 use crate::verdict::{ScoredCheck, Verdict};
 use assay_core::display::json_visible;
@@ -84,6 +88,8 @@ pub struct Report {
     #[serde(skip)]
     pub essay_answers: Vec<assay_essays::Answer>,
     pub duration_ms: u64,
+    /// What the report was made with: rubric hash, Docker engine, images.
+    pub provenance: Provenance,
     /// The submission folder as named on the command line, when it is a relative directory:
     /// CI annotations name files relative to the checkout, so they are prefixed with it (not
     /// part of the JSON).
@@ -168,6 +174,58 @@ pub fn write_all(report: &Report, dir: &std::path::Path) -> std::io::Result<()> 
     Ok(())
 }
 
+/// `text` as the renderers show it: runs between a pair of backticks are code spans
+/// (`(true, run)`), the rest plain (`(false, run)`). A backtick without a partner is plain text.
+/// Evidence names services, variables and files this way (Markdown's convention).
+pub(crate) fn code_spans(text: &str) -> Vec<(bool, &str)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('`') {
+        let Some(len) = rest[open + 1..].find('`') else {
+            break;
+        };
+        if open > 0 {
+            out.push((false, &rest[..open]));
+        }
+        out.push((true, &rest[open + 1..open + 1 + len]));
+        rest = &rest[open + 2 + len..];
+    }
+    if !rest.is_empty() {
+        out.push((false, rest));
+    }
+    out
+}
+
+/// The first line of `text` and the rest (a log tail, a health log), when there is a rest.
+pub(crate) fn head_and_body(text: &str) -> (&str, Option<&str>) {
+    match text.split_once('\n') {
+        Some((head, body)) if !body.trim().is_empty() => (head, Some(body)),
+        Some((head, _)) => (head, None),
+        None => (text, None),
+    }
+}
+
+/// The failed checks' ids, required (`true`) or optional (`false`), each written by `show`
+/// and joined with commas; empty when there is none.
+pub(crate) fn failed_list(
+    report: &Report,
+    required: bool,
+    show: impl Fn(&str) -> String,
+) -> String {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.result.status == assay_core::Status::Fail && c.required == required)
+        .map(|c| show(c.result.id.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A failed check that is not required (it lowers the score but decides nothing alone).
+pub(crate) fn optional_failure(c: &ScoredCheck) -> bool {
+    c.result.status == assay_core::Status::Fail && !c.required
+}
+
 /// Question-like sections that were not credited, as `file:line `heading` reason` lines.
 pub(crate) fn not_credited_lines(report: &Report) -> Vec<String> {
     report
@@ -235,4 +293,36 @@ pub fn run_merge(dirs: &[std::path::PathBuf], out: &std::path::Path) -> crate::e
         out.display()
     );
     worst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_pair_backticks_and_leave_a_lone_one_plain() {
+        assert_eq!(
+            code_spans("service `db` has `x`."),
+            vec![
+                (false, "service "),
+                (true, "db"),
+                (false, " has "),
+                (true, "x"),
+                (false, ".")
+            ]
+        );
+        assert_eq!(
+            code_spans("`a` and a ` lone"),
+            vec![(true, "a"), (false, " and a ` lone")]
+        );
+        assert_eq!(code_spans("``"), vec![(true, "")]);
+        assert!(code_spans("").is_empty());
+    }
+
+    #[test]
+    fn the_body_after_the_first_line_is_set_apart() {
+        assert_eq!(head_and_body("one"), ("one", None));
+        assert_eq!(head_and_body("one\n  \n"), ("one", None));
+        assert_eq!(head_and_body("logs:\na\nb"), ("logs:", Some("a\nb")));
+    }
 }

@@ -569,6 +569,23 @@ pub(crate) fn collect_entries(dir: &Path, found: &mut Vec<Entry>) -> Result<(), 
     Ok(())
 }
 
+/// Every submission's entry in `dir` (as [`collect_entries`]) with its folder relative to
+/// `dir` (`/`-separated; empty for a single submission's folder).
+pub(crate) fn collect_placed(dir: &Path) -> Result<Vec<Placed>, MergeError> {
+    let mut f = Vec::new();
+    collect(dir, 0, &mut f)?;
+    Ok(f.into_iter()
+        .map(|f| Placed {
+            folder: f
+                .dir
+                .strip_prefix(dir)
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_default(),
+            entry: f.entry,
+        })
+        .collect())
+}
+
 /// How deep below an input `merge` looks for submission folders (a batch folder is one level,
 /// an artifact download a couple more).
 const MAX_DEPTH: usize = 4;

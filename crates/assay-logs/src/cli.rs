@@ -76,6 +76,7 @@ pub enum LogsCommand {
     ///
     /// Example: assay logs follow /var/log/nginx/access.log --from-end --for 60
     Follow {
+        /// The access log to follow (it may be rotated or truncated while followed).
         file: PathBuf,
         /// Only count lines appended from now on.
         #[arg(long)]
