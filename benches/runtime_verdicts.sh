@@ -94,5 +94,8 @@ paste <(printf '%s\n' "${batch[@]##*/}") <(printf '%s\n' "${sums[1]}" | cut -f1)
   awk -F'\t' 'BEGIN { printf "%-28s %-14s %-14s %s\n", "submission", "jobs 1", "jobs 4", "load in the jobs 4 run" }
     { printf "%-28s %-5s %6.1f s %-5s %6.1f s %s\n", $1, $2, $3, $4, $5, $6 }'
 if [ "$(printf '%s\n' "${sums[1]}" | cut -f1,2)" = "$(printf '%s\n' "${sums[4]}" | cut -f1,2)" ]; then same=yes; else same=NO; fi
+# Where they differ: each runtime check's status and runtime.up's evidence in both runs.
+paste <(printf '%s\n' "${batch[@]##*/}") <(printf '%s\n' "${sums[1]}" | cut -f2,3) <(printf '%s\n' "${sums[4]}" | cut -f2,3) |
+  awk -F'\t' '$2 != $4 { printf "differs: %s\n  jobs 1: %s\n          %s\n  jobs 4: %s\n          %s\n", $1, $2, $3, $4, $5 }'
 awk -v a="${wall[4]}" -v b="${wall[1]}" -v s="$same" 'BEGIN {
   printf "jobs 4 / jobs 1 = %.2f (target <= 0.50); same verdicts and runtime statuses: %s\n", a / b, s }'
