@@ -8,7 +8,10 @@
 #    the fail-fast watch, each waited out the 180 s deadline).
 # 2. A batch of 8 mixed fixtures (half failing at runtime) with --jobs 4 against --jobs 1:
 #    both wall times, the ratio (target <= 0.5) and whether every verdict and runtime check
-#    status is the same in both.
+#    status is the same in both; per submission, its wall time in each run and what the load
+#    did to it in the --jobs 4 run (start-slot wait, db later than nominal, graded again).
+#    `assay images` runs first (untimed): it takes a nominal db sample, so neither run
+#    measures nominal in its critical path.
 #
 # Usage: benches/runtime_verdicts.sh   (needs Docker and the images of `assay images`; only
 # the runs' own containers are contacted). ASSAY_BIN=path uses that binary instead of a
@@ -29,16 +32,31 @@ now_ms() { date +%s%3N; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# verdict, each runtime check's status, and runtime.up's evidence, from a --format json run
+# verdict, each runtime check's status, runtime.up's evidence, the evaluation's wall time and
+# what the grader's load did to it (start-slot wait, db later than nominal, graded again),
+# from a --format json run
 summarise() {
   python3 -c '
-import json, sys
+import json, re, sys
 v = json.load(sys.stdin)
 for r in (v if isinstance(v, list) else [v]):
     checks = {c["id"]: c for c in r["checks"]}
     runtime = " ".join("%s=%s" % (k.split(".")[1], c["status"]) for k, c in sorted(checks.items()) if k.startswith("runtime."))
-    up = checks.get("runtime.up", {}).get("evidence", "")
-    print("%s\t%s\t%s" % (r.get("verdict"), runtime, up))
+    up = checks.get("runtime.up", {})
+    texts = [d.get("message", "") for d in up.get("details", [])] + list(r.get("notes", []))
+    load = []
+    for t in texts:
+        if m := re.search(r"waited ([0-9.]+) s for a start slot", t):
+            load.append("slot wait %s s" % m[1])
+        if m := re.search(r"ready ([0-9.]+) s after it started; nominal for its image on this grader is ([0-9.]+) s", t):
+            load.append("db %s s vs nominal %s s" % (m[1], m[2]))
+        if m := re.search(r"graded (twice|[0-9]+ times).*after waiting ([0-9., s]+) for the stacks", t):
+            load.append("graded %s (exclusive start after %s)" % (m[1], m[2].strip(", ")))
+        if "was not graded again" in t:
+            load.append("not graded again (db on time)")
+        if "samples were taken now" in t:
+            load.append("nominal measured during the run")
+    print("%s\t%s\t%s\t%.1f\t%s" % (r.get("verdict"), runtime, up.get("evidence", ""), r.get("duration_ms", 0) / 1000, "; ".join(load)))
 '
 }
 
@@ -66,11 +84,18 @@ for jobs in 1 4; do
   t0=$(now_ms)
   "$ASSAY" evaluate --format json --jobs "$jobs" "${batch[@]}" 2>/dev/null >"$work/jobs$jobs.json" || true
   wall[$jobs]=$(( $(now_ms) - t0 ))
-  sums[$jobs]=$(summarise <"$work/jobs$jobs.json" | cut -f1,2)
+  sums[$jobs]=$(summarise <"$work/jobs$jobs.json")
   awk -v j="$jobs" -v t="${wall[$jobs]}" 'BEGIN { printf "--jobs %s: %.1f s\n", j, t / 1000 }'
 done
-paste <(printf '%s\n' "${batch[@]##*/}") <(printf '%s\n' "${sums[1]}" | cut -f1) <(printf '%s\n' "${sums[4]}" | cut -f1) |
-  awk -F'\t' 'BEGIN { printf "%-28s %-8s %-8s\n", "submission", "jobs 1", "jobs 4" } { printf "%-28s %-8s %-8s\n", $1, $2, $3 }'
-if [ "${sums[1]}" = "${sums[4]}" ]; then same=yes; else same=NO; fi
+# Per submission: verdict and wall time in each run, and what the load did in the --jobs 4 run.
+paste <(printf '%s\n' "${batch[@]##*/}") <(printf '%s\n' "${sums[1]}" | cut -f1) \
+  <(printf '%s\n' "${sums[1]}" | cut -f4) <(printf '%s\n' "${sums[4]}" | cut -f1) \
+  <(printf '%s\n' "${sums[4]}" | cut -f4) <(printf '%s\n' "${sums[4]}" | cut -f5) |
+  awk -F'\t' 'BEGIN { printf "%-28s %-14s %-14s %s\n", "submission", "jobs 1", "jobs 4", "load in the jobs 4 run" }
+    { printf "%-28s %-5s %6.1f s %-5s %6.1f s %s\n", $1, $2, $3, $4, $5, $6 }'
+if [ "$(printf '%s\n' "${sums[1]}" | cut -f1,2)" = "$(printf '%s\n' "${sums[4]}" | cut -f1,2)" ]; then same=yes; else same=NO; fi
+# Where they differ: each runtime check's status and runtime.up's evidence in both runs.
+paste <(printf '%s\n' "${batch[@]##*/}") <(printf '%s\n' "${sums[1]}" | cut -f2,3) <(printf '%s\n' "${sums[4]}" | cut -f2,3) |
+  awk -F'\t' '$2 != $4 { printf "differs: %s\n  jobs 1: %s\n          %s\n  jobs 4: %s\n          %s\n", $1, $2, $3, $4, $5 }'
 awk -v a="${wall[4]}" -v b="${wall[1]}" -v s="$same" 'BEGIN {
   printf "jobs 4 / jobs 1 = %.2f (target <= 0.50); same verdicts and runtime statuses: %s\n", a / b, s }'

@@ -1,5 +1,7 @@
 //! `assay images`: make sure every image an evaluation needs exists locally (pulled, or built
-//! as stand-ins from Debian packages when offline), and the binaries they are built from.
+//! as stand-ins from Debian packages when offline), and the binaries they are built from; and
+//! measure how fast each Postgres image becomes ready alone on this grader (its nominal
+//! readiness, `assay_runner::nominal`), so a batch starts knowing it.
 
 use crate::exit::Exit;
 use assay_core::Rubric;
@@ -24,6 +26,8 @@ pub enum PrepareError {
     Images(#[from] assay_sandbox::images::ImagesError),
     #[error("{0}")]
     Binaries(String),
+    #[error("{0}")]
+    Runner(assay_runner::RunError),
 }
 
 /// Finds `sample-webapp` and `assay-probe` next to the running `assay`. Inside a source checkout
@@ -113,8 +117,99 @@ fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
     newest
 }
 
-/// Prepares every image; progress lines go to `progress`.
+/// What image preparation found: the images, and the nominal db readiness of each Postgres
+/// image.
+#[derive(Debug)]
+pub struct Prepared {
+    pub report: ImagesReport,
+    pub nominal: Vec<NominalLine>,
+}
+
+/// The nominal readiness of one Postgres image (several tags may share one image id).
+#[derive(Debug)]
+pub struct NominalLine {
+    pub tags: Vec<String>,
+    /// `None` when it could not be measured; the reason is in `warning`.
+    pub measured: Option<assay_runner::nominal::Prepared>,
+    pub warning: Option<String>,
+}
+
+/// Prepares every image, then makes sure the nominal readiness of each Postgres image is
+/// known (measured [`assay_runner::nominal::FIRST_SAMPLES`] times when it is not, and one
+/// more time when `one_more_sample`: `assay images`). Nothing of this process runs yet, so
+/// the samples are taken alone and off any batch's critical path. Progress lines go to
+/// `progress`.
 pub async fn prepare(
+    engine: &Engine,
+    rubric: &Rubric,
+    offline: bool,
+    rebuild: bool,
+    one_more_sample: bool,
+    progress: &dyn Fn(&str),
+) -> Result<Prepared, PrepareError> {
+    let report = ensure(engine, rubric, offline, rebuild, progress).await?;
+    let nominal = nominal(engine, rubric, one_more_sample, progress).await?;
+    Ok(Prepared { report, nominal })
+}
+
+/// Measures what [`prepare`] says, one line per distinct Postgres image. A measurement that
+/// fails is a warning (an evaluation measures that image when it needs the figure); only a
+/// daemon that went away is an error.
+async fn nominal(
+    engine: &Engine,
+    rubric: &Rubric,
+    one_more: bool,
+    progress: &dyn Fn(&str),
+) -> Result<Vec<NominalLine>, PrepareError> {
+    use assay_runner::nominal;
+    let store = nominal::NominalStore::new(&assay_runner::reaper::default_state_dir());
+    // Tags sharing an image id (stand-ins are often one image) are measured once.
+    let mut by_id: Vec<(String, Vec<String>)> = Vec::new();
+    for tag in assay_sandbox::images::ImagePlan::from_rubric(rubric).postgres {
+        let tag = tag.to_string();
+        let Some(id) = engine.inspect_image(&tag).await?.and_then(|i| i.id) else {
+            continue;
+        };
+        match by_id.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, tags)) => tags.push(tag),
+            None => by_id.push((id, vec![tag])),
+        }
+    }
+    let limits = assay_runner::Limits::default();
+    let mut lines = Vec::new();
+    for (id, tags) in by_id {
+        if store.get(&id).is_none() || one_more {
+            progress(&format!(
+                "measuring how fast {} becomes ready alone (nominal db readiness)",
+                tags.join(", ")
+            ));
+        }
+        let line = match nominal::prepare(engine, &store, &id, &limits, "r", one_more).await {
+            Ok(measured) => NominalLine {
+                tags,
+                measured,
+                warning: None,
+            },
+            Err(e) if e.is_unreachable() => return Err(PrepareError::Runner(e)),
+            Err(e) => NominalLine {
+                warning: Some(format!(
+                    "the nominal readiness of {} could not be measured: {e}",
+                    tags.join(", ")
+                )),
+                tags,
+                measured: None,
+            },
+        };
+        if let Some(w) = &line.warning {
+            progress(&format!("warning: {w}"));
+        }
+        lines.push(line);
+    }
+    Ok(lines)
+}
+
+/// Makes sure every image of the rubric exists.
+async fn ensure(
     engine: &Engine,
     rubric: &Rubric,
     offline: bool,
@@ -139,8 +234,8 @@ pub async fn prepare(
 pub fn run(rubric: &Rubric, offline: bool, rebuild: bool) -> Exit {
     crate::runtime::with_engine(|engine| async move {
         let progress = |line: &str| eprintln!("assay images: {line}");
-        match prepare(&engine, rubric, offline, rebuild, &progress).await {
-            Ok(report) => {
+        match prepare(&engine, rubric, offline, rebuild, true, &progress).await {
+            Ok(Prepared { report, nominal }) => {
                 for w in &report.warnings {
                     eprintln!("warning: {w}");
                 }
@@ -153,6 +248,9 @@ pub fn run(rubric: &Rubric, offline: bool, rebuild: bool) -> Exit {
                         if i.stand_in { "  (stand-in)" } else { "" }
                     );
                 }
+                for n in &nominal {
+                    println!("{}", nominal_text(n));
+                }
                 Exit::Pass
             }
             Err(e) => {
@@ -161,4 +259,32 @@ pub fn run(rubric: &Rubric, offline: bool, rebuild: bool) -> Exit {
             }
         }
     })
+}
+
+/// One line of `assay images` for a Postgres image's nominal readiness: the kept figure and
+/// this run's samples.
+fn nominal_text(n: &NominalLine) -> String {
+    let secs = |d: &Option<std::time::Duration>| {
+        d.map_or_else(
+            || "not ready".into(),
+            |d| format!("{:.1} s", d.as_secs_f64()),
+        )
+    };
+    let what = match (&n.measured, &n.warning) {
+        (Some(m), _) => {
+            let samples: Vec<String> = m.samples.iter().map(secs).collect();
+            format!(
+                "{} (this run's samples: {}; the fastest ever seen is kept)",
+                secs(&m.nominal),
+                if samples.is_empty() {
+                    "none".into()
+                } else {
+                    samples.join(", ")
+                }
+            )
+        }
+        (None, Some(w)) => w.clone(),
+        (None, None) => "the image is not present".into(),
+    };
+    format!("nominal db readiness of {}: {what}", n.tags.join(", "))
 }

@@ -45,10 +45,13 @@ pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
             Unavailable::NoDaemon(format!("{e}; use --static for static checks only"))
         })?;
         let progress = |line: &str| eprintln!("assay: {line}");
-        crate::images::prepare(&engine, rubric, false, false, &progress)
+        crate::images::prepare(&engine, rubric, false, false, false, &progress)
             .await
             .map_err(|e| match e {
                 crate::images::PrepareError::Engine(e) if e.is_unreachable() => {
+                    Unavailable::NoDaemon(format!("{e}; use --static for static checks only"))
+                }
+                crate::images::PrepareError::Runner(e) if e.is_unreachable() => {
                     Unavailable::NoDaemon(format!("{e}; use --static for static checks only"))
                 }
                 e => Unavailable::Fault(format!("cannot prepare the images: {e}")),

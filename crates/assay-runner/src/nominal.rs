@@ -3,21 +3,34 @@
 //! when the db was later than nominal (README, "Runtime verdicts and load").
 //!
 //! The figure is kept per image id in the state dir (`nominal-db.json`) as the fastest seen,
-//! from assay's own measurements only ([`measure`]: the image with its defaults, while no
-//! other grading of this process runs; load can only make a start slower, so the minimum is
-//! the closest to an idle host). A candidate's run never lowers it: its db's log is the
-//! candidate's to write (an init script can print "ready to accept connections"), and a
-//! spoofed fast figure would make every later submission's timing failures look late.
+//! from assay's own measurements only ([`measure`]: the image with its defaults, [`spec`]);
+//! load can only make a start slower, so the minimum is the closest to an idle host. A
+//! candidate's run never lowers it: its db's log is the candidate's to write (an init script
+//! can print "ready to accept connections"), and a spoofed fast figure would make every later
+//! submission's timing failures look late.
+//!
+//! It is measured when images are prepared ([`prepare`]: `assay images` takes one more sample
+//! each time, an evaluation measures an image it does not know yet three times before its
+//! first submission), so a batch starts knowing it and no sample is taken in a batch's
+//! critical path. Only a db image that preparation did not see (or could not measure) is
+//! measured during a batch, under an exclusive start (`run::exclusive_start`).
 
-use crate::plan::ContainerSpec;
-use crate::run::{ready_after, DbReady, RunError};
-use assay_sandbox::Engine;
+use crate::plan::{ContainerSpec, Limits, COMPOSE_PROJECT, ROLE_LABEL};
+use crate::run::{random_hex, ready_after, DbReady, RunError};
+use assay_sandbox::{labels, Engine};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The file, in the state dir.
 pub const FILE: &str = "nominal-db.json";
+
+/// Held while measuring (in the state dir), so two assay processes do not measure at the
+/// same time and slow each other's samples down.
+const LOCK_FILE: &str = "nominal-db.lock";
+
+/// Samples taken of an image whose nominal figure is not known yet.
+pub const FIRST_SAMPLES: usize = 3;
 
 /// Longest a measurement waits for the db.
 pub const MEASURE_CAP: Duration = Duration::from_secs(60);
@@ -67,6 +80,23 @@ impl NominalStore {
             .map(|ms| Duration::from_millis(*ms))
     }
 
+    /// Holds the measuring lock (see [`LOCK_FILE`]) until dropped; `None` when the lock file
+    /// cannot be opened (measuring then goes ahead unlocked: the figure only gets noisier).
+    async fn lock(&self) -> Option<std::fs::File> {
+        let dir = self.path.parent()?;
+        std::fs::create_dir_all(dir).ok()?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))
+            .ok()?;
+        tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+            .await
+            .ok()?
+            .ok()
+    }
+
     /// Keeps `ready` for `image_id` when it is the fastest seen. A failure to write only loses
     /// the figure (it is measured again when needed).
     pub fn observe(&self, image_id: &str, ready: Duration) {
@@ -90,9 +120,93 @@ impl NominalStore {
     }
 }
 
-/// Starts `spec` (from [`crate::RunPlan::nominal_db`]) alone and returns how long its real
-/// server took to become ready, or `None` when it did not within [`MEASURE_CAP`]. The
-/// container is removed on every path.
+/// The container a measurement starts: `image` with its defaults (only the password the
+/// image needs to initialise), no network, no volume, the hardening and the default `limits`
+/// of a run's containers, and run labels (its run id starts with `run_prefix`, as a run's
+/// does) so a sweep takes it if assay dies meanwhile.
+pub fn spec(image: &str, limits: &Limits, run_prefix: &str) -> ContainerSpec {
+    let run_id = format!("{run_prefix}{}", &random_hex(1)[..10]);
+    let mut labels = labels::for_run(&run_id);
+    labels.insert(ROLE_LABEL.into(), "nominal".into());
+    labels.insert(COMPOSE_PROJECT.into(), format!("assay-{run_id}"));
+    ContainerSpec {
+        name: format!("assay-{run_id}-nominal"),
+        service: "assay-nominal".into(),
+        image: image.into(),
+        env: vec!["POSTGRES_PASSWORD=assay-nominal".into()],
+        cmd: None,
+        entrypoint: None,
+        user: None,
+        working_dir: None,
+        hostname: None,
+        healthcheck: None,
+        labels,
+        mounts: Vec::new(),
+        networks: Vec::new(),
+        restart_max: None,
+        stop_signal: None,
+        init: None,
+        read_only: Some(false),
+        files: Vec::new(),
+        limits: limits.clone(),
+    }
+}
+
+/// What [`prepare`] found for one image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// The image id the figure is kept under.
+    pub image_id: String,
+    /// This call's samples (`None`: the db was not ready within [`MEASURE_CAP`]).
+    pub samples: Vec<Option<Duration>>,
+    /// The kept figure after them.
+    pub nominal: Option<Duration>,
+}
+
+/// Makes sure the nominal figure of `image` (a reference or an id) is known: measures it
+/// [`FIRST_SAMPLES`] times when it is not, and once more when `one_more` (the kept figure is
+/// the fastest, so another sample on a quiet host can only bring it closer to idle). `None`
+/// when the image does not exist. The caller makes sure nothing else of this process starts
+/// meanwhile (before a batch, or under `run::exclusive_start`); other assay processes measure
+/// one at a time (a lock file in the state dir).
+pub async fn prepare(
+    engine: &Engine,
+    store: &NominalStore,
+    image: &str,
+    limits: &Limits,
+    run_prefix: &str,
+    one_more: bool,
+) -> Result<Option<Prepared>, RunError> {
+    let Some(info) = engine.inspect_image(image).await? else {
+        return Ok(None);
+    };
+    let Some(image_id) = info.id else {
+        return Ok(None);
+    };
+    let _lock = store.lock().await;
+    let samples = match store.get(&image_id) {
+        None => FIRST_SAMPLES,
+        Some(_) if one_more => 1,
+        Some(_) => 0,
+    };
+    let mut taken = Vec::new();
+    for _ in 0..samples {
+        let d = measure(engine, &spec(&image_id, limits, run_prefix)).await?;
+        if let Some(d) = d {
+            store.observe(&image_id, d);
+        }
+        taken.push(d);
+    }
+    Ok(Some(Prepared {
+        nominal: store.get(&image_id),
+        image_id,
+        samples: taken,
+    }))
+}
+
+/// Starts `spec` ([`spec`]) alone and returns how long its real server took to become
+/// ready, or `None` when it did not within [`MEASURE_CAP`]. The container is removed on every
+/// path.
 pub async fn measure(engine: &Engine, spec: &ContainerSpec) -> Result<Option<Duration>, RunError> {
     engine
         .create_container(&spec.name, spec.create_body())

@@ -7,8 +7,8 @@ use crate::probe::PgTarget;
 use crate::reaper;
 use crate::run::abuse::Watch;
 use crate::run::{
-    cause_kind, mentions_own_cause, random_hex, CauseKind, DbReady, Failure, Hooks, Readiness,
-    RunError, Stack, Step,
+    cause_kind, exclusive_start, holding, mentions_own_cause, random_hex, CauseKind, DbReady,
+    Failure, Hooks, Readiness, RunError, Stack, StartTicket, Step,
 };
 use crate::run::{until_cut, Deadline, CUT_GRACE};
 use assay_compose::Project;
@@ -377,19 +377,28 @@ async fn persistence(stack: &Stack<'_>, stored: &Stored) -> Step<String> {
             .await?;
         stack.engine().remove_container(&c.name).await?;
     }
-    for c in &db.containers {
-        if let Err(f) = stack.create_and_start(c).await? {
-            return Ok(Err(f));
-        }
-    }
-    let readiness = stack.up_readiness(&db.name);
-    for c in &db.containers {
-        for r in [readiness.clone(), Readiness::Postgres(stack.pg.clone())] {
-            if let Err(mut f) = stack.wait_ready(&c.name, &db.name, &r).await? {
-                f.evidence = format!("after the db container was recreated: {}", f.evidence);
+    // A db start like any other: admitted, with the slot held until the db is ready, so it
+    // does not start beside an exclusive start (the wait moves the deadline).
+    let restarted = async {
+        for c in &db.containers {
+            if let Err(f) = stack.create_and_start(c).await? {
                 return Ok(Err(f));
             }
         }
+        let readiness = stack.up_readiness(&db.name);
+        for c in &db.containers {
+            for r in [readiness.clone(), Readiness::Postgres(stack.pg.clone())] {
+                if let Err(mut f) = stack.wait_ready(&c.name, &db.name, &r).await? {
+                    f.evidence = format!("after the db container was recreated: {}", f.evidence);
+                    return Ok(Err(f));
+                }
+            }
+        }
+        Ok(Ok(()))
+    };
+    let restarted: Step = holding(stack.admit().await?, restarted).await;
+    if let Err(f) = restarted? {
+        return Ok(Err(f));
     }
     match read_nonce(stack, &stored.nonce).await? {
         Ok(()) => Ok(Ok(format!(
@@ -644,13 +653,15 @@ async fn cold_steps(
     Ok((result, db))
 }
 
-/// Sets a run up, runs `steps`, and tears down whatever happened.
+/// Sets a run up, runs `steps`, and tears down whatever happened. With `ticket` (a share of
+/// an exclusive start), the run's start does not wait for a slot of its own.
 async fn with_stack<'e, T>(
     engine: &'e Engine,
     project: &Project,
     inputs: &RunInputs,
     cancel: CancellationToken,
     watch: &Watch,
+    ticket: Option<StartTicket>,
     steps: impl for<'s> AsyncFnOnce(&'s mut Stack<'e>) -> Result<T, RunError>,
 ) -> Result<Result<T, Vec<Diagnostic>>, RunError> {
     let run_id = format!("{}{}", inputs.run_prefix, &random_hex(1)[..10]);
@@ -684,6 +695,9 @@ async fn with_stack<'e, T>(
             ))]))
         }
     };
+    if let Some(t) = ticket {
+        stack.pre_admit(t);
+    }
     watch.register(&stack.plan.run_id);
     let cell = stack.deadline_cell();
     let result = match until_cut(&cell, steps(&mut stack)).await {
@@ -759,10 +773,6 @@ fn as_note(d: Diagnostic) -> Diagnostic {
     Diagnostic::warning(d.message)
 }
 
-/// Every grading of this process holds this shared; a re-run of a failure that may be timing
-/// holds it exclusively, so it runs while nothing else of this process does.
-static GRADING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
 /// Whether a `runtime.up` failure may come from the grader's load rather than the stack: the
 /// database was not reachable yet ([`CauseKind::Timing`], read from the evidence and the first
 /// detail). A deadline that passed is not re-run (it is generous: 180 s by default, and a
@@ -779,11 +789,14 @@ fn may_be_timing(up: &CheckResult) -> bool {
 ///
 /// The verdict must not depend on how busy the grader is (README, "Runtime verdicts and
 /// load"): stack starts are admitted a few at a time (module `run::db_ready`); when
-/// `runtime.up` still fails in a way the grader's load can cause ([`may_be_timing`]) and the
-/// db became ready later than nominal for its image ([`nominal`]), the whole runtime phase is
-/// graded again while no other grading of this process runs, with a deadline of its own
-/// (time spent waiting for that turn does not count), and that second grading is the
-/// verdict; the notes say so.
+/// `runtime.up` or `runtime.cold-start` fails in a way the grader's load can cause
+/// ([`may_be_timing`]) and that run's db became ready later than nominal for its image
+/// ([`nominal`], known from image preparation), the whole runtime phase is graded again
+/// under an exclusive start ([`exclusive_start`]): it waits only for the stacks starting now
+/// to have their db ready, and no other stack of this process starts until its own dbs are
+/// ready; stacks that are already up keep running beside it. The re-run has a deadline of its
+/// own (time spent waiting for that turn does not count); the last grading is the verdict and
+/// the notes say so. Gradings without a suspect failure never wait for another's.
 pub async fn run_checks(
     engine: &Engine,
     project: &Project,
@@ -792,80 +805,85 @@ pub async fn run_checks(
 ) -> Result<Vec<CheckResult>, RunError> {
     let engine = engine.with_own_retry_log();
     let store = NominalStore::new(&inputs.state_dir);
-    let (first, timings) = {
-        let _shared = GRADING.read().await;
-        Box::pin(grade_once(&engine, project, inputs, cancel.clone())).await?
-    };
+    let (first, timings) =
+        Box::pin(grade_once(&engine, project, inputs, cancel.clone(), None)).await?;
     // The failures the load may have caused, with the db run and the hold that belong to it.
     let pause = inputs.cold_start_pause;
-    let suspects: Vec<(&CheckResult, &DbRun, Duration)> = [
-        (CheckId::RuntimeUp, timings.main.as_ref(), Duration::ZERO),
-        (CheckId::RuntimeColdStart, timings.cold.as_ref(), pause),
-    ]
-    .into_iter()
-    .filter_map(|(id, db, held)| {
-        let r = first.iter().find(|r| r.id == id)?;
-        (r.status == Status::Fail && may_be_timing(r)).then_some((r, db?, held))
-    })
-    .collect();
+    let suspects = suspects(&first, &timings, pause);
     if suspects.is_empty() {
         return Ok(with_run_notes(
             first,
+            Vec::new(),
             &engine,
             &store,
             timings.main.as_ref(),
         ));
     }
-    let started = std::time::Instant::now();
-    let _alone = GRADING.write().await;
-    let waited = started.elapsed();
+    let mut notes = Vec::new();
     let image = suspects.iter().find_map(|(_, db, _)| db.image_id.clone());
-    // Measured now, while nothing else of this process runs: three times when unknown, once
-    // more otherwise (the kept figure is the fastest ever seen, so a sample taken while
-    // something outside assay loads the host does not raise it).
-    let nominal = match image.as_deref() {
-        Some(id) => {
-            let samples = if store.get(id).is_some() { 1 } else { 3 };
-            for _ in 0..samples {
-                Box::pin(measure_nominal(&engine, project, inputs, &store, id)).await?;
-            }
-            store.get(id)
-        }
-        None => None,
-    };
+    let mut nominal = image.as_deref().and_then(|id| store.get(id));
+    if let (None, Some(id)) = (nominal, image.as_deref()) {
+        // An image that preparation did not measure (or could not): measured now, under an
+        // exclusive start so that nothing else of this process starts beside the samples.
+        let (gate, waited) = exclusive_start(&cancel).await?;
+        let prepared = Box::pin(nominal::prepare(
+            &engine,
+            &store,
+            id,
+            &inputs.limits,
+            &inputs.run_prefix,
+            false,
+        ))
+        .await?;
+        drop(gate);
+        nominal = prepared.as_ref().and_then(|p| p.nominal);
+        let taken = prepared.map_or(0, |p| p.samples.len());
+        notes.push(format!(
+            "the nominal readiness of the db image was not known yet (image preparation measures it): {taken} samples were taken now, after waiting {:.1} s for the stacks starting then ({})",
+            waited.as_secs_f64(),
+            nominal.map_or_else(
+                || "the db did not become ready alone".to_string(),
+                |n| format!("{:.1} s", n.as_secs_f64())
+            )
+        ));
+    }
     // Graded again when a suspect's db was late, or when nominal is not known.
     let late = late_suspects(&first, &timings, pause, nominal);
     if late.is_empty() {
         let mut first = first;
-        for (id, db, held) in [
-            (CheckId::RuntimeUp, timings.main.as_ref(), Duration::ZERO),
-            (CheckId::RuntimeColdStart, timings.cold.as_ref(), pause),
-        ] {
-            let (Some(r), Some(db)) = (first.iter_mut().find(|r| r.id == id), db) else {
-                continue;
-            };
-            if r.status == Status::Fail && may_be_timing(r) {
+        for (id, db, held) in &suspects {
+            if let Some(r) = first.iter_mut().find(|r| r.id == *id) {
                 r.details.push(Diagnostic::warning(format!(
                     "{id} was not graded again: {}, so the failure is not the grader's load",
-                    lateness(db.ready, held, nominal)
+                    lateness(db.ready, *held, nominal)
                 )));
             }
         }
         return Ok(with_run_notes(
             first,
+            notes,
             &engine,
             &store,
             timings.main.as_ref(),
         ));
     }
-    // Graded again while nothing else of this process runs; something outside assay may
-    // still load the host, so a run whose db is late again is graded once more, up to
-    // MAX_GRADINGS in all.
-    let suspect_ids: Vec<CheckId> = suspects.iter().map(|(r, _, _)| r.id).collect();
+    // Graded again under an exclusive start; something outside assay may still load the
+    // host, so a run whose db is late again is graded once more, up to MAX_GRADINGS in all.
+    let suspect_ids: Vec<CheckId> = suspects.iter().map(|(id, _, _)| *id).collect();
     let mut reasons = vec![late.join("; ")];
+    let mut waits = Vec::new();
     let mut graded = 1;
-    let (mut last, last_timings) = loop {
-        let (results, t) = Box::pin(grade_once(&engine, project, inputs, cancel.clone())).await?;
+    let (last, last_timings) = loop {
+        let (gate, waited) = exclusive_start(&cancel).await?;
+        waits.push(format!("{:.1} s", waited.as_secs_f64()));
+        let (results, t) = Box::pin(grade_once(
+            &engine,
+            project,
+            inputs,
+            cancel.clone(),
+            Some(gate),
+        ))
+        .await?;
         graded += 1;
         let again = late_suspects(&results, &t, pause, nominal);
         if again.is_empty() || graded >= MAX_GRADINGS {
@@ -888,20 +906,39 @@ pub async fn run_checks(
         2 => "twice".to_string(),
         n => format!("{n} times"),
     };
-    if let Some(up) = last.iter_mut().find(|r| r.id == CheckId::RuntimeUp) {
-        up.details.push(Diagnostic::warning(format!(
-            "the runtime phase was graded {times}: a run failed in a way the grader's load can cause, with the db later than nominal ({}); graded again with nothing else of this assay running (after waiting {:.1} s for that turn, not counted against the deadline): {}. The last run is the verdict.",
-            reasons.join(" | "),
-            waited.as_secs_f64(),
-            outcome.join(", ")
-        )));
-    }
+    notes.push(format!(
+        "the runtime phase was graded {times}: a run failed in a way the grader's load can cause, with the db later than nominal ({}); graded again with no other stack of this assay starting until its dbs were ready (after waiting {} for the stacks starting then to have their db ready, not counted against the deadline): {}. The last run is the verdict.",
+        reasons.join(" | "),
+        waits.join(", "),
+        outcome.join(", ")
+    ));
     Ok(with_run_notes(
         last,
+        notes,
         &engine,
         &store,
         last_timings.main.as_ref(),
     ))
+}
+
+/// The failures of `results` the load may have caused ([`may_be_timing`]), each with what its
+/// run saw of its db and how long that db was held back first.
+fn suspects(
+    results: &[CheckResult],
+    timings: &Timings,
+    pause: Duration,
+) -> Vec<(CheckId, DbRun, Duration)> {
+    [
+        (CheckId::RuntimeUp, timings.main.as_ref(), Duration::ZERO),
+        (CheckId::RuntimeColdStart, timings.cold.as_ref(), pause),
+    ]
+    .into_iter()
+    .filter_map(|(id, db, held)| {
+        let r = results.iter().find(|r| r.id == id)?;
+        let db = db?.clone();
+        (r.status == Status::Fail && may_be_timing(r)).then_some((id, db, held))
+    })
+    .collect()
 }
 
 /// Most gradings of one submission's runtime phase (the first and its re-runs).
@@ -915,26 +952,18 @@ fn late_suspects(
     pause: Duration,
     nominal: Option<Duration>,
 ) -> Vec<String> {
-    [
-        (CheckId::RuntimeUp, timings.main.as_ref(), Duration::ZERO),
-        (CheckId::RuntimeColdStart, timings.cold.as_ref(), pause),
-    ]
-    .into_iter()
-    .filter_map(|(id, db, held)| {
-        let r = results.iter().find(|r| r.id == id)?;
-        let db = db?;
-        let suspect = r.status == Status::Fail && may_be_timing(r);
-        let late = nominal.is_none_or(|n| nominal::db_was_late(db.ready, held, n));
-        (suspect && late).then(|| {
-            format!(
-                "{} ({}; {})",
-                r.id,
+    suspects(results, timings, pause)
+        .into_iter()
+        .filter(|(_, db, held)| nominal.is_none_or(|n| nominal::db_was_late(db.ready, *held, n)))
+        .filter_map(|(id, db, held)| {
+            let r = results.iter().find(|r| r.id == id)?;
+            Some(format!(
+                "{id} ({}; {})",
                 r.evidence,
                 lateness(db.ready, held, nominal)
-            )
+            ))
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// How a run's db compared with nominal, in words.
@@ -960,34 +989,13 @@ fn lateness(seen: DbReady, held: Duration, nominal: Option<Duration>) -> String 
     }
 }
 
-/// Measures the db image's nominal readiness alone (the caller holds [`GRADING`]
-/// exclusively) and keeps it.
-async fn measure_nominal(
-    engine: &Engine,
-    project: &Project,
-    inputs: &RunInputs,
-    store: &NominalStore,
-    image_id: &str,
-) -> Result<Option<Duration>, RunError> {
-    let run_id = format!("{}{}", inputs.run_prefix, &random_hex(1)[..10]);
-    let Ok(plan) = plan::plan(project, &inputs.plan_inputs(&run_id, project)) else {
-        return Ok(None);
-    };
-    let Some(spec) = plan.nominal_db() else {
-        return Ok(None);
-    };
-    let measured = nominal::measure(engine, &spec).await?;
-    if let Some(d) = measured {
-        store.observe(image_id, d);
-    }
-    Ok(measured)
-}
-
-/// Adds to `runtime.up` what a reviewer should know of how the run went on this grader: each
-/// transient daemon error it recovered from, time it waited to start, and a db slower than
-/// nominal.
+/// Adds to `runtime.up` what a reviewer should know of how the run went on this grader: how
+/// it was graded (`grading`: re-runs and why, or why not; warnings, which the report lifts
+/// into its notes), each transient daemon error it recovered from, time it waited to start,
+/// and a db slower than nominal.
 fn with_run_notes(
     mut results: Vec<CheckResult>,
+    grading: Vec<String>,
     engine: &Engine,
     store: &NominalStore,
     db: Option<&DbRun>,
@@ -995,6 +1003,8 @@ fn with_run_notes(
     let Some(up) = results.iter_mut().find(|r| r.id == CheckId::RuntimeUp) else {
         return results;
     };
+    up.details
+        .extend(grading.into_iter().map(Diagnostic::warning));
     for l in engine.retry_log().lines() {
         up.details.push(Diagnostic::warning(format!(
             "a transient Docker error was retried: {l}"
@@ -1023,13 +1033,19 @@ fn with_run_notes(
 }
 
 /// One grading of the runtime phase: the main run and the cold-start run side by side.
+///
+/// With `gate` (an exclusive start), both runs start on shares of it; it is released once
+/// each has its db ready.
 async fn grade_once(
     engine: &Engine,
     project: &Project,
     inputs: &RunInputs,
     cancel: CancellationToken,
+    gate: Option<StartTicket>,
 ) -> Result<(Vec<CheckResult>, Timings), RunError> {
     use CheckId::*;
+    let main_gate = gate.clone();
+    let cold_gate = gate.filter(|_| inputs.scenarios.cold_start);
     // The sweep only touches dead runs, so it runs alongside this one.
     let sweep = reaper::sweep(engine, &inputs.state_dir, reaper::SweepMode::Dead);
     // Both runs obey the watch: a crossed budget stops them (module `run::abuse`).
@@ -1047,6 +1063,7 @@ async fn grade_once(
             inputs,
             stop.clone(),
             &watch,
+            main_gate,
             async |s: &mut Stack<'_>| main_steps(s, inputs, project).await,
         )
         .await;
@@ -1066,6 +1083,7 @@ async fn grade_once(
             inputs,
             cold_cancel.clone(),
             &watch,
+            cold_gate,
             async |s: &mut Stack<'_>| cold_steps(s, pause).await.map(|(r, d)| (r, Some(d))),
         )
         .await

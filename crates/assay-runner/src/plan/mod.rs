@@ -293,34 +293,6 @@ impl RunPlan {
         }
     }
 
-    /// The db's image alone, for measuring how fast it becomes ready when nothing else runs
-    /// ([`crate::nominal`]): the db container's image, limits and hardening, with only the
-    /// image's documented minimum (a superuser password), no networks, mounts or files.
-    pub fn nominal_db(&self) -> Option<ContainerSpec> {
-        let db = self.service(&self.db_service)?.containers.first()?;
-        let mut labels = self.run_labels();
-        labels.insert(ROLE_LABEL.into(), "nominal".into());
-        Some(ContainerSpec {
-            name: format!("{}-nominal", self.project_name),
-            service: "assay-nominal".into(),
-            env: vec!["POSTGRES_PASSWORD=assay-nominal".into()],
-            cmd: None,
-            entrypoint: None,
-            user: None,
-            working_dir: None,
-            hostname: None,
-            healthcheck: None,
-            labels,
-            mounts: Vec::new(),
-            networks: Vec::new(),
-            restart_max: None,
-            stop_signal: None,
-            read_only: Some(false),
-            files: Vec::new(),
-            ..db.clone()
-        })
-    }
-
     pub fn service(&self, name: &str) -> Option<&ServicePlan> {
         self.services.iter().find(|s| s.name == name)
     }

@@ -11,6 +11,15 @@
 //! slot is held from its first container start until its db's real server is ready (or it
 //! fails, or [`ADMISSION_HOLD_CAP`] passes). Time spent waiting for a slot extends that
 //! run's deadline: it is the grader's load, not the submission's.
+//!
+//! *Exclusive start* ([`exclusive_start`]): a grading that must run under nominal conditions
+//! (a re-run of a failure the load may have caused, a nominal measurement) takes every slot
+//! at once. It waits only for the stacks that are starting now to have their db ready (the
+//! slot queue is first come, first served, so no new start overtakes it), then starts its own
+//! stacks while no other stack of this process starts; stacks that are already up keep
+//! running beside it (after its db is ready a stack is mostly idle: a few probes, a teardown).
+//! Its stacks share the ticket and each gives its share back once its own db is ready, so
+//! other starts resume as soon as the last of its dbs is.
 
 use std::time::Duration;
 
@@ -75,9 +84,65 @@ pub fn admission_slots() -> usize {
 }
 
 /// The semaphore behind [`admission_slots`].
-pub(super) fn admission() -> &'static tokio::sync::Semaphore {
+fn admission() -> &'static tokio::sync::Semaphore {
     static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     SLOTS.get_or_init(|| tokio::sync::Semaphore::new(admission_slots()))
+}
+
+/// What lets a stack start: one admission slot, or a share of an [`exclusive_start`]. The
+/// slots go back when the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct StartTicket(std::sync::Arc<tokio::sync::SemaphorePermit<'static>>);
+
+impl StartTicket {
+    /// Whether this ticket holds every slot (an exclusive start).
+    pub fn is_exclusive(&self) -> bool {
+        self.0.num_permits() >= admission_slots()
+    }
+}
+
+/// Runs `work` (a db start and the wait for that db) holding `ticket` until it is done, at
+/// most [`ADMISSION_HOLD_CAP`]: the rule `Stack::up` follows, for a db started later (the
+/// persistence scenario's recreated db).
+pub async fn holding<T>(ticket: StartTicket, work: impl std::future::Future<Output = T>) -> T {
+    let mut ticket = Some(ticket);
+    let mut work = std::pin::pin!(work);
+    let cap = tokio::time::sleep(ADMISSION_HOLD_CAP);
+    let mut cap = std::pin::pin!(cap);
+    loop {
+        tokio::select! {
+            r = &mut work => return r,
+            _ = &mut cap, if ticket.is_some() => { ticket.take(); }
+        }
+    }
+}
+
+/// Waits for one admission slot (first come, first served), or for `cancel`.
+pub(super) async fn admit_one(
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<StartTicket, super::RunError> {
+    tokio::select! {
+        _ = cancel.cancelled() => Err(super::RunError::Cancelled),
+        p = admission().acquire() => p
+            .map(|p| StartTicket(std::sync::Arc::new(p)))
+            .map_err(|_| super::RunError::Cancelled),
+    }
+}
+
+/// Takes every admission slot: returns once each stack of this process that is starting now
+/// has its db ready (at most [`ADMISSION_HOLD_CAP`] each), and holds new starts back until
+/// the ticket and its clones are dropped. Returns how long it waited.
+pub async fn exclusive_start(
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<(StartTicket, Duration), super::RunError> {
+    let asked = std::time::Instant::now();
+    let n = u32::try_from(admission_slots()).unwrap_or(u32::MAX);
+    tokio::select! {
+        _ = cancel.cancelled() => Err(super::RunError::Cancelled),
+        p = admission().acquire_many(n) => p
+            .map(|p| (StartTicket(std::sync::Arc::new(p)), asked.elapsed()))
+            .map_err(|_| super::RunError::Cancelled),
+    }
 }
 
 #[cfg(test)]
@@ -98,6 +163,56 @@ mod tests {
     }
 
     const FIVE: DbReady = DbReady::NotYet(Duration::from_secs(5));
+
+    /// `f`'s output, unless it hangs (what must finish at once gets ten seconds on a busy host).
+    async fn done_soon<T>(f: impl std::future::Future<Output = T>) -> Option<T> {
+        tokio::time::timeout(Duration::from_secs(10), f).await.ok()
+    }
+
+    #[tokio::test]
+    async fn an_exclusive_start_waits_for_starts_in_progress_and_holds_new_ones_back() {
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let starting = admit_one(&cancel).await.unwrap();
+        assert!(!starting.is_exclusive());
+        let exclusive = tokio::spawn({
+            let cancel = cancel.clone();
+            async move { exclusive_start(&cancel).await.map(|(t, _)| t) }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Queued behind the exclusive start: a new start does not overtake it.
+        let late = tokio::spawn({
+            let cancel = cancel.clone();
+            async move { admit_one(&cancel).await.map(|_| ()) }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!exclusive.is_finished(), "a stack is still starting");
+        drop(starting);
+        let ticket = done_soon(exclusive).await.unwrap().unwrap().unwrap();
+        assert!(ticket.is_exclusive());
+        // The re-run's two stacks each hold a share; starts resume after the last.
+        let (main, cold) = (ticket.clone(), ticket.clone());
+        drop(ticket);
+        drop(main);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !late.is_finished(),
+            "the re-run's cold-start db is not ready yet"
+        );
+        drop(cold);
+        assert!(done_soon(late).await.unwrap().unwrap().is_ok());
+
+        // Waiting for an exclusive start ends on cancel (one test: the slots are the
+        // process's).
+        let held = admit_one(&cancel).await.unwrap();
+        let waiting = tokio::spawn({
+            let cancel = cancel.clone();
+            async move { exclusive_start(&cancel).await.map(|_| ()) }
+        });
+        cancel.cancel();
+        let r = done_soon(waiting).await.unwrap().unwrap();
+        assert!(matches!(r, Err(crate::run::RunError::Cancelled)));
+        drop(held);
+    }
 
     #[test]
     fn the_private_init_server_does_not_count() {

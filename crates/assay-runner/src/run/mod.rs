@@ -21,7 +21,10 @@ mod stack;
 mod teardown;
 
 pub use cause::{cause_kind, cause_line, mentions_own_cause, CauseKind};
-pub use db_ready::{admission_slots, ready_after, DbReady, ADMISSION_HOLD_CAP};
+pub use db_ready::{
+    admission_slots, exclusive_start, holding, ready_after, DbReady, StartTicket,
+    ADMISSION_HOLD_CAP,
+};
 pub use files::bind_kinds;
 pub use guard::TeardownGuard;
 pub use readiness::Readiness;

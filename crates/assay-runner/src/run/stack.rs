@@ -1,7 +1,7 @@
 //! The state of one executing run: creating resources and containers, starting services in
 //! `depends_on` order, and what the scenarios ask of a running stack.
 
-use super::db_ready::{admission, ready_after, DbReady, ADMISSION_HOLD_CAP};
+use super::db_ready::{admit_one, ready_after, DbReady, StartTicket, ADMISSION_HOLD_CAP};
 use super::files::{bind_volumes_tar, files_tars};
 use super::readiness::status_text;
 use super::*;
@@ -39,6 +39,8 @@ pub struct Stack<'e> {
     pub(super) phase: std::sync::Mutex<&'static str>,
     /// Time this run waited for an admission slot (see [`super::db_ready`]).
     pub(super) queued: std::sync::Mutex<Duration>,
+    /// A share of an exclusive start given before the run (see [`Stack::pre_admit`]).
+    pub(super) pre_admitted: std::sync::Mutex<Option<StartTicket>>,
     /// The db's readiness as last read from its log.
     pub(super) db_ready: std::sync::Mutex<Option<DbReady>>,
     /// The image id of the db container, once it was inspected.
@@ -75,6 +77,7 @@ impl<'e> Stack<'e> {
             deadline: std::sync::Arc::new(std::sync::Mutex::new(Instant::now() + timeout)),
             phase: std::sync::Mutex::new("creating the run's networks and volumes"),
             queued: std::sync::Mutex::new(Duration::ZERO),
+            pre_admitted: std::sync::Mutex::new(None),
             db_ready: std::sync::Mutex::new(None),
             db_image: std::sync::Mutex::new(None),
             plan,
@@ -355,13 +358,23 @@ impl<'e> Stack<'e> {
         self.db_image.lock().ok().and_then(|i| i.clone())
     }
 
-    /// Waits for an admission slot; the time waited moves the deadline later.
-    async fn admit(&self) -> Result<tokio::sync::SemaphorePermit<'static>, RunError> {
+    /// Lets this run's first start go ahead on `ticket` (a share of an exclusive start that
+    /// the caller already waited for) instead of waiting for a slot of its own.
+    pub fn pre_admit(&self, ticket: StartTicket) {
+        if let Ok(mut t) = self.pre_admitted.lock() {
+            *t = Some(ticket);
+        }
+    }
+
+    /// Waits for an admission slot (or takes the share given by [`Stack::pre_admit`]); the
+    /// time waited moves the deadline later. Every start of a db goes through here: hold the
+    /// ticket until the db is ready.
+    pub async fn admit(&self) -> Result<StartTicket, RunError> {
+        if let Some(t) = self.pre_admitted.lock().ok().and_then(|mut t| t.take()) {
+            return Ok(t);
+        }
         let asked = Instant::now();
-        let permit = tokio::select! {
-            _ = self.cancel.cancelled() => return Err(RunError::Cancelled),
-            p = admission().acquire() => p.map_err(|_| RunError::Cancelled)?,
-        };
+        let permit = admit_one(&self.cancel).await?;
         let waited = asked.elapsed();
         if let Ok(mut d) = self.deadline.lock() {
             *d += waited;
