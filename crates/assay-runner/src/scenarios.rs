@@ -686,7 +686,7 @@ async fn with_stack<'e, T>(
     // Setup (networks, volumes, copies) is under the one deadline too: a cut setup is
     // dropped, and the run's guard removes what it created.
     let cut_at = started + deadline.waits_end() + CUT_GRACE;
-    let mut stack = match tokio::time::timeout_at(cut_at.into(), setup).await {
+    let mut stack = match tokio::time::timeout_at(cut_at.into(), Box::pin(setup)).await {
         Ok(s) => s?,
         Err(_) => {
             return Ok(Err(vec![Diagnostic::error(format!(
@@ -700,7 +700,8 @@ async fn with_stack<'e, T>(
     }
     watch.register(&stack.plan.run_id);
     let cell = stack.deadline_cell();
-    let result = match until_cut(&cell, steps(&mut stack)).await {
+    // Boxed: a run's steps are a large future.
+    let result = match until_cut(&cell, Box::pin(steps(&mut stack))).await {
         Some(Err(e)) if e.is_unreachable() => {
             // Teardown would only hang too; the stale lock file hands the run to the sweep.
             stack.abandon();
@@ -1093,7 +1094,7 @@ async fn grade_once(
     let runs = async { tokio::join!(sweep, Box::pin(main), Box::pin(cold)) };
     let (swept, main, cold) = tokio::select! {
         r = runs => r,
-        _ = watch.watch(engine) => unreachable!("the watch samples until the runs end"),
+        _ = Box::pin(watch.watch(engine)) => unreachable!("the watch samples until the runs end"),
     };
     if let Err(e) = swept {
         if e.is_unreachable() {
