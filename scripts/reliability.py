@@ -218,7 +218,7 @@ ROWS: list[Row] = [
         "output caps (64 KiB) and one sanitiser with an encoder per report format",
         [(CORE, "display::mask::tests::caps_output"),
          (CORE, "display::mask::tests::escapes_control_and_ansi_but_keeps_lines"),
-         (CORE, "display::tests::no_encoder_lets_a_raw_control_or_hidden_character_through"),
+         (CORE, "display::properties::no_encoder_lets_a_raw_control_or_hidden_character_through"),
          (CORE, "display::terminal::tests::escape_sequences_cannot_drive_the_terminal"),
          (STATIC, "hostile_values_give_bounded_escaped_evidence"),
          (REPORTS, "hostile_text_is_escaped_in_every_report_format")]),
@@ -309,8 +309,8 @@ ROWS: list[Row] = [
         "cleanup judges liveness: owner labels (boot id, pid, start time, work dir) on every "
         "resource",
         [(CLEANUP, "gc_judges_the_owner_process_not_the_lock_files_place"),
-         (SANDBOX, "labels::tests::this_process_is_live_and_an_exited_child_is_dead"),
-         (SANDBOX, "labels::tests::run_labels_carry_the_owner_and_read_back"),
+         (SANDBOX, "labels::owner_tests::this_process_is_live_and_an_exited_child_is_dead"),
+         (SANDBOX, "labels::owner_tests::run_labels_carry_the_owner_and_read_back"),
          (RUNNER, "reaper::tests::a_held_lock_is_live_and_a_released_one_is_not"),
          (HAPPY, "stale_work_dirs_of_a_killed_run_are_swept_and_fresh_ones_kept")]),
     # -- Issue 10: what got through ------------------------------------------------------------
@@ -369,14 +369,12 @@ ROWS: list[Row] = [
 
 
 # ---------------------------------------------------------------------------------------------
-def sh(*cmd: str, check: bool = False) -> str:
-    """The trimmed stdout of a command, or "" when it cannot run."""
+def sh(*cmd: str) -> str:
+    """The trimmed stdout of a command, or "" when it cannot run or fails."""
     try:
         p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return ""
-    if check and p.returncode != 0:
-        sys.exit(f"reliability: `{' '.join(cmd)}` failed: {p.stderr.strip()}")
     return p.stdout.strip() if p.returncode == 0 else ""
 
 
