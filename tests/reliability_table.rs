@@ -6,10 +6,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn script(args: &[&str]) -> Option<Output> {
+/// `python3 ARGS` in the repository root, or `None` after a skip notice.
+fn python(args: &[&str]) -> Option<Output> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     match Command::new("python3")
-        .arg(root.join("scripts/reliability.py"))
         .args(args)
         .current_dir(root)
         .output()
@@ -20,6 +20,18 @@ fn script(args: &[&str]) -> Option<Output> {
             None
         }
     }
+}
+
+fn script(args: &[&str]) -> Option<Output> {
+    python(&[&["scripts/reliability.py"], args].concat())
+}
+
+#[test]
+fn the_scripts_own_examples_hold() {
+    let Some(o) = python(&["-m", "doctest", "scripts/reliability.py"]) else {
+        return;
+    };
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
 }
 
 #[test]
