@@ -11,6 +11,7 @@ fn python(args: &[&str]) -> Option<Output> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     match Command::new("python3")
         .args(args)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .current_dir(root)
         .output()
     {
