@@ -100,6 +100,8 @@ pub fn run(
     let mut notes = Vec::new();
     let mut webapp_image = assay_sandbox::images::webapp_image(rubric).to_string();
     let mut built = None;
+    // One deadline over the build and the run (security checklist item 21).
+    let started = std::time::Instant::now();
     if build_webapp {
         let deadline = Duration::from_secs(timeout_secs);
         let build = ctx.rt.block_on(async {
@@ -142,9 +144,12 @@ pub fn run(
     }
     let probe_image = assay_sandbox::images::probe_image().to_string();
     let mut inputs = RunInputs::new(db, webapp, credentials, &webapp_image, &probe_image);
-    inputs.timeout = Duration::from_secs(timeout_secs);
+    inputs.timeout = Duration::from_secs(timeout_secs)
+        .saturating_sub(started.elapsed())
+        .max(Duration::from_secs(1));
     inputs.cold_start_pause = Duration::from_secs(rubric.runtime.cold_start_pause_secs);
     inputs.webapp_default_port = rubric.webapp.default_port;
+    inputs.budget = rubric.limits.clone();
     inputs.secrets.extend(password);
     let results = ctx.rt.block_on(async {
         if let Some(image) = project.services.get(db.as_str()).and_then(|s| s.image.as_ref()) {

@@ -30,7 +30,7 @@ mod policy;
 mod readiness;
 mod settings;
 
-pub use policy::security_policy;
+pub use policy::{budget_findings, security_policy};
 
 use assay_compose::{Loaded, Project, Service};
 use assay_core::{CheckId, CheckResult, Diagnostic, Rubric, SubmissionRoot};
@@ -179,7 +179,7 @@ pub fn compose_checks(loaded: &Loaded, ctx: &CheckContext) -> ComposeFacts {
             };
         }
     };
-    let mut checks = vec![valid, security(project, ctx.root)];
+    let mut checks = vec![valid, security(project, ctx.root, &ctx.rubric.limits)];
 
     let dbs = identify::find_db(project, ctx);
     let db_names: Vec<String> = dbs.candidates.iter().map(|c| c.name.clone()).collect();
@@ -299,8 +299,13 @@ fn validity(loaded: &Loaded) -> CheckResult {
     result.with_details(details)
 }
 
-fn security(project: &Project, root: &SubmissionRoot) -> CheckResult {
-    let diags = security_policy(project, root);
+fn security(
+    project: &Project,
+    root: &SubmissionRoot,
+    budget: &assay_core::RunBudget,
+) -> CheckResult {
+    let mut diags = budget_findings(project, budget);
+    diags.extend(security_policy(project, root));
     let violations: Vec<&Diagnostic> = diags.iter().filter(|d| d.is_error()).collect();
     let notes = diags
         .iter()

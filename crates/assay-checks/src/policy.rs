@@ -209,6 +209,49 @@ const ALWAYS_REJECTED: &[(&str, &str)] = &[
     ("external_links", "links to containers outside the project"),
 ];
 
+/// The static part of the budgets per submission ([`assay_core::budget`]): more services, or
+/// more containers in all scenario runs together, than the rubric's `limits:` allow. Located
+/// at the service that tips the count over (or the service asking for the most replicas).
+pub fn budget_findings(project: &Project, budget: &assay_core::RunBudget) -> Vec<Diagnostic> {
+    use assay_core::budget::{containers_in_all_runs, replicas_run, MAX_REPLICAS};
+    let mut out = Vec::new();
+    let services: Vec<&Service> = project.services.values().collect();
+    if services.len() > budget.services {
+        let at = &services[budget.services].location;
+        out.push(
+            Diagnostic::error(format!(
+                "the project declares {} services; the grading budget is {} (limits.services): service `{}` is one too many",
+                services.len(),
+                budget.services,
+                display::name(&services[budget.services].name)
+            ))
+            .at(at.clone())
+            .with_hint("run only what the webapp and its database need"),
+        );
+    }
+    let per_run: usize = services
+        .iter()
+        .map(|s| replicas_run(s.declared_replicas()))
+        .sum();
+    let all = containers_in_all_runs(per_run);
+    if all > budget.containers {
+        let widest = services
+            .iter()
+            .max_by_key(|s| replicas_run(s.declared_replicas()))
+            .map(|s| (s.name.clone(), s.location.clone()));
+        let mut d = Diagnostic::error(format!(
+            "the project runs {per_run} containers per scenario run (replicas included, at most {MAX_REPLICAS} per service), {all} in all the runs that grade it side by side; the grading budget is {} (limits.containers)",
+            budget.containers
+        ))
+        .with_hint("fewer services or replicas");
+        if let Some((_, at)) = widest {
+            d = d.at(at);
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// Evaluates the policy; every violation is an [`assay_core::Severity::Error`] diagnostic with its location.
 pub fn security_policy(project: &Project, root: &SubmissionRoot) -> Vec<Diagnostic> {
     let mut p = Policy {

@@ -283,6 +283,18 @@ pub struct ServiceNetwork {
     pub priority: Option<i64>,
 }
 
+impl Service {
+    /// The replicas the service asks for: `deploy.replicas`, else the legacy `scale`, else
+    /// `None` (one).
+    pub fn declared_replicas(&self) -> Option<i64> {
+        self.deploy
+            .as_ref()
+            .and_then(|d| d.replicas.as_ref())
+            .map(|r| r.value)
+            .or_else(|| self.scale.as_ref().map(|r| r.value))
+    }
+}
+
 impl ServiceNetwork {
     /// An attachment with no aliases or addresses, written at `location`.
     pub fn at(location: Location) -> Self {

@@ -13,6 +13,7 @@
 //! read one (capped, never following a link). Intake opens it; compose, essays, checks and
 //! the runner receive it. It lives here because this is the one crate every room depends on.
 
+pub mod budget;
 mod check;
 mod diagnostic;
 pub mod display;
@@ -21,6 +22,7 @@ mod rubric;
 pub mod rubric_file;
 mod submission_root;
 
+pub use budget::RunBudget;
 pub use check::{CheckId, CheckResult, SkipKind, Status};
 pub use diagnostic::{codes, Diagnostic, Severity};
 pub use location::Location;

@@ -20,6 +20,10 @@ pub struct Rubric {
     pub webapp: WebappIdentity,
     pub database: DatabaseRules,
     pub runtime: RuntimeRules,
+    /// Budgets over all scenario runs of one submission ([`crate::budget`]); the defaults
+    /// when a rubric has no `limits:` section.
+    #[serde(default)]
+    pub limits: crate::budget::RunBudget,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -142,6 +142,7 @@ fn validate(r: &Rubric) -> Result<(), String> {
     if r.runtime.timeout_secs == 0 || r.runtime.timeout_secs > 3600 {
         return Err("runtime.timeout_secs must be between 1 and 3600".into());
     }
+    r.limits.validate()?;
     Ok(())
 }
 

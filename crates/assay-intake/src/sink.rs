@@ -208,24 +208,8 @@ impl Tree {
     }
 }
 
-/// `1.5 MiB`-style sizes for messages.
-pub(crate) fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if value.fract() == 0.0 {
-        format!("{value:.0} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+/// `1.5 MiB`-style sizes for messages (one home: [`assay_core::display::human_bytes`]).
+pub(crate) use assay_core::display::human_bytes;
 
 #[cfg(test)]
 mod tests {
@@ -318,12 +302,5 @@ mod tests {
         assert!(tree.create_file(&["link".into()]).is_err());
         assert!(tree.create_file(&["dirlink".into(), "y".into()]).is_err());
         assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
-    }
-
-    #[test]
-    fn sizes_read_well() {
-        assert_eq!(human_bytes(10), "10 B");
-        assert_eq!(human_bytes(64 << 20), "64 MiB");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
     }
 }

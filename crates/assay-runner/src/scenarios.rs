@@ -5,10 +5,12 @@ use crate::nominal::{self, NominalStore};
 use crate::plan::{self, Limits, PlanInputs};
 use crate::probe::PgTarget;
 use crate::reaper;
+use crate::run::abuse::Watch;
 use crate::run::{
     cause_kind, mentions_own_cause, random_hex, CauseKind, DbReady, Failure, Hooks, Readiness,
     RunError, Stack, Step,
 };
+use crate::run::{until_cut, Deadline, CUT_GRACE};
 use assay_compose::Project;
 use assay_core::display::{self, Masker};
 use assay_core::{CheckId, CheckResult, Diagnostic, SkipKind, Status};
@@ -71,6 +73,8 @@ pub struct RunInputs {
     /// `rubric.runtime.cold_start_pause_secs`.
     pub cold_start_pause: Duration,
     pub limits: Limits,
+    /// Budgets over all scenario runs of the submission (the rubric's `limits:`).
+    pub budget: assay_core::RunBudget,
     /// Where run locks live (`reaper::default_state_dir()`).
     pub state_dir: PathBuf,
     pub scenarios: Scenarios,
@@ -99,6 +103,7 @@ impl RunInputs {
             timeout: Duration::from_secs(180),
             cold_start_pause: Duration::from_secs(10),
             limits: Limits::default(),
+            budget: assay_core::RunBudget::default(),
             state_dir: reaper::default_state_dir(),
             scenarios: Scenarios::default(),
             secrets: Vec::new(),
@@ -116,6 +121,7 @@ impl RunInputs {
             probe_image: self.probe_image.clone(),
             webapp_default_port: self.webapp_default_port,
             limits: self.limits.clone(),
+            budget: self.budget.clone(),
         }
     }
 
@@ -644,6 +650,7 @@ async fn with_stack<'e, T>(
     project: &Project,
     inputs: &RunInputs,
     cancel: CancellationToken,
+    watch: &Watch,
     steps: impl for<'s> AsyncFnOnce(&'s mut Stack<'e>) -> Result<T, RunError>,
 ) -> Result<Result<T, Vec<Diagnostic>>, RunError> {
     let run_id = format!("{}{}", inputs.run_prefix, &random_hex(1)[..10]);
@@ -652,28 +659,104 @@ async fn with_stack<'e, T>(
         Err(d) => return Ok(Err(d)),
     };
     let masker = inputs.masker(project);
-    let mut stack = Stack::setup(
+    let deadline = Deadline {
+        timeout: inputs.timeout,
+    };
+    let started = Instant::now();
+    let setup = Stack::setup(
         engine,
         plan,
         &inputs.state_dir,
-        inputs.timeout,
+        deadline.waits_end(),
         cancel,
         masker,
         inputs.pg_target(),
-    )
-    .await?;
-    let result = match steps(&mut stack).await {
-        Err(e) if e.is_unreachable() => {
+    );
+    // Setup (networks, volumes, copies) is under the one deadline too: a cut setup is
+    // dropped, and the run's guard removes what it created.
+    let cut_at = started + deadline.waits_end() + CUT_GRACE;
+    let mut stack = match tokio::time::timeout_at(cut_at.into(), setup).await {
+        Ok(s) => s?,
+        Err(_) => {
+            return Ok(Err(vec![Diagnostic::error(format!(
+                "{CUT} ({} s, teardown included) while creating its networks and volumes; it was stopped",
+                inputs.timeout.as_secs()
+            ))]))
+        }
+    };
+    watch.register(&stack.plan.run_id);
+    let cell = stack.deadline_cell();
+    let result = match until_cut(&cell, steps(&mut stack)).await {
+        Some(Err(e)) if e.is_unreachable() => {
             // Teardown would only hang too; the stale lock file hands the run to the sweep.
             stack.abandon();
             return Err(e);
         }
-        other => other,
+        Some(other) => other.map(Ok),
+        None => Ok(Err(format!(
+            "{CUT} ({} s, teardown included) while {}; it was stopped and torn down",
+            inputs.timeout.as_secs(),
+            stack.phase()
+        ))),
     };
-    let torn = stack.teardown().await;
+    watch.finish_run(engine, &stack.plan.run_id).await;
+    let end = started + inputs.timeout;
+    let torn = stack.teardown_by(end).await;
     let value = result?;
     torn?;
-    Ok(Ok(value))
+    Ok(value.map_err(|cut| vec![Diagnostic::error(cut)]))
+}
+
+/// `up` (a failed `runtime.up`) and every other runtime check blocked for `why`.
+fn up_failed(up: CheckResult, why: &str) -> Vec<CheckResult> {
+    use CheckId::*;
+    let mut results = vec![up];
+    for id in [
+        RuntimeHealth,
+        RuntimeRoundtrip,
+        RuntimeColdStart,
+        RuntimePersistence,
+        RuntimeScale,
+    ] {
+        results.push(blocked(id, why));
+    }
+    results
+}
+
+/// How the finding of a run cut at its deadline starts.
+const CUT: &str = "the run reached its deadline";
+
+/// Turns what the watch saw into `runtime.up`'s finding: a service that abused the host fails
+/// it (the service, what it did and the figure; the first abuse heads the evidence), and
+/// smaller signs become notes for the reviewer.
+fn judge_abuse(up: &mut CheckResult, watch: &Watch) {
+    let (abuses, notes) = watch.verdict();
+    if let Some(first) = abuses.first() {
+        let more = match abuses.len() {
+            1 => String::new(),
+            n => format!(
+                " (and {} more abuse{})",
+                n - 1,
+                if n == 2 { "" } else { "s" }
+            ),
+        };
+        let evidence = format!("the stack abused the grading host: {}{more}", first.what);
+        if up.status == Status::Pass {
+            up.status = Status::Fail;
+            up.evidence = evidence;
+        } else {
+            up.details.insert(0, Diagnostic::error(evidence));
+        }
+        up.details
+            .extend(abuses.iter().map(|a| Diagnostic::error(a.what.clone())));
+    }
+    up.details.extend(notes.into_iter().map(as_note));
+}
+
+/// A sign the watch saw, as a note every report format shows (the report lifts warnings of
+/// the runtime checks into its notes).
+fn as_note(d: Diagnostic) -> Diagnostic {
+    Diagnostic::warning(d.message)
 }
 
 /// Every grading of this process holds this shared; a re-run of a failure that may be timing
@@ -949,13 +1032,21 @@ async fn grade_once(
     use CheckId::*;
     // The sweep only touches dead runs, so it runs alongside this one.
     let sweep = reaper::sweep(engine, &inputs.state_dir, reaper::SweepMode::Dead);
-    let cold_cancel = cancel.child_token();
+    // Both runs obey the watch: a crossed budget stops them (module `run::abuse`).
+    let watch = Watch::new(
+        inputs.budget.clone(),
+        vec![inputs.db_service.clone(), inputs.webapp_service.clone()],
+        cancel.child_token(),
+    );
+    let stop = watch.stop_token();
+    let cold_cancel = stop.child_token();
     let main = async {
         let r = with_stack(
             engine,
             project,
             inputs,
-            cancel.clone(),
+            stop.clone(),
+            &watch,
             async |s: &mut Stack<'_>| main_steps(s, inputs, project).await,
         )
         .await;
@@ -974,12 +1065,18 @@ async fn grade_once(
             project,
             inputs,
             cold_cancel.clone(),
+            &watch,
             async |s: &mut Stack<'_>| cold_steps(s, pause).await.map(|(r, d)| (r, Some(d))),
         )
         .await
     };
-    // Boxed: a run's future is large, and both live side by side.
-    let (swept, main, cold) = tokio::join!(sweep, Box::pin(main), Box::pin(cold));
+    // Boxed: a run's future is large, and both live side by side; the watch samples them
+    // until both are torn down.
+    let runs = async { tokio::join!(sweep, Box::pin(main), Box::pin(cold)) };
+    let (swept, main, cold) = tokio::select! {
+        r = runs => r,
+        _ = watch.watch(engine) => unreachable!("the watch samples until the runs end"),
+    };
     if let Err(e) = swept {
         if e.is_unreachable() {
             return Err(e.into());
@@ -988,6 +1085,19 @@ async fn grade_once(
     if cancel.is_cancelled() {
         return Err(RunError::Cancelled);
     }
+    if let Some(crossed) = watch.crossed() {
+        let (abuses, notes) = watch.verdict();
+        let mut details: Vec<Diagnostic> = abuses
+            .iter()
+            .map(|a| Diagnostic::error(a.what.clone()))
+            .collect();
+        details.extend(notes.into_iter().map(as_note));
+        let results = up_failed(
+            failed(RuntimeUp, crossed, details),
+            "the runs were stopped: a grading budget was crossed",
+        );
+        return Ok((results, Timings::default()));
+    }
     let outcome = match main? {
         Ok(o) => o,
         Err(diags) => {
@@ -995,20 +1105,15 @@ async fn grade_once(
                 .first()
                 .map(|d| display::terminal_line(&d.to_string()))
                 .unwrap_or_default();
-            let mut results =
-                vec![
-                    CheckResult::fail(RuntimeUp, format!("the project cannot be run: {first}"))
-                        .with_details(diags),
-                ];
-            for id in [
-                RuntimeHealth,
-                RuntimeRoundtrip,
-                RuntimeColdStart,
-                RuntimePersistence,
-                RuntimeScale,
-            ] {
-                results.push(blocked(id, "runtime.up failed"));
-            }
+            let evidence = if first.starts_with(CUT) {
+                first
+            } else {
+                format!("the project cannot be run: {first}")
+            };
+            let results = up_failed(
+                CheckResult::fail(RuntimeUp, evidence).with_details(diags),
+                "runtime.up failed",
+            );
             return Ok((results, Timings::default()));
         }
     };
@@ -1017,7 +1122,14 @@ async fn grade_once(
     } else {
         match cold {
             Ok(Ok(r)) => r,
-            Ok(Err(_)) => (blocked(RuntimeColdStart, "the project cannot be run"), None),
+            // The plan was accepted for the main run, so this is the run cut at its deadline.
+            Ok(Err(d)) => {
+                let why = d.first().map(|d| d.message.clone()).unwrap_or_default();
+                (
+                    CheckResult::fail(RuntimeColdStart, why).with_details(d),
+                    None,
+                )
+            }
             Err(RunError::Cancelled) => (blocked(RuntimeColdStart, "runtime.up failed"), None),
             Err(e) => return Err(e),
         }
@@ -1025,6 +1137,7 @@ async fn grade_once(
     let mut results = outcome.results;
     if let Some(up) = results.iter_mut().find(|r| r.id == RuntimeUp) {
         up.details.extend(outcome.plan_notes);
+        judge_abuse(up, &watch);
     }
     results.push(cold);
     results.sort_by_key(|r| r.id);

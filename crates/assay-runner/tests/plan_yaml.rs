@@ -22,6 +22,7 @@ fn planned() -> assay_runner::RunPlan {
         probe_image: "assay/probe:0.1.0".into(),
         webapp_default_port: 8080,
         limits: Limits::default(),
+        budget: assay_core::RunBudget::default(),
         binds: assay_runner::run::bind_kinds(&project),
     };
     plan(&project, &inputs).expect("plans")

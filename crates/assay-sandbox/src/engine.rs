@@ -6,14 +6,15 @@
 
 use assay_core::display;
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings,
-    ImageInspect, Network, NetworkConnectRequest, NetworkCreateRequest, Volume,
+    ContainerCreateBody, ContainerInspectResponse, ContainerStatsResponse, ContainerSummary,
+    EndpointSettings, ImageInspect, Network, NetworkConnectRequest, NetworkCreateRequest, Volume,
     VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     BuildImageOptions, CreateContainerOptionsBuilder, CreateImageOptions, ListContainersOptions,
     ListNetworksOptions, ListVolumesOptions, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder, TagImageOptionsBuilder, UploadToContainerOptionsBuilder,
+    StatsOptions, StopContainerOptionsBuilder, TagImageOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use bytes::Bytes;
@@ -62,6 +63,8 @@ impl Default for Timeouts {
 pub enum CallError {
     Docker(bollard::errors::Error),
     TimedOut(Duration),
+    /// A call made directly on the socket (see [`Engine::volume_sizes`]) failed.
+    Raw(String),
 }
 
 impl fmt::Display for CallError {
@@ -69,6 +72,7 @@ impl fmt::Display for CallError {
         match self {
             CallError::Docker(e) => write!(f, "{e}"),
             CallError::TimedOut(d) => write!(f, "no answer from Docker within {} s", d.as_secs()),
+            CallError::Raw(why) => f.write_str(why),
         }
     }
 }
@@ -77,7 +81,7 @@ impl std::error::Error for CallError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             CallError::Docker(e) => Some(e),
-            CallError::TimedOut(_) => None,
+            CallError::TimedOut(_) | CallError::Raw(_) => None,
         }
     }
 }
@@ -186,6 +190,8 @@ pub enum EngineError {
     PauseContainer { name: String, source: CallError },
     #[error("could not unpause container {name}: {source}")]
     UnpauseContainer { name: String, source: CallError },
+    #[error("could not read {what}: {source}")]
+    Usage { what: String, source: CallError },
     #[error("could not list {what} labelled {label}: {source}")]
     List {
         what: &'static str,
@@ -236,6 +242,7 @@ impl EngineError {
             | PauseContainer { source, .. }
             | UnpauseContainer { source, .. }
             | List { source, .. }
+            | Usage { source, .. }
             | ConnectNetwork { source, .. }
             | DisconnectNetwork { source, .. }
             | InspectNetwork { source, .. } => Some(source),
@@ -363,6 +370,45 @@ fn exec_options(cmd: &[&str], stdin: bool) -> bollard::exec::CreateExecOptions<S
 /// The line of a build's output worth showing, made safe for a terminal: the steps and the
 /// result; the per-step chatter stays out. A step quotes the Dockerfile, which may be a
 /// candidate's, so escape sequences in it are made visible.
+/// Largest `/system/df` answer read (a host with thousands of images and volumes stays well
+/// under it).
+const DF_CAP: usize = 32 * 1024 * 1024;
+
+/// The volume sizes of a raw HTTP/1.0 `/system/df` answer: `Volumes[]` (API ≤ 1.51) or
+/// `VolumeUsage.Items[]` (newer), each `{Name, UsageData: {Size}}`; a size of -1 (not
+/// measured) is left out.
+fn parse_df(raw: &[u8]) -> Result<HashMap<String, u64>, String> {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no HTTP header end in the answer")?;
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let status = head.split_whitespace().nth(1).unwrap_or("");
+    if status != "200" {
+        return Err(format!(
+            "HTTP {status}: {}",
+            display::terminal_line(&String::from_utf8_lossy(&raw[split + 4..]))
+        ));
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&raw[split + 4..]).map_err(|e| format!("not JSON: {e}"))?;
+    let list = v
+        .get("Volumes")
+        .filter(|l| !l.is_null())
+        .or_else(|| v.get("VolumeUsage").and_then(|u| u.get("Items")))
+        .and_then(|l| l.as_array())
+        .cloned()
+        .unwrap_or_default();
+    Ok(list
+        .iter()
+        .filter_map(|vol| {
+            let name = vol.get("Name")?.as_str()?.to_string();
+            let size = vol.get("UsageData")?.get("Size")?.as_i64()?;
+            Some((name, u64::try_from(size).ok()?))
+        })
+        .collect())
+}
+
 fn build_progress_line(raw: &str) -> Option<String> {
     let line = raw.trim_end();
     (line.starts_with("Step ") || line.starts_with("Successfully"))
@@ -1042,8 +1088,26 @@ impl Engine {
 
     /// Containers (running or not) carrying `label` (`key` or `key=value`).
     pub async fn list_containers(&self, label: &str) -> Result<Vec<ContainerSummary>, EngineError> {
+        self.list_containers_with(label, false).await
+    }
+
+    /// Containers (running or not) carrying `label`, each with the size of its writable layer
+    /// (`SizeRw`: the daemon measures it for these containers only).
+    pub async fn list_containers_sized(
+        &self,
+        label: &str,
+    ) -> Result<Vec<ContainerSummary>, EngineError> {
+        self.list_containers_with(label, true).await
+    }
+
+    async fn list_containers_with(
+        &self,
+        label: &str,
+        size: bool,
+    ) -> Result<Vec<ContainerSummary>, EngineError> {
         let opts = ListContainersOptions {
             all: true,
+            size,
             filters: Some(label_filter(label)),
             ..Default::default()
         };
@@ -1056,6 +1120,79 @@ impl Engine {
                 label: label.to_string(),
                 source,
             })
+    }
+
+    /// One sample of a running container's resource use (memory, pids, CPU throttling);
+    /// `one-shot`, so the daemon does not wait a second for a second sample. `None` when the
+    /// container is gone.
+    pub async fn stats_once(
+        &self,
+        name: &str,
+    ) -> Result<Option<ContainerStatsResponse>, EngineError> {
+        let opts = StatsOptions {
+            stream: false,
+            one_shot: true,
+        };
+        let what = || format!("read the resource use of container {name}");
+        let fut = || {
+            let mut s = self.docker.stats(name, Some(opts.clone()));
+            async move { s.next().await.transpose() }
+        };
+        match self
+            .call(self.timeouts.quick, Repeat::Safe, what, fut)
+            .await
+        {
+            Ok(s) => Ok(s),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(source) => Err(EngineError::Usage {
+                what: format!("the resource use of container {name}"),
+                source,
+            }),
+        }
+    }
+
+    /// Bytes held by each volume, as the daemon measures them (`/system/df`), or `None` when
+    /// the daemon is not on a local socket. bollard's model of this call follows the newest
+    /// API, whose volume list has another shape than the 1.41 one this host speaks, so the
+    /// call is made directly on the socket and both shapes are read. API 1.41 cannot filter:
+    /// the daemon walks every volume of the host, so callers sample it every few seconds.
+    pub async fn volume_sizes(&self) -> Result<Option<HashMap<String, u64>>, EngineError> {
+        let Some(path) = self.endpoint.strip_prefix("unix://") else {
+            return Ok(None);
+        };
+        let version = self.api_version();
+        let request = format!(
+            "GET /v{version}/system/df HTTP/1.0\r\nHost: docker\r\nUser-Agent: assay\r\n\r\n"
+        );
+        let usage_err = |e: String| EngineError::Usage {
+            what: "the daemon's disk usage".into(),
+            source: CallError::Raw(e),
+        };
+        let fetch = async {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut stream = tokio::net::UnixStream::connect(path)
+                .await
+                .map_err(|e| e.to_string())?;
+            stream
+                .write_all(request.as_bytes())
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut body = Vec::new();
+            (&mut stream)
+                .take(DF_CAP as u64 + 1)
+                .read_to_end(&mut body)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(body)
+        };
+        let raw = tokio::time::timeout(self.timeouts.quick, fetch)
+            .await
+            .map_err(|_| usage_err(format!("no answer within {:?}", self.timeouts.quick)))?
+            .map_err(usage_err)?;
+        if raw.len() > DF_CAP {
+            return Err(usage_err(format!("the answer is over {DF_CAP} bytes")));
+        }
+        parse_df(&raw).map(Some).map_err(usage_err)
     }
 
     /// Networks carrying `label`.
@@ -1264,6 +1401,20 @@ mod tests {
             err.to_string(),
             format!("Docker is not reachable at {endpoint}")
         );
+    }
+
+    #[test]
+    fn disk_usage_answers_of_old_and_new_apis_are_read() {
+        let old = b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"LayersSize\":0,\"Volumes\":[{\"Name\":\"assay-r1-data\",\"UsageData\":{\"Size\":4096,\"RefCount\":1}},{\"Name\":\"x\",\"UsageData\":{\"Size\":-1,\"RefCount\":0}}]}";
+        let sizes = parse_df(old).unwrap();
+        assert_eq!(sizes.get("assay-r1-data"), Some(&4096));
+        assert!(!sizes.contains_key("x"), "unmeasured volumes are left out");
+        let new = b"HTTP/1.1 200 OK\r\n\r\n{\"VolumeUsage\":{\"Items\":[{\"Name\":\"v\",\"UsageData\":{\"Size\":7}}]}}";
+        assert_eq!(parse_df(new).unwrap().get("v"), Some(&7));
+        let refused =
+            b"HTTP/1.0 400 Bad Request\r\n\r\n{\"message\":\"client version 1.41 is too old\"}";
+        assert!(parse_df(refused).unwrap_err().contains("HTTP 400"));
+        assert!(parse_df(b"garbage").is_err());
     }
 
     #[test]

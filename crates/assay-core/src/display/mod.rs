@@ -49,6 +49,37 @@ pub use terminal::{name, terminal, terminal_line, value, NAME_CHARS, VALUE_CHARS
 pub use xml::{is_xml_char, xml_attr, xml_text};
 pub use yaml::{yaml_escapes, yaml_quoted};
 
+/// `1.5 MiB`-style sizes for messages.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod sizes {
+    #[test]
+    fn sizes_read_well() {
+        use super::human_bytes;
+        assert_eq!(human_bytes(10), "10 B");
+        assert_eq!(human_bytes(64 << 20), "64 MiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 << 29), "1.5 GiB");
+    }
+}
+
 #[cfg(test)]
 mod properties {
     use super::*;

@@ -74,6 +74,7 @@ pub fn rubric() -> Rubric {
         },
         database: DatabaseRules { images: vec!["postgres".into()], allowed_tags: vec!["16".into()] },
         runtime: RuntimeRules { timeout_secs: 120, required: false, cold_start_pause_secs: 10 },
+        limits: Default::default(),
     }
 }
 

@@ -260,14 +260,8 @@ fn condition_of(d: &Dependency) -> Condition {
     Condition::parse(&d.condition).unwrap_or(Condition::Started)
 }
 
-/// Replicas asked by `deploy.replicas` or `scale`, between 1 and 3 (assay runs no more).
+/// Replicas asked by `deploy.replicas` or `scale`, between 1 and 3 (assay runs no more; the
+/// rule's home is [`assay_core::budget::replicas_run`]).
 fn replicas_of(s: &Service) -> usize {
-    let asked = s
-        .deploy
-        .as_ref()
-        .and_then(|d| d.replicas.as_ref())
-        .map(|r| r.value)
-        .or_else(|| s.scale.as_ref().map(|r| r.value))
-        .unwrap_or(1);
-    asked.clamp(1, 3) as usize
+    assay_core::budget::replicas_run(s.declared_replicas())
 }

@@ -69,6 +69,10 @@ pub struct PlanInputs {
     /// Port the webapp listens on when its service sets no `PORT`.
     pub webapp_default_port: u16,
     pub limits: Limits,
+    /// Budgets over all scenario runs of the submission (the rubric's `limits:`): the
+    /// candidate's side services share what the db and the webapp leave
+    /// ([`assay_core::budget`]).
+    pub budget: assay_core::RunBudget,
     /// What each bind source of the project is (absent = [`BindKind::Missing`]).
     pub binds: BTreeMap<PathBuf, BindKind>,
 }
@@ -516,10 +520,11 @@ pub fn plan(project: &Project, inputs: &PlanInputs) -> Result<RunPlan, Vec<Diagn
     ctx.net_names = net_names;
     ctx.vol_names = vol_names;
 
-    let services: Vec<ServicePlan> = start_order(project)
+    let mut services: Vec<ServicePlan> = start_order(project)
         .iter()
         .map(|name| container::service_plan(&ctx, name, &mut volumes, &mut diags))
         .collect();
+    split_budget(&mut services, inputs, &mut diags);
 
     let webapp_port = project
         .services
@@ -548,6 +553,67 @@ pub fn plan(project: &Project, inputs: &PlanInputs) -> Result<RunPlan, Vec<Diagn
         db_service: inputs.db_service.clone(),
         notes: diags,
     })
+}
+
+/// Gives the candidate's side services their share of the submission's budget: the db and
+/// the webapp keep the per-container limits, every other container gets an even share of what
+/// is left over all scenario runs ([`assay_core::budget`]), with a note saying so. A budget
+/// that cannot hold the project is an error located at the first side service.
+fn split_budget(services: &mut [ServicePlan], inputs: &PlanInputs, diags: &mut Vec<Diagnostic>) {
+    use assay_core::budget::{Census, Share, RUNS};
+    let essential =
+        |s: &ServicePlan| s.name == inputs.db_service || s.name == inputs.webapp_service;
+    let count = |side: bool| -> usize {
+        services
+            .iter()
+            .filter(|s| essential(s) != side)
+            .map(|s| s.containers.len())
+            .sum()
+    };
+    // Every run, plus the scale scenario's extra webapp replica.
+    let census = Census {
+        essential: RUNS * count(false) + 1,
+        side: RUNS * count(true),
+    };
+    let l = &inputs.limits;
+    let cap = Share {
+        memory_bytes: l.memory_bytes.max(0) as u64,
+        pids: l.pids.max(0) as u64,
+        nano_cpus: l.nano_cpus.max(0) as u64,
+    };
+    let first_side = services.iter().find(|s| !essential(s));
+    let share = match inputs.budget.side_share(census, cap) {
+        Ok(Some(share)) => share,
+        Ok(None) => return,
+        Err(over) => {
+            let mut d = Diagnostic::error(format!(
+                "the grading budget (rubric `limits:`) cannot hold this project: {over}"
+            ));
+            if let Some(s) = first_side {
+                d = d.at(s.location.clone());
+            }
+            diags.push(d);
+            return;
+        }
+    };
+    let mut names = Vec::new();
+    for s in services.iter_mut().filter(|s| !essential(s)) {
+        names.push(format!("`{}`", assay_core::display::name(&s.name)));
+        for c in &mut s.containers {
+            c.limits.memory_bytes = share.memory_bytes as i64;
+            c.limits.pids = share.pids as i64;
+            c.limits.nano_cpus = share.nano_cpus as i64;
+        }
+    }
+    diags.push(Diagnostic::info(format!(
+        "side service{} {} ran with {} of memory, {} pids and {:.2} CPU per container: {} side-service containers in all scenario runs share the submission's budget (rubric `limits:`) once the db and the webapp have theirs",
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        assay_core::display::human_bytes(share.memory_bytes),
+        share.pids,
+        share.nano_cpus as f64 / 1e9,
+        census.side
+    )));
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ fn inputs() -> PlanInputs {
         probe_image: "assay/probe:0.1.0".into(),
         webapp_default_port: 8080,
         limits: Limits::default(),
+        budget: assay_core::RunBudget::default(),
         binds: BTreeMap::new(),
     }
 }
@@ -657,4 +658,55 @@ fn cpu_quota_leaves_half_a_cpu_and_stays_between_one_and_four() {
     assert_eq!(default_nano_cpus(4), 7 * ONE / 2);
     assert_eq!(default_nano_cpus(64), 4 * ONE);
     assert_eq!(default_nano_cpus(0), ONE);
+}
+
+#[test]
+fn side_services_share_the_budget_and_the_db_and_webapp_keep_their_limits() {
+    let mut proj = good_project(&root());
+    for name in ["cache", "worker"] {
+        let mut s = service(name);
+        s.image = Some(l("assay/probe:0.1.0".to_string()));
+        proj.services.insert(name.into(), s);
+    }
+    let p = plan(&proj, &inputs()).unwrap();
+    let defaults = Limits::default();
+    assert_eq!(
+        container(&p, "db").limits.memory_bytes,
+        defaults.memory_bytes
+    );
+    assert_eq!(container(&p, "webapp").limits.pids, defaults.pids);
+    let side = &container(&p, "worker").limits;
+    // Four side containers (two services, two runs) share one CPU.
+    assert_eq!(side.nano_cpus, 250_000_000);
+    assert!(side.memory_bytes <= defaults.memory_bytes);
+    let note = p
+        .notes
+        .iter()
+        .find(|d| d.message.contains("side services"))
+        .expect("the split is stated");
+    assert!(
+        note.message.contains("`cache`, `worker`"),
+        "{}",
+        note.message
+    );
+}
+
+#[test]
+fn a_budget_that_cannot_hold_the_side_services_is_a_located_error() {
+    let mut proj = good_project(&root());
+    for i in 0..30 {
+        let mut s = service(&format!("side{i:02}"));
+        s.image = Some(l("assay/probe:0.1.0".to_string()));
+        proj.services.insert(format!("side{i:02}"), s);
+    }
+    let mut tight = inputs();
+    tight.budget.containers = 1000;
+    tight.budget.memory_bytes = 3 << 30;
+    let err = plan(&proj, &tight).unwrap_err();
+    let d = err
+        .iter()
+        .find(|d| d.message.contains("grading budget"))
+        .expect("a budget error");
+    assert!(d.message.contains("memory"), "{}", d.message);
+    assert!(d.location.is_some(), "located at the first side service");
 }

@@ -11,6 +11,7 @@
 //! strategies every wait polls under the one deadline), [`teardown`], [`guard`] (the
 //! teardown of a dropped run) and [`files`] (what is copied into containers).
 
+pub mod abuse;
 mod cause;
 mod db_ready;
 mod files;
@@ -86,6 +87,55 @@ pub type Step<T = ()> = Result<Result<T, Failure>, RunError>;
 pub const SESSION_POLL_INTERVAL: Duration = Duration::from_millis(60);
 /// The same when each probe is its own exec.
 pub const EXEC_POLL_INTERVAL: Duration = Duration::from_millis(150);
+
+/// How one run's deadline is spent: everything — creating, starting, waiting, the scenarios
+/// and the teardown — ends within `--timeout` (security checklist item 21). Waits give up at
+/// [`Deadline::waits_end`] with their own finding; [`CUT_GRACE`] later whatever still runs is
+/// cut ([`until_cut`]); the rest is the teardown's reserve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    pub timeout: Duration,
+}
+
+/// Time a wait that reached the deadline has to write its own finding before the run is cut.
+pub const CUT_GRACE: Duration = Duration::from_secs(3);
+
+impl Deadline {
+    /// Time kept for the teardown: a quarter of the timeout, at most 15 s (services stop with
+    /// a grace of at most 10 s, all at once).
+    pub fn teardown_reserve(&self) -> Duration {
+        (self.timeout / 4).min(Duration::from_secs(15))
+    }
+
+    /// Time from the run's start until its waits give up.
+    pub fn waits_end(&self) -> Duration {
+        self.timeout
+            .saturating_sub(self.teardown_reserve() + CUT_GRACE)
+            .max(Duration::from_secs(1))
+    }
+}
+
+/// Runs `fut` until it ends or the (movable) deadline in `cell` plus [`CUT_GRACE`] passes;
+/// `None` when it was cut (the future is dropped).
+pub async fn until_cut<F: std::future::Future>(
+    cell: &std::sync::Mutex<std::time::Instant>,
+    fut: F,
+) -> Option<F::Output> {
+    let cut = || cell.lock().map(|d| *d).unwrap_or_else(|p| *p.into_inner()) + CUT_GRACE;
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        let at = cut();
+        tokio::select! {
+            out = &mut fut => return Some(out),
+            _ = tokio::time::sleep_until(at.into()) => {
+                // The deadline may have moved (time queued for admission does not count).
+                if std::time::Instant::now() >= cut() {
+                    return None;
+                }
+            }
+        }
+    }
+}
 
 /// Longest a dropped run waits for its emergency teardown.
 pub const GUARD_WAIT: Duration = Duration::from_secs(30);

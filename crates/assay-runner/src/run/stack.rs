@@ -32,8 +32,11 @@ pub struct Stack<'e> {
     pub(super) guard: TeardownGuard,
     pub(super) engine: &'e Engine,
     pub plan: RunPlan,
-    /// The run's one deadline; moved later by time spent waiting for admission.
-    pub(super) deadline: std::sync::Mutex<Instant>,
+    /// When the run's waits give up ([`Deadline::waits_end`]); moved later by time spent
+    /// waiting for admission. Shared with whoever cuts the run at its deadline.
+    pub(super) deadline: std::sync::Arc<std::sync::Mutex<Instant>>,
+    /// What the run is doing, for the message of a run cut at its deadline.
+    pub(super) phase: std::sync::Mutex<&'static str>,
     /// Time this run waited for an admission slot (see [`super::db_ready`]).
     pub(super) queued: std::sync::Mutex<Duration>,
     /// The db's readiness as last read from its log.
@@ -69,7 +72,8 @@ impl<'e> Stack<'e> {
         let stack = Stack {
             guard: TeardownGuard::new(&plan.run_id, lock),
             engine,
-            deadline: std::sync::Mutex::new(Instant::now() + timeout),
+            deadline: std::sync::Arc::new(std::sync::Mutex::new(Instant::now() + timeout)),
+            phase: std::sync::Mutex::new("creating the run's networks and volumes"),
             queued: std::sync::Mutex::new(Duration::ZERO),
             db_ready: std::sync::Mutex::new(None),
             db_image: std::sync::Mutex::new(None),
@@ -262,6 +266,23 @@ impl<'e> Stack<'e> {
         } else {
             EXEC_POLL_INTERVAL
         }
+    }
+
+    /// The shared deadline, for [`super::until_cut`].
+    pub fn deadline_cell(&self) -> std::sync::Arc<std::sync::Mutex<Instant>> {
+        self.deadline.clone()
+    }
+
+    /// Says what the run is doing now (shown when the run is cut at its deadline).
+    pub fn set_phase(&self, phase: &'static str) {
+        if let Ok(mut p) = self.phase.lock() {
+            *p = phase;
+        }
+    }
+
+    /// What the run was doing last.
+    pub fn phase(&self) -> &'static str {
+        self.phase.lock().map(|p| *p).unwrap_or("running")
     }
 
     /// The run's deadline.
@@ -582,12 +603,19 @@ impl<'e> Stack<'e> {
     /// waits for an admission slot first, held until the db is ready (module
     /// [`super::db_ready`]).
     pub async fn up(&self, hooks: &Hooks) -> Step {
+        self.set_phase("waiting for a start slot");
         let mut permit = Some(self.admit().await?);
         let mut work = Box::pin(async {
-            match self.start_services(hooks).await? {
-                Ok(()) => self.wait_up().await,
+            self.set_phase("creating and starting the services");
+            let r = match self.start_services(hooks).await? {
+                Ok(()) => {
+                    self.set_phase("waiting for the services to become ready");
+                    self.wait_up().await
+                }
                 Err(f) => Ok(Err(f)),
-            }
+            };
+            self.set_phase("running the scenarios");
+            r
         });
         let mut settled = Box::pin(self.db_settled());
         loop {

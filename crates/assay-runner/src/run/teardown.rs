@@ -8,7 +8,14 @@ use std::time::Duration;
 impl Stack<'_> {
     /// Stops and removes every container at once (the services with their grace ≤ 10 s, the
     /// probe and anything else of the run at once), then removes the rest of the run by label.
-    pub async fn teardown(mut self) -> Result<GcReport, RunError> {
+    pub async fn teardown(self) -> Result<GcReport, RunError> {
+        let end = std::time::Instant::now() + Duration::from_secs(3600);
+        self.teardown_by(end).await
+    }
+
+    /// [`Stack::teardown`] within the run's deadline: no service gets a stop grace that ends
+    /// after `end` (past it, containers are killed at once).
+    pub async fn teardown_by(mut self, end: std::time::Instant) -> Result<GcReport, RunError> {
         if let Some(h) = self.unpause.lock().ok().and_then(|mut s| s.take()) {
             h.abort();
         }
@@ -33,6 +40,8 @@ impl Stack<'_> {
                     .and_then(|l| l.get(crate::plan::COMPOSE_SERVICE))
                     .and_then(|svc| graces.get(svc))
                     .copied();
+                let grace =
+                    grace.map(|g| g.min(end.saturating_duration_since(std::time::Instant::now())));
                 Some(async move {
                     if let Some(grace) = grace {
                         let _ = engine.stop_container(&name, grace).await;

@@ -108,6 +108,7 @@ pub async fn stack<'e>(
         probe_image: i.probe_image.clone(),
         webapp_default_port: 8080,
         limits: assay_runner::Limits::default(),
+        budget: assay_core::RunBudget::default(),
         binds: assay_runner::run::bind_kinds(project),
     };
     let plan = assay_runner::plan(project, &plan_inputs).expect("plans");

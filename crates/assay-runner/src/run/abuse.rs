@@ -1,0 +1,531 @@
+//! What a submission's containers do to the host, for every service (not only the db and the
+//! webapp), over all scenario runs of one grading together: OOM kills, restarts, pids at the
+//! limit, CPU throttled at the quota, bytes written to volumes and writable layers.
+//!
+//! One [`Watch`] per grading samples every container of its runs every [`SAMPLE_EVERY`]
+//! (`list` with sizes, one `stats` each, `/system/df` for volumes) and once more before each
+//! run is torn down (`inspect`: OOM kills and restart counts). Disk has no quota on this kind
+//! of host (fuse-overlayfs, local volumes), so it is the one budget enforced by measuring: when
+//! the bytes written by all runs together cross `limits.disk_bytes`, the watch stops the runs
+//! (their cancel token) — at most one sample interval after the crossing, plus however long
+//! the daemon takes to measure. What the watch saw becomes `runtime.up`'s finding ([`Abuse`]:
+//! it fails the check) or notes (smaller signs).
+
+use super::Failure;
+use assay_core::display::{self, human_bytes};
+use assay_core::{Diagnostic, RunBudget};
+use assay_sandbox::{labels, Engine};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Time between two samples of a grading's containers.
+pub const SAMPLE_EVERY: Duration = Duration::from_secs(2);
+
+/// A service throttled in at least this share of its CPU periods spins at its quota.
+const SPIN_SHARE: f64 = 0.5;
+/// ... over at least this many periods (100 ms each: 3 s of running). Judged for side services
+/// only: the db and the webapp keep a quota sized for them, and Postgres's first start may
+/// use all of it for seconds.
+const SPIN_PERIODS: u64 = 30;
+
+/// What one service did, worst of all its containers and samples.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Signs {
+    pub oom_kills: u32,
+    pub restarts: i64,
+    pub pids_peak: u64,
+    pub pids_limit: u64,
+    /// CFS periods run and throttled (cumulative, summed over containers).
+    pub periods: u64,
+    pub throttled: u64,
+    /// Times the memory limit was hit (cgroup v1 `failcnt`).
+    pub memory_hits: u64,
+    pub memory_peak: u64,
+    pub memory_limit: u64,
+    /// Bytes in the writable layers of its containers (last sample).
+    pub layer_bytes: u64,
+}
+
+/// The grading's disk use when it was largest.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Disk {
+    total: u64,
+    /// Who held the bytes at that moment: `service \`x\` (writable layer)` / `volume \`v\``.
+    holders: Vec<(String, u64)>,
+}
+
+/// A sign that fails `runtime.up`: the service, what it did, the figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Abuse {
+    pub service: String,
+    pub what: String,
+}
+
+/// The watch over one grading's runs.
+#[derive(Debug)]
+pub struct Watch {
+    budget: RunBudget,
+    /// The db and the webapp services.
+    essential: Vec<String>,
+    /// Cancelled when a budget is crossed: both runs stop and tear down.
+    stop: CancellationToken,
+    /// Run ids under watch.
+    runs: Mutex<BTreeSet<String>>,
+    /// Per service, per container name: the latest figures.
+    seen: Mutex<BTreeMap<String, BTreeMap<String, Signs>>>,
+    disk: Mutex<Disk>,
+    crossed: Mutex<Option<Failure>>,
+    /// Set when volumes could not be measured (not a local socket, or the call failed).
+    unmeasured: Mutex<Option<String>>,
+}
+
+impl Watch {
+    pub fn new(budget: RunBudget, essential: Vec<String>, stop: CancellationToken) -> Watch {
+        Watch {
+            budget,
+            essential,
+            stop,
+            runs: Mutex::new(BTreeSet::new()),
+            seen: Mutex::new(BTreeMap::new()),
+            disk: Mutex::new(Disk::default()),
+            crossed: Mutex::new(None),
+            unmeasured: Mutex::new(None),
+        }
+    }
+
+    /// The token the runs of this grading must obey (cancelled on a crossed budget).
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Puts run `run_id` under watch.
+    pub fn register(&self, run_id: &str) {
+        if let Ok(mut r) = self.runs.lock() {
+            r.insert(run_id.to_string());
+        }
+    }
+
+    /// The budget crossing that stopped the runs, if any.
+    pub fn crossed(&self) -> Option<Failure> {
+        self.crossed.lock().ok().and_then(|c| c.clone())
+    }
+
+    /// Samples until dropped (the caller selects it against the runs).
+    pub async fn watch(&self, engine: &Engine) {
+        loop {
+            tokio::time::sleep(SAMPLE_EVERY).await;
+            if self.stop.is_cancelled() {
+                // Stopped: the runs are tearing down; nothing more to learn.
+                std::future::pending::<()>().await;
+            }
+            self.sample(engine, false).await;
+        }
+    }
+
+    /// One last sample of run `run_id` before its teardown, with `inspect` of each container
+    /// (OOM kills and restart counts the stats do not give).
+    pub async fn finish_run(&self, engine: &Engine, run_id: &str) {
+        self.sample_run(engine, run_id, true).await;
+        self.measure_disk(engine).await;
+    }
+
+    async fn sample(&self, engine: &Engine, inspect: bool) {
+        let runs: Vec<String> = self
+            .runs
+            .lock()
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default();
+        let each = runs.iter().map(|r| self.sample_run(engine, r, inspect));
+        futures_util::future::join_all(each).await;
+        self.measure_disk(engine).await;
+    }
+
+    /// Samples every service container of run `run_id` (errors are skipped: a container may
+    /// go away between the list and the stats; the next sample tries again).
+    async fn sample_run(&self, engine: &Engine, run_id: &str, inspect: bool) {
+        let label = format!("{}={run_id}", labels::RUN);
+        let Ok(listed) = engine.list_containers_sized(&label).await else {
+            return;
+        };
+        let containers: Vec<(String, String, u64, bool)> = listed
+            .into_iter()
+            .filter_map(|c| {
+                let service = c.labels.as_ref()?.get(labels::COMPOSE_SERVICE)?.clone();
+                let name = c.names?.first()?.trim_start_matches('/').to_string();
+                let running = c.state.as_ref().is_some_and(|s| {
+                    matches!(
+                        s,
+                        bollard::models::ContainerSummaryStateEnum::RUNNING
+                            | bollard::models::ContainerSummaryStateEnum::PAUSED
+                    )
+                });
+                Some((
+                    service,
+                    name,
+                    c.size_rw.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                    running,
+                ))
+            })
+            .collect();
+        let reads = containers
+            .iter()
+            .map(|(service, name, layer, running)| async move {
+                let mut s = Signs {
+                    layer_bytes: *layer,
+                    ..Default::default()
+                };
+                if *running {
+                    if let Ok(Some(st)) = engine.stats_once(name).await {
+                        read_stats(&st, &mut s);
+                    }
+                }
+                if inspect {
+                    if let Ok(info) = engine.inspect_container(name).await {
+                        s.restarts = info.restart_count.unwrap_or(0);
+                        if info.state.as_ref().and_then(|st| st.oom_killed) == Some(true) {
+                            s.oom_kills = 1;
+                        }
+                    }
+                }
+                (service.clone(), name.clone(), s)
+            });
+        let read = futures_util::future::join_all(reads).await;
+        if let Ok(mut seen) = self.seen.lock() {
+            for (service, name, s) in read {
+                let slot = seen.entry(service).or_default().entry(name).or_default();
+                merge(slot, &s);
+            }
+        }
+    }
+
+    /// Measures volumes and writable layers together and stops the runs when the disk budget
+    /// is crossed.
+    async fn measure_disk(&self, engine: &Engine) {
+        let runs: BTreeSet<String> = self.runs.lock().map(|r| r.clone()).unwrap_or_default();
+        let mut holders: Vec<(String, u64)> = Vec::new();
+        if let Ok(seen) = self.seen.lock() {
+            for (service, containers) in seen.iter() {
+                let bytes: u64 = containers.values().map(|s| s.layer_bytes).sum();
+                if bytes > 0 {
+                    holders.push((
+                        format!("service `{}` (writable layers)", display::name(service)),
+                        bytes,
+                    ));
+                }
+            }
+        }
+        match engine.volume_sizes().await {
+            Ok(Some(sizes)) => {
+                let ours = run_volumes(engine, &runs).await;
+                for (name, bytes) in sizes {
+                    if let Some(shown) = ours.get(&name) {
+                        if bytes > 0 {
+                            holders.push((shown.clone(), bytes));
+                        }
+                    }
+                }
+            }
+            Ok(None) => self.set_unmeasured(
+                "volumes were not measured: the daemon is not on a local socket".into(),
+            ),
+            Err(e) => self.set_unmeasured(format!("volumes could not be measured: {e}")),
+        }
+        let total: u64 = holders.iter().map(|(_, b)| b).sum();
+        holders.sort_by_key(|h| std::cmp::Reverse(h.1));
+        if let Ok(mut d) = self.disk.lock() {
+            if total >= d.total {
+                *d = Disk {
+                    total,
+                    holders: holders.clone(),
+                };
+            }
+        }
+        if total > self.budget.disk_bytes {
+            let top: Vec<String> = holders
+                .iter()
+                .take(3)
+                .map(|(who, b)| format!("{who} {}", human_bytes(*b)))
+                .collect();
+            let failure = Failure::new(format!(
+                "the stack wrote {} to disk, over the grading budget of {} (rubric `limits.disk_bytes`, all scenario runs together): {}; the runs were stopped",
+                human_bytes(total),
+                human_bytes(self.budget.disk_bytes),
+                top.join(", ")
+            ));
+            if let Ok(mut c) = self.crossed.lock() {
+                if c.is_none() {
+                    *c = Some(failure);
+                }
+            }
+            self.stop.cancel();
+        }
+    }
+
+    fn set_unmeasured(&self, why: String) {
+        if let Ok(mut u) = self.unmeasured.lock() {
+            u.get_or_insert(why);
+        }
+    }
+
+    /// What the watch saw: abuses (each fails `runtime.up`) and notes (smaller signs, and
+    /// what could not be measured).
+    pub fn verdict(&self) -> (Vec<Abuse>, Vec<Diagnostic>) {
+        let mut abuses = Vec::new();
+        let mut notes = Vec::new();
+        let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        for (service, containers) in &seen {
+            let mut all = Signs::default();
+            for s in containers.values() {
+                all.oom_kills += s.oom_kills;
+                all.restarts += s.restarts;
+                all.pids_peak = all.pids_peak.max(s.pids_peak);
+                all.pids_limit = all.pids_limit.max(s.pids_limit);
+                all.periods += s.periods;
+                all.throttled += s.throttled;
+                all.memory_hits += s.memory_hits;
+                all.memory_peak = all.memory_peak.max(s.memory_peak);
+                all.memory_limit = all.memory_limit.max(s.memory_limit);
+            }
+            let (a, n) = judge(service, &all, self.essential.contains(service));
+            abuses.extend(a);
+            notes.extend(n);
+        }
+        let disk = self.disk.lock().map(|d| d.clone()).unwrap_or_default();
+        if self.crossed().is_none() && disk.total * 2 > self.budget.disk_bytes {
+            notes.push(Diagnostic::info(format!(
+                "the stack wrote {} to disk at most, over half the grading budget of {}",
+                human_bytes(disk.total),
+                human_bytes(self.budget.disk_bytes)
+            )));
+        }
+        if let Some(u) = self.unmeasured.lock().ok().and_then(|u| u.clone()) {
+            notes.push(Diagnostic::info(format!(
+                "disk budget: {u}; writable layers were measured"
+            )));
+        }
+        (abuses, notes)
+    }
+}
+
+/// The names of the volumes the containers of `runs` mount, each as a reviewer reads it
+/// (`volume \`data\``: the compose name when the run gave one, else the Docker name).
+async fn run_volumes(engine: &Engine, runs: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for run in runs {
+        let label = format!("{}={run}", labels::RUN);
+        if let Ok(vols) = engine.list_volumes(&label).await {
+            for v in vols {
+                out.insert(
+                    v.name.clone(),
+                    format!("volume `{}`", display::name(&shown_volume(&v.name, run))),
+                );
+            }
+        }
+        if let Ok(cs) = engine.list_containers(&label).await {
+            for c in cs {
+                for m in c.mounts.unwrap_or_default() {
+                    if let Some(name) = m.name {
+                        let shown = format!(
+                            "anonymous volume of {}",
+                            m.destination.as_deref().unwrap_or("a container")
+                        );
+                        out.entry(name).or_insert(shown);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `assay-<run>-<name>` → `<name>`.
+fn shown_volume(docker_name: &str, run: &str) -> String {
+    docker_name
+        .strip_prefix(&format!("assay-{run}-"))
+        .unwrap_or(docker_name)
+        .to_string()
+}
+
+fn read_stats(st: &bollard::models::ContainerStatsResponse, s: &mut Signs) {
+    if let Some(p) = &st.pids_stats {
+        s.pids_peak = p.current.unwrap_or(0);
+        s.pids_limit = p.limit.unwrap_or(0);
+    }
+    if let Some(t) = st
+        .cpu_stats
+        .as_ref()
+        .and_then(|c| c.throttling_data.as_ref())
+    {
+        s.periods = t.periods.unwrap_or(0);
+        s.throttled = t.throttled_periods.unwrap_or(0);
+    }
+    if let Some(m) = &st.memory_stats {
+        s.memory_hits = m.failcnt.unwrap_or(0);
+        s.memory_peak = m.max_usage.or(m.usage).unwrap_or(0);
+        s.memory_limit = m.limit.unwrap_or(0);
+    }
+}
+
+/// Keeps the worst of what a container showed: peaks stay peaks; cumulative counters keep the
+/// latest (largest) value; the writable layer its latest size.
+fn merge(slot: &mut Signs, s: &Signs) {
+    slot.oom_kills = slot.oom_kills.max(s.oom_kills);
+    slot.restarts = slot.restarts.max(s.restarts);
+    slot.pids_peak = slot.pids_peak.max(s.pids_peak);
+    slot.pids_limit = slot.pids_limit.max(s.pids_limit);
+    slot.periods = slot.periods.max(s.periods);
+    slot.throttled = slot.throttled.max(s.throttled);
+    slot.memory_hits = slot.memory_hits.max(s.memory_hits);
+    slot.memory_peak = slot.memory_peak.max(s.memory_peak);
+    slot.memory_limit = slot.memory_limit.max(s.memory_limit);
+    slot.layer_bytes = s.layer_bytes;
+}
+
+/// The abuses and notes of one service's signs.
+fn judge(service: &str, s: &Signs, essential: bool) -> (Vec<Abuse>, Vec<Diagnostic>) {
+    let name = format!("`{}`", display::name(service));
+    let mut abuses = Vec::new();
+    let mut notes = Vec::new();
+    let mut abuse = |what: String| {
+        abuses.push(Abuse {
+            service: service.to_string(),
+            what,
+        })
+    };
+    if s.oom_kills > 0 {
+        abuse(format!(
+            "service {name} was killed for exceeding its memory limit of {} (OOMKilled)",
+            human_bytes(s.memory_limit)
+        ));
+    } else if s.memory_hits > 0 && !essential {
+        // The kernel refused it memory at its limit (and killed a process of it to hold the
+        // limit, when one kept asking): a side service that pushes against its share.
+        abuse(format!(
+            "service {name} pushed against its memory limit of {} ({} allocations refused; OOM-killed processes inside it, a memory hog)",
+            human_bytes(s.memory_limit),
+            s.memory_hits
+        ));
+    } else if s.memory_hits > 0 {
+        notes.push(Diagnostic::info(format!(
+            "service {name} reached its memory limit of {} ({} times) without being killed",
+            human_bytes(s.memory_limit),
+            s.memory_hits
+        )));
+    }
+    if s.pids_limit > 0 && s.pids_peak >= s.pids_limit {
+        abuse(format!(
+            "service {name} ran {} processes, its pids limit (a fork bomb, or a leak of processes)",
+            s.pids_peak
+        ));
+    } else if s.pids_limit > 0 && s.pids_peak * 2 > s.pids_limit {
+        notes.push(Diagnostic::info(format!(
+            "service {name} ran up to {} processes (pids limit {})",
+            s.pids_peak, s.pids_limit
+        )));
+    }
+    let share = if s.periods > 0 {
+        s.throttled as f64 / s.periods as f64
+    } else {
+        0.0
+    };
+    if !essential && s.periods >= SPIN_PERIODS && share >= SPIN_SHARE {
+        abuse(format!(
+            "service {name} used its whole CPU quota in {:.0} % of {} scheduling periods (it spins)",
+            share * 100.0,
+            s.periods
+        ));
+    } else if s.throttled > 0 && share >= 0.1 {
+        notes.push(Diagnostic::info(format!(
+            "service {name} was held at its CPU quota in {:.0} % of its scheduling periods",
+            share * 100.0
+        )));
+    }
+    if s.restarts > 0 {
+        notes.push(Diagnostic::info(format!(
+            "service {name} was restarted {} time{}",
+            s.restarts,
+            if s.restarts == 1 { "" } else { "s" }
+        )));
+    }
+    (abuses, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fork_bomb_a_hog_and_a_spinner_are_abuse() {
+        let bomb = Signs {
+            pids_peak: 64,
+            pids_limit: 64,
+            ..Default::default()
+        };
+        let (a, _) = judge("bomb", &bomb, false);
+        assert!(a[0].what.contains("pids limit"), "{a:?}");
+        let hog = Signs {
+            oom_kills: 1,
+            memory_limit: 128 << 20,
+            ..Default::default()
+        };
+        let (a, _) = judge("hog", &hog, false);
+        assert!(a[0].what.contains("128 MiB"), "{a:?}");
+        let spin = Signs {
+            periods: 300,
+            throttled: 290,
+            ..Default::default()
+        };
+        let (a, _) = judge("spin", &spin, false);
+        assert!(a[0].what.contains("spins"), "{a:?}");
+    }
+
+    #[test]
+    fn a_quiet_service_is_no_abuse_and_small_signs_are_notes() {
+        let quiet = Signs {
+            pids_peak: 3,
+            pids_limit: 256,
+            periods: 50,
+            throttled: 1,
+            ..Default::default()
+        };
+        assert_eq!(judge("db", &quiet, true), (Vec::new(), Vec::new()));
+        let busy = Signs {
+            pids_peak: 200,
+            pids_limit: 256,
+            restarts: 2,
+            ..Default::default()
+        };
+        let (a, n) = judge("web", &busy, true);
+        assert!(a.is_empty());
+        assert_eq!(n.len(), 2, "{n:?}");
+    }
+
+    #[test]
+    fn the_db_at_its_quota_is_a_note_and_a_short_burst_is_not_spinning() {
+        // initdb may use its whole quota for seconds.
+        let busy_db = Signs {
+            periods: 60,
+            throttled: 45,
+            ..Default::default()
+        };
+        let (a, n) = judge("db", &busy_db, true);
+        assert!(a.is_empty());
+        assert_eq!(n.len(), 1);
+        let burst = Signs {
+            periods: 20,
+            throttled: 15,
+            ..Default::default()
+        };
+        let (a, n) = judge("side", &burst, false);
+        assert!(a.is_empty());
+        assert_eq!(n.len(), 1);
+    }
+
+    #[test]
+    fn volume_names_lose_the_run_prefix() {
+        assert_eq!(shown_volume("assay-r1a2b-data", "r1a2b"), "data");
+        assert_eq!(shown_volume("0123abcd", "r1a2b"), "0123abcd");
+    }
+}

@@ -1,0 +1,113 @@
+//! The sandbox holds against a submission that tries to take the grading host (issue 11): the
+//! budgets per submission, the one deadline, abuse as the candidate's finding. The heavy test
+//! runs in the `abuse` nextest group, with no other test beside it.
+
+mod support;
+use support::*;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    repo_root().join("tests/fixtures/runtime").join(name)
+}
+
+/// `assay evaluate --format json --timeout SECS` of a runtime fixture: the exit code, the
+/// report (checked against the schema) and stderr.
+fn evaluate(name: &str, timeout: &str) -> (Option<i32>, serde_json::Value, String) {
+    let o = assay(&[
+        "evaluate",
+        "--format",
+        "json",
+        "--timeout",
+        timeout,
+        fixture(name).to_str().unwrap(),
+    ]);
+    let v = single_report(&o);
+    assert_matches_schema(&v, name);
+    (o.status.code(), v, stderr(&o))
+}
+
+/// Every message of `runtime.up`: evidence and details.
+fn up_text(report: &serde_json::Value) -> String {
+    let up = check(report, "runtime.up");
+    let mut text = up["evidence"].as_str().unwrap_or("").to_string();
+    for d in up["details"].as_array().into_iter().flatten() {
+        text.push('\n');
+        text.push_str(d["message"].as_str().unwrap_or(""));
+    }
+    text
+}
+
+#[test]
+fn a_fork_bomb_a_memory_hog_a_disk_flood_and_a_spinner_fail_runtime_up_each_named() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
+        return;
+    }
+    let (code, v, err) = evaluate("abuse", "90");
+    assert_eq!(code, Some(1), "{v}\n{err}");
+    let up = check(&v, "runtime.up");
+    assert_eq!(up["status"], "fail", "{up}");
+    let text = up_text(&v);
+    // The disk flood crosses the budget of the submission: the runs are stopped.
+    assert!(
+        text.contains("limits.disk_bytes") && text.contains("runs were stopped"),
+        "{text}"
+    );
+    for (service, sign) in [
+        ("forkbomb", "pids limit"),
+        ("hog", "memory hog"),
+        ("spin", "spins"),
+        ("flood", "volume `scratch`"),
+    ] {
+        assert!(
+            text.contains(&format!("`{service}`")) || text.contains(sign),
+            "{service} not named: {text}"
+        );
+        assert!(text.contains(sign), "{service}: `{sign}` missing: {text}");
+    }
+    // The side services ran on their share of the budget, and the report says so.
+    let all = serde_json::to_string(&v).unwrap();
+    assert!(all.contains("side services"), "{all}");
+}
+
+#[test]
+fn forty_services_of_three_replicas_are_refused_statically_with_the_budget() {
+    // A full evaluation (images prepared): the policy refuses before anything runs.
+    if !assay_testkit::docker_or_skip(module_path!()) {
+        return;
+    }
+    let (code, v, err) = evaluate("many-services", "20");
+    assert_eq!(code, Some(1), "{v}\n{err}");
+    let sec = check(&v, "compose.security");
+    assert_eq!(sec["status"], "fail", "{sec}");
+    let text = serde_json::to_string(sec).unwrap();
+    assert!(text.contains("limits.services"), "{text}");
+    assert!(text.contains("limits.containers"), "{text}");
+    assert!(text.contains("40 services"), "{text}");
+    // Located: line and file of the service that tips the count over.
+    let located = sec["details"].as_array().unwrap().iter().any(|d| {
+        d["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("limits.services")
+            && d["location"]["line"].is_number()
+    });
+    assert!(located, "{text}");
+    for c in v["checks"].as_array().unwrap() {
+        if c["id"].as_str().unwrap().starts_with("runtime.") {
+            assert_ne!(c["status"], "pass", "nothing ran: {c}");
+        }
+    }
+}
+
+#[test]
+fn a_one_millisecond_healthcheck_is_raised_to_the_floor_with_a_note() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
+        return;
+    }
+    let (_, v, _) = evaluate("healthcheck-1ms", "120");
+    for id in ["runtime.up", "runtime.health", "runtime.roundtrip"] {
+        assert_eq!(check(&v, id)["status"], "pass", "{id}: {v}");
+    }
+    let notes = serde_json::to_string(&v["notes"]).unwrap();
+    assert!(notes.contains("raised to 1 s"), "{notes}");
+    assert!(notes.contains("side1"), "every service is floored: {notes}");
+}
