@@ -347,3 +347,34 @@ fn a_path_climbing_two_levels_is_outside_not_the_root() {
         errs[0]
     );
 }
+
+/// Checklist item 20, huge scalars: a scalar of megabytes loads (a string, nothing expands it)
+/// while the file is under the 4 MiB cap; above the cap the file is refused, located, unparsed.
+#[test]
+fn a_huge_scalar_loads_under_the_file_cap_and_a_file_over_it_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |mib: usize| {
+        format!(
+            "services:\n  db:\n    image: postgres:16\n    environment:\n      BIG: {}\n",
+            "x".repeat(mib * 1024 * 1024)
+        )
+    };
+    std::fs::write(dir.path().join("compose.yaml"), file(3)).unwrap();
+    let loaded = load(dir.path(), "compose.yaml");
+    assert!(errors(&loaded).is_empty(), "{:#?}", loaded.diagnostics);
+    assert!(loaded.project.is_some());
+
+    std::fs::write(dir.path().join("compose.yaml"), file(5)).unwrap();
+    let loaded = load(dir.path(), "compose.yaml");
+    assert!(loaded.project.is_none());
+    let errs = errors(&loaded);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0]
+            .message
+            .contains("more than the 4194304 bytes allowed"),
+        "{}",
+        errs[0]
+    );
+    assert_eq!(errs[0].location.as_ref().unwrap().file, "compose.yaml");
+}
