@@ -457,12 +457,12 @@ async fn run_volumes(engine: &Engine, runs: &BTreeSet<String>) -> BTreeMap<Strin
     out
 }
 
-/// `assay-<run>-<name>` → `<name>`.
+/// `assay-<run>-v-<name>` → `<name>` (the plan's naming of a run's volumes).
 fn shown_volume(docker_name: &str, run: &str) -> String {
-    docker_name
+    let rest = docker_name
         .strip_prefix(&format!("assay-{run}-"))
-        .unwrap_or(docker_name)
-        .to_string()
+        .unwrap_or(docker_name);
+    rest.strip_prefix("v-").unwrap_or(rest).to_string()
 }
 
 fn read_stats(st: &bollard::models::ContainerStatsResponse, s: &mut Signs) {
@@ -624,6 +624,7 @@ mod tests {
     #[test]
     fn volume_names_lose_the_run_prefix() {
         assert_eq!(shown_volume("assay-r1a2b-data", "r1a2b"), "data");
+        assert_eq!(shown_volume("assay-r1a2b-v-scratch", "r1a2b"), "scratch");
         assert_eq!(shown_volume("0123abcd", "r1a2b"), "0123abcd");
     }
 }
