@@ -44,6 +44,14 @@ pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
         let engine = Engine::connect().await.map_err(|e| {
             Unavailable::NoDaemon(format!("{e}; use --static for static checks only"))
         })?;
+        // Signals are caught before the images are prepared: preparation starts containers
+        // too (the db's nominal readiness), which must be removed on Ctrl-C or SIGTERM.
+        let cancel = assay_runner::cancel_on_signals();
+        let interrupted = cancel.clone();
+        tokio::spawn(async move {
+            interrupted.cancelled().await;
+            eprintln!("assay: interrupted: tearing down the running stacks…");
+        });
         let progress = |line: &str| eprintln!("assay: {line}");
         crate::images::prepare(&engine, rubric, false, false, false, &progress)
             .await
@@ -56,12 +64,12 @@ pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
                 }
                 e => Unavailable::Fault(format!("cannot prepare the images: {e}")),
             })?;
-        let cancel = assay_runner::cancel_on_signals();
-        let interrupted = cancel.clone();
-        tokio::spawn(async move {
-            interrupted.cancelled().await;
-            eprintln!("assay: interrupted: tearing down the running stacks…");
-        });
+        if cancel.is_cancelled() {
+            return Err(Unavailable::Fault(
+                "interrupted (Ctrl-C or SIGTERM) while preparing the images; nothing was graded"
+                    .into(),
+            ));
+        }
         let docker = engine
             .docker()
             .version()
