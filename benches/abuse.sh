@@ -13,19 +13,7 @@
 # Usage: benches/abuse.sh   (needs Docker and the images of `assay images`; only the runs' own
 # containers are contacted). ASSAY_BIN=path uses that binary instead of a release build.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-FIX="$ROOT/tests/fixtures/runtime"
-if [ -n "${ASSAY_BIN:-}" ]; then
-  ASSAY=$ASSAY_BIN
-else
-  cargo build --release -q --bin assay
-  ASSAY="${CARGO_TARGET_DIR:-$ROOT/target}/release/assay"
-fi
-echo "binary: $ASSAY"
-"$ASSAY" images --offline >/dev/null
-now_ms() { date +%s%3N; }
-work=$(mktemp -d)
+source "$(dirname "$0")/runtime_common.sh"
 trap 'rm -rf "$work"; [ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null || true' EXIT
 docker_root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)
 

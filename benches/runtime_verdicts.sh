@@ -17,19 +17,7 @@
 # the runs' own containers are contacted). ASSAY_BIN=path uses that binary instead of a
 # release build (the numbers then say which binary ran).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-FIX="$ROOT/tests/fixtures/runtime"
-if [ -n "${ASSAY_BIN:-}" ]; then
-  ASSAY=$ASSAY_BIN
-else
-  cargo build --release -q --bin assay
-  ASSAY="${CARGO_TARGET_DIR:-$ROOT/target}/release/assay"
-fi
-echo "binary: $ASSAY"
-"$ASSAY" images --offline >/dev/null
-now_ms() { date +%s%3N; }
-work=$(mktemp -d)
+source "$(dirname "$0")/runtime_common.sh"
 trap 'rm -rf "$work"' EXIT
 
 # verdict, each runtime check's status, runtime.up's evidence, the evaluation's wall time and
