@@ -33,6 +33,10 @@ const SPIN_SHARE: f64 = 0.5;
 /// ... over at least this many periods (100 ms each: 3 s of running).
 const SPIN_PERIODS: u64 = 30;
 
+/// Writable layers are measured every this many samples (10 s): each measurement walks every
+/// container's filesystem diff on this kind of host.
+const LAYERS_EVERY: u32 = 5;
+
 /// How long the runs go on once a service abused the host, for the others to show.
 pub const ABUSE_WINDOW: Duration = Duration::from_secs(6);
 
@@ -80,6 +84,8 @@ pub struct Watch {
     runs: Mutex<BTreeMap<String, i64>>,
     /// OOM kills per run and service.
     ooms: Mutex<BTreeMap<(String, String), u32>>,
+    /// Samples taken so far.
+    samples: std::sync::atomic::AtomicU32,
     /// When the first abuse was seen.
     first_abuse: Mutex<Option<std::time::Instant>>,
     /// Per service, per container name: the latest figures.
@@ -99,6 +105,7 @@ impl Watch {
             runs: Mutex::new(BTreeMap::new()),
             ooms: Mutex::new(BTreeMap::new()),
             first_abuse: Mutex::new(None),
+            samples: std::sync::atomic::AtomicU32::new(0),
             seen: Mutex::new(BTreeMap::new()),
             disk: Mutex::new(Disk::default()),
             crossed: Mutex::new(None),
@@ -169,27 +176,43 @@ impl Watch {
 
     /// One last sample of run `run_id` before its teardown, with `inspect` of each container
     /// (OOM kills and restart counts the stats do not give).
+    /// Writable layers are not measured here: on a naive-diff storage driver (fuse-overlayfs)
+    /// the daemon walks each container's whole filesystem for that, seconds per run, and the
+    /// teardown would wait for it; the periodic samples keep the last figure.
     pub async fn finish_run(&self, engine: &Engine, run_id: &str) {
-        self.sample_run(engine, run_id, true).await;
+        self.sample_run(engine, run_id, true, false).await;
         self.measure_disk(engine).await;
     }
 
     async fn sample(&self, engine: &Engine, inspect: bool) {
+        // Writable layers every LAYERS_EVERY-th sample only (see `finish_run`); volumes, the
+        // usual place a flood goes, every sample.
+        let n = self
+            .samples
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let sized = n % LAYERS_EVERY == LAYERS_EVERY - 1;
         let runs: Vec<String> = self
             .runs
             .lock()
             .map(|r| r.keys().cloned().collect())
             .unwrap_or_default();
-        let each = runs.iter().map(|r| self.sample_run(engine, r, inspect));
+        let each = runs
+            .iter()
+            .map(|r| self.sample_run(engine, r, inspect, sized));
         futures_util::future::join_all(each).await;
         self.measure_disk(engine).await;
     }
 
     /// Samples every service container of run `run_id` (errors are skipped: a container may
     /// go away between the list and the stats; the next sample tries again).
-    async fn sample_run(&self, engine: &Engine, run_id: &str, inspect: bool) {
+    async fn sample_run(&self, engine: &Engine, run_id: &str, inspect: bool, sized: bool) {
         let label = format!("{}={run_id}", labels::RUN);
-        let Ok(listed) = engine.list_containers_sized(&label).await else {
+        let listed = if sized {
+            engine.list_containers_sized(&label).await
+        } else {
+            engine.list_containers(&label).await
+        };
+        let Ok(listed) = listed else {
             return;
         };
         let containers: Vec<(String, String, u64, bool)> = listed
@@ -238,7 +261,11 @@ impl Watch {
         if let Ok(mut seen) = self.seen.lock() {
             for (service, name, s) in read {
                 let slot = seen.entry(service).or_default().entry(name).or_default();
+                let layer = slot.layer_bytes;
                 merge(slot, &s);
+                if !sized {
+                    slot.layer_bytes = layer;
+                }
             }
         }
         let since = self.runs.lock().ok().and_then(|r| r.get(run_id).copied());
