@@ -89,19 +89,19 @@ async fn a_fork_bomb_is_held_by_the_pids_limit_and_reported() {
         return;
     };
     let up = up(&results);
-    assert!(
-        up.evidence.starts_with("service `db`")
-            && up
-                .evidence
-                .contains("so service `webapp`, which waits for `db`"),
-        "{}",
-        up.evidence
-    );
-    assert!(
-        up.evidence.contains("healthy before the deadline"),
-        "{}",
-        up.evidence
-    );
+    // Either the abuse watch saw the bomb at the pids limit (the usual headline: the runs are
+    // stopped as abuse), or the bomb kept the db from becoming healthy before the watch's next
+    // sample and the deadline decided; both fail runtime.up naming the db.
+    let abuse = up
+        .evidence
+        .starts_with("the stack abused the grading host: service `db` ran")
+        && up.evidence.contains("its pids limit");
+    let unhealthy = up.evidence.starts_with("service `db`")
+        && up
+            .evidence
+            .contains("so service `webapp`, which waits for `db`")
+        && up.evidence.contains("healthy before the deadline");
+    assert!(abuse || unhealthy, "{}", up.evidence);
     // The deadline held: 25 s plus teardown, not the bomb's pace.
     assert!(took < Duration::from_secs(25 + 40), "took {took:?}");
 }
