@@ -8,9 +8,11 @@
 //!                [--query-nonce NONCE] [--timeout-ms N]
 //! assay-probe wait-tcp HOST PORT [--timeout-ms N]
 //! assay-probe serve     (many of the above over one exec: see [`serve`])
+//! assay-probe meter DIR [EVERY_MS]   (the run's disk meter, one line per pass: see [`meter`])
 //! ```
 
 pub mod http;
+pub mod meter;
 pub mod pg;
 pub mod serve;
 pub mod tcp;
@@ -42,7 +44,8 @@ pub const USAGE: &str = "usage:\n  \
 assay-probe http GET|POST URL [--body S] [--timeout-ms N]\n  \
 assay-probe pg --host H [--port P] --user U (--password P | --password-file F) --db D [--query-nonce NONCE] [--timeout-ms N]\n  \
 assay-probe wait-tcp HOST PORT [--timeout-ms N]\n  \
-assay-probe serve   (JSON lines: {\"id\":N,\"args\":[...]} in, {\"id\":N,\"result\":{...}} out)";
+assay-probe serve   (JSON lines: {\"id\":N,\"args\":[...]} in, {\"id\":N,\"result\":{...}} out)\n  \
+assay-probe meter DIR [EVERY_MS]   (the sizes of DIR/0, DIR/1, ... as a JSON line every EVERY_MS, default 1000)";
 
 /// `--name value` pairs, in command-line order.
 type NamedOptions = Vec<(String, String)>;

@@ -11,6 +11,16 @@ fn main() {
         println!("{}", assay_probe::USAGE);
         return;
     }
+    // `meter` runs until the container is killed; it needs no runtime.
+    if args.first().map(String::as_str) == Some("meter") {
+        match assay_probe::meter::parse_args(&args[1..]) {
+            Ok((dir, every)) => assay_probe::meter::run(&dir, every),
+            Err(e) => {
+                eprintln!("assay-probe: {e}\n{}", assay_probe::USAGE);
+                std::process::exit(2);
+            }
+        }
+    }
     // `serve` takes no arguments: its requests come on stdin.
     let cmd = if args.len() == 1 && args[0] == "serve" {
         None

@@ -5,7 +5,7 @@ use crate::nominal::{self, NominalStore};
 use crate::plan::{self, Limits, PlanInputs};
 use crate::probe::PgTarget;
 use crate::reaper;
-use crate::run::abuse::Watch;
+use crate::run::abuse::{Meter, Watch};
 use crate::run::{
     cause_kind, exclusive_start, holding, mentions_own_cause, random_hex, CauseKind, DbReady,
     Failure, Hooks, Readiness, RunError, Stack, StartTicket, Step,
@@ -698,7 +698,13 @@ async fn with_stack<'e, T>(
     if let Some(t) = ticket {
         stack.pre_admit(t);
     }
-    watch.register(&stack.plan.run_id);
+    watch.register(
+        &stack.plan.run_id,
+        Some(Meter {
+            container: stack.plan.probe.name.clone(),
+            volumes: stack.plan.volumes.iter().map(|v| v.name.clone()).collect(),
+        }),
+    );
     let cell = stack.deadline_cell();
     // Boxed: a run's steps are a large future.
     let result = match until_cut(&cell, Box::pin(steps(&mut stack))).await {

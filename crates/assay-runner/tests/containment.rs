@@ -171,3 +171,59 @@ async fn the_pids_limit_is_enforced_inside_a_run() {
     s.teardown().await.unwrap();
     assert!(leftovers(&engine, &id).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_volume_flood_past_the_disk_budget_stops_the_runs_naming_the_volume() {
+    let test = "a_volume_flood_past_the_disk_budget_stops_the_runs_naming_the_volume";
+    let Some(engine) = engine_or_skip(test).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut project = testkit::good_project(dir.path());
+    // A side service that writes 400 MiB into a named volume, then idles: the disk meter
+    // (the probe container's main process) sees the volume grow past a 64 MiB budget.
+    let mut flood = testkit::service("flood");
+    flood.image = Some(testkit::l(assay_sandbox::images::probe_image().to_string()));
+    flood.user = Some(testkit::l("0:0".to_string()));
+    flood.command = Some(testkit::l(
+        [
+            "sh",
+            "-c",
+            "dd if=/dev/zero of=/scratch/fill bs=1M count=400 2>/dev/null; exec sleep 600",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    ));
+    flood
+        .volumes
+        .push(testkit::named_volume("scratch", "/scratch"));
+    project.services.insert("flood".into(), flood);
+    project
+        .volumes
+        .insert("scratch".into(), testkit::volume("scratch"));
+    let mut i = inputs("app", "s3cret-pw", "notes");
+    let prefix = run_id("tflood");
+    i.run_prefix = prefix.clone();
+    i.timeout = Duration::from_secs(60);
+    i.budget.disk_bytes = 64 << 20;
+    i.scenarios = Scenarios {
+        cold_start: false,
+        persistence: false,
+        scale: false,
+    };
+    let results = run_checks(&engine, &project, &i, CancellationToken::new())
+        .await
+        .expect("graded");
+    eprintln!("{}", show(&results));
+    let left = leftovers(&engine, &prefix).await;
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let up = up(&results);
+    assert!(
+        up.evidence.contains("over the grading budget of 64 MiB")
+            && up.evidence.contains("volume `scratch`")
+            && up.evidence.contains("the runs were stopped"),
+        "{}",
+        up.evidence
+    );
+}

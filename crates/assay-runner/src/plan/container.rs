@@ -143,8 +143,15 @@ pub(super) fn service_plan(
     }
 }
 
-/// The probe: joins every run network, idles, is driven by exec; read-only, killed at once.
-pub(super) fn probe_spec(ctx: &Ctx, networks: &[NetworkSpec]) -> ContainerSpec {
+/// The probe: joins every run network, is driven by exec; read-only, killed at once. Its
+/// main process is the run's disk meter (`assay-probe meter`): every run volume is mounted
+/// read-only (never copied into) at [`meter_path`]`(i)`, in the plan's order, and measured
+/// every second into the container's log, where the abuse watch reads it.
+pub(super) fn probe_spec(
+    ctx: &Ctx,
+    networks: &[NetworkSpec],
+    volumes: &[VolumeSpec],
+) -> ContainerSpec {
     let inputs = ctx.inputs;
     let prefix = &ctx.prefix;
     let mut probe_labels = ctx.base_labels.clone();
@@ -154,7 +161,12 @@ pub(super) fn probe_spec(ctx: &Ctx, networks: &[NetworkSpec]) -> ContainerSpec {
         service: "assay-probe".into(),
         image: inputs.probe_image.clone(),
         env: Vec::new(),
-        cmd: Some(vec!["sleep".into(), "infinity".into()]),
+        cmd: Some(vec![
+            "assay-probe".into(),
+            "meter".into(),
+            METER_DIR.into(),
+            METER_EVERY.as_millis().to_string(),
+        ]),
         entrypoint: Some(Vec::new()),
         user: None,
         working_dir: None,
@@ -164,7 +176,21 @@ pub(super) fn probe_spec(ctx: &Ctx, networks: &[NetworkSpec]) -> ContainerSpec {
             ..Default::default()
         }),
         labels: probe_labels,
-        mounts: Vec::new(),
+        mounts: volumes
+            .iter()
+            .enumerate()
+            .map(|(i, v)| bollard::models::Mount {
+                target: Some(meter_path(i)),
+                source: Some(v.name.clone()),
+                typ: Some(bollard::models::MountType::VOLUME),
+                read_only: Some(true),
+                volume_options: Some(bollard::models::MountVolumeOptions {
+                    no_copy: Some(true),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect(),
         networks: networks
             .iter()
             .map(|n| Attachment {
@@ -182,6 +208,17 @@ pub(super) fn probe_spec(ctx: &Ctx, networks: &[NetworkSpec]) -> ContainerSpec {
             ..inputs.limits.clone()
         },
     }
+}
+
+/// Where the probe container sees the run's volumes (read-only), for its disk meter.
+pub const METER_DIR: &str = "/assay-meter";
+
+/// How often the disk meter measures the run's volumes.
+pub const METER_EVERY: Duration = Duration::from_secs(1);
+
+/// The mount point of the run's `i`-th volume in the probe container.
+pub fn meter_path(i: usize) -> String {
+    format!("{METER_DIR}/{i}")
 }
 
 /// The shortest healthcheck interval, start interval and timeout a run gets: Docker runs

@@ -27,6 +27,7 @@ mod hardening;
 mod networks;
 mod volumes;
 
+pub use container::{meter_path, METER_DIR, METER_EVERY};
 pub use hardening::{default_nano_cpus, KEPT_CAPS};
 pub use networks::INHIBIT_IPV4;
 use std::time::Duration;
@@ -505,7 +506,7 @@ pub fn plan(project: &Project, inputs: &PlanInputs) -> Result<RunPlan, Vec<Diagn
         .and_then(|p| p.value.as_deref())
         .and_then(|p| p.trim().parse::<u16>().ok())
         .unwrap_or(inputs.webapp_default_port);
-    let probe = container::probe_spec(&ctx, &networks);
+    let probe = container::probe_spec(&ctx, &networks, &volumes);
 
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);

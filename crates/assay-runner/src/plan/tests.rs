@@ -131,6 +131,26 @@ fn probe_joins_every_run_network() {
 }
 
 #[test]
+fn the_probe_meters_every_run_volume_read_only_without_copying_into_it() {
+    let p = plan(&good_project(&root()), &inputs()).unwrap();
+    assert!(!p.volumes.is_empty());
+    assert_eq!(p.probe.mounts.len(), p.volumes.len());
+    for (i, (m, v)) in p.probe.mounts.iter().zip(&p.volumes).enumerate() {
+        assert_eq!(m.source.as_deref(), Some(v.name.as_str()));
+        assert_eq!(m.target.as_deref(), Some(meter_path(i).as_str()));
+        assert_eq!(m.typ, Some(bollard::models::MountType::VOLUME));
+        assert_eq!(m.read_only, Some(true));
+        assert_eq!(
+            m.volume_options.as_ref().and_then(|o| o.no_copy),
+            Some(true)
+        );
+    }
+    let cmd = p.probe.cmd.clone().unwrap();
+    assert_eq!(cmd[..3], ["assay-probe", "meter", METER_DIR]);
+    assert_eq!(p.probe.read_only, Some(true));
+}
+
+#[test]
 fn env_command_entrypoint_and_healthcheck_are_carried() {
     let mut proj = good_project(&root());
     let db = proj.services.get_mut("db").unwrap();

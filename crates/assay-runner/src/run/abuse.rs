@@ -3,12 +3,19 @@
 //! limit, CPU throttled at the quota, bytes written to volumes and writable layers.
 //!
 //! One [`Watch`] per grading samples every container of its runs every [`SAMPLE_EVERY`]
-//! (`list` with sizes, one `stats` each, the `oom` events, `/system/df` for volumes) and once
-//! more before each run is torn down (`inspect`: restart counts). Disk has no quota on this
-//! kind of host (fuse-overlayfs, local volumes), so it is the one budget enforced by
-//! measuring: when the bytes written by all runs together cross `limits.disk_bytes`, the watch
-//! stops the runs (their cancel token) — at most one sample interval after the crossing, plus
-//! however long the daemon takes to measure. A service that abuses the host ([`Abuse`]: OOM
+//! (`list`, one `stats` each, the `oom` events) and once more before each run is torn down
+//! (`inspect`: restart counts). Disk has no quota on this kind of host (fuse-overlayfs, local
+//! volumes), so it is the one budget enforced by measuring: when the bytes written by all runs
+//! together cross `limits.disk_bytes`, the watch stops the runs (their cancel token).
+//!
+//! The run's volumes are measured by the run's own disk meter: the probe container mounts
+//! them read-only and its main process (`assay-probe meter`) walks them every
+//! [`crate::plan::METER_EVERY`], printing one line to its log, which the watch reads every
+//! [`METER_READ_EVERY`]: a crossing is seen within about two seconds, without asking the
+//! daemon. The daemon is asked only every [`SIZED_EVERY`] — writable layers (`list` with
+//! sizes) and volumes the meter does not see (an image's own `VOLUME`s, `/system/df`) —
+//! because on this kind of host both make it walk every container's filesystem diff: a call
+//! takes seconds and slows every container start beside it. A service that abuses the host ([`Abuse`]: OOM
 //! kills, pids at the limit) has decided the verdict: the runs go on for [`ABUSE_WINDOW`] so
 //! the other services show what they do, then stop, so a fork bomb does not load the host for
 //! the whole deadline. What the watch saw becomes `runtime.up`'s finding or notes (smaller
@@ -26,16 +33,19 @@ use tokio_util::sync::CancellationToken;
 /// Time between two samples of a grading's containers.
 pub const SAMPLE_EVERY: Duration = Duration::from_secs(2);
 
+/// Time between two readings of the runs' disk meters (a log call each).
+pub const METER_READ_EVERY: Duration = Duration::from_secs(1);
+
+/// Time between two measurements that make the daemon walk filesystems: writable layers and
+/// the volumes the meter does not see.
+pub const SIZED_EVERY: Duration = Duration::from_secs(10);
+
 /// A service throttled in at least this share of its CPU periods spins at its quota. A note,
 /// not an abuse: the quota already holds it (and a side service's share is small, so a heavy
 /// but honest program — a JVM starting — would look the same).
 const SPIN_SHARE: f64 = 0.5;
 /// ... over at least this many periods (100 ms each: 3 s of running).
 const SPIN_PERIODS: u64 = 30;
-
-/// Writable layers are measured every this many samples (10 s): each measurement walks every
-/// container's filesystem diff on this kind of host.
-const LAYERS_EVERY: u32 = 5;
 
 /// How long the runs go on once a service abused the host, for the others to show.
 pub const ABUSE_WINDOW: Duration = Duration::from_secs(6);
@@ -72,6 +82,27 @@ pub struct Abuse {
     pub what: String,
 }
 
+/// A run's disk meter: the probe container whose log carries the sizes of the run's volumes.
+#[derive(Debug, Clone)]
+pub struct Meter {
+    /// The probe container.
+    pub container: String,
+    /// The run's volumes in the meter's order (Docker names).
+    pub volumes: Vec<String>,
+}
+
+/// What the meter of one run said last.
+#[derive(Debug, Clone, Default)]
+struct MeterReading {
+    meter: Option<Meter>,
+    /// Bytes per volume (Docker name), from the latest pass.
+    bytes: BTreeMap<String, u64>,
+    /// Passes read so far (0: the meter has not spoken yet).
+    pass: u64,
+    /// The latest pass stopped at the meter's entry cap: its bytes are a lower bound.
+    capped: bool,
+}
+
 /// The watch over one grading's runs.
 #[derive(Debug)]
 pub struct Watch {
@@ -94,6 +125,11 @@ pub struct Watch {
     crossed: Mutex<Option<Failure>>,
     /// Set when volumes could not be measured (not a local socket, or the call failed).
     unmeasured: Mutex<Option<String>>,
+    /// Per run: its disk meter and what it said last.
+    meters: Mutex<BTreeMap<String, MeterReading>>,
+    /// Volumes the meters do not see (an image's own `VOLUME`s), from the daemon's last disk
+    /// usage answer: Docker name → (as shown, bytes).
+    unmetered: Mutex<BTreeMap<String, (String, u64)>>,
 }
 
 impl Watch {
@@ -110,6 +146,8 @@ impl Watch {
             disk: Mutex::new(Disk::default()),
             crossed: Mutex::new(None),
             unmeasured: Mutex::new(None),
+            meters: Mutex::new(BTreeMap::new()),
+            unmetered: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -118,8 +156,18 @@ impl Watch {
         self.stop.clone()
     }
 
-    /// Puts run `run_id` under watch.
-    pub fn register(&self, run_id: &str) {
+    /// Puts run `run_id` under watch, with its disk meter (none: its volumes are measured by
+    /// the daemon only, every [`SIZED_EVERY`]).
+    pub fn register(&self, run_id: &str, meter: Option<Meter>) {
+        if let Ok(mut m) = self.meters.lock() {
+            m.insert(
+                run_id.to_string(),
+                MeterReading {
+                    meter,
+                    ..Default::default()
+                },
+            );
+        }
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
@@ -135,16 +183,69 @@ impl Watch {
         self.crossed.lock().ok().and_then(|c| c.clone())
     }
 
-    /// Samples until dropped (the caller selects it against the runs).
+    /// Samples until dropped (the caller selects it against the runs): the meters every
+    /// [`METER_READ_EVERY`], the containers every [`SAMPLE_EVERY`], the daemon's sizes every
+    /// [`SIZED_EVERY`].
     pub async fn watch(&self, engine: &Engine) {
-        loop {
-            tokio::time::sleep(SAMPLE_EVERY).await;
+        let tick = METER_READ_EVERY;
+        let sample_every = (SAMPLE_EVERY.as_millis() / tick.as_millis()).max(1) as u32;
+        let sized_every = (SIZED_EVERY.as_millis() / tick.as_millis()).max(1) as u32;
+        for n in 1u32.. {
+            tokio::time::sleep(tick).await;
             if self.stop.is_cancelled() {
                 // Stopped: the runs are tearing down; nothing more to learn.
                 std::future::pending::<()>().await;
             }
-            self.sample(engine, false).await;
+            let sized = n % sized_every == 0;
+            if n % sample_every == 0 {
+                self.sample(engine, sized).await;
+            }
+            self.read_meters(engine).await;
+            self.measure_disk(engine, sized).await;
             self.stop_after_abuse();
+        }
+    }
+
+    /// Reads the latest line of every run's disk meter.
+    async fn read_meters(&self, engine: &Engine) {
+        let meters: Vec<(String, Meter)> = self
+            .meters
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(run, r)| Some((run.clone(), r.meter.clone()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let reads = meters.iter().map(|(run, meter)| async move {
+            // Two lines: the last one may be cut by the log's own framing.
+            let log = engine.logs_tail(&meter.container, 2).await.ok()?;
+            let line = log
+                .lines()
+                .rev()
+                .filter_map(assay_probe::meter::MeterLine::parse)
+                .find(|l| l.volumes.len() == meter.volumes.len())?;
+            Some((run.clone(), line))
+        });
+        let read = futures_util::future::join_all(reads).await;
+        if let Ok(mut m) = self.meters.lock() {
+            for (run, line) in read.into_iter().flatten() {
+                let Some(r) = m.get_mut(&run) else { continue };
+                let Some(meter) = r.meter.as_ref() else {
+                    continue;
+                };
+                if line.pass < r.pass {
+                    continue;
+                }
+                r.bytes = meter
+                    .volumes
+                    .iter()
+                    .zip(&line.volumes)
+                    .map(|(name, u)| (name.clone(), u.bytes))
+                    .collect();
+                r.pass = line.pass;
+                r.capped = line.volumes.iter().any(|u| u.capped);
+            }
         }
     }
 
@@ -181,16 +282,26 @@ impl Watch {
     /// teardown would wait for it; the periodic samples keep the last figure.
     pub async fn finish_run(&self, engine: &Engine, run_id: &str) {
         self.sample_run(engine, run_id, true, false).await;
-        self.measure_disk(engine).await;
+        self.read_meters(engine).await;
+        self.measure_disk(engine, false).await;
+        let silent = self.meters.lock().ok().and_then(|m| {
+            let r = m.get(run_id)?;
+            let meter = r.meter.as_ref()?;
+            (r.pass == 0 && !meter.volumes.is_empty()).then(|| meter.container.clone())
+        });
+        if let Some(probe) = silent {
+            self.set_unmeasured(format!(
+                "the run's disk meter (container {probe}) gave no reading; its volumes were measured by the daemon every {} s",
+                SIZED_EVERY.as_secs()
+            ));
+        }
     }
 
-    async fn sample(&self, engine: &Engine, inspect: bool) {
-        // Writable layers every LAYERS_EVERY-th sample only (see `finish_run`); volumes, the
-        // usual place a flood goes, every sample.
-        let n = self
-            .samples
+    /// Samples every container of every run; `sized` adds the writable layers.
+    async fn sample(&self, engine: &Engine, sized: bool) {
+        let inspect = false;
+        self.samples
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let sized = n % LAYERS_EVERY == LAYERS_EVERY - 1;
         let runs: Vec<String> = self
             .runs
             .lock()
@@ -200,7 +311,6 @@ impl Watch {
             .iter()
             .map(|r| self.sample_run(engine, r, inspect, sized));
         futures_util::future::join_all(each).await;
-        self.measure_disk(engine).await;
     }
 
     /// Samples every service container of run `run_id` (errors are skipped: a container may
@@ -285,9 +395,10 @@ impl Watch {
         }
     }
 
-    /// Measures volumes and writable layers together and stops the runs when the disk budget
-    /// is crossed.
-    async fn measure_disk(&self, engine: &Engine) {
+    /// Adds up volumes (the meters' latest figures, and the daemon's for the volumes no meter
+    /// sees, asked when `ask_daemon`) and writable layers (the last sized sample), and stops
+    /// the runs when the disk budget is crossed.
+    async fn measure_disk(&self, engine: &Engine, ask_daemon: bool) {
         let runs: BTreeSet<String> = self
             .runs
             .lock()
@@ -305,21 +416,57 @@ impl Watch {
                 }
             }
         }
-        match volume_sizes(engine).await {
-            Ok(Some(sizes)) => {
-                let ours = run_volumes(engine, &runs).await;
-                for (name, bytes) in sizes.iter() {
-                    if let Some(shown) = ours.get(name) {
-                        if *bytes > 0 {
-                            holders.push((shown.clone(), *bytes));
-                        }
+        let metered: BTreeMap<String, u64> = self
+            .meters
+            .lock()
+            .map(|m| {
+                m.values()
+                    .flat_map(|r| r.bytes.iter().map(|(n, b)| (n.clone(), *b)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if ask_daemon {
+            match volume_sizes(engine).await {
+                Ok(Some(sizes)) => {
+                    let ours = run_volumes(engine, &runs).await;
+                    let others: BTreeMap<String, (String, u64)> = sizes
+                        .iter()
+                        .filter(|(name, _)| !self.is_metered(name))
+                        .filter_map(|(name, bytes)| {
+                            Some((name.clone(), (ours.get(name)?.clone(), *bytes)))
+                        })
+                        .collect();
+                    if let Ok(mut u) = self.unmetered.lock() {
+                        *u = others;
                     }
                 }
+                Ok(None) => self.set_unmeasured(
+                    "volumes no meter sees were not measured: the daemon is not on a local socket"
+                        .into(),
+                ),
+                Err(e) => {
+                    self.set_unmeasured(format!("volumes no meter sees could not be measured: {e}"))
+                }
             }
-            Ok(None) => self.set_unmeasured(
-                "volumes were not measured: the daemon is not on a local socket".into(),
-            ),
-            Err(e) => self.set_unmeasured(format!("volumes could not be measured: {e}")),
+        }
+        for (name, bytes) in metered {
+            if bytes > 0 {
+                let run = self.run_of_volume(&name);
+                holders.push((
+                    format!(
+                        "volume `{}`",
+                        display::name(&shown_volume(&name, run.as_deref().unwrap_or("")))
+                    ),
+                    bytes,
+                ));
+            }
+        }
+        if let Ok(u) = self.unmetered.lock() {
+            for (shown, bytes) in u.values() {
+                if *bytes > 0 {
+                    holders.push((shown.clone(), *bytes));
+                }
+            }
         }
         let total: u64 = holders.iter().map(|(_, b)| b).sum();
         holders.sort_by_key(|h| std::cmp::Reverse(h.1));
@@ -350,6 +497,23 @@ impl Watch {
             }
             self.stop.cancel();
         }
+    }
+
+    /// True when a run's meter measures volume `name`.
+    fn is_metered(&self, name: &str) -> bool {
+        self.run_of_volume(name).is_some()
+    }
+
+    /// The run whose meter measures volume `name`.
+    fn run_of_volume(&self, name: &str) -> Option<String> {
+        let m = self.meters.lock().ok()?;
+        m.iter()
+            .find(|(_, r)| {
+                r.meter
+                    .as_ref()
+                    .is_some_and(|meter| meter.volumes.iter().any(|v| v == name))
+            })
+            .map(|(run, _)| run.clone())
     }
 
     fn set_unmeasured(&self, why: String) {
@@ -402,6 +566,17 @@ impl Watch {
                 human_bytes(disk.total),
                 human_bytes(self.budget.disk_bytes),
                 top.join(", ")
+            )));
+        }
+        let capped = self
+            .meters
+            .lock()
+            .map(|m| m.values().any(|r| r.capped))
+            .unwrap_or(false);
+        if capped {
+            notes.push(Diagnostic::info(format!(
+                "a volume holds more than {} files and directories: the disk meter counted that many, so its figure is a lower bound",
+                assay_probe::meter::ENTRY_CAP
             )));
         }
         if let Some(u) = self.unmeasured.lock().ok().and_then(|u| u.clone()) {
