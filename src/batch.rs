@@ -184,7 +184,9 @@ pub fn summary_table(
             let failed: Vec<&str> = r
                 .checks
                 .iter()
-                .filter(|c| c.required && c.result.status == assay_core::Status::Fail)
+                .filter(|c| {
+                    c.required && c.result.status == assay_core::Status::Fail && !c.is_overridden()
+                })
                 .map(|c| c.result.id.as_str())
                 .collect();
             [

@@ -471,6 +471,8 @@ fn crash_loop_report() -> assay::report::Report {
         score: scored.score,
         max_score: 100.0,
         threshold: scored.threshold,
+        verdict_before_overrides: None,
+        score_before_overrides: None,
         mode: "full".into(),
         checks: scored.checks,
         answers: Vec::new(),
