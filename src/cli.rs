@@ -31,7 +31,7 @@ pub enum Command {
     /// Prepare the images evaluations need: pulled when a registry answers, otherwise (or with
     /// --offline) stand-ins built from Debian packages; plus the pristine webapp and the probe.
     #[command(
-        after_help = "Examples:\n  assay images\n  assay images --offline\n\nA second run does nothing when every image is present (content-hash labels)."
+        after_help = "Examples:\n  assay images\n  assay images --offline\n\nA second run does nothing when every image is present (content-hash labels).\n\nThis command always tries the registry (unless --offline). An evaluation does not for an hour after no registry answered this Docker daemon (remembered per daemon ID in $TMPDIR/assay-runs/registry-unreachable.json)."
     )]
     Images {
         /// Never try a registry: build stand-ins from Debian packages (needs root and debootstrap).
