@@ -6,6 +6,9 @@
 //! - An optional check that failed does not fail the suite: the test case carries the
 //!   properties `optional=true`, `outcome=fail` and the evidence in `<system-out>`.
 //! - A skipped check is `<skipped>`.
+//! - A check a reviewer credited or waived is not a failure: properties `override`,
+//!   `override_by`, `override_reason` and `outcome` (what assay found), the override in
+//!   `<system-out>`; the suite has `verdict_before_overrides`.
 //! - A submission assay could not grade is one test case with an `<error>`.
 
 use super::summary::{CheckDigest, DigestStatus, DigestVerdict, Entry};
