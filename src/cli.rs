@@ -126,7 +126,7 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "DIR")]
     pub rerun_failed: Option<PathBuf>,
     /// A reviewer's overrides (YAML): checks credited or waived, each with a reason and who
-    /// decided (`by:`, default `git config user.name`, else $USER). The verdict is recomputed
+    /// decided (`by:`, default `git config --global user.name`, else $USER). The verdict is recomputed
     /// and the one before the overrides kept in every report. The file is checked before
     /// anything is graded (unknown check ids, empty reasons, submissions not given: exit 2);
     /// an override of a check that passes is an error for that submission (exit 2).

@@ -52,8 +52,8 @@ impl Action {
 pub struct Override {
     pub action: Action,
     pub reason: String,
-    /// Who decided: the override's `by:`, else the file's, else `git config user.name`, else
-    /// `$USER`.
+    /// Who decided: the override's `by:`, else the file's, else `git config --global user.name`,
+    /// else `$USER`.
     pub by: String,
 }
 
@@ -181,8 +181,16 @@ pub fn parse(text: &str, name: &str, default_by: &str) -> Result<Overrides, Vec<
                 None
             }
         };
-        let reason = e.reason.value.trim();
-        if reason.is_empty() {
+        // One line in every report (a table cell, a JUnit property): white space runs, line
+        // breaks included, become one space.
+        let reason = e
+            .reason
+            .value
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let reason = reason.as_str();
+        if !reason.chars().any(char::is_alphanumeric) {
             problems.push(format!(
                 "{}: reason: empty; say why the check is {} (a reviewer reading the report needs it)",
                 at(name, &e.reason.referenced),
@@ -248,7 +256,7 @@ pub fn parse(text: &str, name: &str, default_by: &str) -> Result<Overrides, Vec<
 /// A reviewer's name: one line, not empty, not too long.
 fn reviewer(name: &str) -> Result<String, String> {
     let name = name.trim();
-    if name.is_empty() {
+    if !name.chars().any(char::is_alphanumeric) {
         Err("empty; name who decided".into())
     } else if name.chars().count() > MAX_BY_CHARS {
         Err(format!("longer than {MAX_BY_CHARS} characters"))
@@ -294,7 +302,7 @@ impl Overrides {
     }
 }
 
-/// Who a reviewer is when neither the override nor the file says: `git config user.name`'s
+/// Who a reviewer is when neither the override nor the file says: `git config --global user.name`'s
 /// answer, else `$USER`, else `unknown` (each looked up by the caller: the environment is
 /// read at the binary's edge).
 pub fn default_reviewer(git_user_name: Option<String>, user: Option<String>) -> String {
@@ -306,10 +314,11 @@ pub fn default_reviewer(git_user_name: Option<String>, user: Option<String>) -> 
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// `git config user.name`, when git is installed and a name is set.
+/// `git config --global user.name`, when git is installed and a name is set. Global only: run
+/// inside a candidate's checkout, its own `.git/config` must not name the reviewer.
 pub fn git_user_name() -> Option<String> {
     let out = std::process::Command::new("git")
-        .args(["config", "user.name"])
+        .args(["config", "--global", "user.name"])
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .output()
@@ -342,6 +351,20 @@ mod tests {
         assert_eq!(o.entries[0].decision.by, "Dana", "the file's reviewer");
         assert_eq!(o.entries[0].at, "o.yaml:3:5");
         assert_eq!(o.entries[1].decision.by, "Lee", "the override's own");
+        let folded = parse_ok("overrides:\n  - check: essays.q1\n    action: credit\n    reason: |\n      two\n        lines\n");
+        assert_eq!(
+            folded.entries[0].decision.reason, "two lines",
+            "one line in every report"
+        );
+        let invisible = errors(
+            "overrides:\n  - check: essays.q1\n    action: credit\n    reason: \"\\u200b\\u202e.\"\n    by: \"\\u200b\"\n",
+        );
+        assert_eq!(
+            invisible.len(),
+            2,
+            "no letter or digit says nothing: {invisible:?}"
+        );
+        assert!(invisible[0].contains("reason: empty") && invisible[1].contains("by: empty"));
         assert_eq!(o.for_submission("b.zip").len(), 1);
         assert!(o.for_submission("c.zip").is_empty());
     }
