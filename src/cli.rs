@@ -22,7 +22,7 @@ pub struct Cli {
 pub enum Command {
     /// Grade one or more submissions (.zip, directory, or git checkout) and print the report.
     #[command(
-        after_help = "Examples:\n  assay evaluate candidate.zip\n  assay evaluate --static --format json candidate.zip\n  assay evaluate --jobs 2 --out reports/ submissions/*.zip\n\nExit codes: 0 every submission PASS · 1 at least one FAIL · 2 usage error · 3 could not grade."
+        after_help = "Examples:\n  assay evaluate candidate.zip\n  assay evaluate --static --format json candidate.zip\n  assay evaluate --jobs 2 --out reports/ submissions/*.zip\n  assay evaluate --rerun-failed reports/ --out reports/ --overrides reviewed.yaml submissions/*.zip\n\nExit codes: 0 every submission PASS · 1 at least one FAIL · 2 usage error · 3 could not grade."
     )]
     Evaluate(EvaluateArgs),
     /// Work with compose files as assay loads them.
@@ -31,7 +31,7 @@ pub enum Command {
     /// Prepare the images evaluations need: pulled when a registry answers, otherwise (or with
     /// --offline) stand-ins built from Debian packages; plus the pristine webapp and the probe.
     #[command(
-        after_help = "Examples:\n  assay images\n  assay images --offline\n\nA second run does nothing when every image is present (content-hash labels)."
+        after_help = "Examples:\n  assay images\n  assay images --offline\n\nA second run does nothing when every image is present (content-hash labels).\n\nThis command always tries the registry (unless --offline). An evaluation does not for an hour after no registry answered this Docker daemon (remembered per daemon ID in $TMPDIR/assay-runs/registry-unreachable.json)."
     )]
     Images {
         /// Never try a registry: build stand-ins from Debian packages (needs root and debootstrap).
@@ -125,6 +125,13 @@ pub struct EvaluateArgs {
     /// batch summaries rebuilt over every submission in it.
     #[arg(long, value_name = "DIR")]
     pub rerun_failed: Option<PathBuf>,
+    /// A reviewer's overrides (YAML): checks credited or waived, each with a reason and who
+    /// decided (`by:`, default `git config --global user.name`, else $USER). The verdict is recomputed
+    /// and the one before the overrides kept in every report. The file is checked before
+    /// anything is graded (unknown check ids, empty reasons, submissions not given: exit 2);
+    /// an override of a check that passes is an error for that submission (exit 2).
+    #[arg(long, value_name = "FILE")]
+    pub overrides: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

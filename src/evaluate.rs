@@ -32,6 +32,9 @@ pub struct Options {
     pub runtime_unavailable: Option<String>,
     /// How answer documents are read: PDF and .docx in a confined child (this binary re-run).
     pub extractor: assay_essays::Extractor,
+    /// A reviewer's overrides (checked against the submissions before grading); each report
+    /// gets the ones naming it.
+    pub overrides: crate::overrides::Overrides,
     /// Name each phase on stderr as it starts (one submission; a batch shows a line per
     /// finished submission instead).
     pub show_phases: bool,
@@ -125,6 +128,15 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     for c in &mut scored.checks {
         c.source = made.excerpts.remove(&c.result.id);
     }
+    let name = display_name(submission);
+    verdict::apply_overrides(&mut scored, &opts.overrides.for_submission(&name)).map_err(
+        |problems| {
+            EvaluateError::Usage(format!(
+                "{name}: the overrides do not fit this grading:\n{}",
+                problems.join("\n")
+            ))
+        },
+    )?;
     let not_run = scored
         .checks
         .iter()
@@ -139,11 +151,13 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     Ok(Report {
         schema_version: report::SCHEMA_VERSION,
         assay_version: env!("CARGO_PKG_VERSION").to_string(),
-        submission: display_name(submission),
+        submission: name,
         verdict: scored.verdict,
         score: scored.score,
         max_score: 100.0,
         threshold: scored.threshold,
+        verdict_before_overrides: scored.before_overrides.map(|(v, _)| v),
+        score_before_overrides: scored.before_overrides.map(|(_, s)| s),
         mode: if opts.static_only {
             "static".into()
         } else {
@@ -691,6 +705,28 @@ pub fn run_cli(mut args: EvaluateArgs, color: ColorChoice) -> Exit {
         }
         return Exit::Usage;
     }
+    // A reviewer's overrides, checked against the submissions named before anything is graded.
+    let overrides = match &args.overrides {
+        None => crate::overrides::Overrides::default(),
+        Some(path) => {
+            let by = crate::overrides::default_reviewer(
+                crate::overrides::git_user_name(),
+                std::env::var("USER").ok(),
+            );
+            let names: Vec<String> = args.submissions.iter().map(|p| display_name(p)).collect();
+            match crate::overrides::load(path, &by)
+                .and_then(|o| o.check_submissions(&names).map(|()| o))
+            {
+                Ok(o) => o,
+                Err(problems) => {
+                    for p in problems {
+                        eprintln!("error: {}", terminal(&p));
+                    }
+                    return Exit::Usage;
+                }
+            }
+        }
+    };
     // `--rerun-failed DIR`: what passed there is not graded again; its folders (and in a
     // batch folder, the others' names) come from DIR.
     let mut earlier: Vec<report::summary::Placed> = Vec::new();
@@ -781,6 +817,7 @@ pub fn run_cli(mut args: EvaluateArgs, color: ColorChoice) -> Exit {
         runtime_unavailable,
         build_webapp: args.build_webapp,
         extractor: assay_essays::Extractor::new(parser),
+        overrides,
         show_phases: args.submissions.len() == 1,
     };
     let into_batch = same_folder && earlier.iter().any(|e| !e.folder.is_empty());

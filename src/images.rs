@@ -135,20 +135,24 @@ pub struct NominalLine {
 }
 
 /// Prepares every image, then makes sure the nominal readiness of each Postgres image is
-/// known (measured [`assay_runner::nominal::FIRST_SAMPLES`] times when it is not, and one
-/// more time when `one_more_sample`: `assay images`). Nothing of this process runs yet, so
-/// the samples are taken alone and off any batch's critical path. Progress lines go to
-/// `progress`.
+/// known (measured [`assay_runner::nominal::FIRST_SAMPLES`] times when it is not). Nothing of
+/// this process runs yet, so the samples are taken alone and off any batch's critical path.
+/// Progress lines go to `progress`.
+///
+/// `explicit` is `assay images`: one more readiness sample, and the registry tried whatever
+/// the state dir remembers (an evaluation trusts that memory for
+/// [`assay_sandbox::registry_memory::REMEMBER_FOR`] and tries no registry that did not answer
+/// this daemon within it).
 pub async fn prepare(
     engine: &Engine,
     rubric: &Rubric,
     offline: bool,
     rebuild: bool,
-    one_more_sample: bool,
+    explicit: bool,
     progress: &dyn Fn(&str),
 ) -> Result<Prepared, PrepareError> {
-    let report = ensure(engine, rubric, offline, rebuild, progress).await?;
-    let nominal = nominal(engine, rubric, one_more_sample, progress).await?;
+    let report = ensure(engine, rubric, offline, rebuild, !explicit, progress).await?;
+    let nominal = nominal(engine, rubric, explicit, progress).await?;
     Ok(Prepared { report, nominal })
 }
 
@@ -214,12 +218,17 @@ async fn ensure(
     rubric: &Rubric,
     offline: bool,
     rebuild: bool,
+    trust_registry_memory: bool,
     progress: &dyn Fn(&str),
 ) -> Result<ImagesReport, PrepareError> {
     let (webapp, probe) = locate_binaries(progress)?;
     let opts = ImagesOptions {
         offline,
         rebuild,
+        registry_memory: Some(assay_sandbox::registry_memory::RegistryMemory::new(
+            &assay_runner::reaper::default_state_dir(),
+        )),
+        skip_remembered_registry: trust_registry_memory,
         webapp_binary: Some(webapp),
         probe_binary: Some(probe),
         work_dir: default_work_dir(),

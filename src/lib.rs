@@ -11,7 +11,9 @@
 //!    (`assay-essays`).
 //! 3. **checks**: static checks turn facts into [`assay_core::CheckResult`]s; the sandbox
 //!    (`assay-sandbox`) runs the stack for the runtime checks.
-//! 4. **verdict** ([`verdict`]): rubric weights and required checks give a score and PASS/FAIL.
+//! 4. **verdict** ([`verdict`]): rubric weights and required checks give a score and PASS/FAIL;
+//!    a reviewer's [`overrides`] (a check credited or waived, with a reason) recompute it, the
+//!    verdict before them kept.
 //! 5. **report** ([`report`]): human, JSON, Markdown, JUnit and HTML renderers.
 //!
 //! Every string a submission controls (names, compose values, logs, build output, errors) is
@@ -28,6 +30,7 @@ pub mod evaluate;
 pub mod exit;
 pub mod images;
 pub mod kit;
+pub mod overrides;
 pub mod report;
 pub mod rubric;
 pub mod runtime;

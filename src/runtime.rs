@@ -15,6 +15,9 @@ pub struct RuntimeCtx {
     cancel: CancellationToken,
     /// The engine's version, for every report's provenance.
     docker: Option<crate::report::DockerVersion>,
+    /// What every report says about how the images were prepared (the registry not tried
+    /// because it did not answer this daemon a moment ago).
+    image_notes: Vec<String>,
 }
 
 impl std::fmt::Debug for RuntimeCtx {
@@ -40,7 +43,7 @@ pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
         .enable_all()
         .build()
         .map_err(|e| Unavailable::Fault(format!("cannot start the async runtime: {e}")))?;
-    let (engine, cancel, docker) = rt.block_on(async {
+    let (engine, cancel, docker, image_notes) = rt.block_on(async {
         let engine = Engine::connect().await.map_err(|e| {
             Unavailable::NoDaemon(format!("{e}; use --static for static checks only"))
         })?;
@@ -53,7 +56,7 @@ pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
             eprintln!("assay: interrupted: tearing down the running stacks…");
         });
         let progress = |line: &str| eprintln!("assay: {line}");
-        crate::images::prepare(&engine, rubric, false, false, false, &progress)
+        let prepared = crate::images::prepare(&engine, rubric, false, false, false, &progress)
             .await
             .map_err(|e| match e {
                 crate::images::PrepareError::Engine(e) if e.is_unreachable() => {
@@ -79,13 +82,20 @@ pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
                 version: v.version.unwrap_or_default(),
                 api_version: v.api_version.unwrap_or_default(),
             });
-        Ok::<_, Unavailable>((engine, cancel, docker))
+        let image_notes = prepared
+            .report
+            .notes
+            .iter()
+            .map(|n| format!("images: {n}"))
+            .collect();
+        Ok::<_, Unavailable>((engine, cancel, docker, image_notes))
     })?;
     Ok(RuntimeCtx {
         rt,
         engine,
         cancel,
         docker,
+        image_notes,
     })
 }
 
@@ -139,7 +149,7 @@ pub fn run(
         password: password.clone(),
         database: creds.database.clone(),
     };
-    let mut notes = Vec::new();
+    let mut notes = ctx.image_notes.clone();
     let mut webapp_image = assay_sandbox::images::webapp_image(rubric).to_string();
     let mut built = None;
     // One deadline over the build and the run (security checklist item 21).

@@ -129,6 +129,10 @@ fn a_batch_writes_each_report_as_its_submission_finishes() {
     let printed = stdout_reader.join().unwrap();
     assert_eq!(status.code(), Some(1), "some FAIL: {rest}");
     assert!(rest.starts_with("[8/8] "), "{rest}");
+    assert!(
+        !rest.contains("graded ·") && !rest.contains('\r'),
+        "off a terminal, no bar: {rest}"
+    );
     assert!(rest.contains(&format!(" {HELD} in ")), "{rest}");
 
     // The table: a header and one row per submission, with its verdict and failed checks.
@@ -269,4 +273,100 @@ fn rerun_failed_grades_again_only_what_did_not_pass() {
     assert_eq!(none.status.code(), Some(0), "{}", stderr(&none));
     assert!(stderr(&none).contains("nothing to grade again"));
     assert!(stdout(&none).is_empty());
+}
+
+/// On a terminal (a pty made by `script`), the same lines scroll above an N/M bar with the
+/// running counts. No timing: the middle submission's report.json is a FIFO, so its grading
+/// thread waits on it (the other one grades the third) until the test has seen the bar count
+/// the other two.
+#[test]
+fn on_a_terminal_a_bar_counts_the_batch_under_its_lines() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: no `script` (util-linux) to run assay on a pty");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let shared = repo_root().join("crates/assay-checks/tests/fixtures/submissions");
+    let subs: Vec<String> = ["t1", "t2", "t3"]
+        .iter()
+        .map(|n| {
+            let dir = work.path().join(n);
+            copy_dir(&shared.join("no-volume"), &dir);
+            dir.to_str().unwrap().to_string()
+        })
+        .collect();
+    let out = work.path().join("out");
+    let held = out.join("t2").join("report.json");
+    std::fs::create_dir_all(held.parent().unwrap()).unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(&held)
+        .status()
+        .unwrap()
+        .success());
+    let line = format!(
+        "'{}' evaluate --static --jobs 2 --out '{}' {} > /dev/null",
+        env!("CARGO_BIN_EXE_assay"),
+        out.display(),
+        subs.iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut child = Command::new("script")
+        .args(["-qefc", &line, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut tty = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = tty.read(&mut buf) {
+            if n == 0
+                || tx
+                    .send(String::from_utf8_lossy(&buf[..n]).into_owned())
+                    .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut screen = String::new();
+    // Hang guard, not a timing assertion: a bar that never shows fails on the text below.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !screen.contains("2/3 graded · 0 pass, 2 fail, 0 not graded")
+        && std::time::Instant::now() < deadline
+    {
+        // The spinner redraws the bar a few times a second: chunks keep coming.
+        if let Ok(chunk) = rx.recv_timeout(std::time::Duration::from_secs(1)) {
+            screen.push_str(&chunk);
+        }
+    }
+    let held_report = std::fs::read_to_string(&held).unwrap();
+    assert!(
+        held_report.contains("\"submission\": \"t2\""),
+        "{held_report}"
+    );
+    let status = child.wait().unwrap();
+    while let Ok(chunk) = rx.recv_timeout(std::time::Duration::from_secs(5)) {
+        screen.push_str(&chunk);
+    }
+    assert!(
+        screen.contains("2/3 graded · 0 pass, 2 fail, 0 not graded"),
+        "the bar with its counts: {screen:?}"
+    );
+    assert_eq!(status.code(), Some(1), "{screen:?}");
+    for want in [
+        "[1/3] FAIL",
+        "[2/3] FAIL",
+        "[3/3] FAIL",
+        " t2 in ",
+        "submission ",
+    ] {
+        assert!(screen.contains(want), "{want} on the terminal: {screen:?}");
+    }
+    assert!(!screen.contains("panicked"), "{screen:?}");
 }

@@ -436,6 +436,11 @@ fn static_report_reads_well_in_chromium() {
 /// A report shaped as the runner makes one when the webapp crash-loops: the failure's details
 /// carry the service's health log and its last log lines (multi-line text).
 fn crash_loop_report() -> assay::report::Report {
+    crash_loop_report_with(&[])
+}
+
+/// [`crash_loop_report`] after a reviewer's overrides.
+fn crash_loop_report_with(overrides: &[&assay::overrides::Entry]) -> assay::report::Report {
     use assay_core::{CheckId, CheckResult, Diagnostic, Location};
     let log = format!(
         "{{\"level\":\"info\",\"msg\":\"starting\"}}\n\
@@ -462,7 +467,8 @@ fn crash_loop_report() -> assay::report::Report {
             _ => CheckResult::pass(*id, "ok"),
         })
         .collect();
-    let scored = assay::verdict::score(results, &assay::rubric::default_rubric());
+    let mut scored = assay::verdict::score(results, &assay::rubric::default_rubric());
+    assay::verdict::apply_overrides(&mut scored, overrides).unwrap();
     assay::report::Report {
         schema_version: assay::report::SCHEMA_VERSION,
         assay_version: "0.0.0-test".into(),
@@ -471,6 +477,8 @@ fn crash_loop_report() -> assay::report::Report {
         score: scored.score,
         max_score: 100.0,
         threshold: scored.threshold,
+        verdict_before_overrides: scored.before_overrides.map(|(v, _)| v),
+        score_before_overrides: scored.before_overrides.map(|(_, s)| s),
         mode: "full".into(),
         checks: scored.checks,
         answers: Vec::new(),
@@ -562,5 +570,51 @@ fn log_tails_are_folded_preformatted_text_in_chromium() {
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(md.starts_with("# assay: FAIL — crash-loop\n"), "{md}");
     assert!(md.contains("<pre>") && !md.contains("<script"), "{md}");
+    eprintln!("screenshots: {}", shots.display());
+}
+
+/// A reviewer's override in the page: the verdict after it with the one before, the override's
+/// row (what assay found, the action, who, why) and the check marked as overridden, not as a
+/// failure; a long reason with markup wraps inside the page and stays text.
+#[test]
+fn reviewer_overrides_read_well_in_chromium() {
+    let Some(mut browser) = browser_or_skip("reviewer_overrides_read_well_in_chromium") else {
+        return;
+    };
+    let reason = format!("the crash loop is the grader's proxy, see {LONG_USER} {SCRIPT}");
+    let credit = assay::overrides::Entry {
+        submission: None,
+        check: assay_core::CheckId::RuntimeUp,
+        decision: assay::overrides::Override {
+            action: assay::overrides::Action::Credit,
+            reason: reason.clone(),
+            by: "Dana Reviewer".into(),
+        },
+        at: "reviewed.yaml:2:5".into(),
+    };
+    let out = tempfile::tempdir().unwrap();
+    let shots = screenshot_dir();
+    assay::report::write_all(&crash_loop_report_with(&[&credit]), out.path()).unwrap();
+    for page in read_report(&mut browser, out.path(), "overridden", &shots) {
+        assert_eq!(page["verdict"], "PASS", "credited: nothing required fails");
+        assert_eq!(page["failed_required"], json!([]));
+        assert_eq!(sorted(&page["failed_optional"]), vec!["runtime.scale"]);
+        assert_eq!(page["scripts"], 0);
+        let text = page["text"].as_str().unwrap();
+        assert!(
+            text.contains("PASS after reviewer overrides; FAIL before them (score "),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "runtime.up\tfail\tcredited\tDana Reviewer\t{reason}"
+            )),
+            "the overrides table: {text}"
+        );
+        assert!(
+            text.contains("fail → credited by reviewer"),
+            "the check's own row: {text}"
+        );
+    }
     eprintln!("screenshots: {}", shots.display());
 }

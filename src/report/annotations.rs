@@ -47,16 +47,21 @@ fn findings(r: &Report) -> Vec<Finding> {
     };
     let mut out = Vec::new();
     for c in &r.checks {
-        let failed = c.result.status == Status::Fail;
-        if failed {
+        // A failure a reviewer overrode stays visible, as a warning that says so.
+        let failed = c.result.status == Status::Fail && !c.is_overridden();
+        if c.result.status == Status::Fail {
+            let text = match &c.overridden {
+                Some(o) => format!("{} ({})", c.result.evidence, o.describe()),
+                None => c.result.evidence.clone(),
+            };
             out.push(Finding {
-                level: if c.required {
+                level: if failed && c.required {
                     Level::Error
                 } else {
                     Level::Warning
                 },
                 check: c.result.id.to_string(),
-                message: message(&c.result.evidence, c.result.location.as_ref()),
+                message: message(&text, c.result.location.as_ref()),
                 place: c.result.location.as_ref().and_then(place_of),
             });
         }

@@ -20,6 +20,8 @@ pub struct Graded {
     pub checks: BTreeMap<String, String>,
     /// Whether `checks` lists every check (a report) or only the failed ones (a summary).
     pub complete: bool,
+    /// The verdict before a reviewer's overrides, when `verdict` is the one after them.
+    pub before_overrides: Option<String>,
 }
 
 /// A side: submissions by name (a repeated name gets ` (2)`, ` (3)` … in batch order).
@@ -34,6 +36,8 @@ pub struct Change {
     pub score: Option<(Option<f64>, Option<f64>)>,
     /// `(id, old, new)`.
     pub checks: Vec<(String, String, String)>,
+    /// Each side's verdict before a reviewer's overrides, where it had any.
+    pub before_overrides: (Option<String>, Option<String>),
 }
 
 impl Change {
@@ -81,6 +85,7 @@ pub fn read_side(path: &Path) -> Result<Side, MergeError> {
                 score: r.score,
                 checks,
                 complete: false,
+                before_overrides: r.verdict_before_overrides,
             };
             (r.submission, g)
         })));
@@ -113,16 +118,30 @@ fn of_entry(e: &Entry) -> Graded {
                         DigestStatus::Fail => "fail",
                         DigestStatus::Skipped => "skipped",
                     };
-                    (c.id.clone(), s.to_string())
+                    // An overridden check reads `fail (credited)`: what assay found, and what
+                    // the reviewer made of it.
+                    let s = match &c.overridden {
+                        Some(o) => format!("{s} ({})", o.action.past()),
+                        None => s.to_string(),
+                    };
+                    (c.id.clone(), s)
                 })
                 .collect(),
             complete: true,
+            before_overrides: d.verdict_before_overrides.map(|v| {
+                match v {
+                    DigestVerdict::Pass => "pass",
+                    DigestVerdict::Fail => "fail",
+                }
+                .to_string()
+            }),
         },
         Entry::CouldNotGrade(_) => Graded {
             verdict: "could-not-grade".into(),
             score: None,
             checks: BTreeMap::new(),
             complete: true,
+            before_overrides: None,
         },
     }
 }
@@ -165,6 +184,10 @@ pub fn diff(old: &Side, new: &Side) -> Vec<Change> {
             verdict: (o.map(|g| g.verdict.clone()), n.map(|g| g.verdict.clone())),
             score: None,
             checks: Vec::new(),
+            before_overrides: (
+                o.and_then(|g| g.before_overrides.clone()),
+                n.and_then(|g| g.before_overrides.clone()),
+            ),
         };
         if let (Some(o), Some(n)) = (o, n) {
             let same = match (o.score, n.score) {
@@ -216,6 +239,24 @@ pub fn render(changes: &[Change], compared: usize) -> String {
         }
         if let Some((a, b)) = c.score {
             let _ = write!(out, ", score {} -> {}", score(a), score(b));
+        }
+        let overrides = |side: &str, before: &Option<String>| {
+            before.as_ref().map(|b| {
+                format!(
+                    "{side} verdict is after reviewer overrides ({} before them)",
+                    b.to_uppercase()
+                )
+            })
+        };
+        let said: Vec<String> = [
+            overrides("old", &c.before_overrides.0),
+            overrides("new", &c.before_overrides.1),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !said.is_empty() {
+            let _ = write!(out, "; {}", said.join("; "));
         }
         out.push('\n');
         for (id, a, b) in &c.checks {

@@ -28,6 +28,8 @@ ul{margin:.2rem 0;padding-left:1.2rem}\
 tr.fail-required{background:#fdecee}tr.fail-required td.status{color:#b00020;font-weight:bold}\
 tr.fail-optional{background:#fff6e0}tr.fail-optional td.status{color:#8a5a00}\
 tr.pass td.status{color:#176f2c}tr.skipped td.status{color:#666}\
+tr.overridden{background:#eef3ff}tr.overridden td.status{color:#1c3f94;font-weight:bold}\
+.override{border-left:4px solid #1c3f94;padding:.1rem .5rem;margin:.3rem 0}\
 .failed-required{color:#b00020}\
 @media (max-width:40rem){th.id,th.loc{width:auto}th.st,th.pt{width:auto}td,th{padding:.2rem}}";
 
@@ -59,6 +61,31 @@ pub fn render_html(report: &Report) -> String {
         h(&report.mode),
         h(&report.assay_version)
     );
+    if let Some(before) = super::before_overrides(report) {
+        let _ = writeln!(
+            out,
+            "<p id=\"before-overrides\" class=\"override\">{} {}</p>",
+            report.verdict,
+            h(&before)
+        );
+    }
+    let overridden = super::overridden(report);
+    if !overridden.is_empty() {
+        out.push_str("<h2>Reviewer overrides</h2><table id=\"overrides\"><thead><tr><th class=\"id\">check</th><th class=\"st\">assay found</th><th class=\"st\">override</th><th class=\"loc\">by</th><th>reason</th></tr></thead><tbody>\n");
+        for c in &overridden {
+            let Some(o) = &c.overridden else { continue };
+            let _ = writeln!(
+                out,
+                "<tr data-override=\"{id}\"><td><code>{id}</code></td><td>{}</td><td><strong>{}</strong></td><td>{}</td><td>{}</td></tr>",
+                super::found_status(c),
+                o.action.past(),
+                h(&o.by),
+                rich(&o.reason),
+                id = c.result.id,
+            );
+        }
+        out.push_str("</tbody></table>\n");
+    }
     let code = |id: &str| format!("<code>{id}</code>");
     let (req, opt) = (
         failed_list(report, true, code),
@@ -173,6 +200,14 @@ fn provenance(out: &mut String, report: &Report) {
 
 fn check_row(out: &mut String, c: &ScoredCheck) {
     let (row, status) = match c.result.status {
+        _ if c.is_overridden() => (
+            "overridden",
+            format!(
+                "{} → {} by reviewer",
+                super::found_status(c),
+                c.overridden.as_ref().map_or("", |o| o.action.past())
+            ),
+        ),
         Status::Fail if c.required => ("fail-required", "FAIL (required)".to_string()),
         Status::Fail => ("fail-optional", "fail (optional)".to_string()),
         Status::Pass => ("pass", "pass".to_string()),
@@ -185,6 +220,15 @@ fn check_row(out: &mut String, c: &ScoredCheck) {
         ),
     };
     let mut evidence = rich_block(&c.result.evidence);
+    if let Some(o) = &c.overridden {
+        let _ = write!(
+            evidence,
+            "<p class=\"override\"><strong>{}</strong> by {}: {}</p>",
+            o.action.past(),
+            h(&o.by),
+            rich(&o.reason)
+        );
+    }
     if let Some(src) = &c.source {
         evidence.push_str(&source_block(src));
     }

@@ -74,10 +74,33 @@ pub fn render_human(report: &Report, color: ColorChoice) -> String {
             ""
         }
     );
+    if let Some(before) = super::before_overrides(report) {
+        let _ = writeln!(out, "  {}", p.bold(&format!("{} {before}", report.verdict)));
+    }
     let checks = reading_order(report);
     let mut passed = Vec::new();
     let mut skipped = Vec::new();
     for c in checks {
+        if let Some(o) = &c.overridden {
+            let req = if c.required { "required" } else { "optional" };
+            let _ = writeln!(
+                out,
+                "  {} {} ({req}, assay found {}; {}/{} pts)",
+                p.bold(&o.action.past().to_uppercase()),
+                p.bold(c.result.id.as_str()),
+                super::found_status(c),
+                c.points,
+                c.max_points
+            );
+            let _ = writeln!(
+                out,
+                "       {} by {}: {}",
+                o.action.past(),
+                terminal_line(&o.by),
+                indented(&o.reason, 7)
+            );
+            continue;
+        }
         match c.result.status {
             Status::Fail => {
                 let tag = if c.required {

@@ -6,6 +6,9 @@
 //! - An optional check that failed does not fail the suite: the test case carries the
 //!   properties `optional=true`, `outcome=fail` and the evidence in `<system-out>`.
 //! - A skipped check is `<skipped>`.
+//! - A check a reviewer credited or waived is not a failure: properties `override`,
+//!   `override_by`, `override_reason` and `outcome` (what assay found), the override in
+//!   `<system-out>`; the suite has `verdict_before_overrides`.
 //! - A submission assay could not grade is one test case with an `<error>`.
 
 use super::summary::{CheckDigest, DigestStatus, DigestVerdict, Entry};
@@ -37,7 +40,7 @@ pub fn render_junit(entries: &[Entry]) -> String {
                 let failed_required: Vec<&str> = d
                     .checks
                     .iter()
-                    .filter(|c| c.status == DigestStatus::Fail && c.required)
+                    .filter(|c| c.failed() && c.required)
                     .map(|c| c.id.as_str())
                     .collect();
                 let verdict_fails = d.verdict == DigestVerdict::Fail;
@@ -45,7 +48,7 @@ pub fn render_junit(entries: &[Entry]) -> String {
                 let n_skip = d
                     .checks
                     .iter()
-                    .filter(|c| c.status == DigestStatus::Skipped)
+                    .filter(|c| c.status == DigestStatus::Skipped && c.overridden.is_none())
                     .count();
                 let n_tests = d.checks.len() + 1;
                 tests += n_tests;
@@ -64,11 +67,16 @@ pub fn render_junit(entries: &[Entry]) -> String {
                 };
                 let _ = writeln!(
                     suites,
-                    "    <properties><property name=\"verdict\" value=\"{verdict}\"/><property name=\"score\" value=\"{:.1}\"/><property name=\"threshold\" value=\"{:.1}\"/><property name=\"mode\" value=\"{}\"/><property name=\"schema_version\" value=\"{}\"/></properties>",
+                    "    <properties><property name=\"verdict\" value=\"{verdict}\"/><property name=\"score\" value=\"{:.1}\"/><property name=\"threshold\" value=\"{:.1}\"/><property name=\"mode\" value=\"{}\"/><property name=\"schema_version\" value=\"{}\"/>{}</properties>",
                     d.score,
                     d.threshold,
                     xml_attr(&d.mode),
-                    d.schema_version
+                    d.schema_version,
+                    match d.verdict_before_overrides {
+                        Some(DigestVerdict::Pass) => "<property name=\"verdict_before_overrides\" value=\"pass\"/>",
+                        Some(DigestVerdict::Fail) => "<property name=\"verdict_before_overrides\" value=\"fail\"/>",
+                        None => "",
+                    }
                 );
                 for c in &d.checks {
                     let _ = write!(
@@ -78,6 +86,25 @@ pub fn render_junit(entries: &[Entry]) -> String {
                         xml_attr(&c.id),
                         secs(c.duration_ms)
                     );
+                    if let Some(o) = &c.overridden {
+                        let found = match c.status {
+                            DigestStatus::Pass => "pass",
+                            DigestStatus::Fail => "fail",
+                            DigestStatus::Skipped => "skipped",
+                        };
+                        let _ = writeln!(
+                            suites,
+                            "><properties><property name=\"override\" value=\"{}\"/><property name=\"override_by\" value=\"{}\"/><property name=\"override_reason\" value=\"{}\"/><property name=\"outcome\" value=\"{found}\"/></properties><system-out>{} by a reviewer ({}): {}; assay found: {}</system-out></testcase>",
+                            o.action.past(),
+                            xml_attr(&o.by),
+                            xml_attr(&o.reason),
+                            o.action.past(),
+                            xml_text(&o.by),
+                            xml_text(&o.reason),
+                            xml_text(&failure_text(c))
+                        );
+                        continue;
+                    }
                     match (c.status, c.required) {
                         (DigestStatus::Pass, _) => suites.push_str("/>\n"),
                         (DigestStatus::Fail, true) => {

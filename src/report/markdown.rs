@@ -14,9 +14,12 @@ use std::fmt::Write;
 
 pub fn render_markdown(report: &Report) -> String {
     let mut out = String::new();
+    let before = super::before_overrides(report)
+        .map(|b| format!(" ({b})"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "# assay: {} — {}\n",
+        "# assay: {}{before} — {}\n",
         report.verdict,
         esc(&report.submission)
     );
@@ -46,9 +49,28 @@ pub fn render_markdown(report: &Report) -> String {
             cell(head_and_body(n).0, MdContext::Paragraph)
         );
     }
+    let overridden = super::overridden(report);
+    if !overridden.is_empty() {
+        let _ = writeln!(out, "**Reviewer overrides:**\n");
+        let _ = writeln!(out, "| check | assay found | override | by | reason |");
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        for c in &overridden {
+            let Some(o) = &c.overridden else { continue };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | **{}** | {} | {} |",
+                c.result.id,
+                super::found_status(c),
+                o.action.past(),
+                cell(&o.by, MdContext::TableCell),
+                cell(&o.reason, MdContext::TableCell)
+            );
+        }
+        out.push('\n');
+    }
     let failures: Vec<&ScoredCheck> = reading_order(report)
         .into_iter()
-        .filter(|c| c.result.status == Status::Fail)
+        .filter(|c| c.result.status == Status::Fail && !c.is_overridden())
         .collect();
     if !failures.is_empty() {
         let _ = writeln!(out, "| check | status | points | evidence | location |");
@@ -159,6 +181,11 @@ pub fn render_markdown(report: &Report) -> String {
 
 fn row(out: &mut String, c: &ScoredCheck) {
     let status = match c.result.status {
+        _ if c.is_overridden() => format!(
+            "{} → {} by reviewer",
+            super::found_status(c),
+            c.overridden.as_ref().map_or("", |o| o.action.past())
+        ),
         Status::Pass => "✅ pass".to_string(),
         Status::Fail if optional_failure(c) => "⚠️ fail (optional)".to_string(),
         Status::Fail => "❌ **FAIL** (required)".to_string(),

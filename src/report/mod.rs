@@ -69,6 +69,13 @@ pub struct Report {
     pub score: f64,
     pub max_score: f64,
     pub threshold: f64,
+    /// With reviewer overrides: the verdict assay gave before them (`verdict` is the one after
+    /// them; the overridden checks carry `override`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict_before_overrides: Option<Verdict>,
+    /// With reviewer overrides: the score before them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score_before_overrides: Option<f64>,
     /// `full` (static + runtime) or `static`.
     pub mode: String,
     pub checks: Vec<ScoredCheck>,
@@ -215,7 +222,11 @@ pub(crate) fn failed_list(
     report
         .checks
         .iter()
-        .filter(|c| c.result.status == assay_core::Status::Fail && c.required == required)
+        .filter(|c| {
+            c.result.status == assay_core::Status::Fail
+                && c.required == required
+                && !c.is_overridden()
+        })
         .map(|c| show(c.result.id.as_str()))
         .collect::<Vec<_>>()
         .join(", ")
@@ -224,6 +235,29 @@ pub(crate) fn failed_list(
 /// A failed check that is not required (it lowers the score but decides nothing alone).
 pub(crate) fn optional_failure(c: &ScoredCheck) -> bool {
     c.result.status == assay_core::Status::Fail && !c.required
+}
+
+/// The checks a reviewer credited or waived, in report order.
+pub(crate) fn overridden(report: &Report) -> Vec<&ScoredCheck> {
+    report.checks.iter().filter(|c| c.is_overridden()).collect()
+}
+
+/// `after reviewer overrides; FAIL before them (score 62.5)`, when a reviewer overrode checks.
+pub(crate) fn before_overrides(report: &Report) -> Option<String> {
+    let verdict = report.verdict_before_overrides?;
+    Some(match report.score_before_overrides {
+        Some(s) => format!("after reviewer overrides; {verdict} before them (score {s:.1})"),
+        None => format!("after reviewer overrides; {verdict} before them"),
+    })
+}
+
+/// What assay found for an overridden check: `fail`, `skipped`.
+pub(crate) fn found_status(c: &ScoredCheck) -> &'static str {
+    match c.result.status {
+        assay_core::Status::Pass => "pass",
+        assay_core::Status::Fail => "fail",
+        assay_core::Status::Skipped => "skipped",
+    }
 }
 
 /// Question-like sections that were not credited, as `file:line `heading` reason` lines.
@@ -237,14 +271,15 @@ pub(crate) fn not_credited_lines(report: &Report) -> Vec<String> {
 }
 
 /// Checks in the order a reviewer reads them: failures first (required before optional),
-/// then skipped, then passes.
+/// then the ones a reviewer overrode, then skipped, then passes.
 pub(crate) fn reading_order(report: &Report) -> Vec<&ScoredCheck> {
     use assay_core::Status;
     let rank = |c: &ScoredCheck| match (c.result.status, c.required) {
+        _ if c.is_overridden() => 2,
         (Status::Fail, true) => 0,
         (Status::Fail, false) => 1,
-        (Status::Skipped, _) => 2,
-        (Status::Pass, _) => 3,
+        (Status::Skipped, _) => 3,
+        (Status::Pass, _) => 4,
     };
     let mut v: Vec<&ScoredCheck> = report.checks.iter().collect();
     v.sort_by_key(|c| rank(c));

@@ -37,6 +37,9 @@ pub struct Digest {
     pub assay_version: String,
     pub submission: String,
     pub verdict: DigestVerdict,
+    /// The verdict before a reviewer's overrides (`verdict` is the one after them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict_before_overrides: Option<DigestVerdict>,
     pub score: f64,
     pub threshold: f64,
     pub mode: String,
@@ -73,12 +76,20 @@ pub struct CheckDigest {
     pub details: Vec<DiagnosticDigest>,
     #[serde(default)]
     pub duration_ms: u64,
+    /// A reviewer credited or waived the check.
+    #[serde(default, rename = "override", skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<crate::overrides::Override>,
 }
 
 impl CheckDigest {
     /// `compose` for `compose.db-host`.
     pub fn family(&self) -> &str {
         self.id.split_once('.').map_or(self.id.as_str(), |(f, _)| f)
+    }
+
+    /// Failed as assay found it and not overridden by a reviewer.
+    pub fn failed(&self) -> bool {
+        self.status == DigestStatus::Fail && self.overridden.is_none()
     }
 }
 
@@ -215,6 +226,12 @@ pub struct Row {
     pub mode: Option<String>,
     pub failed_required: Vec<String>,
     pub failed_optional: Vec<String>,
+    /// The verdict before a reviewer's overrides, when there were any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict_before_overrides: Option<String>,
+    /// The checks a reviewer credited or waived.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overridden: Vec<String>,
     pub duration_ms: Option<u64>,
     /// The submission's HTML report, relative to the batch root (its error.json when it could
     /// not be graded).
@@ -236,7 +253,7 @@ impl Row {
                 let failed = |required: bool| {
                     d.checks
                         .iter()
-                        .filter(|c| c.status == DigestStatus::Fail && c.required == required)
+                        .filter(|c| c.failed() && c.required == required)
                         .map(|c| c.id.clone())
                         .collect()
                 };
@@ -252,6 +269,19 @@ impl Row {
                     mode: Some(d.mode.clone()),
                     failed_required: failed(true),
                     failed_optional: failed(false),
+                    verdict_before_overrides: d.verdict_before_overrides.map(|v| {
+                        match v {
+                            DigestVerdict::Pass => "pass",
+                            DigestVerdict::Fail => "fail",
+                        }
+                        .to_string()
+                    }),
+                    overridden: d
+                        .checks
+                        .iter()
+                        .filter(|c| c.overridden.is_some())
+                        .map(|c| c.id.clone())
+                        .collect(),
                     duration_ms: Some(d.duration_ms),
                     report: file("report.html"),
                     error: None,
@@ -265,6 +295,8 @@ impl Row {
                 mode: None,
                 failed_required: Vec::new(),
                 failed_optional: Vec::new(),
+                verdict_before_overrides: None,
+                overridden: Vec::new(),
                 duration_ms: None,
                 report: file(ERROR_FILE),
                 error: Some(e.error.clone()),
@@ -425,9 +457,24 @@ th{{cursor:pointer;background:#f4f4f4}}th[aria-sort=ascending]::after{{content:'
             .map(|c| format!("<code>{}</code>", h(c)))
             .collect::<Vec<_>>()
             .join(" ");
+        let before = r
+            .verdict_before_overrides
+            .as_deref()
+            .map(|b| {
+                format!(
+                    "<br><small>{} before reviewer overrides of {}</small>",
+                    h(b),
+                    r.overridden
+                        .iter()
+                        .map(|c| format!("<code>{}</code>", h(c)))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
+            })
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "<tr><td data-key=\"{name}\"><a href=\"{href}\">{name}</a></td><td data-key=\"{v}\" class=\"{v}\">{v}</td><td data-key=\"{score}\">{score}</td><td data-key=\"{nreq}\">{failed_required}</td><td data-key=\"{nopt}\">{failed_optional}</td><td data-key=\"{secs}\">{secs}</td></tr>",
+            "<tr><td data-key=\"{name}\"><a href=\"{href}\">{name}</a></td><td data-key=\"{v}\" class=\"{v}\">{v}{before}</td><td data-key=\"{score}\">{score}</td><td data-key=\"{nreq}\">{failed_required}</td><td data-key=\"{nopt}\">{failed_optional}</td><td data-key=\"{secs}\">{secs}</td></tr>",
             name = h(&r.submission),
             href = h(&href(&r.report)),
             v = h(&r.verdict),

@@ -70,8 +70,9 @@ pub fn parse(text: &str, name: &str) -> Result<Rubric, RubricError> {
 }
 
 /// serde-saphyr reports `error: line L column C: message` followed by a source snippet; we keep
-/// the first line and shape it as `L:C: message` so the rubric error reads `file:L:C: message`.
-fn located(s: &str) -> String {
+/// the first line and shape it as `L:C: message` so the rubric error reads `file:L:C: message`
+/// (the overrides file's errors too).
+pub fn located(s: &str) -> String {
     let first = s
         .lines()
         .map(str::trim)

@@ -545,6 +545,23 @@ impl Engine {
         self.timeouts
     }
 
+    /// The daemon's ID as `docker info` reports it: the key of what assay remembers per daemon
+    /// (a registry that did not answer it). The endpoint when the daemon gives none or the
+    /// call fails.
+    pub async fn daemon_id(&self) -> String {
+        self.call(
+            self.timeouts.quick,
+            Repeat::Safe,
+            || "system info".to_string(),
+            || self.docker.info(),
+        )
+        .await
+        .ok()
+        .and_then(|i| i.id)
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| self.endpoint.clone())
+    }
+
     /// The raw client, for calls this type does not wrap yet. Wrap them in a timeout.
     pub fn docker(&self) -> &Docker {
         &self.docker

@@ -77,6 +77,12 @@ pub struct ImagesOptions {
     /// Rebuild assay's own images even when their content hash matches (images of others are
     /// never touched). Old images are replaced by tag, so running containers keep theirs.
     pub rebuild: bool,
+    /// Where a registry that did not answer this daemon is remembered (and forgotten when one
+    /// answers); `None` = remember nothing.
+    pub registry_memory: Option<crate::registry_memory::RegistryMemory>,
+    /// Trust that memory: while it holds, pull and build online nothing, as with `offline`,
+    /// and say so in one note (evaluations). `assay images` leaves it off: it always tries.
+    pub skip_remembered_registry: bool,
 }
 
 /// The cache dir `assay images` uses unless told otherwise: `$XDG_CACHE_HOME/assay`, else
@@ -119,6 +125,9 @@ pub struct ImagesReport {
     pub images: Vec<ImageStatus>,
     /// Things the user should know (host not Debian, registry unreachable, ...).
     pub warnings: Vec<String>,
+    /// Things a report should say about how its images were made, not problems (the registry
+    /// not tried because it did not answer a moment ago).
+    pub notes: Vec<String>,
 }
 
 impl ImagesReport {
@@ -604,6 +613,12 @@ struct Preparer<'a> {
     report: ImagesReport,
     /// Set after the first failed pull: no registry answers, stop trying.
     registry_down: bool,
+    /// This daemon's key in [`ImagesOptions::registry_memory`], when there is one.
+    daemon: Option<String>,
+    /// The memory that set `registry_down` before anything was tried, until it is said.
+    remembered: Option<crate::registry_memory::Remembered>,
+    /// `registry_down` comes from that memory, not from `--offline` or a failure in this run.
+    down_by_memory: bool,
     /// Ids of outdated images of ours that new builds replace.
     replaced: Vec<String>,
 }
@@ -631,12 +646,25 @@ pub async fn ensure_plan(
     // One preparer at a time per work dir (parallel evaluations, parallel tests): the others
     // wait, then find the images present.
     let _lock = lock_work_dir(&opts.work_dir, progress).await?;
+    let daemon = match &opts.registry_memory {
+        Some(_) if !opts.offline => Some(engine.daemon_id().await),
+        _ => None,
+    };
+    let remembered = match (&opts.registry_memory, &daemon) {
+        (Some(memory), Some(d)) if opts.skip_remembered_registry => {
+            memory.unreachable(d, std::time::SystemTime::now())
+        }
+        _ => None,
+    };
     let mut p = Preparer {
         engine,
         opts,
         progress,
         report: ImagesReport::default(),
-        registry_down: opts.offline,
+        registry_down: opts.offline || remembered.is_some(),
+        down_by_memory: !opts.offline && remembered.is_some(),
+        daemon,
+        remembered,
         replaced: Vec::new(),
     };
     let runtime_release = match HostRelease::detect().map(|h| h.runtime_release()) {
@@ -699,6 +727,9 @@ pub async fn ensure_tools(
         progress,
         report: ImagesReport::default(),
         registry_down: true,
+        down_by_memory: false,
+        daemon: None,
+        remembered: None,
         replaced: Vec::new(),
     };
     p.ensure_tools(&tools_image()).await?;
@@ -709,6 +740,30 @@ pub async fn ensure_tools(
 impl Preparer<'_> {
     fn say(&self, line: &str) {
         (self.progress)(line)
+    }
+
+    /// The registry is about to be skipped (offline, remembered down, or already failed):
+    /// when the memory decided it, the report's note says so once.
+    fn registry_skipped(&mut self) {
+        if let Some(r) = self.remembered.take() {
+            self.report
+                .notes
+                .push(r.describe(std::time::SystemTime::now()));
+        }
+    }
+
+    /// A pull or an online build failed with `why`: remembered for this daemon.
+    fn registry_failed(&self, why: &str) {
+        if let (Some(memory), Some(daemon)) = (&self.opts.registry_memory, &self.daemon) {
+            memory.remember(daemon, why, std::time::SystemTime::now());
+        }
+    }
+
+    /// A registry answered this daemon: nothing to remember.
+    fn registry_answered(&self) {
+        if let (Some(memory), Some(daemon)) = (&self.opts.registry_memory, &self.daemon) {
+            memory.forget(daemon);
+        }
     }
 
     /// Offline, the stand-ins that will be built need debootstrap trees; build the missing
@@ -852,6 +907,7 @@ impl Preparer<'_> {
         let mut left = Vec::new();
         for image in images {
             if self.registry_down {
+                self.registry_skipped();
                 left.push(image);
                 continue;
             }
@@ -863,11 +919,15 @@ impl Preparer<'_> {
                 .pull_image(&image.repo, &image.tag, &|l| progress(&format!("  {l}")))
                 .await
             {
-                Ok(()) => self.push(&image, ImageAction::Pulled, false, started),
+                Ok(()) => {
+                    self.registry_answered();
+                    self.push(&image, ImageAction::Pulled, false, started)
+                }
                 Err(e) => {
                     let w = format!("cannot pull {image} ({e}); building stand-ins instead");
                     self.say(&w);
                     self.report.warnings.push(w);
+                    self.registry_failed(&format!("pulling {image}: {e}"));
                     self.registry_down = true;
                     left.push(image);
                 }
@@ -1047,9 +1107,16 @@ impl Preparer<'_> {
         image: &ImageRef,
         base: &ImageRef,
     ) -> Result<(), ImagesError> {
-        if !self.registry_down {
-            if let Some(src) = &self.opts.webapp_source {
-                match self.build_webapp_online(image, src).await {
+        if let Some(src) = &self.opts.webapp_source {
+            if self.down_by_memory {
+                // The image an earlier online build made is still good without a registry;
+                // only building it again needs one.
+                if self.build_webapp_online(image, src, false).await? {
+                    return Ok(());
+                }
+                self.registry_skipped();
+            } else if !self.registry_down {
+                match self.build_webapp_online(image, src, true).await {
                     Ok(true) => return Ok(()),
                     Ok(false) => {}
                     Err(e) => {
@@ -1059,6 +1126,9 @@ impl Preparer<'_> {
                         );
                         self.say(&w);
                         self.report.warnings.push(w);
+                        // Its Dockerfile is the handout's own, which builds: what failed is
+                        // reaching the registry for its base images.
+                        self.registry_failed(&format!("building {image} online: {e}"));
                     }
                 }
             }
@@ -1077,11 +1147,12 @@ impl Preparer<'_> {
     }
 
     /// Online: build the webapp from its own multi-stage Dockerfile. `Ok(false)` = the source
-    /// has no Dockerfile.
+    /// has no Dockerfile, or the image is not current and `may_build` is false.
     async fn build_webapp_online(
         &mut self,
         image: &ImageRef,
         src: &Path,
+        may_build: bool,
     ) -> Result<bool, ImagesError> {
         let dockerfile = src.join("Dockerfile");
         if !dockerfile.is_file() {
@@ -1093,12 +1164,22 @@ impl Preparer<'_> {
             b"webapp-online",
             &Sha256::digest(&ctx),
         ]);
-        if self
-            .triage(std::slice::from_ref(image), &hash)
-            .await?
-            .is_empty()
-        {
-            return Ok(true);
+        if may_build {
+            if self
+                .triage(std::slice::from_ref(image), &hash)
+                .await?
+                .is_empty()
+            {
+                return Ok(true);
+            }
+        } else {
+            let started = Instant::now();
+            let found = look_up(self.engine, image, &hash, self.opts.rebuild).await?;
+            if matches!(found, Found::Current { .. }) {
+                self.push(image, ImageAction::AlreadyPresent, false, started);
+                return Ok(true);
+            }
+            return Ok(false);
         }
         let started = Instant::now();
         self.say(&format!("building {image} from {}", dockerfile.display()));
@@ -1108,6 +1189,7 @@ impl Preparer<'_> {
         self.engine
             .build_image(opts, ctx, &|l| progress(&format!("  {l}")))
             .await?;
+        self.registry_answered();
         self.push(image, ImageAction::Built, false, started);
         Ok(true)
     }

@@ -4,11 +4,13 @@
 //! - [`images`]: `assay images` — make sure every image an evaluation needs exists locally,
 //!   pulled when a registry answers, otherwise stand-ins built from Debian packages.
 //! - [`labels`]: the Docker labels assay puts on everything it creates.
+//! - [`registry_memory`]: per daemon, that no registry answered it, for an hour.
 
 mod debootstrap;
 pub mod engine;
 pub mod images;
 pub mod labels;
+pub mod registry_memory;
 
 pub use engine::{AttachedExec, CallError, Engine, EngineError, ExecOutput, Timeouts};
 pub use images::{
