@@ -611,7 +611,7 @@ impl Policy<'_> {
                 &g.location,
                 format!(
                     "{what}: stop_grace_period `{}` is capped at 10 s",
-                    display::value(&g.value)
+                    display::value(g.value.text())
                 ),
             );
         }

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use assay_compose::{
-    Dependency, FileRef, Healthcheck, Located, MountKind, NetworkDef, Project, SecretDef, Service,
-    ServiceNetwork, VolumeDef, VolumeMount,
+    Dependency, FileRef, GoDuration, Healthcheck, Located, MountKind, NetworkDef, Project,
+    SecretDef, Service, ServiceNetwork, VolumeDef, VolumeMount,
 };
 use assay_core::Location;
 use std::collections::BTreeMap;
@@ -16,6 +16,11 @@ pub fn loc(line: u32) -> Location {
 
 pub fn l<T>(v: T) -> Located<T> {
     Located::new(v, loc(1))
+}
+
+/// A compose duration as the loader makes it (panics on text Go would refuse).
+pub fn dur(text: &str) -> Located<GoDuration> {
+    l(GoDuration::parse(text).expect("a valid Go duration"))
 }
 
 pub fn service(name: &str) -> Service {
@@ -167,8 +172,8 @@ pub fn pg_isready() -> Healthcheck {
             "CMD-SHELL".into(),
             "pg_isready -U app -d notes".into(),
         ])),
-        interval: Some(l("1s".into())),
-        timeout: Some(l("3s".into())),
+        interval: Some(dur("1s")),
+        timeout: Some(dur("3s")),
         start_period: None,
         start_interval: None,
         retries: Some(l(60)),
