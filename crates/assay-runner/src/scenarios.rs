@@ -360,7 +360,7 @@ async fn read_nonce(stack: &Stack<'_>, nonce: &str) -> Step {
         )))),
         None => Ok(Err(Failure::new(format!(
             "reading the nonce from {place} failed: {}",
-            stack.masker.clean(&r.error().unwrap_or_else(|| r.json.to_string()))
+            stack.masker.clean(&r.error().unwrap_or_else(|| r.answer_text()))
         )))),
     }
 }
