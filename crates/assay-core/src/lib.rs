@@ -14,7 +14,8 @@
 //! the runner receive it. It lives here because this is the one crate every room depends on.
 //!
 //! Contracts between the grader and what it runs are written here once too: [`probe`], what
-//! `assay-probe` answers and the runner reads.
+//! `assay-probe` answers and the runner reads; [`webapp`], what the handout webapp reads and
+//! serves, which the checks and the runner rely on.
 
 pub mod budget;
 mod check;
@@ -25,6 +26,7 @@ pub mod probe;
 mod rubric;
 pub mod rubric_file;
 mod submission_root;
+pub mod webapp;
 
 pub use budget::RunBudget;
 pub use check::{CheckId, CheckResult, SkipKind, Status};

@@ -460,7 +460,7 @@ pub fn plan(project: &Project, inputs: &PlanInputs) -> Result<RunPlan, Vec<Diagn
     let webapp_port = project
         .services
         .get(&inputs.webapp_service)
-        .and_then(|s| s.environment.get("PORT"))
+        .and_then(|s| s.environment.get(assay_core::webapp::PORT))
         .and_then(|p| p.value.as_deref())
         .and_then(|p| p.trim().parse::<u16>().ok())
         .unwrap_or(inputs.webapp_default_port);
