@@ -2,11 +2,9 @@
 //! is built byte by byte, and each test asserts the outcome: `Rejected` naming the entry,
 //! nothing written outside the work dir, the temp dir removed.
 
-mod support;
-
 use assay_core::IntakeLimits;
 use assay_intake::{open_in, DiscoverOptions, IntakeError, Workspace};
-use support::*;
+use assay_testkit::zipgen::*;
 
 fn opts() -> DiscoverOptions {
     DiscoverOptions {

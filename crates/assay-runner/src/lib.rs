@@ -21,9 +21,6 @@ pub mod reaper;
 pub mod run;
 pub mod scenarios;
 
-#[cfg(test)]
-mod testkit;
-
 pub use plan::{plan, Limits, PlanInputs, RunPlan};
 pub use reaper::{gc, GcReport};
 pub use run::{cancel_on_signals, RunError};

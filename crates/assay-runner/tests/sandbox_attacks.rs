@@ -5,8 +5,7 @@
 //! reached the host (a canary file with a random token, the submission tree, mode bits).
 
 mod support;
-#[path = "../src/testkit.rs"]
-mod testkit;
+use assay_testkit::projects as testkit;
 
 use assay_runner::run::Stack;
 use std::collections::BTreeMap;

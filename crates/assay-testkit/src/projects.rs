@@ -1,6 +1,5 @@
-//! Hand-built compose projects for tests (shared by unit and integration tests through
-//! `#[path]`), so the runner is tested without depending on the loader's progress.
-#![allow(dead_code)]
+//! Hand-built compose projects for tests (the runner's unit and integration tests), so the
+//! runner is tested without depending on the loader's progress.
 
 use assay_compose::{
     Dependency, FileRef, GoDuration, Healthcheck, Located, MountKind, NetworkDef, Project,
