@@ -140,7 +140,7 @@ pub struct Service {
     pub tmpfs: Vec<Located<String>>,
     pub platform: Option<Located<String>>,
     pub pull_policy: Option<Located<String>>,
-    // --- security-relevant raw fields (policy: security-checklist items 11-19) ---
+    // --- security-relevant fields (assay-checks' policy refuses or overrides them) ---
     pub privileged: Option<Located<bool>>,
     pub cap_add: Vec<Located<String>>,
     pub cap_drop: Vec<Located<String>>,

@@ -393,7 +393,7 @@ fn a_path_climbing_two_levels_is_outside_not_the_root() {
     );
 }
 
-/// Checklist item 20, huge scalars: a scalar of megabytes loads (a string, nothing expands it)
+/// Hostile YAML, huge scalars: a scalar of megabytes loads (a string, nothing expands it)
 /// while the file is under the 4 MiB cap; above the cap the file is refused, located, unparsed.
 #[test]
 fn a_huge_scalar_loads_under_the_file_cap_and_a_file_over_it_is_refused() {

@@ -4,7 +4,8 @@
 //! - [`mod@plan`]: project → hardened specs (pure, where the security policy lives);
 //! - [`run`]: executes a plan through the engine, one deadline, readiness strategies, teardown
 //!   on every path (success, failure, timeout, cancel, panic);
-//! - [`probe`]: the probe container driven through exec (HTTP, Postgres, TCP; JSON out);
+//! - [`probe`]: the probe container driven through exec (HTTP, Postgres, TCP), its answers read
+//!   with the contract `assay-probe` writes with ([`assay_core::probe`]);
 //! - [`scenarios`]: the `runtime.*` checks, and [`run_checks`], the entry point;
 //! - [`evidence`]: how much container output is kept as evidence (made safe by
 //!   [`assay_core::display::Masker`]: capped, escaped, masked);

@@ -1,4 +1,6 @@
-//! Attacks on the host through bind mounts (issue 10, security checklist items 30 and 31).
+//! Attacks on the host through bind mounts (issue 10): a checked bind source swapped for a
+//! symlink before a container starts, and files a container writes keeping setuid or
+//! world-writable modes on the host.
 //!
 //! Each test runs the attack for real and proves two things: the attack happened inside the
 //! sandbox (positive control, read from inside the run's containers), and nothing of it

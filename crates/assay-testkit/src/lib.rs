@@ -2,12 +2,12 @@
 //! - always: [`skip`] (the project rule: a missing dependency prints `SKIPPED …`, and fails the
 //!   test under `CI=true`), [`corpora`] (the shared public corpora), [`docgen`] (.docx and PDF
 //!   fixtures and bombs for the essays) and [`zipgen`] (hand-built zip archives for intake);
-//! - with the `projects` feature: [`projects`], hand-built compose projects the runner's tests
+//! - with the `projects` feature: `projects`, hand-built compose projects the runner's tests
 //!   plan and run;
 //! - with the `daemon` feature (tests that need Docker: assay-sandbox, assay-runner, assay-logs,
 //!   the `assay` binary): connect or skip, build the host binaries the images are made from,
-//!   prepare the images offline, [`runs`] (a run's inputs and a started stack), and
-//!   [`test_child`], the helper binary the runner's cleanup tests kill or signal.
+//!   prepare the images offline, `runs` (a run's inputs and a started stack), and
+//!   `test_child`, the helper binary the runner's cleanup tests kill or signal.
 
 pub mod docgen;
 #[cfg(feature = "projects")]
