@@ -527,6 +527,21 @@ impl Loader<'_> {
             }
             _ => {}
         }
+        // Durations compose reads that the model does not keep are checked all the same.
+        if let Some(deploy) = n.get("deploy") {
+            for (section, keys) in [
+                ("restart_policy", ["delay", "window"]),
+                ("update_config", ["delay", "monitor"]),
+                ("rollback_config", ["delay", "monitor"]),
+            ] {
+                if let Some(sec) = deploy.get(section) {
+                    let path = format!("services.{name}.deploy.{section}");
+                    for key in keys {
+                        self.duration(sec, key, &path);
+                    }
+                }
+            }
+        }
         let hc_path = format!("services.{name}.healthcheck");
         let healthcheck = n.get("healthcheck").filter(|h| !h.is_null()).map(|h| {
             let test = h.get("test").and_then(|t| {
@@ -681,7 +696,7 @@ impl Loader<'_> {
         }
     }
 
-    /// The duration under `key` of `n`, parsed with Go's grammar; an invalid one is an error at
+    /// The duration under `key` of `n`, parsed as compose-go parses it; an invalid one is an error at
     /// its place, worded as compose-go words it (`time: invalid duration "ten seconds"`). A value
     /// that is not a string is left to the schema's type error.
     fn duration(&mut self, n: &Node, key: &str, path: &str) -> Option<Located<GoDuration>> {

@@ -2,11 +2,13 @@
 //! Go's grammar and Go's error wording, so a value the stack could never run with fails
 //! `compose.valid` where it is written instead of surfacing at run time.
 //!
-//! The grammar is Go's `time.ParseDuration`, which the compose schema's `duration` format applies:
-//! an optional sign, then one or more `<number><unit>` parts (`1h30m`, `2.5s`, `.5s`), units `ns`,
-//! `us`/`µs`/`μs`, `ms`, `s`, `m`, `h`; a bare `0` is zero; at most 2^63−1 nanoseconds.
-//! A negative duration parses in Go but means nothing to a healthcheck or a stop grace period
-//! (the daemon refuses the one and reads the other as "wait forever"), so it is refused here too.
+//! The grammar is the one compose-go decodes its `Duration` fields with: Go's
+//! `time.ParseDuration` plus days and weeks — an optional sign, then one or more
+//! `<number><unit>` parts (`1h30m`, `2.5s`, `.5s`), units `ns`, `us`/`µs`/`μs`, `ms`, `s`, `m`,
+//! `h`, `d` (24 h), `w` (7 d); a bare `0` is zero; at most 2^63−1 nanoseconds. A negative
+//! duration parses there but means nothing to a healthcheck, a stop grace period or a restart
+//! delay (the daemon refuses the first and reads the second as "wait forever"), so it is refused
+//! here.
 
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -60,7 +62,7 @@ impl Serialize for GoDuration {
     }
 }
 
-const NANOS_PER: [(&str, u64); 8] = [
+const NANOS_PER: [(&str, u64); 10] = [
     ("ns", 1),
     ("us", 1_000),
     ("µs", 1_000), // U+00B5 MICRO SIGN
@@ -69,9 +71,12 @@ const NANOS_PER: [(&str, u64); 8] = [
     ("s", 1_000_000_000),
     ("m", 60 * 1_000_000_000),
     ("h", 3_600 * 1_000_000_000),
+    ("d", 86_400 * 1_000_000_000),
+    ("w", 7 * 86_400 * 1_000_000_000),
 ];
 
-/// Go's `time.ParseDuration`, negative values refused. Errors use Go's wording.
+/// Go's `time.ParseDuration` with days and weeks, negative values refused. Errors use Go's
+/// wording.
 fn parse_go_duration(orig: &str) -> Result<Duration, String> {
     let invalid = || format!("time: invalid duration {orig:?}");
     let (negative, mut rest) = match orig.as_bytes().first() {
@@ -133,7 +138,7 @@ fn parse_go_duration(orig: &str) -> Result<Duration, String> {
     }
     if negative && total > 0 {
         return Err(format!(
-            "negative duration {orig:?}: a healthcheck or stop grace period must be zero or more"
+            "negative duration {orig:?}: a duration here must be zero or more"
         ));
     }
     Ok(Duration::from_nanos(total as u64))
@@ -160,6 +165,8 @@ mod tests {
         assert_eq!(ok("5.s"), Duration::from_secs(5));
         assert_eq!(ok("1h"), Duration::from_secs(3600));
         assert_eq!(ok("1.5h"), Duration::from_secs(5400));
+        assert_eq!(ok("1d12h"), Duration::from_secs(36 * 3600));
+        assert_eq!(ok("2w"), Duration::from_secs(14 * 86_400));
         assert_eq!(ok("3us"), Duration::from_micros(3));
         assert_eq!(ok("3µs"), Duration::from_micros(3));
         assert_eq!(ok("3μs"), Duration::from_micros(3));
@@ -189,7 +196,7 @@ mod tests {
         assert_eq!(err(".s"), r#"time: invalid duration ".s""#);
         assert_eq!(err("10"), r#"time: missing unit in duration "10""#);
         assert_eq!(err("1m30"), r#"time: missing unit in duration "1m30""#);
-        assert_eq!(err("1d"), r#"time: unknown unit "d" in duration "1d""#);
+        assert_eq!(err("1y"), r#"time: unknown unit "y" in duration "1y""#);
         assert_eq!(err("10 s"), r#"time: unknown unit " s" in duration "10 s""#);
         assert_eq!(
             err("9999999999h"),

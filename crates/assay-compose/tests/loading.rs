@@ -211,8 +211,9 @@ fn durations_are_typed_at_load_and_a_bad_one_is_a_located_error_in_go_wording() 
         [
             "durations/compose.yaml:6:17: services.db.healthcheck.interval: time: invalid duration \"ten seconds\"",
             "durations/compose.yaml:7:16: services.db.healthcheck.timeout: time: missing unit in duration \"10\"",
-            "durations/compose.yaml:8:21: services.db.healthcheck.start_period: time: unknown unit \"d\" in duration \"1d\"",
-            "durations/compose.yaml:10:24: services.db.stop_grace_period: negative duration \"-5s\": a healthcheck or stop grace period must be zero or more",
+            "durations/compose.yaml:8:21: services.db.healthcheck.start_period: time: unknown unit \"y\" in duration \"1y\"",
+            "durations/compose.yaml:10:24: services.db.stop_grace_period: negative duration \"-5s\": a duration here must be zero or more",
+            "durations/compose.yaml:20:16: services.webapp.deploy.restart_policy.delay: time: invalid duration \"soon\"",
         ]
     );
     let p = loaded.project.expect("the model is still built");
