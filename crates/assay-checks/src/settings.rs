@@ -429,3 +429,80 @@ pub(crate) fn read_container_file(
     let text = paths::read_text(root, &file, SECRET_FILE_CAP)?;
     Ok(text.trim_end_matches(['\n', '\r']).to_string())
 }
+
+/// The checks read a webapp's environment as the handout webapp reads it: for each environment
+/// below, what [`client`] concludes (host, port, user, database, password) is what the sample
+/// webapp's own configuration code concludes.
+#[cfg(test)]
+mod agrees_with_the_webapp {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn webapp_service(env: &[(&str, &str)]) -> Service {
+        let dir = tempfile::tempdir().unwrap();
+        let mut yaml = String::from("services:\n  webapp:\n    image: x\n    environment:\n");
+        for (k, v) in env {
+            yaml.push_str(&format!("      {k}: \"{v}\"\n"));
+        }
+        std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+        let loaded = assay_compose::load_project(
+            dir.path(),
+            Path::new("compose.yaml"),
+            &assay_compose::LoadOptions::default(),
+        );
+        loaded.project.expect("loads").services["webapp"].clone()
+    }
+
+    #[test]
+    fn every_environment_reads_the_same() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[("PGHOST", "db")],
+            &[("PGHOST", "db"), ("PGUSER", "app")],
+            &[
+                ("PGHOST", "db"),
+                ("PGPORT", "6543"),
+                ("PGUSER", "app"),
+                ("PGPASSWORD", "pw"),
+                ("PGDATABASE", "notes"),
+            ],
+            &[("PGHOST", "db"), ("PGUSER", ""), ("PGDATABASE", "")],
+            &[("DATABASE_URL", "postgres://app:pw@pg:5433/notes")],
+            &[("DATABASE_URL", "postgresql://app@pg")],
+            &[("DATABASE_URL", "postgres://pg/notes")],
+            &[
+                ("DATABASE_URL", "postgres://app:p%40ss@pg/notes"),
+                ("PGHOST", "other"),
+            ],
+            &[("DATABASE_URL", ""), ("PGHOST", "db"), ("PGUSER", "u")],
+        ];
+        for env in cases {
+            let map: BTreeMap<&str, &str> = env.iter().copied().collect();
+            let lookup = |k: &str| map.get(k).map(|v| v.to_string());
+            let theirs = sample_webapp::config::from_env(&lookup)
+                .unwrap_or_else(|e| panic!("{env:?}: the webapp refuses: {e}"))
+                .db;
+            let ours = client(&webapp_service(env));
+            let password = match &ours.password {
+                Password::Value { value, .. } => Some(value.clone()),
+                _ => None,
+            };
+            assert_eq!(
+                (
+                    ours.host.as_ref().map(|h| h.value.as_str()),
+                    ours.port.value.as_str(),
+                    ours.user.value.as_str(),
+                    ours.database.value.as_str(),
+                    password.as_deref(),
+                ),
+                (
+                    Some(theirs.host.as_str()),
+                    theirs.port.to_string().as_str(),
+                    theirs.user.as_str(),
+                    theirs.dbname.as_str(),
+                    theirs.password.as_deref(),
+                ),
+                "{env:?}"
+            );
+        }
+    }
+}
