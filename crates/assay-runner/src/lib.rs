@@ -22,6 +22,10 @@ pub mod reaper;
 pub mod run;
 pub mod scenarios;
 
+/// The unit tests' hand-built compose projects (assay-testkit's), under the name they use.
+#[cfg(test)]
+use assay_testkit::projects as testkit;
+
 pub use plan::{plan, Limits, PlanInputs, RunPlan};
 pub use reaper::{gc, GcReport};
 pub use run::{cancel_on_signals, RunError};

@@ -1199,8 +1199,8 @@ mod tests {
     #[test]
     fn masker_covers_env_secrets_and_urls() {
         let root = std::path::Path::new("/s");
-        let mut p = assay_testkit::projects::good_project(root);
-        assay_testkit::projects::env(
+        let mut p = crate::testkit::good_project(root);
+        crate::testkit::env(
             p.services.get_mut("webapp").unwrap(),
             "API_TOKEN",
             "tok-123",

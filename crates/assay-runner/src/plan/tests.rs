@@ -1,6 +1,6 @@
 use super::*;
+use crate::testkit::*;
 use assay_compose::{GoDuration, Located};
-use assay_testkit::projects::*;
 use bollard::models::{Mount, MountType, RestartPolicyNameEnum};
 
 fn inputs() -> PlanInputs {
