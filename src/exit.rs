@@ -1,4 +1,5 @@
-//! Exit codes, documented in one place (grading-spec "CLI contract").
+//! Exit codes, decided in one place (the README's "Exit codes" table lists them): 0 every
+//! submission passed, 1 one failed, 2 a usage error, 3 assay could not grade.
 
 /// What the process tells its caller. CI acts on these numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

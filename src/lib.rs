@@ -9,8 +9,9 @@
 //! 2. **facts**: the compose project is loaded exactly as Docker Compose loads it
 //!    (`assay-compose`); answer documents become text, matched to questions and counted
 //!    (`assay-essays`).
-//! 3. **checks**: static checks turn facts into [`assay_core::CheckResult`]s; the sandbox
-//!    (`assay-sandbox`) runs the stack for the runtime checks.
+//! 3. **checks**: static checks turn facts into [`assay_core::CheckResult`]s (`assay-checks`);
+//!    the runner (`assay-runner`) plans the stack, runs it through the one Docker layer
+//!    (`assay-sandbox`, which also prepares the images) and grades the `runtime.*` checks.
 //! 4. **verdict** ([`verdict`]): rubric weights and required checks give a score and PASS/FAIL;
 //!    a reviewer's [`overrides`] (a check credited or waived, with a reason) recompute it, the
 //!    verdict before them kept.

@@ -1,4 +1,6 @@
-//! From check results and a rubric to a score and a PASS/FAIL verdict (grading-spec "Verdict").
+//! From check results and a rubric to a score and a PASS/FAIL verdict: PASS iff every required
+//! check passes and the score (points of passed checks over points of the checks that counted)
+//! reaches the rubric's threshold.
 
 use assay_core::{CheckId, CheckResult, Rubric, SkipKind, Status};
 use serde::Serialize;

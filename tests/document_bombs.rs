@@ -5,9 +5,7 @@
 mod support;
 use support::*;
 
-#[path = "../crates/assay-essays/tests/support/gen.rs"]
-#[allow(dead_code)]
-mod gen;
+use assay_testkit::docgen as gen;
 
 use std::io::{Read, Write};
 use std::path::Path;

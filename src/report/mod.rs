@@ -1,4 +1,4 @@
-//! The report model and its renderers: `human` (terminal), `json` (grading-spec shape),
+//! The report model and its renderers: `human` (terminal), `json` (`schemas/report.schema.json`),
 //! `markdown`, `junit` and `html`. Candidate text is escaped for each medium by the encoders of
 //! [`assay_core::display`].
 
@@ -56,7 +56,8 @@ pub struct FilesSummary {
 /// they do not know).
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// One submission's report. Serialises to the JSON shape of the grading spec (plus extra
+/// One submission's report. Serialises to the JSON shape `schemas/report.schema.json` describes
+/// (the public contract: verdict, score, checks with id/status/evidence/location, plus extra
 /// fields: `title`, `details`, `skip`, `counted`, `duration_ms` on each check, `files`, `notes`,
 /// `mode`, `documents_searched`, and `credited_because` on each answer).
 #[derive(Debug, Clone, Serialize)]

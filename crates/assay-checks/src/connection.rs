@@ -74,7 +74,7 @@ fn db_names(webapp: &Service, db: &Service) -> Vec<DbName> {
 
 /// `; it sets PG_HOST, DB_USER, which the sample webapp does not read` (or nothing).
 fn unread_lookalikes(webapp: &Service) -> String {
-    const READ: &[&str] = settings::WEBAPP_DB_VARS;
+    const READ: &[&str] = &assay_core::webapp::DB_VARS;
     let looks = |k: &str| {
         let k = k.to_ascii_uppercase();
         (k.contains("PG") || k.contains("DB") || k.contains("POSTGRES") || k.contains("DATABASE"))
@@ -389,7 +389,7 @@ pub(crate) fn credentials(roles: &Roles, webapp: &Service, db: &Service) -> Chec
     if !webapp
         .environment
         .keys()
-        .any(|k| k == "DATABASE_URL" || k.starts_with("PG"))
+        .any(|k| k == assay_core::webapp::DATABASE_URL || k.starts_with("PG"))
     {
         return CheckResult::fail(
             id,

@@ -319,7 +319,7 @@ fn missing_handout_build(ctx: &CheckContext, name: &str, s: &Service) -> Option<
         why.push("the service is named after the handout webapp".to_string());
         score += 2;
     }
-    if let Some(k) = ["DATABASE_URL", "PGHOST"]
+    if let Some(k) = [assay_core::webapp::DATABASE_URL, assay_core::webapp::PGHOST]
         .into_iter()
         .find(|k| settings::env(s, k).is_some())
     {
@@ -365,7 +365,7 @@ fn db_key(key: &str) -> bool {
         || k.starts_with("DB_")
         || k.starts_with("DATABASE_")
         || k.starts_with("PG_")
-        || settings::WEBAPP_DB_VARS.contains(&k.as_str())
+        || assay_core::webapp::DB_VARS.contains(&k.as_str())
 }
 
 fn evidence(s: &Service, dbs: &[&Service]) -> Evidence {

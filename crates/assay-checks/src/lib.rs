@@ -1,4 +1,5 @@
-//! Static checks: the compose security policy and the `compose.*` checks of the grading spec.
+//! Static checks: the compose security policy and the `compose.*` checks (ids and what each
+//! proves: [`assay_core::CheckId`], and the README's "Check ids" table).
 //!
 //! Input is what the compose loader produced ([`assay_compose::Loaded`]): the resolved project
 //! (interpolated, merged, `extends`/`include` applied) and every diagnostic. Output is one

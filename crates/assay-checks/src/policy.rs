@@ -1,5 +1,7 @@
-//! The compose security policy (items 11-20 of `shared/design/security-checklist.md`),
-//! evaluated on the resolved project: after interpolation, merge keys, `extends`, `include` and
+//! The compose security policy — privileges and kernel settings, host namespaces, host paths and
+//! files outside the submission, build secrets and remote contexts, external resources, assay's
+//! own labels refused; container names, fixed ports, restarts, grace periods and log drivers
+//! overridden by the sandbox (notes) — evaluated on the resolved project: after interpolation, merge keys, `extends`, `include` and
 //! override files, so a value from the candidate's `.env` is judged as Docker would see it.
 //!
 //! An allow-list at heart: every key of a service (and of `build`, `deploy`, networks, volumes,
@@ -584,7 +586,8 @@ impl Policy<'_> {
             }
         }
 
-        // Items 17-18: overridden by the sandbox (notes, not violations).
+        // Names, ports, restarts, grace periods, log drivers: overridden by the sandbox (notes,
+        // not violations).
         if let Some(c) = &s.container_name {
             self.note(&c.location, format!("{what}: container_name `{}` is not applied; the sandbox names containers per run", display::value(&c.value)));
         }
@@ -611,7 +614,7 @@ impl Policy<'_> {
                 &g.location,
                 format!(
                     "{what}: stop_grace_period `{}` is capped at 10 s",
-                    display::value(&g.value)
+                    display::value(g.value.text())
                 ),
             );
         }

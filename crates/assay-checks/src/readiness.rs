@@ -84,7 +84,7 @@ fn db_health(roles: &Roles, db: &Service) -> Result<(String, Location), (String,
     if checks_postgres(&test.value.join(" ")) {
         let mut timing = Vec::new();
         if let Some(i) = &hc.interval {
-            timing.push(format!("every {}", display::value(&i.value)));
+            timing.push(format!("every {}", display::value(i.value.text())));
         }
         if let Some(r) = &hc.retries {
             timing.push(format!("{} retries", r.value));

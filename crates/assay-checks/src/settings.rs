@@ -6,6 +6,10 @@ use crate::db_url;
 use crate::paths;
 use assay_compose::{Located, Origin, Project, Service};
 use assay_core::display;
+use assay_core::webapp::{
+    DATABASE_URL, DEFAULT_PG_PORT, DEFAULT_PG_USER, PGDATABASE, PGHOST, PGPASSWORD,
+    PGPASSWORD_FILE, PGPORT, PGUSER,
+};
 use assay_core::{normalize, Location, SubmissionRoot};
 use std::path::{Path, PathBuf};
 
@@ -166,17 +170,6 @@ pub(crate) struct Client {
     pub database: Setting,
 }
 
-/// Every variable the sample webapp reads to reach its database (its README's contract).
-pub(crate) const WEBAPP_DB_VARS: &[&str] = &[
-    "DATABASE_URL",
-    "PGHOST",
-    "PGPORT",
-    "PGUSER",
-    "PGPASSWORD",
-    "PGPASSWORD_FILE",
-    "PGDATABASE",
-];
-
 /// A present, non-bare environment value.
 pub(crate) fn env<'a>(
     service: &'a Service,
@@ -213,38 +206,39 @@ fn password_var(service: &Service, var: &str, file_var: &str) -> Password {
     Password::Missing
 }
 
-/// Reads the webapp's connection settings.
+/// Reads the webapp's connection settings with the handout webapp's rules
+/// ([`assay_core::webapp`]).
 pub(crate) fn client(service: &Service) -> Client {
-    if let Some((url, at)) = env(service, "DATABASE_URL").filter(|(u, _)| !u.trim().is_empty()) {
+    if let Some((url, at)) = env(service, DATABASE_URL).filter(|(u, _)| !u.trim().is_empty()) {
         let loc = at.location.clone();
         let mut c = Client {
             url: Some((db_url::masked(url), loc.clone())),
             url_error: None,
             hosts: Vec::new(),
             host: None,
-            port: Setting::default_value("5432"),
-            user: Setting::default_value("postgres"),
+            port: Setting::default_value(&DEFAULT_PG_PORT.to_string()),
+            user: Setting::default_value(DEFAULT_PG_USER),
             password: Password::Missing,
-            database: Setting::default_value("postgres"),
+            database: Setting::default_value(DEFAULT_PG_USER),
         };
         match db_url::parse(url) {
             Ok(u) => {
                 c.hosts = u.hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
-                c.host = Some(Setting::from_env("DATABASE_URL", &u.hosts.join(","), &loc));
+                c.host = Some(Setting::from_env(DATABASE_URL, &u.hosts.join(","), &loc));
                 if let Some(p) = &u.port {
-                    c.port = Setting::from_env("DATABASE_URL", p, &loc);
+                    c.port = Setting::from_env(DATABASE_URL, p, &loc);
                 }
                 if let Some(user) = &u.user {
-                    c.user = Setting::from_env("DATABASE_URL", user, &loc);
+                    c.user = Setting::from_env(DATABASE_URL, user, &loc);
                 }
                 c.database = match &u.database {
-                    Some(d) => Setting::from_env("DATABASE_URL", d, &loc),
+                    Some(d) => Setting::from_env(DATABASE_URL, d, &loc),
                     None => Setting::default_value(&c.user.value),
                 };
                 if let Some(p) = u.password {
                     c.password = Password::Value {
                         value: p,
-                        var: "DATABASE_URL".into(),
+                        var: DATABASE_URL.into(),
                         location: loc,
                         origin: at.origin.clone(),
                     };
@@ -259,9 +253,9 @@ pub(crate) fn client(service: &Service) -> Client {
             .filter(|(v, _)| !v.is_empty())
             .map(|(v, at)| Setting::from_env(k, v, &at.location))
     };
-    let host = get("PGHOST");
-    let user = get("PGUSER").unwrap_or_else(|| Setting::default_value("postgres"));
-    let database = get("PGDATABASE").unwrap_or_else(|| Setting::default_value(&user.value));
+    let host = get(PGHOST);
+    let user = get(PGUSER).unwrap_or_else(|| Setting::default_value(DEFAULT_PG_USER));
+    let database = get(PGDATABASE).unwrap_or_else(|| Setting::default_value(&user.value));
     Client {
         url: None,
         url_error: None,
@@ -275,9 +269,9 @@ pub(crate) fn client(service: &Service) -> Client {
             })
             .unwrap_or_default(),
         host,
-        port: get("PGPORT").unwrap_or_else(|| Setting::default_value("5432")),
+        port: get(PGPORT).unwrap_or_else(|| Setting::default_value(&DEFAULT_PG_PORT.to_string())),
         user,
-        password: password_var(service, "PGPASSWORD", "PGPASSWORD_FILE"),
+        password: password_var(service, PGPASSWORD, PGPASSWORD_FILE),
         database,
     }
 }
@@ -434,4 +428,81 @@ pub(crate) fn read_container_file(
         .ok_or_else(|| format!("{} has no file", hf.secret.unwrap_or_default()))?;
     let text = paths::read_text(root, &file, SECRET_FILE_CAP)?;
     Ok(text.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// The checks read a webapp's environment as the handout webapp reads it: for each environment
+/// below, what [`client`] concludes (host, port, user, database, password) is what the sample
+/// webapp's own configuration code concludes.
+#[cfg(test)]
+mod agrees_with_the_webapp {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn webapp_service(env: &[(&str, &str)]) -> Service {
+        let dir = tempfile::tempdir().unwrap();
+        let mut yaml = String::from("services:\n  webapp:\n    image: x\n    environment:\n");
+        for (k, v) in env {
+            yaml.push_str(&format!("      {k}: \"{v}\"\n"));
+        }
+        std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+        let loaded = assay_compose::load_project(
+            dir.path(),
+            Path::new("compose.yaml"),
+            &assay_compose::LoadOptions::default(),
+        );
+        loaded.project.expect("loads").services["webapp"].clone()
+    }
+
+    #[test]
+    fn every_environment_reads_the_same() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[("PGHOST", "db")],
+            &[("PGHOST", "db"), ("PGUSER", "app")],
+            &[
+                ("PGHOST", "db"),
+                ("PGPORT", "6543"),
+                ("PGUSER", "app"),
+                ("PGPASSWORD", "pw"),
+                ("PGDATABASE", "notes"),
+            ],
+            &[("PGHOST", "db"), ("PGUSER", ""), ("PGDATABASE", "")],
+            &[("DATABASE_URL", "postgres://app:pw@pg:5433/notes")],
+            &[("DATABASE_URL", "postgresql://app@pg")],
+            &[("DATABASE_URL", "postgres://pg/notes")],
+            &[
+                ("DATABASE_URL", "postgres://app:p%40ss@pg/notes"),
+                ("PGHOST", "other"),
+            ],
+            &[("DATABASE_URL", ""), ("PGHOST", "db"), ("PGUSER", "u")],
+        ];
+        for env in cases {
+            let map: BTreeMap<&str, &str> = env.iter().copied().collect();
+            let lookup = |k: &str| map.get(k).map(|v| v.to_string());
+            let theirs = sample_webapp::config::from_env(&lookup)
+                .unwrap_or_else(|e| panic!("{env:?}: the webapp refuses: {e}"))
+                .db;
+            let ours = client(&webapp_service(env));
+            let password = match &ours.password {
+                Password::Value { value, .. } => Some(value.clone()),
+                _ => None,
+            };
+            assert_eq!(
+                (
+                    ours.host.as_ref().map(|h| h.value.as_str()),
+                    ours.port.value.as_str(),
+                    ours.user.value.as_str(),
+                    ours.database.value.as_str(),
+                    password.as_deref(),
+                ),
+                (
+                    Some(theirs.host.as_str()),
+                    theirs.port.to_string().as_str(),
+                    theirs.user.as_str(),
+                    theirs.dbname.as_str(),
+                    theirs.password.as_deref(),
+                ),
+                "{env:?}"
+            );
+        }
+    }
 }

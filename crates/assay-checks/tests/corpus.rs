@@ -1,5 +1,6 @@
 //! The six Postgres samples of awesome-compose, loaded end to end: sensible static findings.
-//! Skipped with a notice when ../shared is absent; fails under CI=true.
+//! Skipped with a notice when the public corpora (`../shared/corpora` beside the checkout) are
+//! absent; fails under CI=true.
 
 mod common;
 use assay_core::{CheckId, Status};

@@ -178,3 +178,27 @@ fn link_aliases_name_the_db() {
         "names the db service `db` (its link alias) on network `default`",
     );
 }
+
+#[test]
+fn a_healthcheck_interval_in_words_fails_compose_valid_where_it_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(
+        dir.path(),
+        &[(
+            "compose.yaml",
+            "services:\n  db:\n    image: postgres:16\n    healthcheck:\n      test: [\"CMD\", \"pg_isready\"]\n      interval: ten seconds\n",
+        )],
+    );
+    let (_, facts) = run(dir.path());
+    let valid = check(&facts, CheckId::ComposeValid);
+    assert_eq!(valid.status, Status::Fail, "{}", table(&facts));
+    assert!(
+        valid
+            .evidence
+            .contains("services.db.healthcheck.interval: time: invalid duration \"ten seconds\""),
+        "{:?}",
+        valid.evidence
+    );
+    let at = valid.location.as_ref().expect("located");
+    assert_eq!((at.line, at.column), (Some(6), Some(17)));
+}

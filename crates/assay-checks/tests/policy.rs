@@ -1,4 +1,4 @@
-//! The security policy (security-checklist items 11-20): one fixture per item, every violation
+//! The security policy: one fixture per refused or overridden setting, every violation
 //! located; paths that leave the submission (also through symlinks) built in temp dirs.
 
 mod common;

@@ -527,6 +527,22 @@ impl Loader<'_> {
             }
             _ => {}
         }
+        // Durations compose reads that the model does not keep are checked all the same.
+        if let Some(deploy) = n.get("deploy") {
+            for (section, keys) in [
+                ("restart_policy", ["delay", "window"]),
+                ("update_config", ["delay", "monitor"]),
+                ("rollback_config", ["delay", "monitor"]),
+            ] {
+                if let Some(sec) = deploy.get(section) {
+                    let path = format!("services.{name}.deploy.{section}");
+                    for key in keys {
+                        self.duration(sec, key, &path);
+                    }
+                }
+            }
+        }
+        let hc_path = format!("services.{name}.healthcheck");
         let healthcheck = n.get("healthcheck").filter(|h| !h.is_null()).map(|h| {
             let test = h.get("test").and_then(|t| {
                 let v = match &t.kind {
@@ -543,10 +559,10 @@ impl Loader<'_> {
             Healthcheck {
                 location: h.location.clone(),
                 test,
-                interval: opt_str(h, "interval"),
-                timeout: opt_str(h, "timeout"),
-                start_period: opt_str(h, "start_period"),
-                start_interval: opt_str(h, "start_interval"),
+                interval: self.duration(h, "interval", &hc_path),
+                timeout: self.duration(h, "timeout", &hc_path),
+                start_period: self.duration(h, "start_period", &hc_path),
+                start_interval: self.duration(h, "start_interval", &hc_path),
                 retries: h.get("retries").and_then(located_int),
                 disable,
             }
@@ -673,10 +689,28 @@ impl Loader<'_> {
             extra_hosts,
             links: string_list(n.get("links")),
             logging,
-            stop_grace_period: opt_str(n, "stop_grace_period"),
+            stop_grace_period: self.duration(n, "stop_grace_period", &format!("services.{name}")),
             stop_signal: opt_str(n, "stop_signal"),
             dns: string_list(n.get("dns")),
             raw: n.clone(),
+        }
+    }
+
+    /// The duration under `key` of `n`, parsed as compose-go parses it; an invalid one is an error at
+    /// its place, worded as compose-go words it (`time: invalid duration "ten seconds"`). A value
+    /// that is not a string is left to the schema's type error.
+    fn duration(&mut self, n: &Node, key: &str, path: &str) -> Option<Located<GoDuration>> {
+        let v = n.get(key)?;
+        let NodeKind::Str(text) = &v.kind else {
+            return None;
+        };
+        match GoDuration::parse(text) {
+            Ok(d) => Some(Located::new(d, v.location.clone()).with_origin(v.origin.clone())),
+            Err(msg) => {
+                self.diags
+                    .push(Diagnostic::error(format!("{path}.{key}: {msg}")).at(v.location.clone()));
+                None
+            }
         }
     }
 

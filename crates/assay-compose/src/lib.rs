@@ -22,6 +22,7 @@
 mod canonical;
 mod consistency;
 mod dotenv;
+mod duration;
 mod interpolate;
 mod loader;
 mod merge;

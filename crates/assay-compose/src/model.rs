@@ -6,6 +6,7 @@
 //! Keys that are not modelled are still reachable through [`Service::raw`] and
 //! [`Project::raw`], the resolved spanned YAML tree (for allow-list policies).
 
+pub use crate::duration::GoDuration;
 use crate::node::Node;
 use assay_core::Location;
 use serde::Serialize;
@@ -139,7 +140,7 @@ pub struct Service {
     pub tmpfs: Vec<Located<String>>,
     pub platform: Option<Located<String>>,
     pub pull_policy: Option<Located<String>>,
-    // --- security-relevant raw fields (policy: security-checklist items 11-19) ---
+    // --- security-relevant fields (assay-checks' policy refuses or overrides them) ---
     pub privileged: Option<Located<bool>>,
     pub cap_add: Vec<Located<String>>,
     pub cap_drop: Vec<Located<String>>,
@@ -164,7 +165,7 @@ pub struct Service {
     pub extra_hosts: Vec<Located<String>>,
     pub links: Vec<Located<String>>,
     pub logging: Option<Logging>,
-    pub stop_grace_period: Option<Located<String>>,
+    pub stop_grace_period: Option<Located<GoDuration>>,
     pub stop_signal: Option<Located<String>>,
     pub dns: Vec<Located<String>>,
     /// Keys under `x-*` and anything not modelled stay in `raw`.
@@ -323,10 +324,10 @@ pub struct Healthcheck {
     pub location: Location,
     /// `["CMD", ...]`, `["CMD-SHELL", "..."]` (a string test is turned into this), or `["NONE"]`.
     pub test: Option<Located<Vec<String>>>,
-    pub interval: Option<Located<String>>,
-    pub timeout: Option<Located<String>>,
-    pub start_period: Option<Located<String>>,
-    pub start_interval: Option<Located<String>>,
+    pub interval: Option<Located<GoDuration>>,
+    pub timeout: Option<Located<GoDuration>>,
+    pub start_period: Option<Located<GoDuration>>,
+    pub start_interval: Option<Located<GoDuration>>,
     pub retries: Option<Located<i64>>,
     pub disable: bool,
 }

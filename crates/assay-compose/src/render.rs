@@ -280,7 +280,7 @@ fn service_value(svc: &Service) -> Value {
             ("start_period", &h.start_period),
             ("start_interval", &h.start_interval),
         ] {
-            opt(&mut hm, k, v.as_ref().map(|x| s(&x.value)));
+            opt(&mut hm, k, v.as_ref().map(|x| s(x.value.text())));
         }
         opt(&mut hm, "retries", h.retries.as_ref().map(|r| r.value));
         if h.disable {
@@ -294,12 +294,16 @@ fn service_value(svc: &Service) -> Value {
         ("working_dir", &svc.working_dir),
         ("container_name", &svc.container_name),
         ("hostname", &svc.hostname),
-        ("stop_grace_period", &svc.stop_grace_period),
         ("pid", &svc.pid),
         ("ipc", &svc.ipc),
     ] {
         opt(&mut m, k, v.as_ref().map(|x| s(&x.value)));
     }
+    opt(
+        &mut m,
+        "stop_grace_period",
+        svc.stop_grace_period.as_ref().map(|x| s(x.value.text())),
+    );
     for (k, v) in [("command", &svc.command), ("entrypoint", &svc.entrypoint)] {
         opt(
             &mut m,

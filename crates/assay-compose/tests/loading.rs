@@ -7,6 +7,7 @@ use assay_compose::{load_project, render_config, ConfigFormat, LoadOptions, Moun
 use assay_core::Severity;
 use common::*;
 use std::path::Path;
+use std::time::Duration;
 
 #[test]
 fn five_mistakes_give_five_located_errors_in_one_run() {
@@ -202,6 +203,51 @@ fn alias_bomb_is_a_located_error() {
 }
 
 #[test]
+fn durations_are_typed_at_load_and_a_bad_one_is_a_located_error_in_go_wording() {
+    let loaded = load(&fixtures(), "durations/compose.yaml");
+    let errs: Vec<String> = errors(&loaded).iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        errs,
+        [
+            "durations/compose.yaml:6:17: services.db.healthcheck.interval: time: invalid duration \"ten seconds\"",
+            "durations/compose.yaml:7:16: services.db.healthcheck.timeout: time: missing unit in duration \"10\"",
+            "durations/compose.yaml:8:21: services.db.healthcheck.start_period: time: unknown unit \"y\" in duration \"1y\"",
+            "durations/compose.yaml:10:24: services.db.stop_grace_period: negative duration \"-5s\": a duration here must be zero or more",
+            "durations/compose.yaml:20:16: services.webapp.deploy.restart_policy.delay: time: invalid duration \"soon\"",
+        ]
+    );
+    let p = loaded.project.expect("the model is still built");
+    let db = p.services["db"].healthcheck.as_ref().unwrap();
+    assert_eq!(db.interval, None, "an invalid duration is not in the model");
+    assert_eq!(
+        db.start_interval.as_ref().unwrap().value.duration(),
+        Duration::from_millis(500)
+    );
+    let web = &p.services["webapp"];
+    let hc = web.healthcheck.as_ref().unwrap();
+    let interval = hc.interval.as_ref().unwrap();
+    assert_eq!(interval.value.duration(), Duration::from_secs(90));
+    assert_eq!(interval.value.text(), "1m30s");
+    assert!(matches!(interval.origin, Origin::Interpolated { .. }));
+    assert_eq!(
+        hc.timeout.as_ref().unwrap().value.duration(),
+        Duration::from_millis(2500)
+    );
+    assert_eq!(
+        web.stop_grace_period.as_ref().unwrap().value.duration(),
+        Duration::ZERO
+    );
+    // `config` prints durations as written.
+    let json: serde_json::Value =
+        serde_json::from_str(&render_config(&p, ConfigFormat::Json)).unwrap();
+    assert_eq!(
+        json["services"]["webapp"]["healthcheck"]["interval"],
+        "1m30s"
+    );
+    assert_eq!(json["services"]["webapp"]["stop_grace_period"], "0");
+}
+
+#[test]
 fn config_renders_yaml_and_json() {
     let p = load(&fixtures(), "env-sources/compose.yaml")
         .project
@@ -348,7 +394,7 @@ fn a_path_climbing_two_levels_is_outside_not_the_root() {
     );
 }
 
-/// Checklist item 20, huge scalars: a scalar of megabytes loads (a string, nothing expands it)
+/// Hostile YAML, huge scalars: a scalar of megabytes loads (a string, nothing expands it)
 /// while the file is under the 4 MiB cap; above the cap the file is refused, located, unparsed.
 #[test]
 fn a_huge_scalar_loads_under_the_file_cap_and_a_file_over_it_is_refused() {

@@ -23,7 +23,8 @@ impl fmt::Display for Status {
 
 macro_rules! check_ids {
     ($( $variant:ident = $id:literal, $required:literal, $title:literal; )*) => {
-        /// The stable check ids of the grading spec (API: reports, JUnit names, rubric keys).
+        /// The stable check ids (API: reports, JUnit names, rubric keys; the README's "Check
+        /// ids" table says what each proves).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum CheckId { $( $variant, )* }
 
@@ -36,7 +37,7 @@ macro_rules! check_ids {
                 match self { $( CheckId::$variant => $id, )* }
             }
 
-            /// Whether the grading spec makes this check required by default.
+            /// Whether this check is required unless a rubric says otherwise.
             pub fn required_by_default(self) -> bool {
                 match self { $( CheckId::$variant => $required, )* }
             }

@@ -12,15 +12,21 @@
 //! ([`normalize`], [`lexically_inside`], [`SubmissionRoot::resolve`]) and is the only way to
 //! read one (capped, never following a link). Intake opens it; compose, essays, checks and
 //! the runner receive it. It lives here because this is the one crate every room depends on.
+//!
+//! Contracts between the grader and what it runs are written here once too: [`probe`], what
+//! `assay-probe` answers and the runner reads; [`webapp`], what the handout webapp reads and
+//! serves, which the checks and the runner rely on.
 
 pub mod budget;
 mod check;
 mod diagnostic;
 pub mod display;
 mod location;
+pub mod probe;
 mod rubric;
 pub mod rubric_file;
 mod submission_root;
+pub mod webapp;
 
 pub use budget::RunBudget;
 pub use check::{CheckId, CheckResult, SkipKind, Status};

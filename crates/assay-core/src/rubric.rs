@@ -13,8 +13,8 @@ pub struct Rubric {
     pub pass_threshold: f64,
     pub essays: EssayRules,
     pub questions: Vec<Question>,
-    /// Weight and requiredness per check id; a check not listed keeps the spec's default
-    /// requiredness and weight 0.
+    /// Weight and requiredness per check id; a check not listed keeps its default requiredness
+    /// ([`crate::CheckId::required_by_default`]) and weight 0.
     pub checks: BTreeMap<String, CheckRule>,
     pub intake: IntakeLimits,
     pub webapp: WebappIdentity,

@@ -6,9 +6,7 @@
 //! same PDF read as the grader reads it, in the parser child (this example re-run), to show what
 //! the process costs.
 
-#[path = "../tests/support/gen.rs"]
-#[allow(dead_code)]
-mod gen;
+use assay_testkit::docgen as gen;
 
 use assay_essays::extract::extract_bytes;
 use assay_essays::{count_words, ExtractLimits, Extractor, Format, ParserCommand};

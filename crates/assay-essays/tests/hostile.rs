@@ -52,19 +52,48 @@ fn malformed_pdfs_are_diagnostics() {
     }
 }
 
+/// Whether `line` is text of `original`: a piece of it, or one of its lines with at most
+/// `changed` characters replaced (a corrupted byte inside a text string shows as another
+/// character).
+fn from_original(original: &str, line: &str, changed: usize) -> bool {
+    original.contains(line)
+        || original.lines().any(|o| {
+            o.chars().count() == line.chars().count()
+                && o.chars().zip(line.chars()).filter(|(a, b)| a != b).count() <= changed
+        })
+}
+
 #[test]
 fn mutated_pdfs_never_crash() {
     // Deterministic corruptions of a valid PDF, read as the grader reads them (in the parser
-    // child): each comes back as text within the caps, or as an error located at the file that
-    // says what went wrong with the PDF.
+    // child): each comes back within the parser's deadline, either as text within the caps that
+    // was in the original (a corruption may lose text, never invent it), or as an error located
+    // at the file that says what went wrong with the PDF. Both outcomes occur.
     let good = support::pdf_fixture();
     let extractor = support::extractor();
     let dir = tempfile::tempdir().unwrap();
+    let read_back = |bytes: &[u8]| {
+        std::fs::write(dir.path().join("m.pdf"), bytes).unwrap();
+        let started = std::time::Instant::now();
+        let r = extract_document(
+            &assay_core::SubmissionRoot::open(dir.path()).unwrap(),
+            "m.pdf".as_ref(),
+            &extractor,
+        );
+        (r, started.elapsed())
+    };
+    let original = match read_back(&good).0 {
+        Ok(doc) => doc.text(),
+        Err(e) => panic!("the unmutated fixture reads: {e:?}"),
+    };
+    assert!(original.contains("Question 5"), "{original}");
+    let deadline = extractor.limits.parser_timeout + std::time::Duration::from_secs(2);
     let mut seed = 0x9e37_79b9_u64;
     let (mut read, mut errors) = (0, 0);
     for round in 0..60 {
         let mut bytes = good.clone();
-        for _ in 0..(1 + round % 8) {
+        let mutations = 1 + round % 8;
+        for _ in 0..mutations {
             seed = seed
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
@@ -74,17 +103,21 @@ fn mutated_pdfs_never_crash() {
         if round % 5 == 0 {
             bytes.truncate(bytes.len() * 3 / 4);
         }
-        std::fs::write(dir.path().join("m.pdf"), &bytes).unwrap();
-        match extract_document(
-            &assay_core::SubmissionRoot::open(dir.path()).unwrap(),
-            "m.pdf".as_ref(),
-            &extractor,
-        ) {
+        let (outcome, took) = read_back(&bytes);
+        assert!(took <= deadline, "round {round}: {took:?}");
+        match outcome {
             Ok(doc) => {
+                let text = doc.text();
                 assert!(
-                    doc.text().len() <= extractor.limits.max_text_bytes,
+                    text.len() <= extractor.limits.max_text_bytes,
                     "round {round}"
                 );
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    assert!(
+                        from_original(&original, line, mutations),
+                        "round {round}: {line:?} is not in the original, even with {mutations} bytes changed"
+                    );
+                }
                 assert!(
                     doc.diagnostics
                         .iter()
@@ -121,6 +154,10 @@ fn mutated_pdfs_never_crash() {
         }
     }
     assert_eq!(read + errors, 60);
+    assert!(
+        read > 0 && errors > 0,
+        "the corruptions reach both outcomes: {read} read, {errors} unreadable"
+    );
     println!("{read} of 60 mutated PDFs were read, {errors} unreadable");
 }
 

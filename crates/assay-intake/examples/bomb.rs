@@ -7,8 +7,7 @@
 //! 60 MiB (under the 64 MiB per-file cap, so 60 MiB are inflated and written before the lie is
 //! caught), `lying-1KiB` declares 1 KiB. Targets: < 2 s and < 100 MiB peak RSS each.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use assay_testkit::zipgen as support;
 
 use assay_core::IntakeLimits;
 use assay_intake::{open_in, DiscoverOptions};

@@ -107,8 +107,9 @@ pub fn open_in(
 ) -> Result<Workspace, IntakeError> {
     let kind = source_kind(submission)?;
 
-    // 0700: the work dir is the grader's alone (security checklist item 31); no container
-    // ever writes into it, and no other user of the host can read a candidate's files.
+    // 0700: the work dir is the grader's alone (files keep their mode bits, so a shared dir could
+    // carry a setuid or world-writable file); no container ever writes into it, and no other
+    // user of the host can read a candidate's files.
     let dir = tempfile::Builder::new()
         .prefix(WORK_DIR_PREFIX)
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))

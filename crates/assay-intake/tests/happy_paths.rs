@@ -1,12 +1,10 @@
 //! What a normal submission gets: a private copy, an unwrapped top folder, forced modes, and
 //! discovery of the files later stages need.
 
-mod support;
-
 use assay_core::{IntakeLimits, Severity};
 use assay_intake::{open, open_in, DiscoverOptions, IntakeError, SourceKind};
+use assay_testkit::zipgen::*;
 use std::path::{Path, PathBuf};
-use support::*;
 
 fn opts() -> DiscoverOptions {
     DiscoverOptions {

@@ -1,12 +1,12 @@
-//! Items 1–10 of shared/design/security-checklist.md ("Archive intake"): each hostile archive
-//! is built byte by byte, and each test asserts the outcome: `Rejected` naming the entry,
+//! Hostile archives: traversal and absolute or control-character names, links and special
+//! files, bombs and declared sizes that lie, nested zips, names equal after case-folding or NFC,
+//! local/central header mismatches and prepended bytes, permission bits, over-long names, fuzzed
+//! bytes. Each hostile archive is built byte by byte, and each test asserts the outcome: `Rejected` naming the entry,
 //! nothing written outside the work dir, the temp dir removed.
-
-mod support;
 
 use assay_core::IntakeLimits;
 use assay_intake::{open_in, DiscoverOptions, IntakeError, Workspace};
-use support::*;
+use assay_testkit::zipgen::*;
 
 fn opts() -> DiscoverOptions {
     DiscoverOptions {

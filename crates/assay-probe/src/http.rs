@@ -1,8 +1,7 @@
 //! A minimal HTTP/1.1 client over plain TCP: one request, `Connection: close`, the response read
 //! to its end (bounded), chunked bodies decoded. No TLS: probes only talk to a run's services.
 
-use crate::{failure, truncate};
-use serde_json::{json, Value};
+use crate::{failure, truncate, ProbeResult};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -235,7 +234,12 @@ pub async fn request(
 }
 
 /// The `http` probe: `ok` means an HTTP response arrived (any status); the caller judges it.
-pub async fn probe(method: Method, url: &str, body: Option<&str>, timeout: Duration) -> Value {
+pub async fn probe(
+    method: Method,
+    url: &str,
+    body: Option<&str>,
+    timeout: Duration,
+) -> ProbeResult {
     let parsed = match parse_url(url) {
         Ok(u) => u,
         Err(e) => return failure(e),
@@ -243,13 +247,13 @@ pub async fn probe(method: Method, url: &str, body: Option<&str>, timeout: Durat
     match request(method, &parsed, body, timeout).await {
         Ok(resp) => {
             let text = String::from_utf8_lossy(&resp.body);
-            json!({
-                "ok": true,
-                "status": resp.status,
-                "content_type": resp.header("content-type"),
-                "body": truncate(&text, MAX_BODY_IN_RESULT),
-                "body_truncated": text.len() > MAX_BODY_IN_RESULT,
-            })
+            ProbeResult {
+                status: Some(resp.status),
+                content_type: resp.header("content-type").map(str::to_string),
+                body: Some(truncate(&text, MAX_BODY_IN_RESULT)),
+                body_truncated: Some(text.len() > MAX_BODY_IN_RESULT),
+                ..ProbeResult::success()
+            }
         }
         Err(e) => failure(e),
     }

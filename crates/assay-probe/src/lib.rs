@@ -1,6 +1,7 @@
 //! `assay-probe`: the probes assay runs from inside a run's networks, through `docker exec` in
 //! the probe container. Each subcommand prints ONE JSON object on stdout and exits 0 even when
-//! the probe fails (`"ok": false` plus `"error"`); only a usage error exits 2.
+//! the probe fails (`"ok": false` plus `"error"`); only a usage error exits 2. What it prints
+//! is [`assay_core::probe::ProbeResult`], the contract the runner reads with the same type.
 //!
 //! ```text
 //! assay-probe http GET|POST URL [--body S] [--timeout-ms N]
@@ -17,7 +18,7 @@ pub mod pg;
 pub mod serve;
 pub mod tcp;
 
-use serde_json::{json, Value};
+pub use assay_core::probe::ProbeResult;
 use std::time::Duration;
 
 /// Default deadline of one probe.
@@ -179,8 +180,8 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     Ok(cmd)
 }
 
-/// Run a probe to its JSON result. Never fails: a failed probe is `"ok": false`.
-pub async fn run(cmd: Command) -> Value {
+/// Run a probe to its result. Never fails: a failed probe is `"ok": false`.
+pub async fn run(cmd: Command) -> ProbeResult {
     let started = std::time::Instant::now();
     let (probe, mut result) = match cmd {
         Command::Http {
@@ -199,19 +200,14 @@ pub async fn run(cmd: Command) -> Value {
             timeout,
         } => ("wait-tcp", tcp::wait(&host, port, timeout).await),
     };
-    if let Value::Object(map) = &mut result {
-        map.insert("probe".into(), json!(probe));
-        map.insert(
-            "elapsed_ms".into(),
-            json!(started.elapsed().as_millis() as u64),
-        );
-    }
+    result.probe = Some(probe.into());
+    result.elapsed_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
     result
 }
 
 /// `{"ok": false, "error": msg}`.
-pub fn failure(msg: impl Into<String>) -> Value {
-    json!({"ok": false, "error": msg.into()})
+pub fn failure(msg: impl Into<String>) -> ProbeResult {
+    ProbeResult::failure(msg)
 }
 
 /// Cut `s` to at most `max` bytes on a char boundary.

@@ -41,7 +41,7 @@ fn main() {
         Err(e) => {
             println!(
                 "{}",
-                assay_probe::failure(format!("cannot start the runtime: {e}"))
+                assay_probe::failure(format!("cannot start the runtime: {e}")).to_json()
             );
             return;
         }
@@ -55,6 +55,6 @@ fn main() {
     };
     let result = runtime.block_on(assay_probe::run(cmd));
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{result}");
+    let _ = writeln!(out, "{}", result.to_json());
     let _ = out.flush();
 }

@@ -1,8 +1,7 @@
 //! The Postgres probe: log in with the credentials the database was initialised with and, when
 //! a nonce is given, look for it in `notes(id, body)`; otherwise `SELECT 1`.
 
-use crate::{failure, truncate};
-use serde_json::{json, Value};
+use crate::{failure, truncate, ProbeResult};
 use std::time::Duration;
 
 /// Largest password file read.
@@ -70,16 +69,15 @@ fn describe(e: &tokio_postgres::Error) -> (String, Option<String>) {
     }
 }
 
-fn pg_failure(stage: &str, e: &tokio_postgres::Error) -> Value {
+fn pg_failure(stage: &str, e: &tokio_postgres::Error) -> ProbeResult {
     let (msg, code) = describe(e);
-    let mut v = failure(format!("{stage}: {}", truncate(&msg, 2000)));
-    if let (Value::Object(m), Some(code)) = (&mut v, code) {
-        m.insert("sqlstate".into(), json!(code));
+    ProbeResult {
+        sqlstate: code,
+        ..failure(format!("{stage}: {}", truncate(&msg, 2000)))
     }
-    v
 }
 
-pub async fn probe(p: &PgProbe) -> Value {
+pub async fn probe(p: &PgProbe) -> ProbeResult {
     let password = match read_secret(&p.password) {
         Ok(pw) => pw,
         Err(e) => return failure(e),
@@ -108,13 +106,17 @@ pub async fn probe(p: &PgProbe) -> Value {
                 {
                     Ok(row) => {
                         let n: i64 = row.get(0);
-                        json!({"ok": true, "found": n > 0, "rows": n})
+                        ProbeResult {
+                            found: Some(n > 0),
+                            rows: Some(u64::try_from(n).unwrap_or(0)),
+                            ..ProbeResult::success()
+                        }
                     }
                     Err(e) => pg_failure("query notes", &e),
                 }
             }
             None => match client.query_one("SELECT 1", &[]).await {
-                Ok(_) => json!({"ok": true}),
+                Ok(_) => ProbeResult::success(),
                 Err(e) => pg_failure("SELECT 1", &e),
             },
         };
@@ -165,7 +167,8 @@ mod tests {
             timeout: Duration::from_secs(2),
         })
         .await;
-        assert_eq!(v["ok"], json!(false));
-        assert!(v["error"].as_str().unwrap().starts_with("connect"), "{v}");
+        assert!(!v.ok);
+        let error = v.error.unwrap_or_default();
+        assert!(error.starts_with("connect"), "{error}");
     }
 }

@@ -8,8 +8,9 @@
 //! Starting a process through the exec API costs ~60 ms on a small host; a request on an open
 //! session costs what the probe itself takes.
 
-use crate::{failure, parse, run, truncate};
-use serde_json::{json, Value};
+use crate::{failure, parse, run, truncate, ProbeResult};
+use assay_core::probe::{ProbeAnswer, ProbeRequest};
+use serde_json::Value;
 use std::sync::Arc;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Semaphore};
@@ -118,15 +119,8 @@ fn request(line: &str) -> Result<(Value, crate::Command), (Value, String)> {
             "request needs an \"id\" (number or string)".into(),
         ));
     }
-    let Some(args) = v.get("args").and_then(Value::as_array) else {
+    let Ok(ProbeRequest { args, .. }) = serde_json::from_value::<ProbeRequest>(v) else {
         return Err((id, "request needs \"args\": an array of strings".into()));
-    };
-    let args: Option<Vec<String>> = args
-        .iter()
-        .map(|a| a.as_str().map(str::to_string))
-        .collect();
-    let Some(args) = args else {
-        return Err((id, "request \"args\" must all be strings".into()));
     };
     if args.first().map(String::as_str) == Some("serve") {
         return Err((id, "a session cannot start another session".into()));
@@ -137,8 +131,9 @@ fn request(line: &str) -> Result<(Value, crate::Command), (Value, String)> {
     }
 }
 
-fn answer(id: Value, result: Value) -> String {
-    let mut line = json!({"id": id, "result": result}).to_string();
+fn answer(id: Value, result: ProbeResult) -> String {
+    let mut line = serde_json::to_string(&ProbeAnswer { id, result })
+        .unwrap_or_else(|_| r#"{"id":null,"result":{"ok":false}}"#.into());
     line.push('\n');
     line
 }
@@ -146,6 +141,7 @@ fn answer(id: Value, result: Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use tokio::io::{duplex, AsyncWriteExt, BufReader};
 
     async fn session(requests: &[u8]) -> Vec<Value> {
@@ -160,7 +156,13 @@ mod tests {
             .await
             .unwrap();
         text.lines()
-            .map(|l| serde_json::from_str(l).unwrap())
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                // Each line is the contract's answer, every field of it kept.
+                let typed: ProbeAnswer = serde_json::from_str(l).unwrap();
+                assert_eq!(serde_json::to_value(&typed).unwrap(), v, "{l}");
+                v
+            })
             .collect()
     }
 

@@ -1,5 +1,6 @@
 //! The real binary against real listeners on loopback.
 
+use assay_core::probe::ProbeResult;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::Command;
@@ -11,10 +12,11 @@ fn probe(args: &[&str]) -> (serde_json::Value, i32) {
         .expect("run assay-probe");
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
     assert_eq!(stdout.lines().count(), 1, "exactly one line: {stdout:?}");
-    (
-        serde_json::from_str(&stdout).expect("one JSON object"),
-        out.status.code().unwrap_or(-1),
-    )
+    let value: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    // The contract the runner reads with: every field the binary printed is in it, unchanged.
+    let typed: ProbeResult = serde_json::from_str(&stdout).expect("a ProbeResult");
+    assert_eq!(serde_json::to_value(&typed).unwrap(), value, "{stdout}");
+    (value, out.status.code().unwrap_or(-1))
 }
 
 /// Serve one canned response and hand back the request bytes.

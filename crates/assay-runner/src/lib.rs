@@ -4,7 +4,8 @@
 //! - [`mod@plan`]: project → hardened specs (pure, where the security policy lives);
 //! - [`run`]: executes a plan through the engine, one deadline, readiness strategies, teardown
 //!   on every path (success, failure, timeout, cancel, panic);
-//! - [`probe`]: the probe container driven through exec (HTTP, Postgres, TCP; JSON out);
+//! - [`probe`]: the probe container driven through exec (HTTP, Postgres, TCP), its answers read
+//!   with the contract `assay-probe` writes with ([`assay_core::probe`]);
 //! - [`scenarios`]: the `runtime.*` checks, and [`run_checks`], the entry point;
 //! - [`evidence`]: how much container output is kept as evidence (made safe by
 //!   [`assay_core::display::Masker`]: capped, escaped, masked);
@@ -21,8 +22,9 @@ pub mod reaper;
 pub mod run;
 pub mod scenarios;
 
+/// The unit tests' hand-built compose projects (assay-testkit's), under the name they use.
 #[cfg(test)]
-mod testkit;
+use assay_testkit::projects as testkit;
 
 pub use plan::{plan, Limits, PlanInputs, RunPlan};
 pub use reaper::{gc, GcReport};

@@ -2,8 +2,10 @@
 //! inside the run's networks by `assay-probe`, which answers in JSON. The host never sends
 //! traffic to a container address. One `assay-probe serve` process per run (a
 //! [`ProbeSession`]) answers every probe over its attached stdin and stdout; when it cannot be
-//! opened or ends, each probe is its own `assay-probe …` exec.
+//! opened or ends, each probe is its own `assay-probe …` exec. What the probe answers is read
+//! with [`ProbeResult`], the contract `assay-probe` writes with.
 
+use assay_core::probe::{ProbeRequest, ProbeResult};
 use assay_sandbox::{Engine, EngineError};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -22,8 +24,8 @@ pub const PROBE_BIN: &str = "assay-probe";
 pub struct ProbeReply {
     /// Exit code of the probe command.
     pub exit_code: Option<i64>,
-    /// The JSON object it printed (`Null` when it printed none).
-    pub json: Value,
+    /// What it answered (`None` when it printed no answer).
+    pub result: Option<ProbeResult>,
     /// stderr, for evidence.
     pub stderr: String,
 }
@@ -31,69 +33,59 @@ pub struct ProbeReply {
 impl ProbeReply {
     /// HTTP status, when the request got an answer.
     pub fn http_status(&self) -> Option<u16> {
-        ["status", "status_code", "code"]
-            .iter()
-            .find_map(|k| self.json.get(*k).and_then(Value::as_u64))
-            .and_then(|s| u16::try_from(s).ok())
+        self.result.as_ref()?.status
     }
 
-    /// HTTP body (or any `body` field).
+    /// HTTP body.
     pub fn body(&self) -> &str {
-        self.json.get("body").and_then(Value::as_str).unwrap_or("")
+        self.result
+            .as_ref()
+            .and_then(|r| r.body.as_deref())
+            .unwrap_or("")
     }
 
     /// The error the probe reported, or a description of a missing answer.
     pub fn error(&self) -> Option<String> {
-        if let Some(e) = self.json.get("error").filter(|e| !e.is_null()) {
-            return Some(
-                e.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| e.to_string()),
-            );
+        match &self.result {
+            Some(r) => r.error.clone(),
+            None => {
+                let err = self.stderr.trim();
+                Some(if err.is_empty() {
+                    format!("the probe printed no JSON (exit {:?})", self.exit_code)
+                } else {
+                    err.lines().last().unwrap_or(err).to_string()
+                })
+            }
         }
-        if self.json.is_null() {
-            let err = self.stderr.trim();
-            return Some(if err.is_empty() {
-                format!("the probe printed no JSON (exit {:?})", self.exit_code)
-            } else {
-                err.lines().last().unwrap_or(err).to_string()
-            });
-        }
-        None
     }
 
-    /// True when the probe says the operation succeeded (`ok: true`, or exit 0 with no error).
+    /// True when the probe says the operation succeeded.
     pub fn ok(&self) -> bool {
-        match self.json.get("ok").and_then(Value::as_bool) {
-            Some(ok) => ok,
-            None => self.exit_code == Some(0) && self.error().is_none(),
-        }
+        self.result.as_ref().is_some_and(|r| r.ok)
     }
 
     /// For `pg --query-nonce`: whether the nonce was found in `notes.body`.
     pub fn nonce_found(&self) -> Option<bool> {
-        if let Some(b) = ["found", "nonce_found", "present"]
-            .iter()
-            .find_map(|k| self.json.get(*k).and_then(Value::as_bool))
-        {
-            return Some(b);
-        }
-        ["count", "rows", "matches"]
-            .iter()
-            .find_map(|k| self.json.get(*k).and_then(Value::as_u64))
-            .map(|n| n > 0)
+        let r = self.result.as_ref()?;
+        r.found.or(r.rows.map(|n| n > 0))
+    }
+
+    /// The answer as the probe printed it, for evidence (`null` when there was none).
+    pub fn answer_text(&self) -> String {
+        self.result
+            .as_ref()
+            .map_or_else(|| "null".into(), ProbeResult::to_json)
     }
 }
 
-/// Parses the last JSON object the probe printed.
-pub fn parse_stdout(stdout: &str) -> Value {
+/// Parses the last answer the probe printed.
+pub fn parse_stdout(stdout: &str) -> Option<ProbeResult> {
     stdout
         .lines()
         .rev()
         .map(str::trim)
         .filter(|l| l.starts_with('{'))
-        .find_map(|l| serde_json::from_str::<Value>(l).ok())
-        .unwrap_or(Value::Null)
+        .find_map(|l| serde_json::from_str::<ProbeResult>(l).ok())
 }
 
 /// Credentials and place of the candidate's Postgres, as the db was initialised.
@@ -128,10 +120,10 @@ impl<'e> Probe<'e> {
         cmd.extend_from_slice(&["--timeout-ms", &ms]);
         if let Some(session) = &self.session {
             match session.ask(&cmd[1..], limit).await {
-                Asked::Answer(json) => {
+                Asked::Answer(result) => {
                     return Ok(ProbeReply {
                         exit_code: Some(0),
-                        json,
+                        result,
                         stderr: String::new(),
                     })
                 }
@@ -148,7 +140,7 @@ impl<'e> Probe<'e> {
         };
         Ok(ProbeReply {
             exit_code: out.exit_code,
-            json: parse_stdout(&out.stdout),
+            result: parse_stdout(&out.stdout),
             stderr: out.stderr,
         })
     }
@@ -212,7 +204,10 @@ impl<'e> Probe<'e> {
 fn no_answer(limit: Duration) -> ProbeReply {
     ProbeReply {
         exit_code: None,
-        json: serde_json::json!({"error": format!("no answer within {} s", limit.as_secs())}),
+        result: Some(ProbeResult::failure(format!(
+            "no answer within {} s",
+            limit.as_secs()
+        ))),
         stderr: String::new(),
     }
 }
@@ -220,7 +215,9 @@ fn no_answer(limit: Duration) -> ProbeReply {
 /// Longest answer line a session accepts (answers carry at most a 16 KiB body).
 const MAX_ANSWER_LINE: usize = 1024 * 1024;
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
+/// Requests waiting for their answer, by id; an answer whose result is not a [`ProbeResult`]
+/// arrives as `None`.
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Option<ProbeResult>>>>>;
 
 type ExecOutputStream = Pin<
     Box<
@@ -251,7 +248,7 @@ impl std::fmt::Debug for ProbeSession {
 
 /// What asking a session gave.
 enum Asked {
-    Answer(Value),
+    Answer(Option<ProbeResult>),
     TimedOut,
     /// The session ended (before or while asking).
     Gone,
@@ -293,7 +290,13 @@ impl ProbeSession {
         if let Ok(mut p) = self.pending.lock() {
             p.insert(id, tx);
         }
-        let mut line = serde_json::json!({"id": id, "args": args}).to_string();
+        let request = ProbeRequest {
+            id: id.into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+        };
+        let Ok(mut line) = serde_json::to_string(&request) else {
+            return Asked::Gone;
+        };
         line.push('\n');
         let sent = tokio::time::timeout(limit, async {
             let mut stdin = self.stdin.lock().await;
@@ -303,7 +306,7 @@ impl ProbeSession {
         .await;
         let asked = match sent {
             Ok(Ok(())) => match tokio::time::timeout(limit, rx).await {
-                Ok(Ok(json)) => Asked::Answer(json),
+                Ok(Ok(result)) => Asked::Answer(result),
                 // The reader dropped the sender: the session ended.
                 Ok(Err(_)) => Asked::Gone,
                 Err(_) => Asked::TimedOut,
@@ -336,7 +339,7 @@ async fn read_answers(mut output: ExecOutputStream, pending: Pending, alive: Arc
         buf.extend_from_slice(&message);
         while let Some(end) = buf.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = buf.drain(..=end).collect();
-            let Ok(v) = serde_json::from_slice::<Value>(&line) else {
+            let Ok(mut v) = serde_json::from_slice::<Value>(&line) else {
                 continue;
             };
             let Some(id) = v.get("id").and_then(Value::as_u64) else {
@@ -344,7 +347,11 @@ async fn read_answers(mut output: ExecOutputStream, pending: Pending, alive: Arc
             };
             let waiter = pending.lock().ok().and_then(|mut p| p.remove(&id));
             if let Some(tx) = waiter {
-                let _ = tx.send(v.get("result").cloned().unwrap_or(Value::Null));
+                let result = v
+                    .get_mut("result")
+                    .map(Value::take)
+                    .and_then(|r| serde_json::from_value::<ProbeResult>(r).ok());
+                let _ = tx.send(result);
             }
         }
         if buf.len() > MAX_ANSWER_LINE {
@@ -372,7 +379,7 @@ mod tests {
     fn reply(json: Value, code: i64) -> ProbeReply {
         ProbeReply {
             exit_code: Some(code),
-            json,
+            result: Some(serde_json::from_value(json).expect("a probe result")),
             stderr: String::new(),
         }
     }
@@ -381,15 +388,18 @@ mod tests {
     fn parses_the_last_json_line() {
         assert_eq!(
             parse_stdout("noise\n{\"a\":1}\n{\"status\":200}\n"),
-            json!({"status": 200})
+            Some(ProbeResult {
+                status: Some(200),
+                ..ProbeResult::default()
+            })
         );
-        assert_eq!(parse_stdout("no json"), Value::Null);
-        assert_eq!(parse_stdout("{broken"), Value::Null);
+        assert_eq!(parse_stdout("no json"), None);
+        assert_eq!(parse_stdout("{broken"), None);
     }
 
     #[test]
     fn http_fields() {
-        let r = reply(json!({"status": 201, "body": "{\"id\":7}"}), 0);
+        let r = reply(json!({"ok": true, "status": 201, "body": "{\"id\":7}"}), 0);
         assert_eq!(r.http_status(), Some(201));
         assert_eq!(r.body(), "{\"id\":7}");
         assert!(r.ok());
@@ -403,7 +413,7 @@ mod tests {
         assert_eq!(r.error().as_deref(), Some("connection refused"));
         let none = ProbeReply {
             exit_code: Some(127),
-            json: Value::Null,
+            result: None,
             stderr: "exec: not found\n".into(),
         };
         assert_eq!(none.error().as_deref(), Some("exec: not found"));
@@ -421,8 +431,8 @@ mod tests {
             let mut lines = tokio::io::BufReader::new(server_in).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let v: Value = serde_json::from_str(&line).unwrap();
-                let id = v["id"].as_u64().unwrap();
-                let args: Vec<String> = serde_json::from_value(v["args"].clone()).unwrap();
+                let ProbeRequest { id, args } = serde_json::from_value(v).unwrap();
+                let id = id.as_u64().unwrap();
                 if let Some(out) = answer(id, &args) {
                     // Split in two frames to check reassembly.
                     let (a, b) = out.split_at(out.len() / 2);
@@ -459,7 +469,7 @@ mod tests {
             session.ask(&["http", "GET", "two"], Duration::from_secs(5)),
         );
         let body = |x: Asked| match x {
-            Asked::Answer(v) => v["body"].as_str().unwrap_or_default().to_string(),
+            Asked::Answer(r) => r.and_then(|r| r.body).unwrap_or_default(),
             _ => "no answer".into(),
         };
         assert_eq!((body(a), body(b)), ("one".to_string(), "two".to_string()));
@@ -491,7 +501,7 @@ mod tests {
     #[test]
     fn nonce_lookup_shapes() {
         assert_eq!(reply(json!({"found": true}), 0).nonce_found(), Some(true));
-        assert_eq!(reply(json!({"count": 0}), 0).nonce_found(), Some(false));
+        assert_eq!(reply(json!({"rows": 0}), 0).nonce_found(), Some(false));
         assert_eq!(reply(json!({"ok": true}), 0).nonce_found(), None);
     }
 }

@@ -2,8 +2,7 @@
 //! and live runs of other processes are never touched.
 
 mod support;
-#[path = "../src/testkit.rs"]
-mod testkit;
+use assay_testkit::projects as testkit;
 
 use assay_runner::reaper::{self, LockState, RunLock, SweepMode};
 use assay_runner::{run_checks, CancellationToken, RunError};
@@ -11,35 +10,14 @@ use std::io::BufRead;
 use std::time::Duration;
 use support::*;
 
-const CHILD_ENV: &str = "ASSAY_RUNNER_TEST_CHILD_RUN";
-
-/// Not a test of its own: the child process of `a_killed_run_is_swept` (a no-op otherwise).
-/// Sets up a run, says so, and waits to be killed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn child_holds_a_run_until_killed() {
-    let Ok(id) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let Some(engine) = engine_or_skip("child_holds_a_run_until_killed").await else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let project = testkit::good_project(dir.path());
-    let s = stack(&engine, &project, &id, Duration::from_secs(120), true).await;
-    println!("READY {}", s.plan.run_id);
-    tokio::time::sleep(Duration::from_secs(120)).await;
-    drop(s);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_run_is_swept_and_a_live_one_is_not() {
     let Some(engine) = engine_or_skip("a_killed_run_is_swept_and_a_live_one_is_not").await else {
         return;
     };
     let id = run_id("tkill");
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_holds_a_run_until_killed", "--nocapture"])
-        .env(CHILD_ENV, &id)
+    let mut child = std::process::Command::new(assay_testkit::test_child())
+        .args(["hold-run", &id])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -178,43 +156,14 @@ async fn cancelling_a_run_tears_it_down() {
     );
 }
 
-const SIGTERM_CHILD_ENV: &str = "ASSAY_RUNNER_TEST_SIGTERM_PREFIX";
-
-/// Not a test of its own: the child of `sigterm_mid_run_tears_down_before_exit` (a no-op
-/// otherwise). Grades with the signal handler the CLI uses, prints how it ended.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn child_grades_until_signalled() {
-    let Ok(prefix) = std::env::var(SIGTERM_CHILD_ENV) else {
-        return;
-    };
-    let Some(engine) = engine_or_skip("child_grades_until_signalled").await else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let project = testkit::good_project(dir.path());
-    let mut i = inputs("app", "s3cret-pw", "notes");
-    i.run_prefix = prefix;
-    let cancel = assay_runner::cancel_on_signals();
-    let r = run_checks(&engine, &project, &i, cancel).await;
-    println!(
-        "ENDED {}",
-        if matches!(r, Err(RunError::Cancelled)) {
-            "cancelled"
-        } else {
-            "otherwise"
-        }
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_run_tears_down_before_exit() {
     let Some(engine) = engine_or_skip("sigterm_mid_run_tears_down_before_exit").await else {
         return;
     };
     let prefix = run_id("tterm");
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_grades_until_signalled", "--nocapture"])
-        .env(SIGTERM_CHILD_ENV, &prefix)
+    let mut child = std::process::Command::new(assay_testkit::test_child())
+        .args(["grade-until-signalled", &prefix])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -2,8 +2,7 @@
 //! still tears down.
 
 mod support;
-#[path = "../src/testkit.rs"]
-mod testkit;
+use assay_testkit::projects as testkit;
 
 use assay_core::{CheckId, CheckResult, Status};
 use assay_runner::{run_checks, CancellationToken, Scenarios};

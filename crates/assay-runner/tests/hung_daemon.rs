@@ -1,8 +1,7 @@
 //! A daemon that stops answering mid-run is "could not grade" (exit 3), not a candidate FAIL,
 //! and the run gives up within its per-call timeouts.
 
-#[path = "../src/testkit.rs"]
-mod testkit;
+use assay_testkit::projects as testkit;
 
 use assay_runner::{run_checks, CancellationToken, DbCredentials, RunInputs};
 use assay_sandbox::{Engine, Timeouts};

@@ -1,8 +1,7 @@
 //! A run's containers reach only their own run: not another run's containers, not the host.
 
 mod support;
-#[path = "../src/testkit.rs"]
-mod testkit;
+use assay_testkit::projects as testkit;
 
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,8 +1,7 @@
 //! The runner against the real daemon: fixture stacks, each failing exactly what it should.
 
 mod support;
-#[path = "../src/testkit.rs"]
-mod testkit;
+use assay_testkit::projects as testkit;
 
 use assay_core::{CheckId, CheckResult, Status};
 use assay_runner::{run_checks, CancellationToken};

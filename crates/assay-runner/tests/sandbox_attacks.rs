@@ -1,12 +1,13 @@
-//! Attacks on the host through bind mounts (issue 10, security checklist items 30 and 31).
+//! Attacks on the host through bind mounts (issue 10): a checked bind source swapped for a
+//! symlink before a container starts, and files a container writes keeping setuid or
+//! world-writable modes on the host.
 //!
 //! Each test runs the attack for real and proves two things: the attack happened inside the
 //! sandbox (positive control, read from inside the run's containers), and nothing of it
 //! reached the host (a canary file with a random token, the submission tree, mode bits).
 
 mod support;
-#[path = "../src/testkit.rs"]
-mod testkit;
+use assay_testkit::projects as testkit;
 
 use assay_runner::run::Stack;
 use std::collections::BTreeMap;

@@ -1315,7 +1315,8 @@ fn postgres_dockerfile(rootfs: &ImageRef, major: &str) -> String {
     )
 }
 
-/// How a build of a candidate's Dockerfile is confined (security checklist item 34).
+/// How a build of a candidate's Dockerfile is confined: no network, memory, CPU and pids limits,
+/// and the run's deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BuildLimits {
     /// Memory of each build step's container (memory+swap the same: no swap).

@@ -1,4 +1,5 @@
-//! Sandbox: images, plans and runs of a candidate stack through the Docker Engine API.
+//! Sandbox: the one Docker layer (the Docker Engine API through bollard) and the images an
+//! evaluation needs. Plans and runs of a candidate stack are `assay-runner`'s, on this layer.
 //!
 //! - [`engine`]: the bollard client, every call under its own timeout, typed errors.
 //! - [`images`]: `assay images` — make sure every image an evaluation needs exists locally,

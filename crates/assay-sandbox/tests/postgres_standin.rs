@@ -339,7 +339,7 @@ async fn trust_auth_needs_no_password() {
     assert_eq!(v["ok"], true, "{v}");
 }
 
-/// The hardening the sandbox applies to every container (security checklist item 21) leaves the
+/// The hardening the sandbox applies to every container leaves the
 /// stand-in working: only the capabilities its entrypoint needs, no new privileges, a pids and
 /// memory limit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

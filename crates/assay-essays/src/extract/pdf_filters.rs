@@ -592,14 +592,9 @@ impl Write for RunLength {
 }
 
 #[cfg(test)]
-#[path = "../../tests/support/gen.rs"]
-#[allow(dead_code)]
-mod gen;
-
-#[cfg(test)]
 mod tests {
-    use super::gen::ascii85;
     use super::*;
+    use assay_testkit::docgen::ascii85;
 
     fn decoded_len(filters: &[&[u8]], data: &[u8]) -> u64 {
         let max = 1 << 40;

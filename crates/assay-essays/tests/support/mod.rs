@@ -2,7 +2,7 @@
 //! opaque blobs are committed. Shared by the integration tests and the bench example.
 #![allow(dead_code)]
 
-pub mod gen;
+pub use assay_testkit::docgen as gen;
 
 use assay_core::{
     DatabaseRules, EssayRules, IntakeLimits, Question, QuestionKind, Rubric, RuntimeRules,

@@ -1,6 +1,7 @@
 //! One service of the compose file turned into its containers' specs, and the probe's spec.
 
 use super::*;
+use assay_compose::{GoDuration, Located};
 use std::time::Duration;
 
 /// The plan of service `name`: its containers (one per replica) and what they wait for.
@@ -96,12 +97,8 @@ pub(super) fn service_plan(
     };
 
     let mut limits = inputs.limits.clone();
-    if let Some(g) = s
-        .stop_grace_period
-        .as_ref()
-        .and_then(|g| parse_duration(&g.value))
-    {
-        limits.stop_grace = g.min(inputs.limits.stop_grace);
+    if let Some(g) = &s.stop_grace_period {
+        limits.stop_grace = g.value.duration().min(inputs.limits.stop_grace);
     }
 
     let depends_on: Vec<(String, Condition)> = s
@@ -237,30 +234,19 @@ fn health_config(
             ..Default::default()
         });
     }
-    let mut dur = |v: &Option<assay_compose::Located<String>>| -> Option<i64> {
-        let v = v.as_ref()?;
-        match parse_duration(&v.value) {
-            Some(d) => Some(d.as_nanos().min(i64::MAX as u128) as i64),
-            None => {
-                diags.push(
-                    Diagnostic::error(format!("invalid duration `{}` in healthcheck", v.value))
-                        .at(v.location.clone()),
-                );
-                None
-            }
-        }
-    };
+    // Parsed and checked at load (an invalid duration fails `compose.valid`).
+    let dur = |v: &Option<Located<GoDuration>>| v.as_ref().map(|v| v.value.as_nanos_i64());
     let interval = dur(&h.interval);
     let timeout = dur(&h.timeout);
     let start_period = dur(&h.start_period);
     let start_interval = dur(&h.start_interval);
     // Raised to the floor, with a note (not a finding): the check still means what it says.
     let floor = HEALTH_FLOOR.as_nanos() as i64;
-    let mut raise = |field: &str, v: Option<i64>, at: &Option<assay_compose::Located<String>>| {
+    let mut raise = |field: &str, v: Option<i64>, at: &Option<Located<GoDuration>>| {
         match v {
             // Zero means "Docker's default" (30 s), not "as often as possible".
             Some(n) if n > 0 && n < floor => {
-                let shown = at.as_ref().map(|l| l.value.clone()).unwrap_or_default();
+                let shown = at.as_ref().map(|l| l.value.text()).unwrap_or_default();
                 let mut d = Diagnostic::warning(format!(
                     "service `{service}`: healthcheck {field} `{shown}` was raised to {} s for this run (the daemon runs each check; a shorter {field} would load the whole grading host)",
                     HEALTH_FLOOR.as_secs()

@@ -359,47 +359,6 @@ fn unique_names<'a>(
     out
 }
 
-/// Parses a compose (Go) duration: `1m30s`, `500ms`, `10s`, `1h`, `2.5s`. `None` when invalid.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if s == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 {
-            return None;
-        }
-        let value: f64 = rest[..num_len].parse().ok()?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += value * factor;
-    }
-    if !total.is_finite() || total > 1e9 {
-        return None;
-    }
-    Some(Duration::from_secs_f64(total))
-}
-
 /// Whether `path` is lexically inside `root` (both absolute): the one rule of the submission,
 /// [`assay_core::lexically_inside`], as a yes or no for the pure plan.
 pub fn lexically_inside(root: &Path, path: &Path) -> bool {
@@ -502,7 +461,7 @@ pub fn plan(project: &Project, inputs: &PlanInputs) -> Result<RunPlan, Vec<Diagn
     let webapp_port = project
         .services
         .get(&inputs.webapp_service)
-        .and_then(|s| s.environment.get("PORT"))
+        .and_then(|s| s.environment.get(assay_core::webapp::PORT))
         .and_then(|p| p.value.as_deref())
         .and_then(|p| p.trim().parse::<u16>().ok())
         .unwrap_or(inputs.webapp_default_port);

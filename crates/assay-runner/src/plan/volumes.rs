@@ -39,7 +39,7 @@ pub(super) fn named_volumes(
 /// What a service mounts, and the files its binds of single files copy in. Anonymous volumes
 /// and the volumes standing in for binds are added to `volumes`.
 ///
-/// No host path is ever mounted (security checklist item 30): Docker resolves a bind source
+/// No host path is ever mounted: Docker resolves a bind source
 /// again when each container starts, so a container that can write anywhere a later bind
 /// points could swap a checked directory for a symlink to the host's `/`. Instead:
 /// - a bind of a directory (or of a path that does not exist) becomes a run volume that the

@@ -92,7 +92,7 @@ pub const SESSION_POLL_INTERVAL: Duration = Duration::from_millis(60);
 pub const EXEC_POLL_INTERVAL: Duration = Duration::from_millis(150);
 
 /// How one run's deadline is spent: everything — creating, starting, waiting, the scenarios
-/// and the teardown — ends within `--timeout` (security checklist item 21). Waits give up at
+/// and the teardown — ends within `--timeout`, not only the waiting. Waits give up at
 /// [`Deadline::waits_end`] with their own finding; [`CUT_GRACE`] later whatever still runs is
 /// cut ([`until_cut`]); the rest is the teardown's reserve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -71,7 +71,7 @@ impl Stack<'_> {
             return Readiness::Http {
                 host: service.to_string(),
                 port: self.plan.webapp.port,
-                path: "/health".into(),
+                path: assay_core::webapp::HEALTH_PATH.into(),
             };
         }
         if service == self.plan.db_service {

@@ -147,7 +147,8 @@ impl<'e> Stack<'e> {
     /// Copies each bound directory of the submission into the run volume standing in for it,
     /// before any container exists: one helper container of the probe image (never started,
     /// no network) mounts them all, and the archive API writes into them. Nothing of the host
-    /// is mounted into any container (security checklist item 30).
+    /// is mounted into any container (the daemon resolves a bind source again at each start, when
+    /// it may have become a symlink).
     async fn fill_bind_volumes(&self) -> Result<(), RunError> {
         let filled: Vec<(String, PathBuf)> = self
             .plan
@@ -586,7 +587,7 @@ impl<'e> Stack<'e> {
         };
         // Paused through the freezer when the daemon can (the engine already retried a
         // transient failure); a cgroup v1 freezer cannot freeze tasks stuck in I/O, so a db
-        // the freezer refuses is held back by another means the spec allows: cut off from
+        // the freezer refuses is held back by the other means `runtime.cold-start` allows: cut off from
         // every network for the same time, then attached again with its aliases.
         let mut cut_off = Vec::new();
         for c in &db {

@@ -1,7 +1,6 @@
 //! A zip writer for tests that can lie: every header field is ours to set, so a test can build
 //! exactly the hostile archive it means (wrong sizes, mismatched names, overlapping offsets,
 //! link modes, data descriptors, prepended or appended bytes).
-#![allow(dead_code)]
 
 use flate2::{Compress, Compression, FlushCompress};
 use std::io::Write;
@@ -319,6 +318,12 @@ pub fn write_zero_bomb(path: &Path, name: &str, zeros: u64, declared: Option<u32
 /// subfolder, so a test can see everything intake wrote or left behind.
 pub struct Case {
     pub dir: tempfile::TempDir,
+}
+
+impl Default for Case {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Case {

@@ -1,10 +1,9 @@
-//! Hand-built compose projects for tests (shared by unit and integration tests through
-//! `#[path]`), so the runner is tested without depending on the loader's progress.
-#![allow(dead_code)]
+//! Hand-built compose projects for tests (the runner's unit and integration tests), so the
+//! runner is tested without depending on the loader's progress.
 
 use assay_compose::{
-    Dependency, FileRef, Healthcheck, Located, MountKind, NetworkDef, Project, SecretDef, Service,
-    ServiceNetwork, VolumeDef, VolumeMount,
+    Dependency, FileRef, GoDuration, Healthcheck, Located, MountKind, NetworkDef, Project,
+    SecretDef, Service, ServiceNetwork, VolumeDef, VolumeMount,
 };
 use assay_core::Location;
 use std::collections::BTreeMap;
@@ -16,6 +15,11 @@ pub fn loc(line: u32) -> Location {
 
 pub fn l<T>(v: T) -> Located<T> {
     Located::new(v, loc(1))
+}
+
+/// A compose duration as the loader makes it (panics on text Go would refuse).
+pub fn dur(text: &str) -> Located<GoDuration> {
+    l(GoDuration::parse(text).expect("a valid Go duration"))
 }
 
 pub fn service(name: &str) -> Service {
@@ -167,8 +171,8 @@ pub fn pg_isready() -> Healthcheck {
             "CMD-SHELL".into(),
             "pg_isready -U app -d notes".into(),
         ])),
-        interval: Some(l("1s".into())),
-        timeout: Some(l("3s".into())),
+        interval: Some(dur("1s")),
+        timeout: Some(dur("3s")),
         start_period: None,
         start_interval: None,
         retries: Some(l(60)),
