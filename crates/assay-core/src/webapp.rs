@@ -17,8 +17,11 @@
 pub const PORT: &str = "PORT";
 /// The port the webapp listens on when `PORT` is unset.
 pub const DEFAULT_PORT: u16 = 8080;
-/// Seconds the webapp keeps trying to reach the database at start (default 5).
+/// Seconds the webapp keeps trying to reach the database at start (default
+/// [`DEFAULT_DB_CONNECT_TIMEOUT_SECS`]).
 pub const DB_CONNECT_TIMEOUT_SECS: &str = "DB_CONNECT_TIMEOUT_SECS";
+/// How long the webapp tries to reach the database when `DB_CONNECT_TIMEOUT_SECS` is unset.
+pub const DEFAULT_DB_CONNECT_TIMEOUT_SECS: u64 = 5;
 
 pub const DATABASE_URL: &str = "DATABASE_URL";
 pub const PGHOST: &str = "PGHOST";

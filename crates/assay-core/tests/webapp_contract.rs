@@ -49,6 +49,11 @@ fn defaults_are_the_contract_defaults() {
         "the database defaults to the user"
     );
     assert_eq!(c.db.password, None);
+    assert_eq!(
+        c.connect_timeout,
+        std::time::Duration::from_secs(webapp::DEFAULT_DB_CONNECT_TIMEOUT_SECS),
+        "the connect window the runner's re-runs reason with"
+    );
 
     let (c, _) = configure(&[(webapp::PGHOST, "db"), (webapp::PGUSER, "app")]);
     assert_eq!(
