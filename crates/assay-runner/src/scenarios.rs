@@ -981,7 +981,10 @@ fn webapp_connect_window(project: &Project, inputs: &RunInputs) -> Duration {
     let secs = project
         .services
         .get(&inputs.webapp_service)
-        .and_then(|s| s.environment.get(assay_core::webapp::DB_CONNECT_TIMEOUT_SECS))
+        .and_then(|s| {
+            s.environment
+                .get(assay_core::webapp::DB_CONNECT_TIMEOUT_SECS)
+        })
         .and_then(|v| v.value.as_deref())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .unwrap_or(assay_core::webapp::DEFAULT_DB_CONNECT_TIMEOUT_SECS);

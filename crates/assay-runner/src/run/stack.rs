@@ -57,6 +57,8 @@ pub struct Stack<'e> {
     /// Set when the db was held back without the freezer (see `hold_back_db`).
     pub(super) held_by: std::sync::Mutex<Option<String>>,
     pub(super) probe_started: std::sync::atomic::AtomicBool,
+    /// Set once the bound directories are in their run volumes.
+    pub(super) bind_fill: tokio::sync::OnceCell<()>,
     pub(super) probe_session: std::sync::Mutex<Option<std::sync::Arc<ProbeSession>>>,
     /// The probe and every planned service container: created once each (see
     /// [`Stack::created`]); an entry goes when its container is started, so that starting a
@@ -94,6 +96,7 @@ impl<'e> Stack<'e> {
             probe_started: std::sync::atomic::AtomicBool::new(false),
             probe_session: std::sync::Mutex::new(None),
             creations: std::sync::Mutex::new(HashMap::new()),
+            bind_fill: tokio::sync::OnceCell::new(),
         };
         if let Ok(mut m) = stack.creations.lock() {
             let names = std::iter::once(stack.plan.probe.name.clone()).chain(
@@ -141,14 +144,24 @@ impl<'e> Stack<'e> {
         for r in vols {
             r?;
         }
-        self.fill_bind_volumes().await
+        Ok(())
+    }
+
+    /// The bound directories in their run volumes ([`Stack::fill_bind_volumes`], once per run):
+    /// no service starts before; the containers are created meanwhile.
+    async fn bind_volumes_filled(&self) -> Result<(), RunError> {
+        self.bind_fill
+            .get_or_try_init(|| self.fill_bind_volumes())
+            .await
+            .map(|_| ())
     }
 
     /// Copies each bound directory of the submission into the run volume standing in for it,
-    /// before any container exists: one helper container of the probe image (never started,
-    /// no network) mounts them all, and the archive API writes into them. Nothing of the host
-    /// is mounted into any container (the daemon resolves a bind source again at each start, when
-    /// it may have become a symlink).
+    /// before any service starts: one helper container of the probe image (never started, no
+    /// network) mounts them all, and the archive API writes into them. Nothing of the host is
+    /// mounted into any container (the daemon resolves a bind source again at each start, when
+    /// it may have become a symlink). The helper is removed in the background (the teardown
+    /// removes it by label if that fails).
     async fn fill_bind_volumes(&self) -> Result<(), RunError> {
         let filled: Vec<(String, PathBuf)> = self
             .plan
@@ -165,9 +178,12 @@ impl<'e> Stack<'e> {
             .create_container(&spec.name, spec.create_body())
             .await?;
         let copied = engine.upload_tar(&spec.name, "/", tar).await;
-        let removed = engine.remove_container(&spec.name).await;
+        let remover = engine.clone();
+        let name = spec.name.clone();
+        tokio::spawn(async move {
+            let _ = remover.remove_container(&name).await;
+        });
         copied?;
-        removed?;
         Ok(())
     }
 
@@ -471,7 +487,10 @@ impl<'e> Stack<'e> {
 
     /// [`Stack::create`], then start.
     pub async fn create_and_start(&self, spec: &ContainerSpec) -> Step {
-        let created = self.created(spec).await?;
+        // Created meanwhile; started only with the bound directories in their volumes.
+        let (created, filled) = tokio::join!(self.created(spec), self.bind_volumes_filled());
+        filled?;
+        let created = created?;
         if let Ok(mut m) = self.creations.lock() {
             m.remove(&spec.name);
         }
