@@ -275,8 +275,9 @@ impl Watch {
         self.stop.cancel();
     }
 
-    /// One last sample of run `run_id` before its teardown, with `inspect` of each container
-    /// (OOM kills and restart counts the stats do not give).
+    /// One last look at run `run_id` before its teardown: `inspect` of each container (OOM
+    /// kills and restart counts; the periodic samples gave the stats), the `oom` events and
+    /// the disk meter.
     /// Writable layers are not measured here: on a naive-diff storage driver (fuse-overlayfs)
     /// the daemon walks each container's whole filesystem for that, seconds per run, and the
     /// teardown would wait for it; the periodic samples keep the last figure.
@@ -352,7 +353,9 @@ impl Watch {
                     layer_bytes: *layer,
                     ..Default::default()
                 };
-                if *running {
+                // The last look before a teardown inspects only: a one-shot `stats` costs the
+                // daemon up to half a second per container, and the teardown would wait for it.
+                if *running && !inspect {
                     if let Ok(Some(st)) = engine.stats_once(name).await {
                         read_stats(&st, &mut s);
                     }
