@@ -68,6 +68,7 @@ LOADING = "assay-compose::loading"
 COMPOSE = "assay-compose"
 CORE = "assay-core"
 RUNNER = "assay-runner"
+PROBE = "assay-probe"
 CONTAIN = "assay-runner::containment"
 ISOLATION = "assay-runner::isolation"
 CLEANUP = "assay-runner::cleanup"
@@ -336,9 +337,12 @@ ROWS: list[Row] = [
         [(CLEANUP, "gc_judges_the_owner_process_not_the_lock_files_place")]),
     # -- Issue 11: what got through ------------------------------------------------------------
     Row("I11.1", "A side service writes 4 GB into a named volume (in each of two runs)",
-        "budget `limits.disk_bytes`: volumes and writable layers measured while running, the "
-        "runs stopped, `runtime.up` fails naming the service",
+        "budget `limits.disk_bytes`: the run's volumes measured every second by its own disk "
+        "meter (the probe container mounts them read-only), writable layers every 10 s; the "
+        "runs stopped, `runtime.up` fails naming the volume",
         [(ABUSE, "a_fork_bomb_a_memory_hog_a_disk_flood_and_a_spinner_fail_runtime_up_each_named"),
+         (CONTAIN, "a_volume_flood_past_the_disk_budget_stops_the_runs_naming_the_volume"),
+         (PROBE, "meter::tests::files_are_counted_by_blocks_links_once_and_symlinks_never_followed"),
          (RUNNER, "run::abuse::tests::volume_names_lose_the_run_prefix")],
         figures=(1,)),
     Row("I11.2", "12 memory hogs of 440 MiB as side services",

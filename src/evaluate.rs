@@ -406,8 +406,11 @@ fn grade_workspace(
                 project,
                 &facts,
                 rubric,
-                opts.timeout_secs,
-                opts.build_webapp,
+                crate::runtime::RunOptions {
+                    timeout_secs: opts.timeout_secs,
+                    build_webapp: opts.build_webapp,
+                    show_phases: opts.show_phases,
+                },
             )?;
             timings.stamp(&outcome.results, runtime_started);
             results.extend(outcome.results);

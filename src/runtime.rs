@@ -124,6 +124,17 @@ pub struct RuntimeOutcome {
     pub images: Vec<crate::report::ImageProvenance>,
 }
 
+/// How one runtime phase runs, from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// The one deadline, seconds (a `--build-webapp` build included).
+    pub timeout_secs: u64,
+    /// Build the candidate's own webapp image (`--build-webapp`).
+    pub build_webapp: bool,
+    /// Name each step of the main run on stderr (one submission).
+    pub show_phases: bool,
+}
+
 /// Runs one submission's stack and returns the `runtime.*` results, plus notes for the reviewer.
 pub fn run(
     ctx: &RuntimeCtx,
@@ -131,9 +142,13 @@ pub fn run(
     project: &assay_compose::Project,
     facts: &assay_checks::ComposeFacts,
     rubric: &Rubric,
-    timeout_secs: u64,
-    build_webapp: bool,
+    options: RunOptions,
 ) -> Result<RuntimeOutcome, EvaluateError> {
+    let RunOptions {
+        timeout_secs,
+        build_webapp,
+        show_phases,
+    } = options;
     let (Some(db), Some(webapp), Some(creds)) = (
         &facts.db_service,
         &facts.webapp_service,
@@ -208,6 +223,12 @@ pub fn run(
     inputs.webapp_default_port = rubric.webapp.default_port;
     inputs.budget = rubric.limits.clone();
     inputs.secrets.extend(password);
+    if show_phases {
+        // One line per step of the main run, with the time since the runtime phase began.
+        inputs.progress = Some(assay_runner::Progress::new(move |line: &str| {
+            eprintln!("assay:   {line} ({:.1} s)", started.elapsed().as_secs_f64())
+        }));
+    }
     let mut images = Vec::new();
     let results = ctx.rt.block_on(async {
         let db_image = project

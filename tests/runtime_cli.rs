@@ -47,6 +47,24 @@ fn the_bundled_example_passes_every_check_for_real() {
         assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), id, "{i}");
     }
     assert!(images[0]["postgres_version"].is_string(), "{p}");
+    // One submission: every step of the main run is named on stderr, in order.
+    let steps = [
+        "assay: runtime: up, health, round-trip, scenarios, teardown",
+        "assay:   creating and starting the services (",
+        "assay:   waiting for the services to become ready (",
+        "assay:   health: GET /health",
+        "assay:   round-trip: a note through the webapp",
+        "assay:   persistence: the db recreated",
+        "assay:   scale: a second webapp replica",
+        "assay:   tearing down: the run's containers, networks and volumes (",
+    ];
+    let mut at = 0;
+    for step in steps {
+        match err[at..].find(step) {
+            Some(i) => at += i + step.len(),
+            None => panic!("{step:?} not found in order in:\n{err}"),
+        }
+    }
 }
 
 #[test]

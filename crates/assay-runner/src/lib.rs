@@ -28,6 +28,6 @@ use assay_testkit::projects as testkit;
 
 pub use plan::{plan, Limits, PlanInputs, RunPlan};
 pub use reaper::{gc, GcReport};
-pub use run::{cancel_on_signals, RunError};
+pub use run::{cancel_on_signals, Progress, RunError};
 pub use scenarios::{run_checks, DbCredentials, RunInputs, Scenarios};
 pub use tokio_util::sync::CancellationToken;

@@ -6,6 +6,7 @@ use crate::plan::{self, Limits, PlanInputs};
 use crate::probe::PgTarget;
 use crate::reaper;
 use crate::run::abuse::{Meter, Watch};
+use crate::run::Progress;
 use crate::run::{
     cause_kind, exclusive_start, holding, mentions_own_cause, random_hex, CauseKind, DbReady,
     Failure, Hooks, Readiness, RunError, Stack, StartTicket, Step,
@@ -82,6 +83,8 @@ pub struct RunInputs {
     pub secrets: Vec<String>,
     /// Start of every run id (`[a-z0-9]`, default `r`); tests use their own to find leaks.
     pub run_prefix: String,
+    /// Where the main run says what it is doing (none: silent).
+    pub progress: Option<Progress>,
 }
 
 impl RunInputs {
@@ -108,6 +111,14 @@ impl RunInputs {
             scenarios: Scenarios::default(),
             secrets: Vec::new(),
             run_prefix: "r".into(),
+            progress: None,
+        }
+    }
+
+    /// Says `line` on [`RunInputs::progress`], if any.
+    fn say(&self, line: &str) {
+        if let Some(p) = &self.progress {
+            p.say(line);
         }
     }
 
@@ -498,6 +509,7 @@ async fn main_steps(
     use CheckId::*;
     let mut results = Vec::new();
     let containers = stack.service_containers();
+    stack.set_progress(inputs.progress.clone());
     let up = stack.up(hooks).await?;
     let db = DbRun {
         ready: stack.db_ready().await,
@@ -527,6 +539,7 @@ async fn main_steps(
         format!("every service became ready: {}", names.join(", ")),
     ));
 
+    inputs.say("health: GET /health on the webapp through the probe");
     let health = healthy(stack, &stack.plan.webapp.service.clone()).await?;
     let health_ok = health.is_ok();
     match health {
@@ -536,6 +549,7 @@ async fn main_steps(
         }
     }
     let stored = if health_ok {
+        inputs.say("round-trip: a note through the webapp, read back and found in Postgres");
         match roundtrip(stack).await? {
             Ok((stored, ev)) => {
                 results.push(CheckResult::pass(RuntimeRoundtrip, ev));
@@ -554,6 +568,7 @@ async fn main_steps(
     if !inputs.scenarios.persistence {
         results.push(not_run(RuntimePersistence));
     } else if let Some(stored) = &stored {
+        inputs.say("persistence: the db recreated, the note read again");
         match persistence(stack, stored).await? {
             Ok(ev) => results.push(CheckResult::pass(RuntimePersistence, ev)),
             Err(f) => {
@@ -569,6 +584,7 @@ async fn main_steps(
     } else if let Some(f) = unscalable(project, &inputs.webapp_service) {
         results.push(failed(RuntimeScale, f, Vec::new()));
     } else if health_ok {
+        inputs.say("scale: a second webapp replica");
         match scale(stack).await? {
             Ok(ev) => results.push(CheckResult::pass(RuntimeScale, ev)),
             Err(f) => {
@@ -715,6 +731,7 @@ async fn with_stack<'e, T>(
         ))),
     };
     watch.finish_run(engine, &stack.plan.run_id).await;
+    stack.say("tearing down: the run's containers, networks and volumes");
     let end = started + inputs.timeout;
     let torn = stack.teardown_by(end).await;
     let value = result?;
@@ -886,6 +903,10 @@ pub async fn run_checks(
     let window = webapp_connect_window(project, inputs);
     let mut paced = None;
     let (last, last_timings) = loop {
+        inputs.say(&format!(
+            "graded again (a failure the grader's load can cause, with the db later than nominal): waiting for the stacks starting now (grading {} of at most {MAX_GRADINGS})",
+            graded + 1
+        ));
         let (gate, waited) = exclusive_start(&cancel).await?;
         waits.push(format!("{:.1} s", waited.as_secs_f64()));
         let last_try = graded + 1 == MAX_GRADINGS;
@@ -896,6 +917,9 @@ pub async fn run_checks(
             && pace_webapp(nominal, window)
             && db_starts_as_its_image(project, inputs);
         if hold {
+            inputs.say(
+                "this run starts the webapp once the db is ready, as an idle grader would meet it",
+            );
             paced = Some(format!(
                 "the last run started the webapp once the db was ready: at nominal speed the db is ready {:.1} s after it starts, within the webapp's {} s connect window (DB_CONNECT_TIMEOUT_SECS), so on an idle grader the webapp meets a ready db",
                 nominal.unwrap_or_default().as_secs_f64(),

@@ -140,6 +140,35 @@ pub async fn until_cut<F: std::future::Future>(
     }
 }
 
+/// Where the main run says what it is doing, one short line per step (the CLI prints them
+/// for a single submission): starting, waiting, each scenario, the teardown, a re-run.
+#[derive(Clone)]
+pub struct Progress(std::sync::Arc<dyn Fn(&str) + Send + Sync>);
+
+impl Progress {
+    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Progress {
+        Progress(std::sync::Arc::new(f))
+    }
+
+    pub fn say(&self, line: &str) {
+        (self.0)(line)
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
+impl PartialEq for Progress {
+    fn eq(&self, other: &Progress) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Progress {}
+
 /// Longest a dropped run waits for its emergency teardown.
 pub const GUARD_WAIT: Duration = Duration::from_secs(30);
 

@@ -59,6 +59,8 @@ pub struct Stack<'e> {
     pub(super) probe_started: std::sync::atomic::AtomicBool,
     /// Set once the bound directories are in their run volumes.
     pub(super) bind_fill: tokio::sync::OnceCell<()>,
+    /// Where the run says what it is doing ([`Stack::set_progress`]).
+    pub(super) progress: std::sync::Mutex<Option<super::Progress>>,
     pub(super) probe_session: std::sync::Mutex<Option<std::sync::Arc<ProbeSession>>>,
     /// The probe and every planned service container: created once each (see
     /// [`Stack::created`]); an entry goes when its container is started, so that starting a
@@ -97,6 +99,7 @@ impl<'e> Stack<'e> {
             probe_session: std::sync::Mutex::new(None),
             creations: std::sync::Mutex::new(HashMap::new()),
             bind_fill: tokio::sync::OnceCell::new(),
+            progress: std::sync::Mutex::new(None),
         };
         if let Ok(mut m) = stack.creations.lock() {
             let names = std::iter::once(stack.plan.probe.name.clone()).chain(
@@ -300,8 +303,30 @@ impl<'e> Stack<'e> {
 
     /// Says what the run is doing now (shown when the run is cut at its deadline).
     pub fn set_phase(&self, phase: &'static str) {
-        if let Ok(mut p) = self.phase.lock() {
+        let changed = self.phase.lock().map(|mut p| {
+            let changed = *p != phase;
             *p = phase;
+            changed
+        });
+        // The scenarios name themselves.
+        if changed.unwrap_or(false) && phase != "running the scenarios" {
+            self.say(phase);
+        }
+    }
+
+    /// Where this run says what it is doing (the main run only: two runs side by side would
+    /// interleave).
+    pub fn set_progress(&self, progress: Option<super::Progress>) {
+        if let Ok(mut p) = self.progress.lock() {
+            *p = progress;
+        }
+    }
+
+    /// Says `line` on the run's progress, if it has one.
+    pub fn say(&self, line: &str) {
+        let p = self.progress.lock().ok().and_then(|p| p.clone());
+        if let Some(p) = p {
+            p.say(line);
         }
     }
 
