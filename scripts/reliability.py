@@ -349,8 +349,8 @@ ROWS: list[Row] = [
         "budget `limits.memory_bytes`: side services share what the db and webapp leave, split "
         "statically",
         [(CORE, "budget::tests::side_services_share_what_the_essentials_leave"),
-         (CORE, "budget::tests::too_many_containers_or_too_little_left_is_an_overrun")],
-        gap="no Docker test with twelve hogs (the abuse fixture has one)",
+         (CORE, "budget::tests::too_many_containers_or_too_little_left_is_an_overrun"),
+         (ABUSE, "twelve_memory_hogs_are_held_to_their_share_of_the_memory_budget")],
         figures=(1,)),
     Row("I11.3", "Fork bomb, memory hog, disk flood and CPU spinners together (load 58, PASS 100)",
         "hardening + budgets; abuse is the candidate's finding: `runtime.up` fails naming the fork bomb (pids at the limit), the hog (OOM kills) and the flood (`limits.disk_bytes`, runs stopped); the spinner, held by its CPU quota, is named in a note",

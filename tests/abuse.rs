@@ -115,3 +115,38 @@ fn a_one_millisecond_healthcheck_is_raised_to_the_floor_with_a_note() {
     assert!(notes.contains("raised to 1 s"), "{notes}");
     assert!(notes.contains("side1"), "every service is floored: {notes}");
 }
+
+#[test]
+fn twelve_memory_hogs_are_held_to_their_share_of_the_memory_budget() {
+    if !assay_testkit::docker_or_skip(module_path!()) {
+        return;
+    }
+    let (code, v, err) = evaluate("twelve-hogs", "90");
+    assert_eq!(code, Some(1), "{v}\n{err}");
+    let up = check(&v, "runtime.up");
+    assert_eq!(up["status"], "fail", "{up}");
+    let text = format!(
+        "{}\n{}",
+        up_text(&v),
+        serde_json::to_string(&v["notes"]).unwrap()
+    );
+    // The split is stated: twelve side services (in each of the two runs) share what the db
+    // and the webapp leave of the budget, far less than 440 MiB each.
+    let share = text
+        .lines()
+        .find(|l| l.contains("side services"))
+        .unwrap_or_else(|| panic!("no split stated: {text}"));
+    assert!(share.contains("MiB"), "{share}");
+    // Each hog hits its share: killed at its limit, named as a memory hog.
+    let hogs = (1..=12)
+        .filter(|i| {
+            text.lines()
+                .any(|l| l.contains(&format!("`hog{i}`")) && l.contains("memory hog"))
+        })
+        .count();
+    assert!(hogs >= 1, "no hog named: {text}");
+    assert!(
+        text.contains("abused the grading host"),
+        "the runs stop once the verdict is decided: {text}"
+    );
+}
