@@ -14,11 +14,22 @@ use std::time::{Duration, Instant};
 pub const SUPERUSER_PASSWORD: &str = "assay-test-superuser";
 
 /// A port on 127.0.0.1 that nothing listened on a moment ago.
+/// A port the webapp can listen on, from 20000-32767: below the kernel's ephemeral range
+/// (where outgoing connections and `bind(0)` take ports) and Docker's published ports, so no
+/// other socket is handed the same port between this check and the webapp's own bind (which
+/// may come seconds later, after it reached its database).
 pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral loopback port")
+    use std::hash::{BuildHasher, Hasher};
+    for attempt in 0u32..1000 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(attempt);
+        h.write_u32(std::process::id());
+        let port = 20000 + (h.finish() % 12768) as u16;
+        if TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in 20000-32767")
 }
 
 const SERVER_TOOLS: [&str; 3] = ["initdb", "postgres", "pg_isready"];
