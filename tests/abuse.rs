@@ -36,22 +36,28 @@ fn up_text(report: &serde_json::Value) -> String {
     text
 }
 
+/// Evaluates fixture `name` with a 90 s deadline, asserts it FAILs `runtime.up`, and returns
+/// `runtime.up`'s messages and the report's notes as one text.
+fn failed_up_text(name: &str) -> String {
+    let (code, v, err) = evaluate(name, "90");
+    assert_eq!(code, Some(1), "{v}\n{err}");
+    let up = check(&v, "runtime.up");
+    assert_eq!(up["status"], "fail", "{up}");
+    format!(
+        "{}\n{}",
+        up_text(&v),
+        serde_json::to_string(&v["notes"]).unwrap()
+    )
+}
+
 #[test]
 fn a_fork_bomb_a_memory_hog_a_disk_flood_and_a_spinner_fail_runtime_up_each_named() {
     if !assay_testkit::docker_or_skip(module_path!()) {
         return;
     }
-    let (code, v, err) = evaluate("abuse", "90");
-    assert_eq!(code, Some(1), "{v}\n{err}");
-    let up = check(&v, "runtime.up");
-    assert_eq!(up["status"], "fail", "{up}");
     // The runs end early (the disk budget crossed, the verdict decided, or a service failed),
     // not at the deadline.
-    let text = format!(
-        "{}\n{}",
-        up_text(&v),
-        serde_json::to_string(&v["notes"]).unwrap()
-    );
+    let text = failed_up_text("abuse");
     assert!(
         text.contains("abused the grading host") || text.contains("limits.disk_bytes"),
         "{text}"
@@ -121,15 +127,7 @@ fn twelve_memory_hogs_are_held_to_their_share_of_the_memory_budget() {
     if !assay_testkit::docker_or_skip(module_path!()) {
         return;
     }
-    let (code, v, err) = evaluate("twelve-hogs", "90");
-    assert_eq!(code, Some(1), "{v}\n{err}");
-    let up = check(&v, "runtime.up");
-    assert_eq!(up["status"], "fail", "{up}");
-    let text = format!(
-        "{}\n{}",
-        up_text(&v),
-        serde_json::to_string(&v["notes"]).unwrap()
-    );
+    let text = failed_up_text("twelve-hogs");
     // The split is stated: twelve side services (in each of the two runs) share what the db
     // and the webapp leave of the budget, far less than 440 MiB each.
     let share = text

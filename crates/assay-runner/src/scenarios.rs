@@ -1299,6 +1299,20 @@ async fn grade_once(
 mod tests {
     use super::*;
 
+    fn test_inputs() -> RunInputs {
+        RunInputs::new(
+            "db",
+            "webapp",
+            DbCredentials {
+                user: "app".into(),
+                password: None,
+                database: "notes".into(),
+            },
+            "w",
+            "p",
+        )
+    }
+
     #[test]
     fn the_webapp_is_held_only_when_nominal_speed_decides_the_race() {
         let s = Duration::from_secs;
@@ -1314,17 +1328,7 @@ mod tests {
     #[test]
     fn only_a_db_that_starts_as_its_image_may_have_the_webapp_held() {
         let dir = tempfile::tempdir().unwrap();
-        let i = RunInputs::new(
-            "db",
-            "webapp",
-            DbCredentials {
-                user: "app".into(),
-                password: None,
-                database: "notes".into(),
-            },
-            "w",
-            "p",
-        );
+        let i = test_inputs();
         let with = |f: &dyn Fn(&mut assay_compose::Service)| {
             let mut p = crate::testkit::good_project(dir.path());
             f(p.services.get_mut("db").unwrap());
@@ -1362,17 +1366,7 @@ mod tests {
     fn the_webapp_connect_window_is_its_env_or_five_seconds() {
         let dir = tempfile::tempdir().unwrap();
         let mut project = crate::testkit::good_project(dir.path());
-        let i = RunInputs::new(
-            "db",
-            "webapp",
-            DbCredentials {
-                user: "app".into(),
-                password: None,
-                database: "notes".into(),
-            },
-            "w",
-            "p",
-        );
+        let i = test_inputs();
         assert_eq!(webapp_connect_window(&project, &i), Duration::from_secs(5));
         fn web(p: &mut Project) -> &mut assay_compose::Service {
             p.services.get_mut("webapp").unwrap()
