@@ -115,8 +115,6 @@ pub struct Watch {
     runs: Mutex<BTreeMap<String, i64>>,
     /// OOM kills per run and service.
     ooms: Mutex<BTreeMap<(String, String), u32>>,
-    /// Samples taken so far.
-    samples: std::sync::atomic::AtomicU32,
     /// When the first abuse was seen.
     first_abuse: Mutex<Option<std::time::Instant>>,
     /// Per service, per container name: the latest figures.
@@ -141,7 +139,6 @@ impl Watch {
             runs: Mutex::new(BTreeMap::new()),
             ooms: Mutex::new(BTreeMap::new()),
             first_abuse: Mutex::new(None),
-            samples: std::sync::atomic::AtomicU32::new(0),
             seen: Mutex::new(BTreeMap::new()),
             disk: Mutex::new(Disk::default()),
             crossed: Mutex::new(None),
@@ -300,9 +297,6 @@ impl Watch {
 
     /// Samples every container of every run; `sized` adds the writable layers.
     async fn sample(&self, engine: &Engine, sized: bool) {
-        let inspect = false;
-        self.samples
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let runs: Vec<String> = self
             .runs
             .lock()
@@ -310,7 +304,7 @@ impl Watch {
             .unwrap_or_default();
         let each = runs
             .iter()
-            .map(|r| self.sample_run(engine, r, inspect, sized));
+            .map(|r| self.sample_run(engine, r, false, sized));
         futures_util::future::join_all(each).await;
     }
 
