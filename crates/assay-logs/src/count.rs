@@ -835,6 +835,17 @@ mod tests {
                 "https://h/api/notes",
                 "/v2/api/notes",
                 "/other",
+                // Absolute-form targets, named through their origin-form part.
+                "HTTP://h/api/notes/",
+                "https://h:8443/api/notes?x=1",
+                "http:///api/notes",
+                "http://h?/api/notes",
+                "http://h#/api/notes",
+                "http://h/x?/api/notes",
+                "http://h",
+                "hTTps://h/api/notesx",
+                "http:/api/notes",
+                "ftp://h/api/notes",
             ] {
                 for ua in [
                     "Mozilla/5.0",
@@ -842,6 +853,10 @@ mod tests {
                     "Mozilla/5.0 (compatible; Googlebot/2.1)",
                     "say \\\"hi\\\" \\x42ot",
                     "-",
+                    // What follows the user agent is remembered with it.
+                    "Mozilla/5.0\" \"-",
+                    "Mozilla/5.0\"\tx",
+                    "Mozilla/5.0 (compatible; GoogleBot/2.1)\" \"-",
                 ] {
                     for method in ["GET", "HEAD"] {
                         well_formed.push(ok(addr, &format!("{method} {target} HTTP/1.1"), ua));
@@ -857,6 +872,8 @@ mod tests {
             "10.0.0.1 - - [t] \"GET /api/notes HTTP/1.1\" 20 1 \"-\" \"x\"",
             "10.0.0.1 - - [t] \"GET /api/notes HTTP/1.1\" 200 1 \"-\" \"x\\\"",
             "10.0.0.1 - - [t] \"GET /api/notes HTTP/1.1\" 200 1 \"-\"",
+            "10.0.0.1 - - [t] \"GET /api/notes HTTP/1.1\" 200 1 \"-\" \"Mozilla/5.0\"x",
+            "10.0.0.1 - - [t] \"GET /api/notes HTTP/1.1\" 200 1 \"-\" \"Mozilla/5.0\" x\"",
             "garbage",
         ];
         let mut matcher = Matcher::new(&rule);
