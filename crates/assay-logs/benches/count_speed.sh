@@ -97,8 +97,8 @@ printf '\n%s: %d lines, %.1f MiB, %d cores; answer key: %s requests to GET /api/
 # The host is often shared: its load says how much the wall times can be trusted; CPU seconds
 # (user + sys) are the fairer comparison then.
 printf 'host load before the runs: %s\n\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-34s %9s %9s %9s %10s  %s\n' tool "wall s" "MB/s" "CPU s" "peak RSS" "count"
-printf '%-34s %9s %9s %9s %10s  %s\n' ---- ------ ---- ----- -------- -----
+printf '%-34s %9s %9s %9s %9s %10s  %s\n' tool "wall s" "MB/s" "CPU s" "MB/CPU-s" "peak RSS" "count"
+printf '%-34s %9s %9s %9s %9s %10s  %s\n' ---- ------ ---- ----- -------- -------- -----
 
 declare -A wall_of cpu_of
 # row NAME INPUT_BYTES COUNT_FILTER -- COMMAND...: run RUNS times (ROW_RUNS for this row when
@@ -131,8 +131,13 @@ row() {
     done
     wall_of[$name]=$best
     cpu_of[$name]=$best_cpu
-    printf '%-34s %9.2f %9.0f %9s %10s  %s\n' "$name" "$best" \
-        "$(calc "$in_bytes / 1000000 / $best")" "$best_cpu" "$best_rss" "$out"
+    # MB per CPU second (user + sys): what a loaded host still measures fairly.
+    local per_cpu=-
+    if [ "$best_cpu" != - ] && [ "$(calc "($best_cpu > 0)")" = 1 ]; then
+        per_cpu=$(printf '%.0f' "$(calc "$in_bytes / 1000000 / $best_cpu")")
+    fi
+    printf '%-34s %9.2f %9.0f %9s %9s %10s  %s\n' "$name" "$best" \
+        "$(calc "$in_bytes / 1000000 / $best")" "$best_cpu" "$per_cpu" "$best_rss" "$out"
 }
 
 row "wc -l (floor)" "$bytes" "awk '{print \$1 \" lines\"}'" -- wc -l "$log"
@@ -167,4 +172,6 @@ if [ -n "$timer" ]; then
     printf 'per CPU second: assay %.0f MB (one core: %.0f MB), %s %.0f MB; on an idle host with %d cores: ~%.1fx %s\n' \
         "$(calc "$bytes / 1000000 / $ac")" "$(calc "$bytes / 1000000 / $a1")" "$awk_name" \
         "$(calc "$bytes / 1000000 / $wc")" "$(nproc)" "$(calc "$wc / $a1 * $(nproc)")" "$awk_name"
+    # Parallel efficiency: counting on all cores should cost little more CPU than on one.
+    printf 'all cores vs one: %.2fx the CPU seconds\n' "$(calc "$ac / $a1")"
 fi
