@@ -1,11 +1,10 @@
 //! The pipeline for one submission: intake → facts (compose, essays) → checks → verdict → report.
 
-use crate::cli::EvaluateArgs;
-use crate::exit::Exit;
-use crate::report::{self, AnswerSummary, ColorChoice, FilesSummary, Report};
-use crate::runtime::{RuntimeCtx, Unavailable};
-use crate::verdict::{self, Verdict};
-use assay_core::display::{terminal, terminal_line};
+use crate::error::Error;
+use crate::report::{self, AnswerSummary, FilesSummary, Report};
+use crate::runtime::RuntimeCtx;
+use crate::say::Say;
+use crate::verdict;
 use assay_core::{
     CheckId, CheckResult, Location, QuestionKind, Rubric, Severity, SkipKind, Status,
 };
@@ -35,42 +34,25 @@ pub struct Options {
     /// A reviewer's overrides (checked against the submissions before grading); each report
     /// gets the ones naming it.
     pub overrides: crate::overrides::Overrides,
-    /// Name each phase on stderr as it starts (one submission; a batch shows a line per
-    /// finished submission instead).
+    /// Name each phase as it starts (one submission; a batch shows a line per finished
+    /// submission instead).
     pub show_phases: bool,
+    /// Where progress lines go (the command layer prints them).
+    pub say: Say,
 }
 
 impl Options {
-    /// Names a phase on stderr when [`Options::show_phases`] is set.
+    /// Names a phase when [`Options::show_phases`] is set.
     fn phase(&self, what: &str) {
         if self.show_phases {
-            eprintln!("assay: {what}…");
+            self.say.line(&format!("{what}…"));
         }
     }
 }
 
-/// Why a submission could not be graded at all. Never a candidate's FAIL.
-#[derive(Debug, thiserror::Error)]
-pub enum EvaluateError {
-    /// The command line names something that is not a submission (exit 2).
-    #[error("{0}")]
-    Usage(String),
-    /// assay itself could not grade (exit 3).
-    #[error("could not grade: {0}")]
-    CouldNotGrade(String),
-}
-
-impl EvaluateError {
-    pub fn exit(&self) -> Exit {
-        match self {
-            EvaluateError::Usage(_) => Exit::Usage,
-            EvaluateError::CouldNotGrade(_) => Exit::CouldNotGrade,
-        }
-    }
-}
-
-/// Evaluates one submission.
-pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateError> {
+/// Evaluates one submission. An error is why it could not be graded at all (never a
+/// candidate's FAIL): a usage error, or assay could not grade.
+pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, Error> {
     let started = Instant::now();
     let rubric = &opts.rubric;
     let discover = assay_intake::DiscoverOptions {
@@ -93,10 +75,10 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     timings.stamp_ids(&[CheckId::IntakeUnpack], intake_started);
     let (mut results, answers, files) = match opened {
         Err(e @ assay_intake::IntakeError::Usage { .. }) => {
-            return Err(EvaluateError::Usage(e.to_string()))
+            return Err(Error::usage(e.to_string()))
         }
         Err(e @ assay_intake::IntakeError::Internal { .. }) => {
-            return Err(EvaluateError::CouldNotGrade(e.to_string()))
+            return Err(Error::could_not_grade(e.to_string()))
         }
         Err(e @ assay_intake::IntakeError::Rejected { .. }) => {
             let mut results = vec![CheckResult::fail(CheckId::IntakeUnpack, e.to_string())];
@@ -131,7 +113,7 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
     let name = display_name(submission);
     verdict::apply_overrides(&mut scored, &opts.overrides.for_submission(&name)).map_err(
         |problems| {
-            EvaluateError::Usage(format!(
+            Error::usage(format!(
                 "{name}: the overrides do not fit this grading:\n{}",
                 problems.join("\n")
             ))
@@ -228,7 +210,7 @@ impl Timings {
 }
 
 /// The submission's file or folder name; `.` or `..` by the name of the folder they are.
-fn display_name(p: &Path) -> String {
+pub fn display_name(p: &Path) -> String {
     let name = |q: &Path| q.file_name().map(|n| n.to_string_lossy().into_owned());
     name(p)
         .or_else(|| p.canonicalize().ok().and_then(|c| name(&c)))
@@ -271,7 +253,7 @@ fn grade_workspace(
     documents_searched: &mut Vec<assay_essays::SearchedDocument>,
     timings: &mut Timings,
     made: &mut Made,
-) -> Result<(Vec<CheckResult>, Vec<AnswerSummary>, FilesSummary), EvaluateError> {
+) -> Result<(Vec<CheckResult>, Vec<AnswerSummary>, FilesSummary), Error> {
     let d = &ws.discovery;
     let rubric = &opts.rubric;
     let files = FilesSummary {
@@ -314,7 +296,7 @@ fn grade_workspace(
         &essay_opts,
     );
     if let Some(fault) = essays.fault {
-        return Err(EvaluateError::CouldNotGrade(format!(
+        return Err(Error::could_not_grade(format!(
             "cannot read answer documents: {fault}"
         )));
     }
@@ -410,6 +392,7 @@ fn grade_workspace(
                     timeout_secs: opts.timeout_secs,
                     build_webapp: opts.build_webapp,
                     show_phases: opts.show_phases,
+                    say: opts.say.clone(),
                 },
             )?;
             timings.stamp(&outcome.results, runtime_started);
@@ -693,383 +676,4 @@ fn intake_evidence(ws: &assay_intake::Workspace) -> String {
 
 pub(crate) fn slash(p: &Path) -> String {
     p.to_string_lossy().replace('\\', "/")
-}
-
-/// `assay evaluate`: one submission or a batch, reports to stdout and `--out`.
-pub fn run_cli(mut args: EvaluateArgs, color: ColorChoice) -> Exit {
-    let rubric = match crate::cli::load_rubric(args.rubric.as_deref()) {
-        Ok(r) => r,
-        Err(exit) => return exit,
-    };
-    // Every input before any image or Docker work: a typo costs nothing but this line.
-    if let Err(problems) = check_inputs(&args) {
-        for p in problems {
-            eprintln!("error: {}", terminal(&p));
-        }
-        return Exit::Usage;
-    }
-    // A reviewer's overrides, checked against the submissions named before anything is graded.
-    let overrides = match &args.overrides {
-        None => crate::overrides::Overrides::default(),
-        Some(path) => {
-            let by = crate::overrides::default_reviewer(
-                crate::overrides::git_user_name(),
-                std::env::var("USER").ok(),
-            );
-            let names: Vec<String> = args.submissions.iter().map(|p| display_name(p)).collect();
-            match crate::overrides::load(path, &by)
-                .and_then(|o| o.check_submissions(&names).map(|()| o))
-            {
-                Ok(o) => o,
-                Err(problems) => {
-                    for p in problems {
-                        eprintln!("error: {}", terminal(&p));
-                    }
-                    return Exit::Usage;
-                }
-            }
-        }
-    };
-    // `--rerun-failed DIR`: what passed there is not graded again; its folders (and in a
-    // batch folder, the others' names) come from DIR.
-    let mut earlier: Vec<report::summary::Placed> = Vec::new();
-    if let Some(prev) = &args.rerun_failed {
-        earlier = match report::summary::collect_placed(prev) {
-            Ok(p) if !p.is_empty() => p,
-            Ok(_) => {
-                eprintln!(
-                    "error: --rerun-failed {}: no report.json or error.json in it or its sub-folders",
-                    prev.display()
-                );
-                return Exit::Usage;
-            }
-            Err(e) => {
-                eprintln!(
-                    "error: --rerun-failed {}: {}",
-                    prev.display(),
-                    terminal(&e.to_string())
-                );
-                return Exit::Usage;
-            }
-        };
-        let passed = |p: &PathBuf| {
-            let name = display_name(p);
-            earlier.iter().any(|e| {
-                e.entry.submission() == name
-                    && matches!(&e.entry, report::summary::Entry::Graded(d)
-                        if d.verdict == report::summary::DigestVerdict::Pass)
-            })
-        };
-        let (skip, again): (Vec<PathBuf>, Vec<PathBuf>) =
-            args.submissions.drain(..).partition(|p| passed(p));
-        if !skip.is_empty() {
-            let names: Vec<String> = skip
-                .iter()
-                .map(|p| terminal_line(&display_name(p)))
-                .collect();
-            eprintln!(
-                "assay: --rerun-failed: {} passed in {} and are not graded again: {}",
-                skip.len(),
-                terminal_line(&prev.display().to_string()),
-                names.join(", ")
-            );
-        }
-        if again.is_empty() {
-            eprintln!("assay: --rerun-failed: nothing to grade again");
-            return Exit::Pass;
-        }
-        args.submissions = again;
-    }
-    // Regrading into the folder it reads: the earlier batch's layout is kept.
-    let same_folder = match (&args.rerun_failed, &args.out) {
-        (Some(a), Some(b)) => a
-            .canonicalize()
-            .ok()
-            .is_some_and(|a| b.canonicalize().ok() == Some(a)),
-        _ => false,
-    };
-    let parser = match assay_essays::ParserCommand::current_exe([crate::cli::PARSER_SUBCOMMAND]) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!(
-                "error: could not grade: cannot find assay's own executable to read documents: {e}"
-            );
-            return Exit::CouldNotGrade;
-        }
-    };
-    let (mut runtime, mut runtime_unavailable) = (None, None);
-    if !args.static_only {
-        eprintln!("assay: images: checking the images the runtime checks run…");
-        match crate::runtime::prepare(&rubric) {
-            Ok(ctx) => runtime = Some(Arc::new(ctx)),
-            Err(Unavailable::NoDaemon(why)) if !rubric.runtime.required => {
-                runtime_unavailable = Some(why)
-            }
-            Err(Unavailable::NoDaemon(why) | Unavailable::Fault(why)) => {
-                eprintln!("error: could not grade: {}", terminal(&why));
-                return Exit::CouldNotGrade;
-            }
-        }
-    }
-    let opts = Options {
-        timeout_secs: args.timeout.unwrap_or(rubric.runtime.timeout_secs),
-        rubric,
-        static_only: args.static_only,
-        env_overrides: args.env.iter().cloned().collect(),
-        runtime,
-        runtime_unavailable,
-        build_webapp: args.build_webapp,
-        extractor: assay_essays::Extractor::new(parser),
-        overrides,
-        show_phases: args.submissions.len() == 1,
-    };
-    let into_batch = same_folder && earlier.iter().any(|e| !e.folder.is_empty());
-    let batch = args.submissions.len() > 1 || into_batch;
-    let names: Vec<String> = args.submissions.iter().map(|p| display_name(p)).collect();
-    let mut folders = if batch {
-        batch_folders(&names)
-    } else {
-        vec![String::new(); names.len()]
-    };
-    if same_folder {
-        // A submission graded before keeps its folder; a new one gets a name no other has.
-        let mut used: std::collections::BTreeSet<String> =
-            earlier.iter().map(|e| e.folder.clone()).collect();
-        for (i, name) in names.iter().enumerate() {
-            folders[i] = match earlier.iter().find(|e| e.entry.submission() == name) {
-                Some(e) => e.folder.clone(),
-                None if batch => report::summary::unique_folder(name, &mut used),
-                None => String::new(),
-            };
-        }
-    }
-    let progress = crate::batch::Progress::new(names.len(), batch);
-    let write_errors = std::sync::Mutex::new(Vec::new());
-    // Each submission's reports are written as soon as it is graded: a long batch leaves
-    // finished work on disk, and the progress line names where.
-    let on_done = |i: usize, outcome: &Result<Report, EvaluateError>| {
-        let mut shown_folder = None;
-        if let Some(dir) = &args.out {
-            let target = dir.join(&folders[i]);
-            match write_one(&target, &names[i], outcome) {
-                Ok(true) => shown_folder = Some(target),
-                Ok(false) => {}
-                Err(e) => write_errors
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(e),
-            }
-        }
-        progress.done(&names[i], outcome, shown_folder.as_deref());
-    };
-    let outcomes =
-        crate::batch::evaluate_all(&args.submissions, &opts, args.jobs as usize, &on_done);
-    let mut reports = Vec::new();
-    // Which input each report is (for its folder).
-    let mut report_index = Vec::new();
-    // Submissions that could not be graded, by name, in input order among the reports.
-    let mut ungraded: Vec<(usize, report::summary::GradeError)> = Vec::new();
-    let mut worst = Exit::Pass;
-    for (i, (path, outcome)) in args.submissions.iter().zip(outcomes).enumerate() {
-        match outcome {
-            Ok(r) => {
-                if r.verdict == Verdict::Fail && worst == Exit::Pass {
-                    worst = Exit::Fail;
-                }
-                reports.push(r);
-                report_index.push(i);
-            }
-            Err(e) => {
-                // Both may quote the submission (its file name, an entry): made safe to print.
-                let msg = terminal(&e.to_string());
-                let shown = terminal_line(&path.display().to_string());
-                if msg.contains(&shown) {
-                    eprintln!("error: {msg}");
-                } else {
-                    eprintln!("error: {shown}: {msg}");
-                }
-                if let EvaluateError::CouldNotGrade(why) = &e {
-                    ungraded.push((i, report::summary::GradeError::new(&names[i], why)));
-                }
-                worst = match (worst, e.exit()) {
-                    (Exit::CouldNotGrade, _) | (_, Exit::CouldNotGrade) => Exit::CouldNotGrade,
-                    _ => Exit::Usage,
-                };
-            }
-        }
-    }
-    crate::batch::flag_similar_answers(&mut reports);
-    if let Some(dir) = &args.out {
-        let mut errors = write_errors.into_inner().unwrap_or_else(|p| p.into_inner());
-        // Reports flagged for similar answers changed after they were first written.
-        for (r, &i) in reports.iter().zip(&report_index) {
-            if !r.similar_answers.is_empty() {
-                let target = dir.join(&folders[i]);
-                if let Err(e) = report::write_all(r, &target) {
-                    errors.push(format!("cannot write reports to {}: {e}", target.display()));
-                }
-            }
-        }
-        if batch && errors.is_empty() {
-            let mut placed: Vec<report::summary::Placed> = reports
-                .iter()
-                .zip(&report_index)
-                .map(|(r, &i)| report::summary::Placed {
-                    entry: report::summary::Entry::of_report(r),
-                    folder: folders[i].clone(),
-                })
-                .chain(ungraded.iter().map(|(i, e)| report::summary::Placed {
-                    entry: report::summary::Entry::CouldNotGrade(e.clone()),
-                    folder: folders[*i].clone(),
-                }))
-                .collect();
-            if same_folder {
-                // Every submission in the folder, the ones not graded again included.
-                match report::summary::collect_placed(dir) {
-                    Ok(all) => placed = all,
-                    Err(e) => errors.push(format!("cannot read {}: {e}", dir.display())),
-                }
-            }
-            report::summary::batch_order(&mut placed, |p| p.entry.submission());
-            if let Err(e) = report::summary::write_summaries(dir, &placed) {
-                errors.push(format!(
-                    "cannot write the batch summary to {}: {e}",
-                    dir.display()
-                ));
-            }
-        }
-        if !errors.is_empty() {
-            for e in errors {
-                eprintln!("error: {e}");
-            }
-            return Exit::CouldNotGrade;
-        }
-    }
-    progress.finish(
-        &reports,
-        &ungraded.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
-    );
-    let ungraded: Vec<report::summary::GradeError> = ungraded.into_iter().map(|(_, e)| e).collect();
-    if args.format == report::Format::Junit && !ungraded.is_empty() {
-        // CI reads the JUnit on stdout too: what could not be graded is an <error> there.
-        print!("{}", report::render_junit_with(&reports, &ungraded));
-    } else {
-        print!("{}", report::render(&reports, args.format, color));
-    }
-    worst
-}
-
-/// The command line's paths, checked before anything is graded: every submission is something
-/// assay grades (the intake's own rule), and `--out` is a folder or can become one. Every
-/// problem is listed, not just the first.
-fn check_inputs(args: &EvaluateArgs) -> Result<(), Vec<String>> {
-    let mut problems: Vec<String> = args
-        .submissions
-        .iter()
-        .filter_map(|p| {
-            let e = assay_intake::source_kind(p).err()?;
-            Some(match other_archive(p) {
-                Some(kind) => format!(
-                    "{e} (hint: a {kind} archive is not unpacked by assay, whose intake limits are made for zip: unpack it into an empty folder, e.g. `mkdir sub && tar -xf {} -C sub --no-same-owner --no-same-permissions`, and grade the folder, which is copied under the same limits)",
-                    p.display()
-                ),
-                None => e.to_string(),
-            })
-        })
-        .collect();
-    if let Some(out) = &args.out {
-        if let Err(why) = check_out_dir(out) {
-            problems.push(format!("--out {}: {why}", out.display()));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
-    }
-}
-
-/// The kind of a non-zip archive a grader may be handed, by its name.
-fn other_archive(p: &Path) -> Option<&'static str> {
-    let name = p.file_name()?.to_str()?.to_ascii_lowercase();
-    [
-        (".tar.gz", "tar.gz"),
-        (".tgz", "tar.gz"),
-        (".tar.bz2", "tar.bz2"),
-        (".tar.xz", "tar.xz"),
-        (".tar.zst", "tar.zst"),
-        (".tar", "tar"),
-    ]
-    .into_iter()
-    .find(|(ext, _)| name.ends_with(ext))
-    .map(|(_, kind)| kind)
-}
-
-/// `--out` exists as a folder, or its nearest existing ancestor is one (it is created later).
-fn check_out_dir(out: &Path) -> Result<(), String> {
-    let mut at = Some(out);
-    while let Some(p) = at {
-        let p = if p.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            p
-        };
-        match std::fs::metadata(p) {
-            Ok(m) if m.is_dir() => return Ok(()),
-            Ok(_) if p == out => return Err("exists and is not a folder".into()),
-            Ok(_) => return Err(format!("{} is not a folder", p.display())),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                at = p.parent()
-            }
-            Err(e) => return Err(format!("{}: {e}", p.display())),
-        }
-    }
-    Ok(())
-}
-
-/// Each submission's folder within a batch's `--out`, by input index: unique names given in
-/// batch order (by submission name), as `assay report merge` names them.
-fn batch_folders(names: &[String]) -> Vec<String> {
-    let mut order: Vec<(&str, usize)> = names.iter().map(String::as_str).zip(0..).collect();
-    report::summary::batch_order(&mut order, |(name, _)| name);
-    let mut used = std::collections::BTreeSet::new();
-    let mut folders = vec![String::new(); names.len()];
-    for (name, i) in order {
-        folders[i] = report::summary::unique_folder(name, &mut used);
-    }
-    folders
-}
-
-/// One submission's reports (or its error.json when it could not be graded) in `target`.
-/// `Ok(false)` when there is nothing to write (a usage error).
-fn write_one(
-    target: &Path,
-    name: &str,
-    outcome: &Result<Report, EvaluateError>,
-) -> Result<bool, String> {
-    // What an earlier grading left of the other outcome goes (a folder holds one of them).
-    let stale = |file: &str| match std::fs::remove_file(target.join(file)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    };
-    let written = match outcome {
-        Ok(r) => report::write_all(r, target).and_then(|()| stale(report::summary::ERROR_FILE)),
-        Err(EvaluateError::CouldNotGrade(why)) => {
-            let e = report::summary::GradeError::new(name, why);
-            std::fs::create_dir_all(target)
-                .and_then(|()| {
-                    std::fs::write(target.join(report::summary::ERROR_FILE), e.to_json())
-                })
-                .and_then(|()| stale(report::summary::REPORT_FILE))
-        }
-        Err(EvaluateError::Usage(_)) => return Ok(false),
-    };
-    written
-        .map(|()| true)
-        .map_err(|e| format!("cannot write reports to {}: {e}", target.display()))
 }
