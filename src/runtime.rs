@@ -204,11 +204,8 @@ pub fn run(
                         assay_core::display::evidence(&why)
                     ),
                 )];
-                for id in CheckId::ALL
-                    .iter()
-                    .filter(|c| c.family() == "runtime" && **c != CheckId::RuntimeUp)
-                {
-                    results.push(CheckResult::blocked(*id, "not run: runtime.up failed"));
+                for id in CheckId::RuntimeUp.dependents() {
+                    results.push(CheckResult::blocked(id, "not run: runtime.up failed"));
                 }
                 return Ok(RuntimeOutcome {
                     results,
