@@ -83,7 +83,7 @@ struct Graded {
 
 /// Stage 1's output: the submission unpacked into a private work dir, or refused.
 enum Intake {
-    Unpacked(assay_intake::Workspace, Graded),
+    Unpacked(Box<assay_intake::Workspace>, Graded),
     /// It broke an intake limit: `intake.unpack` fails, nothing else runs.
     Rejected(Graded),
 }
@@ -125,7 +125,7 @@ fn intake(submission: &Path, opts: &Options) -> Result<Intake, Error> {
                 CheckId::IntakeUnpack,
                 intake_evidence(&ws),
             ));
-            Ok(Intake::Unpacked(ws, graded))
+            Ok(Intake::Unpacked(Box::new(ws), graded))
         }
     }
 }
@@ -142,7 +142,7 @@ struct Facts<'w> {
 /// How the submission answers Q1.
 enum Orchestration {
     /// A compose file, chosen among those found, loaded and checked.
-    Compose(ComposeChoice),
+    Compose(Box<ComposeChoice>),
     Kubernetes,
     /// No orchestration file; the Q1 essay described.
     Essay(String),
@@ -228,7 +228,7 @@ fn facts<'w>(
         graded
             .timings
             .stamp_ids(&[CheckId::ComposeFound], compose_started);
-        Orchestration::Compose(choice)
+        Orchestration::Compose(Box::new(choice))
     } else if !d.k8s_manifests.is_empty() {
         Orchestration::Kubernetes
     } else if let Some(essay) = q1_essay {
@@ -266,6 +266,7 @@ fn checks(facts: Facts<'_>) -> Checked<'_> {
     let mut compose = None;
     match orchestration {
         Orchestration::Compose(choice) => {
+            let choice = *choice;
             let file = &choice.file;
             let mut ev = format!("{} found", slash(file));
             if let Some(why) = &choice.why {
