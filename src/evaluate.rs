@@ -1,11 +1,11 @@
-//! The pipeline for one submission: intake → facts (compose, essays) → checks → verdict → report.
+//! The pipeline for one submission, a chain of typed stages: intake → facts (essays, the
+//! compose file loaded) → checks (the `requires` column applied) → runtime → verdict → report.
 
-use crate::cli::EvaluateArgs;
-use crate::exit::Exit;
-use crate::report::{self, AnswerSummary, ColorChoice, FilesSummary, Report};
-use crate::runtime::{RuntimeCtx, Unavailable};
-use crate::verdict::{self, Verdict};
-use assay_core::display::{terminal, terminal_line};
+use crate::error::Error;
+use crate::report::{self, AnswerSummary, FilesSummary, Report};
+use crate::runtime::RuntimeCtx;
+use crate::say::Say;
+use crate::verdict;
 use assay_core::{
     CheckId, CheckResult, Location, QuestionKind, Rubric, Severity, SkipKind, Status,
 };
@@ -35,103 +35,408 @@ pub struct Options {
     /// A reviewer's overrides (checked against the submissions before grading); each report
     /// gets the ones naming it.
     pub overrides: crate::overrides::Overrides,
-    /// Name each phase on stderr as it starts (one submission; a batch shows a line per
-    /// finished submission instead).
+    /// Name each phase as it starts (one submission; a batch shows a line per finished
+    /// submission instead).
     pub show_phases: bool,
+    /// Where progress lines go (the command layer prints them).
+    pub say: Say,
 }
 
 impl Options {
-    /// Names a phase on stderr when [`Options::show_phases`] is set.
+    /// Names a phase when [`Options::show_phases`] is set.
     fn phase(&self, what: &str) {
         if self.show_phases {
-            eprintln!("assay: {what}…");
+            self.say.line(&format!("{what}…"));
         }
     }
 }
 
-/// Why a submission could not be graded at all. Never a candidate's FAIL.
-#[derive(Debug, thiserror::Error)]
-pub enum EvaluateError {
-    /// The command line names something that is not a submission (exit 2).
-    #[error("{0}")]
-    Usage(String),
-    /// assay itself could not grade (exit 3).
-    #[error("could not grade: {0}")]
-    CouldNotGrade(String),
-}
-
-impl EvaluateError {
-    pub fn exit(&self) -> Exit {
-        match self {
-            EvaluateError::Usage(_) => Exit::Usage,
-            EvaluateError::CouldNotGrade(_) => Exit::CouldNotGrade,
-        }
-    }
-}
-
-/// Evaluates one submission.
-pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateError> {
+/// Evaluates one submission. An error is why it could not be graded at all (never a
+/// candidate's FAIL): a usage error, or assay could not grade.
+///
+/// The pipeline is a chain of typed stages, each taking the previous one's output:
+/// `intake` → `facts` → `checks` → `runtime` → `verdict` → `report`.
+pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, Error> {
     let started = Instant::now();
+    let graded = match intake(submission, opts)? {
+        Intake::Unpacked(ws, graded) => runtime(checks(facts(&ws, opts, graded)?))?,
+        Intake::Rejected(graded) => graded,
+    };
+    let judged = verdict(graded, submission, opts)?;
+    Ok(report(judged, submission, opts, started))
+}
+
+/// What grading has decided so far; each stage adds to it.
+#[derive(Default)]
+struct Graded {
+    results: Vec<CheckResult>,
+    notes: Vec<String>,
+    answers: Vec<AnswerSummary>,
+    files: FilesSummary,
+    essay_answers: Vec<assay_essays::Answer>,
+    documents_searched: Vec<assay_essays::SearchedDocument>,
+    timings: Timings,
+    /// The source lines around located failures.
+    excerpts: BTreeMap<CheckId, report::SourceExcerpt>,
+    provenance: report::Provenance,
+}
+
+/// Stage 1's output: the submission unpacked into a private work dir, or refused.
+enum Intake {
+    Unpacked(Box<assay_intake::Workspace>, Graded),
+    /// It broke an intake limit: `intake.unpack` fails, nothing else runs.
+    Rejected(Graded),
+}
+
+/// Stage 1, intake: unpack or copy the submission under the rubric's limits.
+fn intake(submission: &Path, opts: &Options) -> Result<Intake, Error> {
     let rubric = &opts.rubric;
     let discover = assay_intake::DiscoverOptions {
         webapp_package: rubric.webapp.package_name.clone(),
     };
-    let mut notes = Vec::new();
-    let mut essay_answers = Vec::new();
-    let mut documents_searched = Vec::new();
-    let mut timings = Timings::default();
-    let mut made = Made {
-        excerpts: BTreeMap::new(),
+    let mut graded = Graded {
         provenance: report::Provenance {
             rubric_sha256: report::provenance::rubric_sha256(rubric),
             ..Default::default()
         },
+        ..Default::default()
     };
     let intake_started = Instant::now();
     opts.phase("intake: unpacking and finding the files");
     let opened = assay_intake::open(submission, &rubric.intake, &discover);
-    timings.stamp_ids(&[CheckId::IntakeUnpack], intake_started);
-    let (mut results, answers, files) = match opened {
-        Err(e @ assay_intake::IntakeError::Usage { .. }) => {
-            return Err(EvaluateError::Usage(e.to_string()))
-        }
+    graded
+        .timings
+        .stamp_ids(&[CheckId::IntakeUnpack], intake_started);
+    match opened {
+        Err(e @ assay_intake::IntakeError::Usage { .. }) => Err(Error::usage(e.to_string())),
         Err(e @ assay_intake::IntakeError::Internal { .. }) => {
-            return Err(EvaluateError::CouldNotGrade(e.to_string()))
+            Err(Error::could_not_grade(e.to_string()))
         }
         Err(e @ assay_intake::IntakeError::Rejected { .. }) => {
-            let mut results = vec![CheckResult::fail(CheckId::IntakeUnpack, e.to_string())];
-            block_rest(&mut results, "intake.unpack failed");
-            (results, Vec::new(), FilesSummary::default())
+            graded
+                .results
+                .push(CheckResult::fail(CheckId::IntakeUnpack, e.to_string()));
+            block_dependents(&mut graded.results, "not run: intake.unpack failed");
+            Ok(Intake::Rejected(graded))
         }
         Ok(ws) => {
-            for n in &ws.notes {
-                notes.push(n.to_string());
-            }
-            grade_workspace(
-                &ws,
-                opts,
-                &mut notes,
-                &mut essay_answers,
-                &mut documents_searched,
-                &mut timings,
-                &mut made,
-            )?
+            graded.notes.extend(ws.notes.iter().map(|n| n.to_string()));
+            graded.results.push(CheckResult::pass(
+                CheckId::IntakeUnpack,
+                intake_evidence(&ws),
+            ));
+            Ok(Intake::Unpacked(Box::new(ws), graded))
         }
+    }
+}
+
+/// Stage 2's output: what the submission holds, graded essays included.
+struct Facts<'w> {
+    ws: &'w assay_intake::Workspace,
+    graded: Graded,
+    /// How Q1 is answered.
+    orchestration: Orchestration,
+    opts: &'w Options,
+}
+
+/// How the submission answers Q1.
+enum Orchestration {
+    /// A compose file, chosen among those found, loaded and checked.
+    Compose(Box<ComposeChoice>),
+    Kubernetes,
+    /// No orchestration file; the Q1 essay described.
+    Essay(String),
+    Missing,
+}
+
+/// Stage 2, facts: the answer documents read and graded, the compose file chosen, loaded and
+/// checked (the `compose.*` checks need nothing but the loaded project).
+fn facts<'w>(
+    ws: &'w assay_intake::Workspace,
+    opts: &'w Options,
+    mut graded: Graded,
+) -> Result<Facts<'w>, Error> {
+    let d = &ws.discovery;
+    let rubric = &opts.rubric;
+    graded.files = FilesSummary {
+        compose_file: d.compose_file.as_ref().map(|p| slash(p)),
+        other_compose_files: d.other_compose_files.iter().map(|p| slash(p)).collect(),
+        kubernetes_manifests: d.k8s_manifests.iter().map(|p| slash(p)).collect(),
+        answer_documents: d.answer_docs.iter().map(|p| slash(p)).collect(),
+        dockerfiles: d.dockerfiles.iter().map(|p| slash(p)).collect(),
     };
+    for dir in &d.webapp_dirs {
+        let changes = crate::kit::webapp_changes(&ws.root.path().join(dir));
+        if !changes.is_empty() {
+            graded.notes.push(format!(
+                "the webapp source in {}/ differs from the handout ({}); the evaluation runs the pristine webapp",
+                slash(dir),
+                changes.join(", ")
+            ));
+        }
+    }
+
+    // Essays: Q1 is answered by an orchestration file, or else by an essay.
+    let has_orchestration_file = d.compose_file.is_some() || !d.k8s_manifests.is_empty();
+    let essay_opts = assay_essays::GradeOptions {
+        top_readme: d.readme.clone(),
+        // A copy of the handout README the kit ships holds the questions, not answers.
+        handout_markdown: crate::kit::handout_readme(rubric).into_iter().collect(),
+        extractor: opts.extractor.clone(),
+    };
+    let essays_started = Instant::now();
+    opts.phase("static checks: answers and the compose file");
+    let essays = assay_essays::grade_with(
+        &ws.root,
+        &d.answer_docs,
+        rubric,
+        has_orchestration_file,
+        &essay_opts,
+    );
+    if let Some(fault) = essays.fault {
+        return Err(Error::could_not_grade(format!(
+            "cannot read answer documents: {fault}"
+        )));
+    }
+    let q1_essay = q1_essay(&essays.answers, rubric);
+    graded.answers = essays.answers.iter().map(answer_summary).collect();
+    for diag in essays
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Info)
+    {
+        graded.notes.push(format!("essays: {diag}"));
+    }
+    graded.timings.stamp(&essays.checks, essays_started);
+    graded.results.extend(essays.checks);
+    graded.essay_answers = essays.answers;
+    graded.documents_searched = essays.documents;
+
+    let orchestration = if let Some(discovered) = &d.compose_file {
+        let ctx = assay_checks::CheckContext {
+            root: &ws.root,
+            rubric,
+            webapp_dirs: &d.webapp_dirs,
+        };
+        let load = assay_compose::LoadOptions {
+            env_overrides: opts.env_overrides.clone(),
+            ..Default::default()
+        };
+        let compose_started = Instant::now();
+        let choice = choose_compose_file(&ws.root, discovered, &d.other_compose_files, &load, &ctx);
+        graded.timings.stamp(&choice.facts.checks, compose_started);
+        graded
+            .timings
+            .stamp_ids(&[CheckId::ComposeFound], compose_started);
+        Orchestration::Compose(Box::new(choice))
+    } else if !d.k8s_manifests.is_empty() {
+        Orchestration::Kubernetes
+    } else if let Some(essay) = q1_essay {
+        Orchestration::Essay(essay)
+    } else {
+        Orchestration::Missing
+    };
+    Ok(Facts {
+        ws,
+        graded,
+        orchestration,
+        opts,
+    })
+}
+
+/// Stage 3's output: every static result, the `requires` column applied; and the project
+/// the runtime phase runs when nothing it requires failed.
+struct Checked<'w> {
+    ws: &'w assay_intake::Workspace,
+    graded: Graded,
+    compose: Option<(assay_compose::Loaded, assay_checks::ComposeFacts)>,
+    opts: &'w Options,
+}
+
+/// Stage 3, checks: `compose.found` decided from the facts, the static results gathered, and
+/// every check whose prerequisite failed blocked behind it.
+fn checks(facts: Facts<'_>) -> Checked<'_> {
+    let Facts {
+        ws,
+        mut graded,
+        orchestration,
+        opts,
+    } = facts;
+    let results = &mut graded.results;
+    let mut compose = None;
+    match orchestration {
+        Orchestration::Compose(choice) => {
+            let choice = *choice;
+            let file = &choice.file;
+            let mut ev = format!("{} found", slash(file));
+            if let Some(why) = &choice.why {
+                ev.push_str(&format!(" ({why})"));
+            }
+            let overrides: Vec<String> = choice
+                .loaded
+                .project
+                .iter()
+                .flat_map(|p| p.files.iter())
+                .filter(|f| {
+                    f.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.contains(".override."))
+                })
+                .map(|f| slash(f))
+                .collect();
+            if !overrides.is_empty() {
+                ev.push_str(&format!(
+                    "; merged with {} as docker compose does (its values are cited at its own lines)",
+                    overrides.join(", ")
+                ));
+            }
+            if !choice.others.is_empty() {
+                ev.push_str(&format!(
+                    "; also present, not used: {}",
+                    choice.others.join(", ")
+                ));
+            }
+            results
+                .push(CheckResult::pass(CheckId::ComposeFound, ev).at(Location::file(slash(file))));
+            let mut facts = choice.facts;
+            let project_dir = ws.root.path().join(file.parent().unwrap_or(Path::new("")));
+            scrub_work_dir(&mut facts.checks, ws.root.path(), &project_dir);
+            graded.notes.extend(facts.notes.iter().cloned());
+            results.extend(facts.checks.iter().cloned());
+            // What the runtime needs that failed blocks it: nothing of the candidate's is run.
+            let gates: Vec<&str> = CheckId::RuntimeUp
+                .requires()
+                .iter()
+                .filter(|id| failed(results, **id))
+                .map(|id| id.as_str())
+                .collect();
+            if !gates.is_empty() {
+                let reason = format!(
+                    "not run: {} failed; nothing of the candidate's is run",
+                    gates.join(", ")
+                );
+                block_dependents(results, &reason);
+            }
+            compose = Some((choice.loaded, facts));
+        }
+        Orchestration::Kubernetes => {
+            let ev = format!(
+                "Kubernetes manifests: {}",
+                graded.files.kubernetes_manifests.join(", ")
+            );
+            results.push(CheckResult::pass(CheckId::ComposeFound, ev));
+            let reason = "Kubernetes manifests are graded by a reviewer";
+            skip_family(results, "compose", SkipKind::NotApplicable, reason);
+            skip_family(results, "runtime", SkipKind::NotApplicable, reason);
+            graded.notes.push(
+                "Q1 is answered with Kubernetes manifests: a reviewer grades them (listed under files)"
+                    .into(),
+            );
+        }
+        Orchestration::Essay(essay) => {
+            let ev = format!("no orchestration file; Q1 is answered as an essay: {essay}");
+            results.push(CheckResult::pass(CheckId::ComposeFound, ev));
+            let reason = "Q1 is answered as an essay: no orchestration file to check";
+            skip_family(results, "compose", SkipKind::NotApplicable, reason);
+            skip_family(results, "runtime", SkipKind::NotApplicable, reason);
+        }
+        Orchestration::Missing => {
+            results.push(CheckResult::fail(
+                CheckId::ComposeFound,
+                "no compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml in the root or one folder down, no Kubernetes manifests, and no Q1 essay",
+            ));
+            block_dependents(results, "not run: no orchestration file");
+        }
+    }
+    Checked {
+        ws,
+        graded,
+        compose,
+        opts,
+    }
+}
+
+/// Stage 4, runtime: the stack run in the sandbox when nothing `runtime.up` requires failed and the
+/// sandbox is there; the runtime checks that did not run say why. The source excerpts of
+/// located failures are cut here, while the work dir exists.
+fn runtime(checked: Checked<'_>) -> Result<Graded, Error> {
+    let Checked {
+        ws,
+        mut graded,
+        compose,
+        opts,
+    } = checked;
+    let rubric = &opts.rubric;
+    if let Some((loaded, facts)) = &compose {
+        let blocked = CheckId::RuntimeUp
+            .requires()
+            .iter()
+            .any(|id| failed(&graded.results, *id));
+        if let (false, Some(ctx), Some(project)) = (blocked, &opts.runtime, &loaded.project) {
+            let runtime_started = Instant::now();
+            opts.phase(&format!(
+                "runtime: up, health, round-trip, scenarios, teardown (deadline {} s)",
+                opts.timeout_secs
+            ));
+            let outcome = crate::runtime::run(
+                ctx,
+                &ws.root,
+                project,
+                facts,
+                rubric,
+                crate::runtime::RunOptions {
+                    timeout_secs: opts.timeout_secs,
+                    build_webapp: opts.build_webapp,
+                    show_phases: opts.show_phases,
+                    say: opts.say.clone(),
+                },
+            )?;
+            graded.timings.stamp(&outcome.results, runtime_started);
+            graded.results.extend(outcome.results);
+            graded.notes.extend(outcome.notes);
+            graded.provenance.docker = outcome.docker;
+            graded.provenance.images = outcome.images;
+        }
+        if let Some(project) = &loaded.project {
+            let masker = submission_masker(&ws.root, project, facts);
+            graded.excerpts = report::excerpt::for_failures(&graded.results, &ws.root, &masker);
+        }
+    }
+    // Runtime checks that did not run above.
+    let reason = match &opts.runtime_unavailable {
+        _ if opts.static_only => STATIC_NOT_RUN.to_string(),
+        Some(why) => format!("runtime checks not run: {why}"),
+        None => "runtime checks not run".to_string(),
+    };
+    skip_family(&mut graded.results, "runtime", SkipKind::NotRun, &reason);
+    Ok(graded)
+}
+
+/// Stage 5's output: the scored checks and what the report carries besides.
+struct Judged {
+    scored: verdict::Scored,
+    graded: Graded,
+    name: String,
+}
+
+/// Stage 5, verdict: rubric weights and required checks give the score and PASS/FAIL; the
+/// reviewer's overrides naming this submission recompute it.
+fn verdict(mut graded: Graded, submission: &Path, opts: &Options) -> Result<Judged, Error> {
+    let rubric = &opts.rubric;
     if opts.static_only {
         // Left out of the verdict whatever else failed: a static evaluation says nothing about
         // the runtime, so a failed gate must not count them as zero.
-        leave_out_runtime(&mut results);
+        leave_out_runtime(&mut graded.results);
     }
-    let mut scored = verdict::score(results, rubric);
-    timings.apply(&mut scored.checks);
+    let mut scored = verdict::score(std::mem::take(&mut graded.results), rubric);
+    graded.timings.apply(&mut scored.checks);
     for c in &mut scored.checks {
-        c.source = made.excerpts.remove(&c.result.id);
+        c.source = graded.excerpts.remove(&c.result.id);
     }
     let name = display_name(submission);
     verdict::apply_overrides(&mut scored, &opts.overrides.for_submission(&name)).map_err(
         |problems| {
-            EvaluateError::Usage(format!(
+            Error::usage(format!(
                 "{name}: the overrides do not fit this grading:\n{}",
                 problems.join("\n")
             ))
@@ -143,12 +448,26 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
         .filter(|c| c.result.skip == Some(SkipKind::NotRun))
         .count();
     if not_run > 0 {
-        notes.push(format!(
+        graded.notes.push(format!(
             "{not_run} of {} checks were not run (listed as skipped) and are left out of the verdict",
             scored.checks.len()
         ));
     }
-    Ok(Report {
+    Ok(Judged {
+        scored,
+        graded,
+        name,
+    })
+}
+
+/// Stage 6, report: what every renderer shows.
+fn report(judged: Judged, submission: &Path, opts: &Options, started: Instant) -> Report {
+    let Judged {
+        scored,
+        graded,
+        name,
+    } = judged;
+    Report {
         schema_version: report::SCHEMA_VERSION,
         assay_version: env!("CARGO_PKG_VERSION").to_string(),
         submission: name,
@@ -164,16 +483,40 @@ pub fn evaluate(submission: &Path, opts: &Options) -> Result<Report, EvaluateErr
             "full".into()
         },
         checks: scored.checks,
-        answers,
-        files,
-        notes,
+        answers: graded.answers,
+        files: graded.files,
+        notes: graded.notes,
         similar_answers: Vec::new(),
-        documents_searched,
-        essay_answers,
+        documents_searched: graded.documents_searched,
+        essay_answers: graded.essay_answers,
         duration_ms: started.elapsed().as_millis() as u64,
-        provenance: made.provenance,
+        provenance: graded.provenance,
         source_dir: relative_dir(submission),
-    })
+    }
+}
+
+/// Whether `id` failed.
+fn failed(results: &[CheckResult], id: CheckId) -> bool {
+    results
+        .iter()
+        .any(|r| r.id == id && r.status == Status::Fail)
+}
+
+/// The `requires` column ([`CheckId::requires`]) applied, in the one place it is: every check
+/// not yet decided whose prerequisite (directly or not) failed or was blocked is `Blocked`
+/// with `reason`.
+fn block_dependents(results: &mut Vec<CheckResult>, reason: &str) {
+    let stopped: Vec<CheckId> = results
+        .iter()
+        .filter(|r| r.status == Status::Fail || r.skip == Some(SkipKind::Blocked))
+        .map(|r| r.id)
+        .collect();
+    for id in CheckId::ALL {
+        let decided = results.iter().any(|r| r.id == *id);
+        if !decided && stopped.iter().any(|s| id.needs(*s)) {
+            results.push(CheckResult::blocked(*id, reason));
+        }
+    }
 }
 
 /// The submission as named on the command line when it is a directory below the current one
@@ -228,7 +571,7 @@ impl Timings {
 }
 
 /// The submission's file or folder name; `.` or `..` by the name of the folder they are.
-fn display_name(p: &Path) -> String {
+pub fn display_name(p: &Path) -> String {
     let name = |q: &Path| q.file_name().map(|n| n.to_string_lossy().into_owned());
     name(p)
         .or_else(|| p.canonicalize().ok().and_then(|c| name(&c)))
@@ -245,223 +588,6 @@ fn leave_out_runtime(results: &mut [CheckResult]) {
 }
 
 const STATIC_NOT_RUN: &str = "static mode: runtime checks not run";
-
-/// Every check not yet decided becomes `Blocked` behind `cause`.
-fn block_rest(results: &mut Vec<CheckResult>, cause: &str) {
-    for id in CheckId::ALL {
-        if !results.iter().any(|r| r.id == *id) {
-            results.push(CheckResult::blocked(*id, format!("not run: {cause}")));
-        }
-    }
-}
-
-/// What grading a workspace adds to the report besides results: the source lines around
-/// located failures, and what the runtime phase ran with.
-struct Made {
-    excerpts: BTreeMap<CheckId, report::SourceExcerpt>,
-    provenance: report::Provenance,
-}
-
-/// Grades an unpacked workspace.
-fn grade_workspace(
-    ws: &assay_intake::Workspace,
-    opts: &Options,
-    notes: &mut Vec<String>,
-    essay_answers: &mut Vec<assay_essays::Answer>,
-    documents_searched: &mut Vec<assay_essays::SearchedDocument>,
-    timings: &mut Timings,
-    made: &mut Made,
-) -> Result<(Vec<CheckResult>, Vec<AnswerSummary>, FilesSummary), EvaluateError> {
-    let d = &ws.discovery;
-    let rubric = &opts.rubric;
-    let files = FilesSummary {
-        compose_file: d.compose_file.as_ref().map(|p| slash(p)),
-        other_compose_files: d.other_compose_files.iter().map(|p| slash(p)).collect(),
-        kubernetes_manifests: d.k8s_manifests.iter().map(|p| slash(p)).collect(),
-        answer_documents: d.answer_docs.iter().map(|p| slash(p)).collect(),
-        dockerfiles: d.dockerfiles.iter().map(|p| slash(p)).collect(),
-    };
-    let mut results = vec![CheckResult::pass(
-        CheckId::IntakeUnpack,
-        intake_evidence(ws),
-    )];
-    for dir in &d.webapp_dirs {
-        let changes = crate::kit::webapp_changes(&ws.root.path().join(dir));
-        if !changes.is_empty() {
-            notes.push(format!(
-                "the webapp source in {}/ differs from the handout ({}); the evaluation runs the pristine webapp",
-                slash(dir),
-                changes.join(", ")
-            ));
-        }
-    }
-
-    // Essays: Q1 is answered by an orchestration file, or else by an essay.
-    let has_orchestration_file = d.compose_file.is_some() || !d.k8s_manifests.is_empty();
-    let essay_opts = assay_essays::GradeOptions {
-        top_readme: d.readme.clone(),
-        // A copy of the handout README the kit ships holds the questions, not answers.
-        handout_markdown: crate::kit::handout_readme(rubric).into_iter().collect(),
-        extractor: opts.extractor.clone(),
-    };
-    let essays_started = Instant::now();
-    opts.phase("static checks: answers and the compose file");
-    let essays = assay_essays::grade_with(
-        &ws.root,
-        &d.answer_docs,
-        rubric,
-        has_orchestration_file,
-        &essay_opts,
-    );
-    if let Some(fault) = essays.fault {
-        return Err(EvaluateError::CouldNotGrade(format!(
-            "cannot read answer documents: {fault}"
-        )));
-    }
-    let q1_essay = q1_essay(&essays.answers, rubric);
-    let answers = essays.answers.iter().map(answer_summary).collect();
-    for diag in essays
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity != Severity::Info)
-    {
-        notes.push(format!("essays: {diag}"));
-    }
-    timings.stamp(&essays.checks, essays_started);
-    results.extend(essays.checks);
-    *essay_answers = essays.answers;
-    *documents_searched = essays.documents;
-
-    // The orchestration file, and the checks that need one.
-    if let Some(discovered) = &d.compose_file {
-        let ctx = assay_checks::CheckContext {
-            root: &ws.root,
-            rubric,
-            webapp_dirs: &d.webapp_dirs,
-        };
-        let load = assay_compose::LoadOptions {
-            env_overrides: opts.env_overrides.clone(),
-            ..Default::default()
-        };
-        let compose_started = Instant::now();
-        let choice = choose_compose_file(&ws.root, discovered, &d.other_compose_files, &load, &ctx);
-        timings.stamp(&choice.facts.checks, compose_started);
-        timings.stamp_ids(&[CheckId::ComposeFound], compose_started);
-        let file = &choice.file;
-        let mut ev = format!("{} found", slash(file));
-        if let Some(why) = &choice.why {
-            ev.push_str(&format!(" ({why})"));
-        }
-        let overrides: Vec<String> = choice
-            .loaded
-            .project
-            .iter()
-            .flat_map(|p| p.files.iter())
-            .filter(|f| {
-                f.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.contains(".override."))
-            })
-            .map(|f| slash(f))
-            .collect();
-        if !overrides.is_empty() {
-            ev.push_str(&format!(
-                "; merged with {} as docker compose does (its values are cited at its own lines)",
-                overrides.join(", ")
-            ));
-        }
-        if !choice.others.is_empty() {
-            ev.push_str(&format!(
-                "; also present, not used: {}",
-                choice.others.join(", ")
-            ));
-        }
-        results.push(CheckResult::pass(CheckId::ComposeFound, ev).at(Location::file(slash(file))));
-        let loaded = choice.loaded;
-        let mut facts = choice.facts;
-        let project_dir = ws.root.path().join(file.parent().unwrap_or(Path::new("")));
-        scrub_work_dir(&mut facts.checks, ws.root.path(), &project_dir);
-        notes.extend(facts.notes.iter().cloned());
-        let gates: Vec<&str> = facts
-            .checks
-            .iter()
-            .filter(|c| c.status == Status::Fail && is_gate(c.id))
-            .map(|c| c.id.as_str())
-            .collect();
-        if !gates.is_empty() {
-            let reason = format!(
-                "not run: {} failed; nothing of the candidate's is run",
-                gates.join(", ")
-            );
-            skip_family(&mut results, "runtime", SkipKind::Blocked, &reason);
-        } else if let (Some(ctx), Some(project)) = (&opts.runtime, &loaded.project) {
-            let runtime_started = Instant::now();
-            opts.phase(&format!(
-                "runtime: up, health, round-trip, scenarios, teardown (deadline {} s)",
-                opts.timeout_secs
-            ));
-            let outcome = crate::runtime::run(
-                ctx,
-                &ws.root,
-                project,
-                &facts,
-                rubric,
-                crate::runtime::RunOptions {
-                    timeout_secs: opts.timeout_secs,
-                    build_webapp: opts.build_webapp,
-                    show_phases: opts.show_phases,
-                },
-            )?;
-            timings.stamp(&outcome.results, runtime_started);
-            results.extend(outcome.results);
-            notes.extend(outcome.notes);
-            made.provenance.docker = outcome.docker;
-            made.provenance.images = outcome.images;
-        }
-        let masker = loaded
-            .project
-            .as_ref()
-            .map(|project| submission_masker(&ws.root, project, &facts));
-        results.extend(facts.checks);
-        if let Some(masker) = masker {
-            made.excerpts = report::excerpt::for_failures(&results, &ws.root, &masker);
-        }
-    } else if !d.k8s_manifests.is_empty() {
-        let ev = format!(
-            "Kubernetes manifests: {}",
-            files.kubernetes_manifests.join(", ")
-        );
-        results.push(CheckResult::pass(CheckId::ComposeFound, ev));
-        let reason = "Kubernetes manifests are graded by a reviewer";
-        skip_family(&mut results, "compose", SkipKind::NotApplicable, reason);
-        skip_family(&mut results, "runtime", SkipKind::NotApplicable, reason);
-        notes.push(
-            "Q1 is answered with Kubernetes manifests: a reviewer grades them (listed under files)"
-                .into(),
-        );
-    } else if let Some(essay) = q1_essay {
-        let ev = format!("no orchestration file; Q1 is answered as an essay: {essay}");
-        results.push(CheckResult::pass(CheckId::ComposeFound, ev));
-        let reason = "Q1 is answered as an essay: no orchestration file to check";
-        skip_family(&mut results, "compose", SkipKind::NotApplicable, reason);
-        skip_family(&mut results, "runtime", SkipKind::NotApplicable, reason);
-    } else {
-        results.push(CheckResult::fail(
-            CheckId::ComposeFound,
-            "no compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml in the root or one folder down, no Kubernetes manifests, and no Q1 essay",
-        ));
-        block_rest(&mut results, "no orchestration file");
-    }
-
-    // Runtime checks that did not run above.
-    let reason = match &opts.runtime_unavailable {
-        _ if opts.static_only => STATIC_NOT_RUN.to_string(),
-        Some(why) => format!("runtime checks not run: {why}"),
-        None => "runtime checks not run".to_string(),
-    };
-    skip_family(&mut results, "runtime", SkipKind::NotRun, &reason);
-    Ok((results, answers, files))
-}
 
 /// What is masked in everything shown of this submission: the runtime's masker (the db
 /// password and every secret-looking value of the project), also for a static evaluation.
@@ -636,17 +762,6 @@ fn scrub_work_dir(results: &mut [CheckResult], root: &Path, project_dir: &Path) 
     }
 }
 
-/// Checks that must pass before anything of the candidate's runs.
-fn is_gate(id: CheckId) -> bool {
-    matches!(
-        id,
-        CheckId::ComposeValid
-            | CheckId::ComposeSecurity
-            | CheckId::ComposeDbService
-            | CheckId::ComposeWebappService
-    )
-}
-
 /// Adds a skipped result for every check of `family` that has no result yet.
 fn skip_family(results: &mut Vec<CheckResult>, family: &str, kind: SkipKind, reason: &str) {
     for id in CheckId::ALL.iter().filter(|c| c.family() == family) {
@@ -693,383 +808,4 @@ fn intake_evidence(ws: &assay_intake::Workspace) -> String {
 
 pub(crate) fn slash(p: &Path) -> String {
     p.to_string_lossy().replace('\\', "/")
-}
-
-/// `assay evaluate`: one submission or a batch, reports to stdout and `--out`.
-pub fn run_cli(mut args: EvaluateArgs, color: ColorChoice) -> Exit {
-    let rubric = match crate::cli::load_rubric(args.rubric.as_deref()) {
-        Ok(r) => r,
-        Err(exit) => return exit,
-    };
-    // Every input before any image or Docker work: a typo costs nothing but this line.
-    if let Err(problems) = check_inputs(&args) {
-        for p in problems {
-            eprintln!("error: {}", terminal(&p));
-        }
-        return Exit::Usage;
-    }
-    // A reviewer's overrides, checked against the submissions named before anything is graded.
-    let overrides = match &args.overrides {
-        None => crate::overrides::Overrides::default(),
-        Some(path) => {
-            let by = crate::overrides::default_reviewer(
-                crate::overrides::git_user_name(),
-                std::env::var("USER").ok(),
-            );
-            let names: Vec<String> = args.submissions.iter().map(|p| display_name(p)).collect();
-            match crate::overrides::load(path, &by)
-                .and_then(|o| o.check_submissions(&names).map(|()| o))
-            {
-                Ok(o) => o,
-                Err(problems) => {
-                    for p in problems {
-                        eprintln!("error: {}", terminal(&p));
-                    }
-                    return Exit::Usage;
-                }
-            }
-        }
-    };
-    // `--rerun-failed DIR`: what passed there is not graded again; its folders (and in a
-    // batch folder, the others' names) come from DIR.
-    let mut earlier: Vec<report::summary::Placed> = Vec::new();
-    if let Some(prev) = &args.rerun_failed {
-        earlier = match report::summary::collect_placed(prev) {
-            Ok(p) if !p.is_empty() => p,
-            Ok(_) => {
-                eprintln!(
-                    "error: --rerun-failed {}: no report.json or error.json in it or its sub-folders",
-                    prev.display()
-                );
-                return Exit::Usage;
-            }
-            Err(e) => {
-                eprintln!(
-                    "error: --rerun-failed {}: {}",
-                    prev.display(),
-                    terminal(&e.to_string())
-                );
-                return Exit::Usage;
-            }
-        };
-        let passed = |p: &PathBuf| {
-            let name = display_name(p);
-            earlier.iter().any(|e| {
-                e.entry.submission() == name
-                    && matches!(&e.entry, report::summary::Entry::Graded(d)
-                        if d.verdict == report::summary::DigestVerdict::Pass)
-            })
-        };
-        let (skip, again): (Vec<PathBuf>, Vec<PathBuf>) =
-            args.submissions.drain(..).partition(|p| passed(p));
-        if !skip.is_empty() {
-            let names: Vec<String> = skip
-                .iter()
-                .map(|p| terminal_line(&display_name(p)))
-                .collect();
-            eprintln!(
-                "assay: --rerun-failed: {} passed in {} and are not graded again: {}",
-                skip.len(),
-                terminal_line(&prev.display().to_string()),
-                names.join(", ")
-            );
-        }
-        if again.is_empty() {
-            eprintln!("assay: --rerun-failed: nothing to grade again");
-            return Exit::Pass;
-        }
-        args.submissions = again;
-    }
-    // Regrading into the folder it reads: the earlier batch's layout is kept.
-    let same_folder = match (&args.rerun_failed, &args.out) {
-        (Some(a), Some(b)) => a
-            .canonicalize()
-            .ok()
-            .is_some_and(|a| b.canonicalize().ok() == Some(a)),
-        _ => false,
-    };
-    let parser = match assay_essays::ParserCommand::current_exe([crate::cli::PARSER_SUBCOMMAND]) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!(
-                "error: could not grade: cannot find assay's own executable to read documents: {e}"
-            );
-            return Exit::CouldNotGrade;
-        }
-    };
-    let (mut runtime, mut runtime_unavailable) = (None, None);
-    if !args.static_only {
-        eprintln!("assay: images: checking the images the runtime checks run…");
-        match crate::runtime::prepare(&rubric) {
-            Ok(ctx) => runtime = Some(Arc::new(ctx)),
-            Err(Unavailable::NoDaemon(why)) if !rubric.runtime.required => {
-                runtime_unavailable = Some(why)
-            }
-            Err(Unavailable::NoDaemon(why) | Unavailable::Fault(why)) => {
-                eprintln!("error: could not grade: {}", terminal(&why));
-                return Exit::CouldNotGrade;
-            }
-        }
-    }
-    let opts = Options {
-        timeout_secs: args.timeout.unwrap_or(rubric.runtime.timeout_secs),
-        rubric,
-        static_only: args.static_only,
-        env_overrides: args.env.iter().cloned().collect(),
-        runtime,
-        runtime_unavailable,
-        build_webapp: args.build_webapp,
-        extractor: assay_essays::Extractor::new(parser),
-        overrides,
-        show_phases: args.submissions.len() == 1,
-    };
-    let into_batch = same_folder && earlier.iter().any(|e| !e.folder.is_empty());
-    let batch = args.submissions.len() > 1 || into_batch;
-    let names: Vec<String> = args.submissions.iter().map(|p| display_name(p)).collect();
-    let mut folders = if batch {
-        batch_folders(&names)
-    } else {
-        vec![String::new(); names.len()]
-    };
-    if same_folder {
-        // A submission graded before keeps its folder; a new one gets a name no other has.
-        let mut used: std::collections::BTreeSet<String> =
-            earlier.iter().map(|e| e.folder.clone()).collect();
-        for (i, name) in names.iter().enumerate() {
-            folders[i] = match earlier.iter().find(|e| e.entry.submission() == name) {
-                Some(e) => e.folder.clone(),
-                None if batch => report::summary::unique_folder(name, &mut used),
-                None => String::new(),
-            };
-        }
-    }
-    let progress = crate::batch::Progress::new(names.len(), batch);
-    let write_errors = std::sync::Mutex::new(Vec::new());
-    // Each submission's reports are written as soon as it is graded: a long batch leaves
-    // finished work on disk, and the progress line names where.
-    let on_done = |i: usize, outcome: &Result<Report, EvaluateError>| {
-        let mut shown_folder = None;
-        if let Some(dir) = &args.out {
-            let target = dir.join(&folders[i]);
-            match write_one(&target, &names[i], outcome) {
-                Ok(true) => shown_folder = Some(target),
-                Ok(false) => {}
-                Err(e) => write_errors
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(e),
-            }
-        }
-        progress.done(&names[i], outcome, shown_folder.as_deref());
-    };
-    let outcomes =
-        crate::batch::evaluate_all(&args.submissions, &opts, args.jobs as usize, &on_done);
-    let mut reports = Vec::new();
-    // Which input each report is (for its folder).
-    let mut report_index = Vec::new();
-    // Submissions that could not be graded, by name, in input order among the reports.
-    let mut ungraded: Vec<(usize, report::summary::GradeError)> = Vec::new();
-    let mut worst = Exit::Pass;
-    for (i, (path, outcome)) in args.submissions.iter().zip(outcomes).enumerate() {
-        match outcome {
-            Ok(r) => {
-                if r.verdict == Verdict::Fail && worst == Exit::Pass {
-                    worst = Exit::Fail;
-                }
-                reports.push(r);
-                report_index.push(i);
-            }
-            Err(e) => {
-                // Both may quote the submission (its file name, an entry): made safe to print.
-                let msg = terminal(&e.to_string());
-                let shown = terminal_line(&path.display().to_string());
-                if msg.contains(&shown) {
-                    eprintln!("error: {msg}");
-                } else {
-                    eprintln!("error: {shown}: {msg}");
-                }
-                if let EvaluateError::CouldNotGrade(why) = &e {
-                    ungraded.push((i, report::summary::GradeError::new(&names[i], why)));
-                }
-                worst = match (worst, e.exit()) {
-                    (Exit::CouldNotGrade, _) | (_, Exit::CouldNotGrade) => Exit::CouldNotGrade,
-                    _ => Exit::Usage,
-                };
-            }
-        }
-    }
-    crate::batch::flag_similar_answers(&mut reports);
-    if let Some(dir) = &args.out {
-        let mut errors = write_errors.into_inner().unwrap_or_else(|p| p.into_inner());
-        // Reports flagged for similar answers changed after they were first written.
-        for (r, &i) in reports.iter().zip(&report_index) {
-            if !r.similar_answers.is_empty() {
-                let target = dir.join(&folders[i]);
-                if let Err(e) = report::write_all(r, &target) {
-                    errors.push(format!("cannot write reports to {}: {e}", target.display()));
-                }
-            }
-        }
-        if batch && errors.is_empty() {
-            let mut placed: Vec<report::summary::Placed> = reports
-                .iter()
-                .zip(&report_index)
-                .map(|(r, &i)| report::summary::Placed {
-                    entry: report::summary::Entry::of_report(r),
-                    folder: folders[i].clone(),
-                })
-                .chain(ungraded.iter().map(|(i, e)| report::summary::Placed {
-                    entry: report::summary::Entry::CouldNotGrade(e.clone()),
-                    folder: folders[*i].clone(),
-                }))
-                .collect();
-            if same_folder {
-                // Every submission in the folder, the ones not graded again included.
-                match report::summary::collect_placed(dir) {
-                    Ok(all) => placed = all,
-                    Err(e) => errors.push(format!("cannot read {}: {e}", dir.display())),
-                }
-            }
-            report::summary::batch_order(&mut placed, |p| p.entry.submission());
-            if let Err(e) = report::summary::write_summaries(dir, &placed) {
-                errors.push(format!(
-                    "cannot write the batch summary to {}: {e}",
-                    dir.display()
-                ));
-            }
-        }
-        if !errors.is_empty() {
-            for e in errors {
-                eprintln!("error: {e}");
-            }
-            return Exit::CouldNotGrade;
-        }
-    }
-    progress.finish(
-        &reports,
-        &ungraded.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
-    );
-    let ungraded: Vec<report::summary::GradeError> = ungraded.into_iter().map(|(_, e)| e).collect();
-    if args.format == report::Format::Junit && !ungraded.is_empty() {
-        // CI reads the JUnit on stdout too: what could not be graded is an <error> there.
-        print!("{}", report::render_junit_with(&reports, &ungraded));
-    } else {
-        print!("{}", report::render(&reports, args.format, color));
-    }
-    worst
-}
-
-/// The command line's paths, checked before anything is graded: every submission is something
-/// assay grades (the intake's own rule), and `--out` is a folder or can become one. Every
-/// problem is listed, not just the first.
-fn check_inputs(args: &EvaluateArgs) -> Result<(), Vec<String>> {
-    let mut problems: Vec<String> = args
-        .submissions
-        .iter()
-        .filter_map(|p| {
-            let e = assay_intake::source_kind(p).err()?;
-            Some(match other_archive(p) {
-                Some(kind) => format!(
-                    "{e} (hint: a {kind} archive is not unpacked by assay, whose intake limits are made for zip: unpack it into an empty folder, e.g. `mkdir sub && tar -xf {} -C sub --no-same-owner --no-same-permissions`, and grade the folder, which is copied under the same limits)",
-                    p.display()
-                ),
-                None => e.to_string(),
-            })
-        })
-        .collect();
-    if let Some(out) = &args.out {
-        if let Err(why) = check_out_dir(out) {
-            problems.push(format!("--out {}: {why}", out.display()));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
-    }
-}
-
-/// The kind of a non-zip archive a grader may be handed, by its name.
-fn other_archive(p: &Path) -> Option<&'static str> {
-    let name = p.file_name()?.to_str()?.to_ascii_lowercase();
-    [
-        (".tar.gz", "tar.gz"),
-        (".tgz", "tar.gz"),
-        (".tar.bz2", "tar.bz2"),
-        (".tar.xz", "tar.xz"),
-        (".tar.zst", "tar.zst"),
-        (".tar", "tar"),
-    ]
-    .into_iter()
-    .find(|(ext, _)| name.ends_with(ext))
-    .map(|(_, kind)| kind)
-}
-
-/// `--out` exists as a folder, or its nearest existing ancestor is one (it is created later).
-fn check_out_dir(out: &Path) -> Result<(), String> {
-    let mut at = Some(out);
-    while let Some(p) = at {
-        let p = if p.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            p
-        };
-        match std::fs::metadata(p) {
-            Ok(m) if m.is_dir() => return Ok(()),
-            Ok(_) if p == out => return Err("exists and is not a folder".into()),
-            Ok(_) => return Err(format!("{} is not a folder", p.display())),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                at = p.parent()
-            }
-            Err(e) => return Err(format!("{}: {e}", p.display())),
-        }
-    }
-    Ok(())
-}
-
-/// Each submission's folder within a batch's `--out`, by input index: unique names given in
-/// batch order (by submission name), as `assay report merge` names them.
-fn batch_folders(names: &[String]) -> Vec<String> {
-    let mut order: Vec<(&str, usize)> = names.iter().map(String::as_str).zip(0..).collect();
-    report::summary::batch_order(&mut order, |(name, _)| name);
-    let mut used = std::collections::BTreeSet::new();
-    let mut folders = vec![String::new(); names.len()];
-    for (name, i) in order {
-        folders[i] = report::summary::unique_folder(name, &mut used);
-    }
-    folders
-}
-
-/// One submission's reports (or its error.json when it could not be graded) in `target`.
-/// `Ok(false)` when there is nothing to write (a usage error).
-fn write_one(
-    target: &Path,
-    name: &str,
-    outcome: &Result<Report, EvaluateError>,
-) -> Result<bool, String> {
-    // What an earlier grading left of the other outcome goes (a folder holds one of them).
-    let stale = |file: &str| match std::fs::remove_file(target.join(file)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    };
-    let written = match outcome {
-        Ok(r) => report::write_all(r, target).and_then(|()| stale(report::summary::ERROR_FILE)),
-        Err(EvaluateError::CouldNotGrade(why)) => {
-            let e = report::summary::GradeError::new(name, why);
-            std::fs::create_dir_all(target)
-                .and_then(|()| {
-                    std::fs::write(target.join(report::summary::ERROR_FILE), e.to_json())
-                })
-                .and_then(|()| stale(report::summary::REPORT_FILE))
-        }
-        Err(EvaluateError::Usage(_)) => return Ok(false),
-    };
-    written
-        .map(|()| true)
-        .map_err(|e| format!("cannot write reports to {}: {e}", target.display()))
 }

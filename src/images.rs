@@ -3,7 +3,6 @@
 //! measure how fast each Postgres image becomes ready alone on this grader (its nominal
 //! readiness, `assay_runner::nominal`), so a batch starts knowing it.
 
-use crate::exit::Exit;
 use assay_core::Rubric;
 use assay_sandbox::images::{default_work_dir, ensure_images, ImagesOptions, ImagesReport};
 use assay_sandbox::Engine;
@@ -237,63 +236,4 @@ async fn ensure(
         ..Default::default()
     };
     Ok(ensure_images(engine, rubric, &opts, progress).await?)
-}
-
-/// `assay images`.
-pub fn run(rubric: &Rubric, offline: bool, rebuild: bool) -> Exit {
-    crate::runtime::with_engine(|engine| async move {
-        let progress = |line: &str| eprintln!("assay images: {line}");
-        match prepare(&engine, rubric, offline, rebuild, true, &progress).await {
-            Ok(Prepared { report, nominal }) => {
-                for w in &report.warnings {
-                    eprintln!("warning: {w}");
-                }
-                for i in &report.images {
-                    println!(
-                        "{:<34} {:<16} {:>7.1}s{}",
-                        i.tag,
-                        format!("{:?}", i.action),
-                        i.seconds,
-                        if i.stand_in { "  (stand-in)" } else { "" }
-                    );
-                }
-                for n in &nominal {
-                    println!("{}", nominal_text(n));
-                }
-                Exit::Pass
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                Exit::CouldNotGrade
-            }
-        }
-    })
-}
-
-/// One line of `assay images` for a Postgres image's nominal readiness: the kept figure and
-/// this run's samples.
-fn nominal_text(n: &NominalLine) -> String {
-    let secs = |d: &Option<std::time::Duration>| {
-        d.map_or_else(
-            || "not ready".into(),
-            |d| format!("{:.1} s", d.as_secs_f64()),
-        )
-    };
-    let what = match (&n.measured, &n.warning) {
-        (Some(m), _) => {
-            let samples: Vec<String> = m.samples.iter().map(secs).collect();
-            format!(
-                "{} (this run's samples: {}; the fastest ever seen is kept)",
-                secs(&m.nominal),
-                if samples.is_empty() {
-                    "none".into()
-                } else {
-                    samples.join(", ")
-                }
-            )
-        }
-        (None, Some(w)) => w.clone(),
-        (None, None) => "the image is not present".into(),
-    };
-    format!("nominal db readiness of {}: {what}", n.tags.join(", "))
 }

@@ -1,6 +1,7 @@
 //! `assay kit`: the candidate handout — the webapp's source, its Dockerfile, and a README with the
 //! rubric's questions — as one zip.
 
+use crate::error::Error;
 use assay_core::{QuestionKind, Rubric};
 use std::io::Write;
 use std::path::Path;
@@ -188,20 +189,24 @@ pub fn self_check_script(rubric: &Rubric) -> String {
 }
 
 /// Writes the handout zip to `out`.
-pub fn write_kit(rubric: &Rubric, out: &Path) -> Result<usize, String> {
-    let readme = handout_readme(rubric)?;
-    let webapp_readme = webapp_readme()?;
-    let file =
-        std::fs::File::create(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+///
+/// A README the build embedded without its sections is an internal fault (exit 3); an `out`
+/// that cannot be written is the command line's (exit 2).
+pub fn write_kit(rubric: &Rubric, out: &Path) -> Result<usize, Error> {
+    let readme = handout_readme(rubric).map_err(Error::host)?;
+    let webapp_readme = webapp_readme().map_err(Error::host)?;
+    let file = std::fs::File::create(out)
+        .map_err(|e| Error::usage(format!("cannot create {}: {e}", out.display())))?;
     let mut zip = zip::ZipWriter::new(file);
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .unix_permissions(0o644);
     let mut count = 0;
-    let mut add = |name: String, data: &[u8]| -> Result<(), String> {
+    let mut add = |name: String, data: &[u8]| -> Result<(), Error> {
         zip.start_file(name.clone(), opts)
-            .map_err(|e| format!("{name}: {e}"))?;
-        zip.write_all(data).map_err(|e| format!("{name}: {e}"))?;
+            .map_err(|e| Error::usage(format!("{name}: {e}")))?;
+        zip.write_all(data)
+            .map_err(|e| Error::usage(format!("{name}: {e}")))?;
         count += 1;
         Ok(())
     };
@@ -219,7 +224,7 @@ pub fn write_kit(rubric: &Rubric, out: &Path) -> Result<usize, String> {
         self_check_script(rubric).as_bytes(),
     )?;
     zip.finish()
-        .map_err(|e| format!("{}: {e}", out.display()))?;
+        .map_err(|e| Error::usage(format!("{}: {e}", out.display())))?;
     Ok(count)
 }
 

@@ -21,13 +21,16 @@
 //! made safe to show by one module, [`assay_core::display`]: one sanitiser and one encoder per
 //! output (terminal, HTML, Markdown, XML, CSV, CI annotations, JSON, YAML).
 //!
-//! The binary (`src/main.rs`) only parses arguments and maps the outcome to an exit code
-//! ([`exit::Exit`]).
+//! The command layer ([`cmd`]) is the only part that prints to the terminal or chooses an exit
+//! code: it parses the arguments, calls the library, prints, and maps the outcome (or the
+//! library's one [`error::Error`], by its kind) to an exit code ([`exit::Exit`]). The library
+//! modules never import it.
 
 pub mod batch;
-pub mod cli;
-pub mod compose_config;
+pub mod cmd;
+pub mod error;
 pub mod evaluate;
+pub mod excerpt;
 pub mod exit;
 pub mod images;
 pub mod kit;
@@ -35,4 +38,5 @@ pub mod overrides;
 pub mod report;
 pub mod rubric;
 pub mod runtime;
+pub mod say;
 pub mod verdict;

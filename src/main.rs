@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(assay::cli::main());
+    std::process::exit(assay::cmd::main());
 }

@@ -1,7 +1,8 @@
 //! The runtime phase of `assay evaluate`: connect to Docker once per batch, prepare the images,
 //! and run each submission's stack in the sandbox (`assay-runner`).
 
-use crate::evaluate::EvaluateError;
+use crate::error::Error;
+use crate::say::Say;
 use assay_core::{CheckId, CheckResult, Rubric};
 use assay_runner::{run_checks, CancellationToken, DbCredentials, RunInputs};
 use assay_sandbox::Engine;
@@ -36,8 +37,8 @@ pub enum Unavailable {
     Fault(String),
 }
 
-/// Connects to Docker and makes sure every image exists (progress on stderr).
-pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
+/// Connects to Docker and makes sure every image exists (progress lines to `say`).
+pub fn prepare(rubric: &Rubric, say: &Say) -> Result<RuntimeCtx, Unavailable> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -51,11 +52,12 @@ pub fn prepare(rubric: &Rubric) -> Result<RuntimeCtx, Unavailable> {
         // too (the db's nominal readiness), which must be removed on Ctrl-C or SIGTERM.
         let cancel = assay_runner::cancel_on_signals();
         let interrupted = cancel.clone();
+        let said = say.clone();
         tokio::spawn(async move {
             interrupted.cancelled().await;
-            eprintln!("assay: interrupted: tearing down the running stacks…");
+            said.line("interrupted: tearing down the running stacks…");
         });
-        let progress = |line: &str| eprintln!("assay: {line}");
+        let progress = |line: &str| say.line(line);
         let prepared = crate::images::prepare(&engine, rubric, false, false, false, &progress)
             .await
             .map_err(|e| match e {
@@ -125,14 +127,16 @@ pub struct RuntimeOutcome {
 }
 
 /// How one runtime phase runs, from the command line.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// The one deadline, seconds (a `--build-webapp` build included).
     pub timeout_secs: u64,
     /// Build the candidate's own webapp image (`--build-webapp`).
     pub build_webapp: bool,
-    /// Name each step of the main run on stderr (one submission).
+    /// Name each step of the main run (one submission).
     pub show_phases: bool,
+    /// Where the steps and a `--build-webapp` build's output lines go.
+    pub say: Say,
 }
 
 /// Runs one submission's stack and returns the `runtime.*` results, plus notes for the reviewer.
@@ -143,19 +147,20 @@ pub fn run(
     facts: &assay_checks::ComposeFacts,
     rubric: &Rubric,
     options: RunOptions,
-) -> Result<RuntimeOutcome, EvaluateError> {
+) -> Result<RuntimeOutcome, Error> {
     let RunOptions {
         timeout_secs,
         build_webapp,
         show_phases,
+        say,
     } = options;
     let (Some(db), Some(webapp), Some(creds)) = (
         &facts.db_service,
         &facts.webapp_service,
         &facts.db_credentials,
     ) else {
-        return Err(EvaluateError::CouldNotGrade(
-            "the static checks passed without naming the db and webapp services".into(),
+        return Err(Error::could_not_grade(
+            "the static checks passed without naming the db and webapp services",
         ));
     };
     let password = creds.password_source.password(root);
@@ -174,7 +179,7 @@ pub fn run(
         let build = ctx.rt.block_on(async {
             tokio::time::timeout(
                 deadline,
-                build_candidate_webapp(&ctx.engine, project, webapp),
+                build_candidate_webapp(&ctx.engine, project, webapp, &say),
             )
             .await
             .unwrap_or_else(|_| {
@@ -199,11 +204,8 @@ pub fn run(
                         assay_core::display::evidence(&why)
                     ),
                 )];
-                for id in CheckId::ALL
-                    .iter()
-                    .filter(|c| c.family() == "runtime" && **c != CheckId::RuntimeUp)
-                {
-                    results.push(CheckResult::blocked(*id, "not run: runtime.up failed"));
+                for id in CheckId::RuntimeUp.dependents() {
+                    results.push(CheckResult::blocked(id, "not run: runtime.up failed"));
                 }
                 return Ok(RuntimeOutcome {
                     results,
@@ -226,7 +228,10 @@ pub fn run(
     if show_phases {
         // One line per step of the main run, with the time since the runtime phase began.
         inputs.progress = Some(assay_runner::Progress::new(move |line: &str| {
-            eprintln!("assay:   {line} ({:.1} s)", started.elapsed().as_secs_f64())
+            say.line(&format!(
+                "  {line} ({:.1} s)",
+                started.elapsed().as_secs_f64()
+            ))
         }));
     }
     let mut images = Vec::new();
@@ -269,7 +274,7 @@ pub fn run(
                 images,
             })
         }
-        Err(e) => Err(EvaluateError::CouldNotGrade(e.to_string())),
+        Err(e) => Err(Error::could_not_grade(e.to_string())),
     }
 }
 
@@ -305,6 +310,7 @@ async fn build_candidate_webapp(
     engine: &Engine,
     project: &assay_compose::Project,
     webapp: &str,
+    say: &Say,
 ) -> Result<String, String> {
     let service = project
         .services
@@ -333,7 +339,7 @@ async fn build_candidate_webapp(
     );
     // Build output quotes the candidate's Dockerfile: the engine passes only lines it made
     // safe for a terminal (assay_core::display).
-    let progress = |line: &str| eprintln!("assay: build: {line}");
+    let progress = |line: &str| say.line(&format!("build: {line}"));
     let limits = assay_sandbox::images::BuildLimits::default();
     assay_sandbox::images::build_from_context(
         engine,
@@ -346,79 +352,4 @@ async fn build_candidate_webapp(
     .await
     .map_err(|e| assay_core::display::terminal_line(&e.to_string()))?;
     Ok(tag)
-}
-
-/// Runs a command that needs the daemon: a runtime, a connected engine, `f`; a runtime or
-/// connection failure is "could not grade" (exit 3) with one line on stderr.
-pub fn with_engine<F, Fut>(f: F) -> crate::exit::Exit
-where
-    F: FnOnce(Engine) -> Fut,
-    Fut: std::future::Future<Output = crate::exit::Exit>,
-{
-    use crate::exit::Exit;
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return Exit::CouldNotGrade;
-        }
-    };
-    rt.block_on(async {
-        match Engine::connect().await {
-            Ok(engine) => f(engine).await,
-            Err(e) => {
-                eprintln!("error: {e}");
-                Exit::CouldNotGrade
-            }
-        }
-    })
-}
-
-/// `assay gc`: sweep what dead runs left behind.
-pub fn gc() -> crate::exit::Exit {
-    use crate::exit::Exit;
-    // Work dirs of a killed assay (SIGKILL runs no destructor). Older than any one evaluation
-    // can take (the runtime deadline is at most an hour), so a live one is never touched.
-    let dirs =
-        assay_intake::sweep_stale_work_dirs(&std::env::temp_dir(), Duration::from_secs(6 * 3600));
-    if dirs > 0 {
-        println!(
-            "removed {dirs} stale work dirs from {}",
-            std::env::temp_dir().display()
-        );
-    }
-    with_engine(|engine| async move {
-        match assay_runner::gc(&engine).await {
-            Ok(r) => {
-                println!(
-                    "removed {} containers, {} networks, {} volumes of {} dead runs{}",
-                    r.containers,
-                    r.networks,
-                    r.volumes,
-                    r.runs.len(),
-                    if r.live_runs.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; {} live runs left alone", r.live_runs.len())
-                    }
-                );
-                for e in &r.errors {
-                    eprintln!("warning: {e}");
-                }
-                if r.errors.is_empty() {
-                    Exit::Pass
-                } else {
-                    Exit::CouldNotGrade
-                }
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                Exit::CouldNotGrade
-            }
-        }
-    })
 }

@@ -38,7 +38,7 @@ pub struct ScoredCheck {
     pub duration_ms: u64,
     /// For a failure located at a line: the lines around it, secrets masked.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<crate::report::SourceExcerpt>,
+    pub source: Option<crate::excerpt::SourceExcerpt>,
     /// A reviewer's override: the check credited or waived, why and by whom. `status` stays
     /// what assay found; `points` and `counted` follow the override.
     #[serde(rename = "override", skip_serializing_if = "Option::is_none")]

@@ -459,7 +459,7 @@ fn every_argument_has_help_and_defaults_are_shown() {
         }
     }
     let mut missing = Vec::new();
-    walk(&assay::cli::Cli::command(), "assay", &mut missing);
+    walk(&assay::cmd::Cli::command(), "assay", &mut missing);
     assert!(missing.is_empty(), "arguments without help: {missing:?}");
 
     let help = stdout(&assay(&["evaluate", "--help"]));

@@ -271,29 +271,3 @@ pub fn render(changes: &[Change], compared: usize) -> String {
     );
     out
 }
-
-/// `assay report diff OLD NEW`: exit 0 when no verdict changed, 1 when one did (or a
-/// submission is on one side only), 2 when an input is not a report.
-pub fn run(old: &Path, new: &Path) -> crate::exit::Exit {
-    use crate::exit::Exit;
-    let sides = read_side(old).and_then(|o| Ok((o, read_side(new)?)));
-    let (o, n) = match sides {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {}", assay_core::display::terminal(&e.to_string()));
-            return Exit::Usage;
-        }
-    };
-    let changes = diff(&o, &n);
-    let compared = o
-        .keys()
-        .chain(n.keys())
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
-    print!("{}", render(&changes, compared));
-    if changes.iter().any(Change::verdict_changed) {
-        Exit::Fail
-    } else {
-        Exit::Pass
-    }
-}

@@ -4,7 +4,7 @@
 
 mod annotations;
 pub mod diff;
-pub mod excerpt;
+pub use crate::excerpt;
 mod html;
 mod human;
 mod junit;
@@ -285,50 +285,6 @@ pub(crate) fn reading_order(report: &Report) -> Vec<&ScoredCheck> {
     let mut v: Vec<&ScoredCheck> = report.checks.iter().collect();
     v.sort_by_key(|c| rank(c));
     v
-}
-
-/// `assay report merge DIR… --out OUT`: prints the batch's table (submission, verdict, score)
-/// and exits as the batch would have: 0 every submission PASS, 1 a FAIL, 3 one could not be
-/// graded.
-pub fn run_merge(dirs: &[std::path::PathBuf], out: &std::path::Path) -> crate::exit::Exit {
-    use crate::exit::Exit;
-    use assay_core::display::terminal_line;
-    use summary::{Entry, MergeError};
-    let merged = match summary::merge(dirs, out) {
-        Ok(m) => m,
-        Err(e @ MergeError::Usage(_)) => {
-            eprintln!("error: {}", assay_core::display::terminal(&e.to_string()));
-            return Exit::Usage;
-        }
-        Err(e @ MergeError::Write { .. }) => {
-            eprintln!("error: {}", assay_core::display::terminal(&e.to_string()));
-            return Exit::CouldNotGrade;
-        }
-    };
-    let mut worst = Exit::Pass;
-    for p in &merged.items {
-        let row = summary::Row::of(p);
-        let score = row.score.map(|s| format!("{s:.1}")).unwrap_or_default();
-        println!(
-            "{:<16} {:>6}  {}",
-            row.verdict.to_uppercase(),
-            score,
-            terminal_line(&row.submission)
-        );
-        worst = match (&p.entry, worst) {
-            (Entry::CouldNotGrade(_), _) | (_, Exit::CouldNotGrade) => Exit::CouldNotGrade,
-            (Entry::Graded(d), Exit::Pass) if d.verdict == summary::DigestVerdict::Fail => {
-                Exit::Fail
-            }
-            (_, w) => w,
-        };
-    }
-    eprintln!(
-        "merged {} submissions into {} (summary.csv, summary.json, index.html, junit.xml)",
-        merged.items.len(),
-        out.display()
-    );
-    worst
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 //!
 //! Input is what the compose loader produced ([`assay_compose::Loaded`]): the resolved project
 //! (interpolated, merged, `extends`/`include` applied) and every diagnostic. Output is one
-//! [`CheckResult`] per `compose.*` check (except `compose.found`, which intake decides) plus the
-//! facts the sandbox needs: which service is the database, which is the webapp, and the
-//! credentials Postgres is initialised with.
+//! [`CheckResult`] per `compose.*` check (except `compose.found`, which the pipeline decides from
+//! what intake found, in `src/evaluate.rs`) plus the facts the sandbox needs: which service is
+//! the database, which is the webapp, and the credentials Postgres is initialised with.
 //!
 //! Order and blocking:
 //! - `compose.valid` fails when the loader reported any error; then (or without a project)
@@ -168,9 +168,17 @@ pub fn compose_checks(loaded: &Loaded, ctx: &CheckContext) -> ComposeFacts {
                     .with_details(escapes.iter().map(|d| (*d).clone()).collect())
             };
             let mut checks = vec![valid, security];
-            checks.extend(CHECK_IDS[2..].iter().map(|id| {
-                CheckResult::blocked(*id, "the compose file is not valid (compose.valid)")
-            }));
+            // What requires a valid file (`CheckId::requires`), security decided above.
+            checks.extend(
+                CHECK_IDS
+                    .iter()
+                    .filter(|id| {
+                        id.needs(CheckId::ComposeValid) && **id != CheckId::ComposeSecurity
+                    })
+                    .map(|id| {
+                        CheckResult::blocked(*id, "the compose file is not valid (compose.valid)")
+                    }),
+            );
             return ComposeFacts {
                 checks,
                 db_service: None,

@@ -267,25 +267,14 @@ impl Loader<'_> {
             .values()
             .any(|s: &Service| s.networks.contains_key("default"));
         if uses_default && !networks.contains_key("default") {
+            let first_file = self
+                .files
+                .first()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
             networks.insert(
                 "default".into(),
-                NetworkDef {
-                    name: format!("{name}_default"),
-                    location: Location::file(
-                        self.files
-                            .first()
-                            .map(|f| f.to_string_lossy().into_owned())
-                            .unwrap_or_default(),
-                    ),
-                    external: None,
-                    driver: None,
-                    driver_opts: BTreeMap::new(),
-                    internal: None,
-                    attachable: None,
-                    enable_ipv6: None,
-                    labels: BTreeMap::new(),
-                    implicit: true,
-                },
+                NetworkDef::plain(format!("{name}_default"), Location::file(first_file), true),
             );
         }
         let mut volumes = BTreeMap::new();

@@ -376,6 +376,23 @@ pub struct NetworkDef {
 }
 
 impl NetworkDef {
+    /// A network with nothing set but its name and where it is declared (or, `implicit`, the
+    /// `default` network nobody declared).
+    pub fn plain(name: impl Into<String>, location: Location, implicit: bool) -> NetworkDef {
+        NetworkDef {
+            name: name.into(),
+            location,
+            external: None,
+            driver: None,
+            driver_opts: BTreeMap::new(),
+            internal: None,
+            attachable: None,
+            enable_ipv6: None,
+            labels: BTreeMap::new(),
+            implicit,
+        }
+    }
+
     pub fn is_external(&self) -> bool {
         self.external.as_ref().is_some_and(|e| e.value)
     }

@@ -22,7 +22,7 @@ impl fmt::Display for Status {
 }
 
 macro_rules! check_ids {
-    ($( $variant:ident = $id:literal, $required:literal, $title:literal; )*) => {
+    ($( $variant:ident = $id:literal, $required:literal, [$($req:ident),*], $title:literal; )*) => {
         /// The stable check ids (API: reports, JUnit names, rubric keys; the README's "Check
         /// ids" table says what each proves).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -42,6 +42,12 @@ macro_rules! check_ids {
                 match self { $( CheckId::$variant => $required, )* }
             }
 
+            /// The checks that must pass before this one runs (its `requires` column): when one
+            /// of them did not pass, this one is `skipped` as blocked behind it.
+            pub fn requires(self) -> &'static [CheckId] {
+                match self { $( CheckId::$variant => &[ $( CheckId::$req ),* ], )* }
+            }
+
             /// One line saying what the check proves.
             pub fn title(self) -> &'static str {
                 match self { $( CheckId::$variant => $title, )* }
@@ -55,37 +61,60 @@ macro_rules! check_ids {
     };
 }
 
+// Each row: variant = id, required by default, requires (the checks that must pass first: the
+// one table of which check blocks which; see `CheckId::requires`), title.
 check_ids! {
-    IntakeUnpack = "intake.unpack", true, "the archive unpacked safely within limits";
-    ComposeFound = "compose.found", true, "an orchestration file was found";
-    ComposeValid = "compose.valid", true, "the compose file is valid: YAML, keys, types, interpolation, references";
-    ComposeSecurity = "compose.security", true, "nothing in the compose file violates the security policy";
-    ComposeDbService = "compose.db-service", true, "a Postgres service exists";
-    ComposeWebappService = "compose.webapp-service", true, "the sample webapp's service exists";
-    ComposeDbHost = "compose.db-host", true, "the webapp's database host names the db service on a shared network";
-    ComposeCredentials = "compose.credentials", true, "the webapp's credentials match the db service's";
-    ComposeHealthcheck = "compose.healthcheck", false, "the db service has a readiness healthcheck";
-    ComposeStartupOrder = "compose.startup-order", false, "the webapp waits for a healthy db or restarts until it connects";
-    ComposeDbVolume = "compose.db-volume", false, "Postgres data lives in a named volume or a bind inside the project";
-    ComposeNoInlineSecrets = "compose.no-inline-secrets", false, "passwords are not literals in the compose file";
-    ComposeDbNotPublished = "compose.db-not-published", false, "the db port is not published to the host";
-    ComposeScalable = "compose.scalable", false, "the webapp can run as several replicas";
-    ComposePinnedImages = "compose.pinned-images", false, "images carry an explicit non-latest tag or a digest";
-    RuntimeUp = "runtime.up", true, "every service started (and became healthy) before the deadline";
-    RuntimeHealth = "runtime.health", true, "GET /health on the webapp answers 200 with the database ok";
-    RuntimeRoundtrip = "runtime.roundtrip", true, "a nonce POSTed to the webapp is read back through the webapp and from Postgres";
-    RuntimeColdStart = "runtime.cold-start", false, "with the db held back for 10 s the stack still converges";
-    RuntimePersistence = "runtime.persistence", false, "the nonce survives recreating the db container";
-    RuntimeScale = "runtime.scale", false, "two webapp replicas both answer /health with the database ok";
-    EssaysQ1 = "essays.q1", true, "Q1 is answered: an orchestration file, or an essay of at least the minimum words";
-    EssaysElective = "essays.elective", true, "at least one of Q2-Q5 is answered";
-    EssaysMinWords = "essays.min-words", true, "every answer present has at least the minimum words";
+    IntakeUnpack = "intake.unpack", true, [], "the archive unpacked safely within limits";
+    ComposeFound = "compose.found", true, [IntakeUnpack], "an orchestration file was found";
+    ComposeValid = "compose.valid", true, [ComposeFound], "the compose file is valid: YAML, keys, types, interpolation, references";
+    ComposeSecurity = "compose.security", true, [ComposeValid], "nothing in the compose file violates the security policy";
+    ComposeDbService = "compose.db-service", true, [ComposeValid], "a Postgres service exists";
+    ComposeWebappService = "compose.webapp-service", true, [ComposeValid], "the sample webapp's service exists";
+    ComposeDbHost = "compose.db-host", true, [ComposeValid], "the webapp's database host names the db service on a shared network";
+    ComposeCredentials = "compose.credentials", true, [ComposeValid], "the webapp's credentials match the db service's";
+    ComposeHealthcheck = "compose.healthcheck", false, [ComposeValid], "the db service has a readiness healthcheck";
+    ComposeStartupOrder = "compose.startup-order", false, [ComposeValid], "the webapp waits for a healthy db or restarts until it connects";
+    ComposeDbVolume = "compose.db-volume", false, [ComposeValid], "Postgres data lives in a named volume or a bind inside the project";
+    ComposeNoInlineSecrets = "compose.no-inline-secrets", false, [ComposeValid], "passwords are not literals in the compose file";
+    ComposeDbNotPublished = "compose.db-not-published", false, [ComposeValid], "the db port is not published to the host";
+    ComposeScalable = "compose.scalable", false, [ComposeValid], "the webapp can run as several replicas";
+    ComposePinnedImages = "compose.pinned-images", false, [ComposeValid], "images carry an explicit non-latest tag or a digest";
+    RuntimeUp = "runtime.up", true, [ComposeValid, ComposeSecurity, ComposeDbService, ComposeWebappService], "every service started (and became healthy) before the deadline";
+    RuntimeHealth = "runtime.health", true, [RuntimeUp], "GET /health on the webapp answers 200 with the database ok";
+    RuntimeRoundtrip = "runtime.roundtrip", true, [RuntimeHealth], "a nonce POSTed to the webapp is read back through the webapp and from Postgres";
+    RuntimeColdStart = "runtime.cold-start", false, [RuntimeUp], "with the db held back for 10 s the stack still converges";
+    RuntimePersistence = "runtime.persistence", false, [RuntimeRoundtrip], "the nonce survives recreating the db container";
+    RuntimeScale = "runtime.scale", false, [RuntimeHealth], "two webapp replicas both answer /health with the database ok";
+    EssaysQ1 = "essays.q1", true, [IntakeUnpack], "Q1 is answered: an orchestration file, or an essay of at least the minimum words";
+    EssaysElective = "essays.elective", true, [IntakeUnpack], "at least one of Q2-Q5 is answered";
+    EssaysMinWords = "essays.min-words", true, [IntakeUnpack], "every answer present has at least the minimum words";
 }
 
 impl CheckId {
     /// The family of the check: `intake`, `compose`, `runtime` or `essays`.
     pub fn family(self) -> &'static str {
         self.as_str().split('.').next().unwrap_or("")
+    }
+
+    /// Whether this check needs `other` to pass first, directly or through another check.
+    pub fn needs(self, other: CheckId) -> bool {
+        self.requires()
+            .iter()
+            .any(|r| *r == other || r.needs(other))
+    }
+
+    /// Every check that needs `self` to pass first, directly or not, in report order.
+    pub fn dependents(self) -> impl Iterator<Item = CheckId> {
+        CheckId::ALL.iter().copied().filter(move |c| c.needs(self))
+    }
+
+    /// `self` skipped because its first prerequisite did not pass: `runtime.health failed`.
+    pub fn blocked_behind_first(self) -> CheckResult {
+        let why = match self.requires().first() {
+            Some(first) => format!("{first} failed"),
+            None => "not run".to_string(),
+        };
+        CheckResult::blocked(self, why)
     }
 }
 
@@ -200,5 +229,57 @@ mod tests {
             "compose.yaml:3:5"
         );
         assert_eq!(Location::file("a.md").to_string(), "a.md");
+    }
+}
+
+#[cfg(test)]
+mod requires_tests {
+    use super::CheckId::{self, *};
+
+    #[test]
+    fn the_requires_column_is_a_tree_rooted_at_intake() {
+        for id in CheckId::ALL {
+            assert!(!id.needs(*id), "{id} needs itself");
+            if *id != IntakeUnpack {
+                assert!(id.needs(IntakeUnpack), "{id} does not need intake.unpack");
+            }
+            for r in id.requires() {
+                assert!(
+                    r < id,
+                    "{id} requires {r}, which comes later in report order"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_of_the_candidates_runs_unless_the_gates_pass() {
+        for gate in [
+            ComposeValid,
+            ComposeSecurity,
+            ComposeDbService,
+            ComposeWebappService,
+        ] {
+            let runtime: Vec<CheckId> = CheckId::ALL
+                .iter()
+                .copied()
+                .filter(|c| c.family() == "runtime")
+                .collect();
+            assert!(runtime.iter().all(|c| c.needs(gate)), "{gate}");
+        }
+        assert_eq!(
+            RuntimeUp.dependents().collect::<Vec<_>>(),
+            [
+                RuntimeHealth,
+                RuntimeRoundtrip,
+                RuntimeColdStart,
+                RuntimePersistence,
+                RuntimeScale
+            ]
+        );
+        assert_eq!(
+            RuntimeScale.blocked_behind_first().evidence,
+            "runtime.health failed"
+        );
     }
 }

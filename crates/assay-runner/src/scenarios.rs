@@ -518,12 +518,8 @@ async fn main_steps(
     };
     if let Err(f) = up {
         results.push(failed_at(stack, RuntimeUp, f, &containers).await);
-        for id in [
-            RuntimeHealth,
-            RuntimeRoundtrip,
-            RuntimePersistence,
-            RuntimeScale,
-        ] {
+        // What requires runtime.up (`CheckId::requires`); cold-start is its own run, below.
+        for id in RuntimeUp.dependents().filter(|id| *id != RuntimeColdStart) {
             results.push(blocked(id, "runtime.up failed"));
         }
         return Ok(Outcome {
@@ -561,7 +557,7 @@ async fn main_steps(
             }
         }
     } else {
-        results.push(blocked(RuntimeRoundtrip, "runtime.health failed"));
+        results.push(RuntimeRoundtrip.blocked_behind_first());
         None
     };
 
@@ -576,7 +572,7 @@ async fn main_steps(
             }
         }
     } else {
-        results.push(blocked(RuntimePersistence, "runtime.roundtrip failed"));
+        results.push(RuntimePersistence.blocked_behind_first());
     }
 
     if !inputs.scenarios.scale {
@@ -599,7 +595,7 @@ async fn main_steps(
             }
         }
     } else {
-        results.push(blocked(RuntimeScale, "runtime.health failed"));
+        results.push(RuntimeScale.blocked_behind_first());
     }
     Ok(Outcome {
         results,
@@ -743,15 +739,7 @@ async fn with_stack<'e, T>(
 fn up_failed(up: CheckResult, why: &str) -> Vec<CheckResult> {
     use CheckId::*;
     let mut results = vec![up];
-    for id in [
-        RuntimeHealth,
-        RuntimeRoundtrip,
-        RuntimeColdStart,
-        RuntimePersistence,
-        RuntimeScale,
-    ] {
-        results.push(blocked(id, why));
-    }
+    results.extend(RuntimeUp.dependents().map(|id| blocked(id, why)));
     results
 }
 
@@ -1263,7 +1251,7 @@ async fn grade_once(
         }
     };
     let (cold, cold_db) = if outcome.up_failed {
-        (blocked(RuntimeColdStart, "runtime.up failed"), None)
+        (RuntimeColdStart.blocked_behind_first(), None)
     } else {
         match cold {
             Ok(Ok(r)) => r,
@@ -1275,7 +1263,7 @@ async fn grade_once(
                     None,
                 )
             }
-            Err(RunError::Cancelled) => (blocked(RuntimeColdStart, "runtime.up failed"), None),
+            Err(RunError::Cancelled) => (RuntimeColdStart.blocked_behind_first(), None),
             Err(e) => return Err(e),
         }
     };

@@ -201,27 +201,10 @@ pub fn pdf_with_contents(contents: &[String]) -> Vec<u8> {
             content.len()
         ));
     }
-    let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for off in offsets {
-        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
+    pdf_file(
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n",
+        objects.into_iter().map(String::into_bytes).collect(),
+    )
 }
 
 /// A one-page PDF whose content stream is Flate-compressed and inflates to `inflated` bytes
@@ -302,7 +285,12 @@ pub fn pdf_with_forms(page: &str, forms: &[String]) -> Vec<u8> {
 
 /// Numbers `objects` from 1, writes them with a cross-reference table; object 1 is the root.
 fn pdf_objects(objects: Vec<Vec<u8>>) -> Vec<u8> {
-    let mut out = b"%PDF-1.4\n".to_vec();
+    pdf_file(b"%PDF-1.4\n", objects)
+}
+
+/// `header`, then `objects` numbered from 1 with a cross-reference table; object 1 is the root.
+fn pdf_file(header: &[u8], objects: Vec<Vec<u8>>) -> Vec<u8> {
+    let mut out = header.to_vec();
     let mut offsets = Vec::new();
     for (i, o) in objects.iter().enumerate() {
         offsets.push(out.len());

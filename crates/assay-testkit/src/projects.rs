@@ -94,18 +94,7 @@ pub fn attach(aliases: &[&str]) -> ServiceNetwork {
 }
 
 pub fn network(name: &str) -> NetworkDef {
-    NetworkDef {
-        name: name.into(),
-        location: loc(30),
-        external: None,
-        driver: None,
-        driver_opts: BTreeMap::new(),
-        internal: None,
-        attachable: None,
-        enable_ipv6: None,
-        labels: BTreeMap::new(),
-        implicit: name == "default",
-    }
+    NetworkDef::plain(name, loc(30), name == "default")
 }
 
 pub fn volume(name: &str) -> VolumeDef {

@@ -114,23 +114,18 @@ impl Entry {
     }
 
     pub fn stored_raw(name: &[u8], content: &[u8]) -> Self {
-        let mut h = Header::new(name);
-        h.crc = crc32fast::hash(content);
-        h.compressed_size = content.len() as u32;
-        h.size = content.len() as u32;
-        Entry {
-            central: h,
-            local: None,
-            data: content.to_vec(),
-            descriptor: None,
-        }
+        Self::honest(name, 0, content, content.to_vec())
     }
 
     /// A deflated file with honest sizes and CRC.
     pub fn deflated(name: &str, content: &[u8]) -> Self {
-        let data = deflate(content);
-        let mut h = Header::new(name.as_bytes());
-        h.method = 8;
+        Self::honest(name.as_bytes(), 8, content, deflate(content))
+    }
+
+    /// `content` stored as `data` with `method` (0 stored, 8 deflate); sizes and CRC honest.
+    fn honest(name: &[u8], method: u16, content: &[u8], data: Vec<u8>) -> Self {
+        let mut h = Header::new(name);
+        h.method = method;
         h.crc = crc32fast::hash(content);
         h.compressed_size = data.len() as u32;
         h.size = content.len() as u32;

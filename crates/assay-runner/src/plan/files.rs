@@ -76,7 +76,8 @@ fn file_source(
         return Err("has no `file:`; assay copies only files of the submission".into());
     };
     let abs = project.root.join(rel);
-    if !lexically_inside(&project.root, &abs) {
+    // `abs` is absolute (the project root joined with the file's path).
+    if assay_core::lexically_inside(&project.root, &abs).is_none() {
         return Err(format!(
             "file `{}` leaves the submission directory",
             rel.display()

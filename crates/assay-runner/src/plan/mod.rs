@@ -359,12 +359,6 @@ fn unique_names<'a>(
     out
 }
 
-/// Whether `path` is lexically inside `root` (both absolute): the one rule of the submission,
-/// [`assay_core::lexically_inside`], as a yes or no for the pure plan.
-pub fn lexically_inside(root: &Path, path: &Path) -> bool {
-    path.is_absolute() && assay_core::lexically_inside(root, path).is_some()
-}
-
 /// Services in start order: dependencies first, ties broken by name. Dependencies on services
 /// that are not in the project are ignored here (validation reports them). A cycle cannot pass
 /// validation; should one reach the plan anyway, its services are appended by name.

@@ -105,7 +105,11 @@ pub(super) fn mounts(
                     );
                     continue;
                 };
-                if !lexically_inside(&project.root, host) {
+                // The submission's one rule (assay_core::lexically_inside), on an absolute
+                // path only: a relative host path is `~/…`, the grader's home, never inside.
+                let inside = host.is_absolute()
+                    && assay_core::lexically_inside(&project.root, host).is_some();
+                if !inside {
                     diags.push(
                         Diagnostic::error(format!(
                             "bind mount source `{shown}` leaves the submission directory"

@@ -1,21 +1,20 @@
 //! `assay compose config`: print the resolved project, as `docker compose config` does, with
 //! every problem located on stderr.
 
-use crate::cli::ConfigFormatArg;
+use super::ConfigFormatArg;
+use crate::error::Error;
 use crate::exit::Exit;
 use assay_compose::{load_project, render_config, ConfigFormat, LoadOptions};
 use std::path::{Path, PathBuf};
 
 use assay_intake::COMPOSE_FILE_NAMES as COMPOSE_NAMES;
 
-pub fn run(path: &Path, format: ConfigFormatArg, env: &[(String, String)]) -> Exit {
-    let (root, file) = match split(path) {
-        Ok(v) => v,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return Exit::Usage;
-        }
-    };
+pub(super) fn config(
+    path: &Path,
+    format: ConfigFormatArg,
+    env: &[(String, String)],
+) -> Result<Exit, Error> {
+    let (root, file) = split(path)?;
     let opts = LoadOptions {
         env_overrides: env.iter().cloned().collect(),
         ..Default::default()
@@ -35,28 +34,25 @@ pub fn run(path: &Path, format: ConfigFormatArg, env: &[(String, String)]) -> Ex
                 ConfigFormatArg::Json => ConfigFormat::Json,
             };
             print!("{}", render_config(project, fmt));
-            Exit::Pass
+            Ok(Exit::Pass)
         }
-        _ => Exit::Fail,
+        _ => Ok(Exit::Fail),
     }
 }
 
 /// The submission root (the folder of the compose file) and the file relative to it.
-fn split(path: &Path) -> Result<(PathBuf, PathBuf), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+fn split(path: &Path) -> Result<(PathBuf, PathBuf), Error> {
+    let fail = |why: String| Error::input(format!("{}: {why}", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
     if meta.is_dir() {
-        let root = path
-            .canonicalize()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let root = path.canonicalize().map_err(|e| fail(e.to_string()))?;
         let name = COMPOSE_NAMES
             .iter()
             .find(|n| root.join(n).is_file())
-            .ok_or_else(|| format!("{}: no {} here", path.display(), COMPOSE_NAMES.join(", ")))?;
+            .ok_or_else(|| fail(format!("no {} here", COMPOSE_NAMES.join(", "))))?;
         Ok((root, PathBuf::from(name)))
     } else {
-        let abs = path
-            .canonicalize()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let abs = path.canonicalize().map_err(|e| fail(e.to_string()))?;
         let root = abs
             .parent()
             .map(Path::to_path_buf)
@@ -64,7 +60,7 @@ fn split(path: &Path) -> Result<(PathBuf, PathBuf), String> {
         let name = abs
             .file_name()
             .map(PathBuf::from)
-            .ok_or_else(|| format!("{}: not a file", path.display()))?;
+            .ok_or_else(|| fail("not a file".into()))?;
         Ok((root, name))
     }
 }
