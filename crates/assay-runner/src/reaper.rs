@@ -242,27 +242,29 @@ pub async fn remove_run(
             Err(e) => report.errors.push(format!("container {id}: {e}")),
         }
     }
-    // Networks and volumes only needed the containers gone: remove both kinds at once.
+    // Networks and volumes only needed the containers gone: remove all of them at once.
     let networks = async {
-        let mut out = Vec::new();
-        for n in engine.list_networks(&label).await? {
-            let Some(name) = n.name.or(n.id) else {
-                continue;
-            };
-            let r = engine.remove_network(&name).await;
-            out.push((name, r.map_err(GcError::from)));
-        }
-        Ok::<_, GcError>(out)
+        let names = engine
+            .list_networks(&label)
+            .await?
+            .into_iter()
+            .filter_map(|n| n.name.or(n.id));
+        let removals = names.map(|name| async move {
+            let r = engine.remove_network(&name).await.map_err(GcError::from);
+            (name, r)
+        });
+        Ok::<_, GcError>(futures_util::future::join_all(removals).await)
     };
     let volumes = async {
-        let mut out = Vec::new();
-        for v in engine.list_volumes(&label).await? {
-            out.push((
-                v.name.clone(),
-                remove_volume_retrying(engine, &v.name).await,
-            ));
-        }
-        Ok::<_, GcError>(out)
+        let removals = engine
+            .list_volumes(&label)
+            .await?
+            .into_iter()
+            .map(|v| async move {
+                let r = remove_volume_retrying(engine, &v.name).await;
+                (v.name, r)
+            });
+        Ok::<_, GcError>(futures_util::future::join_all(removals).await)
     };
     let (networks, volumes) = tokio::join!(networks, volumes);
     for (kind, results) in [("network", networks?), ("volume", volumes?)] {

@@ -728,8 +728,7 @@ async fn with_stack<'e, T>(
     };
     watch.finish_run(engine, &stack.plan.run_id).await;
     stack.say("tearing down: the run's containers, networks and volumes");
-    let end = started + inputs.timeout;
-    let torn = stack.teardown_by(end).await;
+    let torn = stack.teardown().await;
     let value = result?;
     torn?;
     Ok(value.map_err(|cut| vec![Diagnostic::error(cut)]))

@@ -104,8 +104,8 @@ pub struct Deadline {
 pub const CUT_GRACE: Duration = Duration::from_secs(3);
 
 impl Deadline {
-    /// Time kept for the teardown: a quarter of the timeout, at most 15 s (services stop with
-    /// a grace of at most 10 s, all at once).
+    /// Time kept for the teardown: a quarter of the timeout, at most 15 s (every container is
+    /// killed and removed at once; the rest is a few daemon calls, slower on a busy daemon).
     pub fn teardown_reserve(&self) -> Duration {
         (self.timeout / 4).min(Duration::from_secs(15))
     }

@@ -61,6 +61,9 @@ pub struct Stack<'e> {
     pub(super) bind_fill: tokio::sync::OnceCell<()>,
     /// Where the run says what it is doing ([`Stack::set_progress`]).
     pub(super) progress: std::sync::Mutex<Option<super::Progress>>,
+    /// Containers found healthy in this run, each with the start it was found in (container
+    /// id and start time): see [`Stack::wait_ready`].
+    pub(super) healthy_in: std::sync::Mutex<HashMap<String, (String, String)>>,
     pub(super) probe_session: std::sync::Mutex<Option<std::sync::Arc<ProbeSession>>>,
     /// The probe and every planned service container: created once each (see
     /// [`Stack::created`]); an entry goes when its container is started, so that starting a
@@ -100,6 +103,7 @@ impl<'e> Stack<'e> {
             creations: std::sync::Mutex::new(HashMap::new()),
             bind_fill: tokio::sync::OnceCell::new(),
             progress: std::sync::Mutex::new(None),
+            healthy_in: std::sync::Mutex::new(HashMap::new()),
         };
         if let Ok(mut m) = stack.creations.lock() {
             let names = std::iter::once(stack.plan.probe.name.clone()).chain(
