@@ -13,4 +13,15 @@ fi
 echo "binary: $ASSAY"
 "$ASSAY" images --offline >/dev/null
 now_ms() { date +%s%3N; }
+# What the host's CPUs did, for the batch benchmark's bound: busy time of all cores so far (ms;
+# /proc/stat, everything but idle and iowait) and the containers' share of it (ms; cgroup v1
+# cpuacct of Docker's parent cgroup, empty where that file does not exist).
+CORES=$(nproc)
+host_busy_ms() {
+  awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print int(($2 + $3 + $4 + $7 + $8 + $9) * 1000 / hz) }' /proc/stat
+}
+containers_cpu_ms() {
+  local f=/sys/fs/cgroup/cpuacct/docker/cpuacct.usage
+  if [ -r "$f" ]; then echo $(( $(cat "$f") / 1000000 )); fi
+}
 work=$(mktemp -d)

@@ -10,6 +10,9 @@
 #    both wall times, the ratio (target <= 0.5) and whether every verdict and runtime check
 #    status is the same in both; per submission, its wall time in each run and what the load
 #    did to it in the --jobs 4 run (start-slot wait, db later than nominal, graded again).
+#    Each run also prints how busy it kept the host's CPUs (and the containers' share), and
+#    the last line the CPU bound: the --jobs 1 run's busy time spread over every core, which
+#    no batch of the same work can beat (run it with nothing else busy on the host).
 #    `assay images` runs first (untimed): it takes a nominal db sample, so neither run
 #    measures nominal in its critical path.
 #
@@ -67,13 +70,18 @@ for f in well-wired no-wait crash-loop broken-wiring well-wired exit-1 no-wait w
   cp -r "$FIX/$f" "$work/$i-$f"
   batch+=("$work/$i-$f")
 done
-declare -A wall sums
+declare -A wall sums busy
 for jobs in 1 4; do
-  t0=$(now_ms)
+  t0=$(now_ms) b0=$(host_busy_ms) c0=$(containers_cpu_ms)
   "$ASSAY" evaluate --format json --jobs "$jobs" "${batch[@]}" 2>/dev/null >"$work/jobs$jobs.json" || true
   wall[$jobs]=$(( $(now_ms) - t0 ))
+  busy[$jobs]=$(( $(host_busy_ms) - b0 ))
+  c1=$(containers_cpu_ms)
   sums[$jobs]=$(summarise <"$work/jobs$jobs.json")
-  awk -v j="$jobs" -v t="${wall[$jobs]}" 'BEGIN { printf "--jobs %s: %.1f s\n", j, t / 1000 }'
+  awk -v j="$jobs" -v t="${wall[$jobs]}" -v b="${busy[$jobs]}" -v n="$CORES" -v c0="$c0" -v c1="$c1" 'BEGIN {
+    printf "--jobs %s: %.1f s; host CPU busy %.1f s (%.0f %% of %d cores)", j, t / 1000, b / 1000, 100 * b / (t * n), n
+    if (c0 != "" && c1 != "") printf ", of which containers %.1f s", (c1 - c0) / 1000
+    printf "\n" }'
 done
 # Per submission: verdict and wall time in each run, and what the load did in the --jobs 4 run.
 paste <(printf '%s\n' "${batch[@]##*/}") <(printf '%s\n' "${sums[1]}" | cut -f1) \
@@ -85,5 +93,7 @@ if [ "$(printf '%s\n' "${sums[1]}" | cut -f1,2)" = "$(printf '%s\n' "${sums[4]}"
 # Where they differ: each runtime check's status and runtime.up's evidence in both runs.
 paste <(printf '%s\n' "${batch[@]##*/}") <(printf '%s\n' "${sums[1]}" | cut -f2,3) <(printf '%s\n' "${sums[4]}" | cut -f2,3) |
   awk -F'\t' '$2 != $4 { printf "differs: %s\n  jobs 1: %s\n          %s\n  jobs 4: %s\n          %s\n", $1, $2, $3, $4, $5 }'
-awk -v a="${wall[4]}" -v b="${wall[1]}" -v s="$same" 'BEGIN {
-  printf "jobs 4 / jobs 1 = %.2f (target <= 0.50); same verdicts and runtime statuses: %s\n", a / b, s }'
+awk -v a="${wall[4]}" -v b="${wall[1]}" -v s="$same" -v busy="${busy[1]}" -v n="$CORES" 'BEGIN {
+  printf "jobs 4 / jobs 1 = %.2f (target <= 0.50); same verdicts and runtime statuses: %s\n", a / b, s
+  # The work of the --jobs 1 run spread perfectly over every core: no batch can beat it.
+  printf "CPU bound: the --jobs 1 run kept the host busy %.1f s; on %d cores no batch of the same work beats %.1f s, a ratio of %.2f\n", busy / 1000, n, busy / 1000 / n, busy / n / b }'
