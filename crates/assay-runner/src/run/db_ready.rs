@@ -10,7 +10,9 @@
 //! *Admission*: at most [`admission_slots`] stacks of this process start at once; a stack's
 //! slot is held from its first container start until its db's real server is ready (or it
 //! fails, or [`ADMISSION_HOLD_CAP`] passes). Time spent waiting for a slot extends that
-//! run's deadline: it is the grader's load, not the submission's.
+//! run's deadline: it is the grader's load, not the submission's. A db the cold-start
+//! scenario holds back frozen uses no CPU: its stack gives the slot back once the db is
+//! frozen and takes one again, at once, when the db resumes ([`resume_claim`]).
 //!
 //! *Exclusive start* ([`exclusive_start`]): a grading that must run under nominal conditions
 //! (a re-run of a failure the load may have caused, a nominal measurement) takes every slot
@@ -83,21 +85,137 @@ pub fn admission_slots() -> usize {
         .max(2)
 }
 
-/// The semaphore behind [`admission_slots`].
-fn admission() -> &'static tokio::sync::Semaphore {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(admission_slots()))
+/// The process's start slots: first come, first served, with an overdraft for a held-back
+/// db that resumes ([`resume_claim`]).
+fn admission() -> &'static Admission {
+    static SLOTS: std::sync::OnceLock<Admission> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| Admission::new(admission_slots()))
+}
+
+/// Start slots handed out in the order they were asked for. Unlike a plain semaphore, a slot
+/// can be taken at once beyond the limit ([`Admission::claim_now`]): the queue then waits
+/// until enough slots are given back to fit under the limit again, so the overdraft is
+/// repaid before anyone else starts.
+#[derive(Debug)]
+struct Admission {
+    limit: usize,
+    state: std::sync::Mutex<Slots>,
+    changed: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    in_use: usize,
+    /// Who waits, in order of asking.
+    queue: std::collections::VecDeque<u64>,
+    next: u64,
+}
+
+impl Admission {
+    fn new(limit: usize) -> Admission {
+        Admission {
+            limit,
+            state: std::sync::Mutex::new(Slots::default()),
+            changed: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, Slots> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until `n` slots are free (at most the limit: all of them) and everyone who asked
+    /// earlier was served.
+    async fn acquire(&'static self, n: usize) -> Slot {
+        let n = n.clamp(1, self.limit);
+        let id = {
+            let mut s = self.slots();
+            let id = s.next;
+            s.next += 1;
+            s.queue.push_back(id);
+            id
+        };
+        // Leaves the queue if this wait is dropped (cancelled) before it was served.
+        let mut queued = Queued {
+            admission: self,
+            id,
+            served: false,
+        };
+        loop {
+            let notified = self.changed.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut s = self.slots();
+                if s.queue.front() == Some(&id) && s.in_use + n <= self.limit {
+                    s.queue.pop_front();
+                    s.in_use += n;
+                    queued.served = true;
+                    drop(s);
+                    // The next in line may fit too.
+                    self.changed.notify_waiters();
+                    return Slot { admission: self, n };
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// One slot now, beyond the limit if need be (see [`resume_claim`]).
+    fn claim_now(&'static self) -> Slot {
+        self.slots().in_use += 1;
+        Slot {
+            admission: self,
+            n: 1,
+        }
+    }
+
+    fn give_back(&self, n: usize) {
+        let mut s = self.slots();
+        s.in_use = s.in_use.saturating_sub(n);
+        drop(s);
+        self.changed.notify_waiters();
+    }
+}
+
+/// A place in [`Admission`]'s queue; leaves it when dropped unserved.
+struct Queued {
+    admission: &'static Admission,
+    id: u64,
+    served: bool,
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        if !self.served {
+            self.admission.slots().queue.retain(|q| *q != self.id);
+            self.admission.changed.notify_waiters();
+        }
+    }
+}
+
+/// `n` slots of [`Admission`], given back when dropped.
+#[derive(Debug)]
+struct Slot {
+    admission: &'static Admission,
+    n: usize,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.admission.give_back(self.n);
+    }
 }
 
 /// What lets a stack start: one admission slot, or a share of an [`exclusive_start`]. The
 /// slots go back when the last clone is dropped.
 #[derive(Debug, Clone)]
-pub struct StartTicket(std::sync::Arc<tokio::sync::SemaphorePermit<'static>>);
+pub struct StartTicket(std::sync::Arc<Slot>);
 
 impl StartTicket {
     /// Whether this ticket holds every slot (an exclusive start).
     pub fn is_exclusive(&self) -> bool {
-        self.0.num_permits() >= admission_slots()
+        self.0.n >= self.0.admission.limit
     }
 }
 
@@ -123,10 +241,18 @@ pub(super) async fn admit_one(
 ) -> Result<StartTicket, super::RunError> {
     tokio::select! {
         _ = cancel.cancelled() => Err(super::RunError::Cancelled),
-        p = admission().acquire() => p
-            .map(|p| StartTicket(std::sync::Arc::new(p)))
-            .map_err(|_| super::RunError::Cancelled),
+        slot = admission().acquire(1) => Ok(StartTicket(std::sync::Arc::new(slot))),
     }
+}
+
+/// The slot of a db that was held back (frozen: it used no CPU, so it gave its start slot
+/// back while frozen) and resumes now: taken at once, beyond the limit if every slot is in
+/// use, because the resume must not wait — the cold-start scenario's pause is the rubric's,
+/// not the grader's load. Nobody else starts until the overdraft is repaid, so each resume
+/// adds at most one start beyond the limit, for as long as it lasts. A db slowed by that is judged by the
+/// re-run rule like any late db.
+pub(super) fn resume_claim() -> StartTicket {
+    StartTicket(std::sync::Arc::new(admission().claim_now()))
 }
 
 /// Takes every admission slot: returns once each stack of this process that is starting now
@@ -136,12 +262,11 @@ pub async fn exclusive_start(
     cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<(StartTicket, Duration), super::RunError> {
     let asked = std::time::Instant::now();
-    let n = u32::try_from(admission_slots()).unwrap_or(u32::MAX);
     tokio::select! {
         _ = cancel.cancelled() => Err(super::RunError::Cancelled),
-        p = admission().acquire_many(n) => p
-            .map(|p| (StartTicket(std::sync::Arc::new(p)), asked.elapsed()))
-            .map_err(|_| super::RunError::Cancelled),
+        slot = admission().acquire(admission_slots()) => {
+            Ok((StartTicket(std::sync::Arc::new(slot)), asked.elapsed()))
+        }
     }
 }
 
@@ -212,6 +337,37 @@ mod tests {
         let r = done_soon(waiting).await.unwrap().unwrap();
         assert!(matches!(r, Err(crate::run::RunError::Cancelled)));
         drop(held);
+    }
+
+    #[tokio::test]
+    async fn a_resumed_db_takes_a_slot_at_once_and_the_queue_waits_until_it_is_repaid() {
+        // An admission of its own (the process's is shared by every test).
+        let slots: &'static Admission = Box::leak(Box::new(Admission::new(2)));
+        let a = slots.acquire(1).await;
+        let b = slots.acquire(1).await;
+        // Every slot in use: a resume is not held back, it goes beyond the limit.
+        let resumed = slots.claim_now();
+        assert_eq!(slots.slots().in_use, 3);
+        let next = tokio::spawn(async move { slots.acquire(1).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(a);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!next.is_finished(), "the overdraft is repaid first");
+        drop(resumed);
+        let next = done_soon(next).await.unwrap().unwrap();
+        assert_eq!(slots.slots().in_use, 2);
+        // A wait that is dropped leaves the queue: the one behind it is served.
+        drop(next);
+        let all = tokio::spawn(async move { slots.acquire(2).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let behind = tokio::spawn(async move { slots.acquire(1).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        all.abort();
+        let _ = all.await;
+        assert!(done_soon(behind).await.unwrap().is_ok());
+        drop(b);
+        assert_eq!(slots.slots().in_use, 0);
+        assert!(slots.slots().queue.is_empty());
     }
 
     #[test]

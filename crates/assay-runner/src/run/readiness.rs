@@ -64,6 +64,9 @@ impl Readiness {
 /// is ready ([`Stack::wait_ready`]; after, at every poll).
 const HEALTH_TEST_BEFORE_DB_READY: Duration = Duration::from_secs(1);
 
+/// How often a container is looked at while a probe call to it is under way.
+const STOP_WATCH: Duration = Duration::from_millis(300);
+
 impl Stack<'_> {
     /// The readiness that `runtime.up` waits for, per service.
     pub fn up_readiness(&self, service: &str) -> Readiness {
@@ -239,10 +242,11 @@ impl Stack<'_> {
                     if status == ContainerStateStatusEnum::RUNNING =>
                 {
                     let url = format!("http://{host}:{port}{path}");
-                    let r = self
-                        .probe()
-                        .http("GET", &url, None, self.probe_limit())
-                        .await?;
+                    let probe = self.probe();
+                    let attempt = probe.http("GET", &url, None, self.probe_limit());
+                    let Some(r) = self.while_running(container, attempt).await? else {
+                        continue;
+                    };
                     if r.http_status().is_some() {
                         return Ok(Ok(()));
                     }
@@ -251,7 +255,11 @@ impl Stack<'_> {
                 Readiness::Postgres(t)
                     if status == ContainerStateStatusEnum::RUNNING && !paused =>
                 {
-                    let r = self.probe().pg(t, None, self.probe_limit()).await?;
+                    let probe = self.probe();
+                    let attempt = probe.pg(t, None, self.probe_limit());
+                    let Some(r) = self.while_running(container, attempt).await? else {
+                        continue;
+                    };
                     if r.ok() {
                         return Ok(Ok(()));
                     }
@@ -260,7 +268,11 @@ impl Stack<'_> {
                 Readiness::Tcp { host, port }
                     if status == ContainerStateStatusEnum::RUNNING && !paused =>
                 {
-                    let r = self.probe().tcp(host, *port, self.probe_limit()).await?;
+                    let probe = self.probe();
+                    let attempt = probe.tcp(host, *port, self.probe_limit());
+                    let Some(r) = self.while_running(container, attempt).await? else {
+                        continue;
+                    };
                     if r.ok() {
                         return Ok(Ok(()));
                     }
@@ -281,6 +293,38 @@ impl Stack<'_> {
                 return Ok(Err(f));
             }
             self.nap(self.poll_interval(readiness)).await?;
+        }
+    }
+
+    /// `attempt` (a probe call, up to 10 s), given up when `container` stops running first
+    /// (`None`): a connection to a container that just exited can hang until the call's time
+    /// limit, and the exit is the finding.
+    async fn while_running<T, E>(
+        &self,
+        container: &str,
+        attempt: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<Option<T>, RunError>
+    where
+        RunError: From<E>,
+    {
+        let stopped = async {
+            loop {
+                tokio::time::sleep(STOP_WATCH).await;
+                let running = self
+                    .engine
+                    .inspect_container(container)
+                    .await
+                    .ok()
+                    .and_then(|i| i.state)
+                    .is_some_and(|s| s.running == Some(true) && s.restarting != Some(true));
+                if !running {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            r = attempt => Ok(Some(r?)),
+            _ = stopped => Ok(None),
         }
     }
 

@@ -1,7 +1,9 @@
 //! The state of one executing run: creating resources and containers, starting services in
 //! `depends_on` order, and what the scenarios ask of a running stack.
 
-use super::db_ready::{admit_one, ready_after, DbReady, StartTicket, ADMISSION_HOLD_CAP};
+use super::db_ready::{
+    admit_one, ready_after, resume_claim, DbReady, StartTicket, ADMISSION_HOLD_CAP,
+};
 use super::files::{bind_volumes_tar, files_tars};
 use super::readiness::status_text;
 use super::*;
@@ -46,6 +48,8 @@ pub struct Stack<'e> {
     pub(super) queued: std::sync::Mutex<Duration>,
     /// A share of an exclusive start given before the run (see [`Stack::pre_admit`]).
     pub(super) pre_admitted: std::sync::Mutex<Option<StartTicket>>,
+    /// The slot `Stack::up` holds while the db starts (given back early by a frozen db).
+    pub(super) start_slot: std::sync::Mutex<Option<StartTicket>>,
     /// The db's readiness as last read from its log.
     pub(super) db_ready: std::sync::Mutex<Option<DbReady>>,
     /// The image id of the db container, once it was inspected.
@@ -90,6 +94,7 @@ impl<'e> Stack<'e> {
             phase: std::sync::Mutex::new("creating the run's networks and volumes"),
             queued: std::sync::Mutex::new(Duration::ZERO),
             pre_admitted: std::sync::Mutex::new(None),
+            start_slot: std::sync::Mutex::new(None),
             db_ready: std::sync::Mutex::new(None),
             db_image: std::sync::Mutex::new(None),
             plan,
@@ -363,37 +368,25 @@ impl<'e> Stack<'e> {
         if let Ok(Some(DbReady::After(d))) = self.db_ready.lock().map(|r| *r) {
             return DbReady::After(d);
         }
-        let Some(db) = self
-            .plan
-            .service(&self.plan.db_service)
-            .and_then(|s| s.containers.first())
-            .map(|c| c.name.clone())
-        else {
+        let Some(db) = self.db_container() else {
             return DbReady::Unknown;
         };
-        let Ok(info) = self.engine.inspect_container(&db).await else {
-            return DbReady::NotYet(Duration::ZERO);
-        };
-        if let (Some(id), Ok(mut slot)) = (info.image.clone(), self.db_image.lock()) {
+        let (r, image) = read_db_ready(self.engine, &db).await;
+        if let (Some(id), Ok(mut slot)) = (image, self.db_image.lock()) {
             *slot = Some(id);
         }
-        let started = info
-            .state
-            .as_ref()
-            .and_then(|s| s.started_at.clone())
-            // A container never started carries the zero time.
-            .filter(|t| !t.starts_with("0001-"));
-        let Some(started) = started else {
-            return DbReady::NotYet(Duration::ZERO);
-        };
-        let Ok(lines) = self.engine.logs_head_timed(&db).await else {
-            return DbReady::Unknown;
-        };
-        let r = ready_after(&started, &lines, jiff::Timestamp::now());
         if let Ok(mut slot) = self.db_ready.lock() {
             *slot = Some(r);
         }
         r
+    }
+
+    /// The (first) db container's name.
+    fn db_container(&self) -> Option<String> {
+        self.plan
+            .service(&self.plan.db_service)
+            .and_then(|s| s.containers.first())
+            .map(|c| c.name.clone())
     }
 
     /// Whether the db's real server was already seen ready (no Docker call).
@@ -655,6 +648,21 @@ impl<'e> Stack<'e> {
                 }
             }
         }
+        // A frozen db uses no CPU: the run's start slot goes back now, and a slot is taken
+        // again at once when the db resumes, held until it is ready (module `db_ready`). A db
+        // cut off from its networks runs on (it needs its slot), and a share of an exclusive
+        // start is kept: a re-run's db resumes with nothing else of the process starting.
+        let gave_back = cut_off.is_empty()
+            && self
+                .start_slot
+                .lock()
+                .ok()
+                .and_then(|mut s| match s.as_ref() {
+                    Some(t) if !t.is_exclusive() => s.take(),
+                    _ => None,
+                })
+                .is_some();
+        let resuming = self.db_container().filter(|_| gave_back);
         let engine = self.engine.clone();
         let paused: Vec<String> = db
             .iter()
@@ -663,6 +671,7 @@ impl<'e> Stack<'e> {
             .collect();
         let task = tokio::spawn(async move {
             tokio::time::sleep(pause).await;
+            let ticket = resuming.as_ref().map(|_| resume_claim());
             for n in paused {
                 let _ = engine.unpause_container(&n).await;
             }
@@ -672,6 +681,18 @@ impl<'e> Stack<'e> {
                         .connect_network(&a.network, &c.name, a.endpoint())
                         .await;
                 }
+            }
+            // Held until the db is ready, at most the cap; the teardown ends this task (and
+            // gives the slot back) if the run ends first.
+            if let (Some(ticket), Some(db)) = (ticket, resuming) {
+                let until = Instant::now() + ADMISSION_HOLD_CAP;
+                while Instant::now() < until {
+                    if !matches!(read_db_ready(&engine, &db).await.0, DbReady::NotYet(_)) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                drop(ticket);
             }
         });
         if let Ok(mut slot) = self.unpause.lock() {
@@ -690,7 +711,8 @@ impl<'e> Stack<'e> {
     /// [`super::db_ready`]).
     pub async fn up(&self, hooks: &Hooks) -> Step {
         self.set_phase("waiting for a start slot");
-        let mut permit = Some(self.admit().await?);
+        let ticket = self.admit().await?;
+        self.set_start_slot(Some(ticket));
         let mut work = Box::pin(async {
             self.set_phase("creating and starting the services");
             let r = match self.start_services(hooks).await? {
@@ -704,11 +726,25 @@ impl<'e> Stack<'e> {
             r
         });
         let mut settled = Box::pin(self.db_settled());
+        let mut holding = true;
         loop {
             tokio::select! {
-                r = &mut work => return r,
-                _ = &mut settled, if permit.is_some() => { permit.take(); }
+                r = &mut work => {
+                    self.set_start_slot(None);
+                    return r;
+                }
+                _ = &mut settled, if holding => {
+                    holding = false;
+                    self.set_start_slot(None);
+                }
             }
+        }
+    }
+
+    /// Keeps `ticket` as the slot of this run's start (`None` gives it back).
+    fn set_start_slot(&self, ticket: Option<StartTicket>) {
+        if let Ok(mut s) = self.start_slot.lock() {
+            *s = ticket;
         }
     }
 
@@ -771,4 +807,27 @@ impl<'e> Stack<'e> {
             })
             .collect()
     }
+}
+
+/// The readiness of db container `db`, read from its log now, and its image id.
+async fn read_db_ready(engine: &Engine, db: &str) -> (DbReady, Option<String>) {
+    let Ok(info) = engine.inspect_container(db).await else {
+        return (DbReady::NotYet(Duration::ZERO), None);
+    };
+    let started = info
+        .state
+        .as_ref()
+        .and_then(|s| s.started_at.clone())
+        // A container never started carries the zero time.
+        .filter(|t| !t.starts_with("0001-"));
+    let Some(started) = started else {
+        return (DbReady::NotYet(Duration::ZERO), info.image);
+    };
+    let Ok(lines) = engine.logs_head_timed(db).await else {
+        return (DbReady::Unknown, info.image);
+    };
+    (
+        ready_after(&started, &lines, jiff::Timestamp::now()),
+        info.image,
+    )
 }
