@@ -57,31 +57,38 @@ const SELF_CHECK: &str = include_str!("kit/self-check.sh");
 pub const SELF_CHECK_NAME: &str = "self-check.sh";
 
 /// The embedded webapp README split in two: its own documentation (up to the questions) and
-/// the "What will be checked" section.
-fn webapp_readme_parts() -> Result<(String, String), String> {
+/// the "What will be checked" section. A README the build embedded without them is an
+/// internal fault ([`ErrorKind::Host`](crate::error::ErrorKind::Host)).
+fn webapp_readme_parts() -> Result<(String, String), Error> {
     let readme = WEBAPP_FILES
         .iter()
         .find(|(p, _)| *p == "README.md")
         .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
-        .ok_or("the embedded webapp has no README.md")?;
+        .ok_or_else(|| Error::host("the embedded webapp has no README.md"))?;
     if !readme.contains(QUESTIONS_MARKER) {
-        return Err(format!(
+        return Err(Error::host(format!(
             "the webapp README has no {QUESTIONS_MARKER} marker"
-        ));
+        )));
     }
-    let docs_end = readme
-        .find(QUESTIONS_HEADING)
-        .ok_or_else(|| format!("the webapp README has no `{QUESTIONS_HEADING}` section"))?;
+    let docs_end = readme.find(QUESTIONS_HEADING).ok_or_else(|| {
+        Error::host(format!(
+            "the webapp README has no `{QUESTIONS_HEADING}` section"
+        ))
+    })?;
     let checked = readme
         .find(CHECKED_HEADING)
         .map(|i| readme[i..].trim_end().to_string())
-        .ok_or_else(|| format!("the webapp README has no `{CHECKED_HEADING}` section"))?;
+        .ok_or_else(|| {
+            Error::host(format!(
+                "the webapp README has no `{CHECKED_HEADING}` section"
+            ))
+        })?;
     Ok((readme[..docs_end].trim_end().to_string(), checked))
 }
 
 /// The webapp's README as the handout ships it: its own documentation, pointing one folder up
 /// for the questions and how to submit.
-pub fn webapp_readme() -> Result<String, String> {
+pub fn webapp_readme() -> Result<String, Error> {
     let (docs, _) = webapp_readme_parts()?;
     Ok(format!(
         "{docs}\n\n## Questions\n\nThe questions, how to submit and what will be checked are in the README one folder up (`../README.md`).\n"
@@ -91,7 +98,7 @@ pub fn webapp_readme() -> Result<String, String> {
 /// The handout's top README: the candidate's guide — what is in the folder, the task, the
 /// rubric's questions, how to submit, the self-check, and what will be checked. Every command
 /// in it is run from the handout folder, as it says.
-pub fn handout_readme(rubric: &Rubric) -> Result<String, String> {
+pub fn handout_readme(rubric: &Rubric) -> Result<String, Error> {
     let (_, checked) = webapp_readme_parts()?;
     let image = WEBAPP_DIR;
     let tags = rubric
@@ -193,8 +200,8 @@ pub fn self_check_script(rubric: &Rubric) -> String {
 /// A README the build embedded without its sections is an internal fault (exit 3); an `out`
 /// that cannot be written is the command line's (exit 2).
 pub fn write_kit(rubric: &Rubric, out: &Path) -> Result<usize, Error> {
-    let readme = handout_readme(rubric).map_err(Error::host)?;
-    let webapp_readme = webapp_readme().map_err(Error::host)?;
+    let readme = handout_readme(rubric)?;
+    let webapp_readme = webapp_readme()?;
     let file = std::fs::File::create(out)
         .map_err(|e| Error::usage(format!("cannot create {}: {e}", out.display())))?;
     let mut zip = zip::ZipWriter::new(file);

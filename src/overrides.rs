@@ -21,6 +21,7 @@
 //!     by: Lee Chen               # this override's reviewer
 //! ```
 
+use crate::error::{Error, ErrorKind};
 use assay_core::CheckId;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
@@ -112,25 +113,27 @@ fn at(name: &str, l: &serde_saphyr::Location) -> String {
 }
 
 /// Reads and checks an overrides file. `default_by` names the reviewer of overrides that name
-/// none (and the file names none either). Every problem is returned, each located.
-pub fn load(path: &Path, default_by: &str) -> Result<Overrides, Vec<String>> {
+/// none (and the file names none either). Every problem is returned, each located, as one
+/// usage [`Error`] (the file is part of the command line).
+pub fn load(path: &Path, default_by: &str) -> Result<Overrides, Error> {
     let name = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| vec![format!("{name}: {e}")])?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::usage(format!("{name}: {e}")))?;
     if !meta.is_file() {
-        return Err(vec![format!("{name}: not a file")]);
+        return Err(Error::usage(format!("{name}: not a file")));
     }
     if meta.len() > MAX_FILE_BYTES {
-        return Err(vec![format!(
+        return Err(Error::usage(format!(
             "{name}: larger than {} KiB",
             MAX_FILE_BYTES >> 10
-        )]);
+        )));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| vec![format!("{name}: {e}")])?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::usage(format!("{name}: {e}")))?;
     parse(&text, &name, default_by)
 }
 
-/// Parses and checks overrides text; `name` is used in the errors.
-pub fn parse(text: &str, name: &str, default_by: &str) -> Result<Overrides, Vec<String>> {
+/// Parses and checks overrides text; `name` is used in the errors (every problem, one usage
+/// [`Error`]).
+pub fn parse(text: &str, name: &str, default_by: &str) -> Result<Overrides, Error> {
     let options = serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         strict_booleans: true,
@@ -141,10 +144,10 @@ pub fn parse(text: &str, name: &str, default_by: &str) -> Result<Overrides, Vec<
         },
     };
     let form: FileForm = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
-        vec![format!(
+        Error::usage(format!(
             "{name}:{}",
             assay_core::rubric_file::located(&e.to_string())
-        )]
+        ))
     })?;
     let mut problems = Vec::new();
     let file_by = match &form.by {
@@ -249,7 +252,7 @@ pub fn parse(text: &str, name: &str, default_by: &str) -> Result<Overrides, Vec<
     if problems.is_empty() {
         Ok(Overrides { entries })
     } else {
-        Err(problems)
+        Err(Error::list(ErrorKind::Usage, problems))
     }
 }
 
@@ -269,8 +272,9 @@ fn reviewer(name: &str) -> Result<String, String> {
 
 impl Overrides {
     /// Checks the file against the submissions to grade (their report names): each named
-    /// submission is one of them, and with several every override names one.
-    pub fn check_submissions(&self, names: &[String]) -> Result<(), Vec<String>> {
+    /// submission is one of them, and with several every override names one. Every misfit is
+    /// listed in the one usage [`Error`].
+    pub fn check_submissions(&self, names: &[String]) -> Result<(), Error> {
         let mut problems = Vec::new();
         for e in &self.entries {
             match &e.submission {
@@ -289,7 +293,7 @@ impl Overrides {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(problems)
+            Err(Error::list(ErrorKind::Usage, problems))
         }
     }
 
@@ -337,7 +341,9 @@ mod tests {
     }
 
     fn errors(text: &str) -> Vec<String> {
-        parse(text, "o.yaml", "Default Reviewer").expect_err("an invalid file")
+        parse(text, "o.yaml", "Default Reviewer")
+            .expect_err("an invalid file")
+            .lines()
     }
 
     #[test]
@@ -425,7 +431,8 @@ mod tests {
         let o = parse_ok("overrides:\n  - submission: a.zip\n    check: essays.q1\n    action: credit\n    reason: x\n  - check: essays.elective\n    action: credit\n    reason: y\n");
         let e = o
             .check_submissions(&["b.zip".into(), "c.zip".into()])
-            .unwrap_err();
+            .unwrap_err()
+            .lines();
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(e[0].starts_with("o.yaml:2:5: submission `a.zip` is not among"));
         assert!(e[1].contains("in a batch every override names one"));

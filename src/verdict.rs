@@ -247,32 +247,22 @@ mod tests {
 
     #[test]
     fn optional_failures_lower_the_score_below_threshold() {
-        let optional = [
-            CheckId::ComposeHealthcheck,
-            CheckId::ComposeStartupOrder,
-            CheckId::ComposeDbVolume,
-            CheckId::ComposeNoInlineSecrets,
-            CheckId::ComposeDbNotPublished,
-            CheckId::ComposeScalable,
-            CheckId::ComposePinnedImages,
-            CheckId::RuntimeColdStart,
-            CheckId::RuntimePersistence,
-            CheckId::RuntimeScale,
-            CheckId::EssaysQ1,
-        ];
+        let rubric = default_rubric();
+        let optional = |id: CheckId| rubric.checks.get(id.as_str()).is_some_and(|r| !r.required);
         let r: Vec<_> = all_pass()
             .into_iter()
             .map(|c| {
-                if optional.contains(&c.id) {
+                if optional(c.id) {
                     CheckResult::fail(c.id, "no")
                 } else {
                     c
                 }
             })
             .collect();
-        let s = score(r, &default_rubric());
+        let s = score(r, &rubric);
         assert!(s.score < 70.0, "{}", s.score);
         assert_eq!(s.verdict, Verdict::Fail);
+        assert!(s.failed_required.is_empty(), "{:?}", s.failed_required);
     }
 
     #[test]

@@ -188,6 +188,8 @@ pub enum ConfigFormatArg {
     Json,
 }
 
+/// `--env KEY=VAL`, as clap's value parser for it. The error never leaves clap: clap prints it
+/// with the argument's name and exits 2 (a usage error), so a message is all it needs.
 fn parse_key_val(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {

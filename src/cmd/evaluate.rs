@@ -34,8 +34,7 @@ pub(super) fn run(mut args: EvaluateArgs) -> Result<Exit, Error> {
             );
             let names: Vec<String> = args.submissions.iter().map(|p| display_name(p)).collect();
             crate::overrides::load(path, &by)
-                .and_then(|o| o.check_submissions(&names).map(|()| o))
-                .map_err(|problems| Error::list(ErrorKind::Usage, problems))?
+                .and_then(|o| o.check_submissions(&names).map(|()| o))?
         }
     };
     // `--rerun-failed DIR`: what passed there is not graded again; its folders (and in a

@@ -128,22 +128,15 @@ impl PasswordSource {
     }
 }
 
-/// The `compose.*` ids this crate decides, in report order.
-pub const CHECK_IDS: &[CheckId] = &[
-    CheckId::ComposeValid,
-    CheckId::ComposeSecurity,
-    CheckId::ComposeDbService,
-    CheckId::ComposeWebappService,
-    CheckId::ComposeDbHost,
-    CheckId::ComposeCredentials,
-    CheckId::ComposeHealthcheck,
-    CheckId::ComposeStartupOrder,
-    CheckId::ComposeDbVolume,
-    CheckId::ComposeNoInlineSecrets,
-    CheckId::ComposeDbNotPublished,
-    CheckId::ComposeScalable,
-    CheckId::ComposePinnedImages,
-];
+/// The `compose.*` ids this crate decides, in report order: every compose check that needs a
+/// compose file to have been found (`compose.found` itself is decided by discovery), read from
+/// the `check_ids!` table of assay-core.
+pub fn check_ids() -> impl Iterator<Item = CheckId> {
+    CheckId::ALL
+        .iter()
+        .copied()
+        .filter(|c| c.family() == "compose" && c.needs(CheckId::ComposeFound))
+}
 
 /// Runs every static `compose.*` check on a loaded project.
 pub fn compose_checks(loaded: &Loaded, ctx: &CheckContext) -> ComposeFacts {
@@ -170,13 +163,10 @@ pub fn compose_checks(loaded: &Loaded, ctx: &CheckContext) -> ComposeFacts {
             let mut checks = vec![valid, security];
             // What requires a valid file (`CheckId::requires`), security decided above.
             checks.extend(
-                CHECK_IDS
-                    .iter()
-                    .filter(|id| {
-                        id.needs(CheckId::ComposeValid) && **id != CheckId::ComposeSecurity
-                    })
+                check_ids()
+                    .filter(|id| id.needs(CheckId::ComposeValid) && *id != CheckId::ComposeSecurity)
                     .map(|id| {
-                        CheckResult::blocked(*id, "the compose file is not valid (compose.valid)")
+                        CheckResult::blocked(id, "the compose file is not valid (compose.valid)")
                     }),
             );
             return ComposeFacts {

@@ -3,10 +3,12 @@
 //! test, command), `env_file`s are read and merged under `environment`, and compose's boolean
 //! and number fields accept the strings compose-go casts (`"yes"`, `"8080"`).
 
-use crate::loader::Loader;
+use crate::files::Files;
+use crate::interpolate::Variables;
 use crate::model::*;
 use crate::node::{Node, NodeKind};
-use crate::paths::{is_host_path, is_remote};
+use crate::paths::{is_host_path, is_remote, is_windows_path, relative_to, split_volume_spec};
+use crate::LoadOptions;
 use assay_core::{normalize, Diagnostic, Location};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -100,27 +102,6 @@ fn opt_str(n: &Node, key: &str) -> Option<Located<String>> {
     n.get(key).and_then(located_str)
 }
 
-/// Splits a short volume spec on `:`, keeping a Windows drive letter with its path.
-pub(crate) fn split_volume_spec(spec: &str) -> Vec<String> {
-    let mut parts: Vec<String> = Vec::new();
-    for piece in spec.split(':') {
-        let n = parts.len();
-        if let Some(last) = parts.last_mut() {
-            if n <= 2
-                && last.len() == 1
-                && last.as_bytes()[0].is_ascii_alphabetic()
-                && (piece.starts_with('\\') || piece.starts_with('/'))
-            {
-                let joined = format!("{last}:{piece}");
-                *last = joined;
-                continue;
-            }
-        }
-        parts.push(piece.to_string());
-    }
-    parts
-}
-
 /// Splits a command line like a POSIX shell (quotes and backslashes), as compose does for a
 /// string `command:`/`entrypoint:`.
 pub(crate) fn shell_split(s: &str) -> Vec<String> {
@@ -202,7 +183,22 @@ pub(crate) fn normalize_project_name(s: &str) -> String {
     lowered.trim_start_matches(['_', '-']).to_string()
 }
 
-impl Loader<'_> {
+/// Builds the typed model from the merged tree of one load. Reads `env_file`s through the
+/// load's [`Files`]; problems go to the load's diagnostics.
+pub(crate) struct Builder<'l> {
+    pub files: &'l mut Files,
+    pub diags: &'l mut Vec<Diagnostic>,
+    pub opts: &'l LoadOptions,
+    pub vars: &'l Variables,
+    /// Absolute project directory (directory of the main compose file).
+    pub project_dir: &'l Path,
+}
+
+impl Builder<'_> {
+    fn rel(&self, abs: &Path) -> String {
+        self.files.rel(abs)
+    }
+
     pub(crate) fn build_project(&mut self, tree: Node) -> Project {
         let dir_name = self
             .project_dir
@@ -221,7 +217,7 @@ impl Loader<'_> {
             .or_else(|| tree.get("name").and_then(Node::scalar_text))
             .map(|n| normalize_project_name(&n))
             .unwrap_or_else(|| normalize_project_name(&dir_name));
-        let working_dir = crate::loader::relative_to(&self.project_dir, self.root.path());
+        let working_dir = relative_to(self.project_dir, self.files.root.path());
 
         // active profiles: the caller's, else COMPOSE_PROFILES from the submission's .env
         let active: Vec<String> = if self.opts.profiles.is_empty() {
@@ -269,6 +265,7 @@ impl Loader<'_> {
         if uses_default && !networks.contains_key("default") {
             let first_file = self
                 .files
+                .paths
                 .first()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_default();
@@ -330,7 +327,7 @@ impl Loader<'_> {
         }
         Project {
             name,
-            root: self.root.path().to_path_buf(),
+            root: self.files.root.path().to_path_buf(),
             working_dir,
             services,
             disabled_services: disabled,
@@ -338,7 +335,7 @@ impl Loader<'_> {
             volumes,
             secrets,
             configs,
-            files: self.files.clone(),
+            files: self.files.paths.clone(),
             variables: self.vars.values.clone(),
             raw: tree,
         }
@@ -351,7 +348,7 @@ impl Loader<'_> {
         } else {
             normalize(&self.project_dir.join(p))
         };
-        crate::loader::relative_to(&abs, self.root.path())
+        relative_to(&abs, self.files.root.path())
     }
 
     fn build_service(&mut self, name: &str, key_loc: &Location, n: &Node) -> Service {
@@ -375,18 +372,27 @@ impl Loader<'_> {
             };
             let Some(path) = path else { continue };
             let abs = normalize(&self.project_dir.join(&path.value));
-            let resolved = crate::loader::relative_to(&abs, self.root.path());
+            let resolved = relative_to(&abs, self.files.root.path());
             let mut loaded = false;
             // A path outside the submission is refused (by `read`) whether or not it exists,
             // so the diagnostic never depends on the grading host's files.
-            let outside = self.root.lexical(&abs).is_none();
+            let outside = self.files.root.lexical(&abs).is_none();
             if outside || abs.is_file() || required {
                 if !outside && !abs.exists() {
                     self.diags.push(
                         Diagnostic::error(format!("env file {} not found", self.rel(&abs)))
                             .at(path.location.clone()),
                     );
-                } else if let Some(entries) = self.read_env_file(&abs, Some(&path.location)) {
+                } else if let Ok(entries) = self
+                    .files
+                    .read_env_file(
+                        &abs,
+                        Some(&path.location),
+                        &self.opts.env_overrides,
+                        self.vars,
+                    )
+                    .map_err(|d| self.diags.push(d))
+                {
                     loaded = true;
                     let file = self.rel(&abs);
                     for (k, v) in entries {
@@ -874,10 +880,7 @@ impl Loader<'_> {
             }
         }
         // a container path is cleaned (`/data/` and `/data` are the same mount point)
-        if v.target.len() > 1
-            && v.target.ends_with('/')
-            && !crate::paths::is_windows_path(&v.target)
-        {
+        if v.target.len() > 1 && v.target.ends_with('/') && !is_windows_path(&v.target) {
             v.target = v.target.trim_end_matches('/').to_string();
             if v.target.is_empty() {
                 v.target = "/".into();

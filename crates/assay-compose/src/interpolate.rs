@@ -1,8 +1,8 @@
 //! Stage 2: interpolation of every string value of a parsed file (keys are left alone, as in
 //! compose-go). Errors and "variable is not set" warnings are located at the value.
 
-use crate::model::{Located, Origin};
-use crate::node::{Node, NodeKind};
+use crate::model::Located;
+use crate::node::{Node, NodeKind, Origin};
 use crate::template::{self, TemplateError, Usage};
 use assay_core::Diagnostic;
 use std::collections::{BTreeMap, BTreeSet};

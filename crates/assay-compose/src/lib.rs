@@ -23,6 +23,7 @@ mod canonical;
 mod consistency;
 mod dotenv;
 mod duration;
+mod files;
 mod interpolate;
 mod loader;
 mod merge;
@@ -31,7 +32,6 @@ pub mod node;
 mod paths;
 mod render;
 mod schema;
-mod schema_data;
 mod template;
 mod yaml;
 
@@ -89,7 +89,7 @@ pub fn load(root: &SubmissionRoot, compose_file: &Path, opts: &LoadOptions) -> L
 /// [`load`] for a directory that is not yet a [`SubmissionRoot`] (a folder read in place, a
 /// test fixture): opens it first; a root that cannot be opened is the one diagnostic.
 pub fn load_project(root: &Path, compose_file: &Path, opts: &LoadOptions) -> Loaded {
-    match loader::open_root(root) {
+    match files::open_root(root) {
         Ok(root) => loader::load(&root, compose_file, opts),
         Err(d) => Loaded {
             project: None,

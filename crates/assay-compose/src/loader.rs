@@ -7,62 +7,43 @@
 //! and within size and count budgets; every problem becomes a located [`Diagnostic`], and the
 //! stages keep going after an error so that one run reports them all.
 
-use crate::dotenv;
+use crate::canonical::Builder;
+use crate::files::{open_root, Files};
 use crate::interpolate::{self, Variables};
 use crate::merge::merge;
 use crate::model::{Located, Project};
 use crate::node::{Key, Node, NodeKind};
+use crate::paths::relative_to;
 use crate::yaml::{self, Budget};
 use crate::{LoadOptions, Loaded};
-use assay_core::{normalize, Diagnostic, Location, RootErrorKind, SubmissionRoot};
+use assay_core::{normalize, Diagnostic, Location, SubmissionRoot};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-/// Most distinct files one project may read (compose files, includes, extends, env files).
-const MAX_FILES: usize = 64;
 /// Most services one file may define (real projects have a handful).
 const MAX_SERVICES: usize = 1000;
-/// Most bytes read from all files of one project together (files may be read more than once).
-const MAX_BYTES_READ: u64 = 64 * 1024 * 1024;
 /// Longest `extends` chain followed.
 const MAX_EXTENDS_DEPTH: usize = 32;
 
-pub(crate) struct Loader<'a> {
-    /// The submission root: every file is read through it.
-    pub root: SubmissionRoot,
-    pub opts: &'a LoadOptions,
-    pub diags: Vec<Diagnostic>,
-    /// Files read, relative to the root.
-    pub files: Vec<PathBuf>,
-    pub vars: Variables,
+/// One load in progress: the files read, the variables, the diagnostics so far.
+struct Loader<'a> {
+    /// Every file is read through it.
+    files: Files,
+    opts: &'a LoadOptions,
+    diags: Vec<Diagnostic>,
+    vars: Variables,
     seen: interpolate::Seen,
     /// Absolute project directory (directory of the main compose file).
-    pub project_dir: PathBuf,
+    project_dir: PathBuf,
     /// Parsed files by absolute path (for extends), after interpolation and rebasing.
     parsed: HashMap<PathBuf, Option<Rc<Node>>>,
-    bytes_read: u64,
     /// Extends cycles already reported (their sorted members).
     reported_cycles: BTreeSet<Vec<String>>,
 }
 
 /// The shell variable holding the working directory.
 const PWD: &str = "PWD";
-
-/// Opens `root` as a [`SubmissionRoot`], or says why it cannot be.
-pub(crate) fn open_root(root: &Path) -> Result<SubmissionRoot, Diagnostic> {
-    SubmissionRoot::open(root).map_err(|e| {
-        Diagnostic::error(format!(
-            "cannot open the submission root {}: {}",
-            root.display(),
-            match e.kind {
-                RootErrorKind::NotFound { .. } => "no such file or directory".to_string(),
-                RootErrorKind::Io(io) => io_reason(&io),
-                _ => e.to_string(),
-            }
-        ))
-    })
-}
 
 pub(crate) fn load(root: &SubmissionRoot, compose_file: &Path, opts: &LoadOptions) -> Loaded {
     let root_dir = root.path();
@@ -75,7 +56,10 @@ pub(crate) fn load(root: &SubmissionRoot, compose_file: &Path, opts: &LoadOption
     // variables: the project directory's .env, then the caller's overrides
     let env_path = project_dir.join(".env");
     if env_path.is_file() {
-        if let Some(entries) = l.read_env_file(&env_path, None) {
+        let read = l
+            .files
+            .read_env_file(&env_path, None, &opts.env_overrides, &l.vars);
+        if let Ok(entries) = read.map_err(|d| l.diags.push(d)) {
             for (k, v) in entries {
                 l.vars.from_dotenv.insert(k.clone());
                 l.vars.values.insert(k, v);
@@ -136,7 +120,14 @@ pub(crate) fn load(root: &SubmissionRoot, compose_file: &Path, opts: &LoadOption
         );
     }
     crate::schema::validate(&tree, &mut l.diags);
-    let project: Project = l.build_project(tree);
+    let project: Project = Builder {
+        files: &mut l.files,
+        diags: &mut l.diags,
+        opts: l.opts,
+        vars: &l.vars,
+        project_dir: &l.project_dir,
+    }
+    .build_project(tree);
     crate::consistency::check(&project, &mut l.diags);
     let mut diagnostics = std::mem::take(&mut l.diags);
     dedupe(&mut diagnostics);
@@ -146,28 +137,21 @@ pub(crate) fn load(root: &SubmissionRoot, compose_file: &Path, opts: &LoadOption
     }
 }
 
-/// Drops repeated diagnostics and orders them by place (file, line, column), errors first at
-/// the same place.
 /// Reads one env file of the submission with the loader's safety rules (inside the root,
 /// bounded), without interpolation variables.
 pub(crate) fn load_env_file(
     root: &Path,
     file: &Path,
 ) -> Result<BTreeMap<String, Located<String>>, Diagnostic> {
-    let opts = LoadOptions::default();
     let root = open_root(root)?;
-    let dir = root.path().to_path_buf();
-    let mut l = Loader::new(root, &opts, dir.clone());
-    match l.read_env_file(&normalize(&dir.join(file)), None) {
-        Some(entries) => Ok(entries.into_iter().collect()),
-        None => Err(l
-            .diags
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| Diagnostic::error("cannot read the env file"))),
-    }
+    let abs = normalize(&root.path().join(file));
+    let entries =
+        Files::new(root).read_env_file(&abs, None, &BTreeMap::new(), &Variables::default())?;
+    Ok(entries.into_iter().collect())
 }
 
+/// Drops repeated diagnostics and orders them by place (file, line, column), errors first at
+/// the same place.
 fn dedupe(diags: &mut Vec<Diagnostic>) {
     let mut seen = BTreeSet::new();
     diags.retain(|d| seen.insert((d.message.clone(), d.location.clone())));
@@ -206,163 +190,30 @@ fn override_files(main: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// `to` relative to `from` (both absolute and normalised), lexically.
-pub(crate) fn relative_to(to: &Path, from: &Path) -> PathBuf {
-    let t: Vec<_> = to.components().collect();
-    let f: Vec<_> = from.components().collect();
-    let common = t.iter().zip(&f).take_while(|(a, b)| a == b).count();
-    let mut out = PathBuf::new();
-    for _ in common..f.len() {
-        out.push("..");
-    }
-    for c in &t[common..] {
-        out.push(c.as_os_str());
-    }
-    out
-}
-
 impl<'a> Loader<'a> {
     fn new(root: SubmissionRoot, opts: &'a LoadOptions, project_dir: PathBuf) -> Self {
         Loader {
-            root,
+            files: Files::new(root),
             opts,
             diags: Vec::new(),
-            files: Vec::new(),
             vars: Variables::default(),
             seen: interpolate::Seen::default(),
             project_dir,
             parsed: HashMap::new(),
-            bytes_read: 0,
             reported_cycles: BTreeSet::new(),
         }
     }
 
-    /// A path for locations: relative to the root, `/`-separated.
-    pub(crate) fn rel(&self, abs: &Path) -> String {
-        let r = relative_to(&normalize(abs), self.root.path());
-        let s = r.to_string_lossy().replace('\\', "/");
-        if s.is_empty() {
-            ".".into()
-        } else {
-            s
-        }
+    fn rel(&self, abs: &Path) -> String {
+        self.files.rel(abs)
     }
 
-    /// Reads a file of the submission through the [`SubmissionRoot`]: refuses files outside
-    /// the root (also through a link), any link on the way, oversized files, too many files,
-    /// and non-UTF-8 text.
-    pub(crate) fn read(&mut self, abs: &Path, at: Option<&Location>) -> Option<String> {
-        let rel = self.rel(abs);
-        let here = at.cloned().unwrap_or_else(|| Location::file(rel.clone()));
-        let outside = || {
-            Diagnostic::error(format!(
-                "refusing to read {rel}: it resolves outside the submission directory"
-            ))
-            .at(here.clone())
-            .with_hint("every file a compose project uses must live inside the submission")
-            .with_code(assay_core::codes::OUTSIDE_SUBMISSION)
-        };
-        // Where the path points (links followed) only words the refusal; the read below
-        // enforces the rule itself.
-        if !self.root.is_inside(abs) {
-            self.diags.push(outside());
-            return None;
-        }
-        let max_bytes = Budget::default().max_bytes as u64;
-        let bytes = match self.root.read(abs, max_bytes) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                let d = match e.kind {
-                    RootErrorKind::Outside => outside(),
-                    RootErrorKind::Link { at } => Diagnostic::error(format!(
-                        "refusing to read {rel}: {} is a symbolic link, and assay never follows links in a submission",
-                        self.rel(&self.root.path().join(at))
-                    ))
-                    .at(here)
-                    .with_hint("put the file itself in the submission instead of a link to it"),
-                    RootErrorKind::NotAFile => {
-                        Diagnostic::error(format!("{rel} is not a regular file")).at(here)
-                    }
-                    RootErrorKind::TooLarge { size, cap } => Diagnostic::error(format!(
-                        "{rel} is {size} bytes, more than the {cap} bytes allowed"
-                    ))
-                    .at(here),
-                    RootErrorKind::NotFound { .. } => {
-                        Diagnostic::error(format!("cannot read {rel}: no such file or directory"))
-                            .at(here)
-                    }
-                    RootErrorKind::Io(io) => {
-                        Diagnostic::error(format!("cannot read {rel}: {}", io_reason(&io)))
-                            .at(here)
-                    }
-                    _ => Diagnostic::error(format!("cannot read {rel}: {e}")).at(here),
-                };
-                self.diags.push(d);
-                return None;
-            }
-        };
-        let rel_path = PathBuf::from(&rel);
-        if !self.files.contains(&rel_path) {
-            if self.files.len() >= MAX_FILES {
-                self.diags.push(
-                    Diagnostic::error(format!(
-                        "more than {MAX_FILES} files read while loading the project"
-                    ))
-                    .at(here),
-                );
-                return None;
-            }
-            self.files.push(rel_path);
-        }
-        self.bytes_read += bytes.len() as u64;
-        if self.bytes_read > MAX_BYTES_READ {
-            self.diags.push(
-                Diagnostic::error(format!(
-                    "more than {MAX_BYTES_READ} bytes read while loading the project"
-                ))
-                .at(here),
-            );
-            return None;
-        }
-        match String::from_utf8(bytes) {
-            Ok(s) => Some(s),
-            Err(_) => {
-                self.diags
-                    .push(Diagnostic::error(format!("{rel} is not valid UTF-8 text")).at(here));
-                None
-            }
-        }
-    }
-
-    /// Reads and parses an env file; values are interpolated from the project variables.
-    pub(crate) fn read_env_file(
-        &mut self,
-        abs: &Path,
-        at: Option<&Location>,
-    ) -> Option<Vec<(String, Located<String>)>> {
-        let text = self.read(abs, at)?;
-        let rel = self.rel(abs);
-        let overrides = &self.opts.env_overrides;
-        let vars = &self.vars;
-        let lookup = |k: &str| overrides.get(k).cloned().or_else(|| vars.get(k));
-        match dotenv::parse(&text, &lookup) {
-            Ok(entries) => Some(
-                entries
-                    .into_iter()
-                    .map(|e| {
-                        (
-                            e.key,
-                            Located::new(e.value, Location::at(rel.clone(), e.line, 1)),
-                        )
-                    })
-                    .collect(),
-            ),
-            Err(e) => {
-                self.diags
-                    .push(Diagnostic::error(e.message).at(Location::at(rel, e.line, 1)));
-                None
-            }
-        }
+    /// [`Files::read`], the refusal kept as a diagnostic.
+    fn read(&mut self, abs: &Path, at: Option<&Location>) -> Option<String> {
+        self.files
+            .read(abs, at)
+            .map_err(|d| self.diags.push(d))
+            .ok()
     }
 
     /// Reads, parses (all documents merged) and interpolates one compose file.
@@ -641,7 +492,13 @@ impl<'a> Loader<'a> {
                         .collect()
                 };
                 for e in env_paths {
-                    if let Some(entries) = self.read_env_file(&e, Some(&p.location)) {
+                    let read = self.files.read_env_file(
+                        &e,
+                        Some(&p.location),
+                        &self.opts.env_overrides,
+                        &self.vars,
+                    );
+                    if let Ok(entries) = read.map_err(|d| self.diags.push(d)) {
                         for (k, v) in entries {
                             if !self.vars.values.contains_key(&k) {
                                 self.vars.from_dotenv.insert(k.clone());
@@ -714,14 +571,6 @@ impl<'a> Loader<'a> {
                 }
             }
         }
-    }
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
     }
 }
 

@@ -261,7 +261,7 @@ pub(crate) fn volume_target(n: &Node) -> Option<String> {
         return t.scalar_text();
     }
     let text = n.scalar_text()?;
-    let parts = crate::canonical::split_volume_spec(&text);
+    let parts = crate::paths::split_volume_spec(&text);
     match parts.len() {
         1 => Some(parts[0].clone()),
         _ => Some(parts[1].clone()),

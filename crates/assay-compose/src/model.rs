@@ -8,35 +8,11 @@
 
 pub use crate::duration::GoDuration;
 use crate::node::Node;
+pub use crate::node::Origin;
 use assay_core::Location;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-/// How a value was produced.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum Origin {
-    /// Written literally in a compose file.
-    #[default]
-    Literal,
-    /// The text contains `$VAR` substitutions; `variables` lists the names used, in order, and
-    /// `from_dotenv` the subset whose value came from the submission's `.env` (the rest came from
-    /// `--env` overrides, defaults, or were unset).
-    Interpolated {
-        variables: Vec<String>,
-        from_dotenv: Vec<String>,
-    },
-    /// Read from an `env_file` (path relative to the submission root; the location is the line).
-    EnvFile { file: String },
-}
-
-impl Origin {
-    /// True for a value written literally in the compose file (no interpolation, no env_file).
-    pub fn is_literal(&self) -> bool {
-        matches!(self, Origin::Literal)
-    }
-}
 
 /// A value with the place it was written and how it was produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -439,10 +415,4 @@ pub struct ConfigDef {
     pub environment: Option<Located<String>>,
     pub content: Option<Located<String>>,
     pub external: Option<Located<bool>>,
-}
-
-impl Default for Node {
-    fn default() -> Self {
-        Node::new(crate::node::NodeKind::Null, Location::file(""))
-    }
 }

@@ -4,8 +4,8 @@
 //! 1-based line and column), so a finding about any key — modelled or not — can point at it.
 //! Mapping keys are strings (compose has no other kind of key); their own location is kept.
 
-use crate::model::Origin;
 use assay_core::Location;
+use serde::Serialize;
 
 /// One YAML node with its place and, for scalars produced by interpolation, where the value
 /// came from.
@@ -48,6 +48,37 @@ pub enum NodeKind {
 pub struct Key {
     pub name: String,
     pub location: Location,
+}
+
+/// How a value was produced.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Origin {
+    /// Written literally in a compose file.
+    #[default]
+    Literal,
+    /// The text contains `$VAR` substitutions; `variables` lists the names used, in order, and
+    /// `from_dotenv` the subset whose value came from the submission's `.env` (the rest came from
+    /// `--env` overrides, defaults, or were unset).
+    Interpolated {
+        variables: Vec<String>,
+        from_dotenv: Vec<String>,
+    },
+    /// Read from an `env_file` (path relative to the submission root; the location is the line).
+    EnvFile { file: String },
+}
+
+impl Origin {
+    /// True for a value written literally in the compose file (no interpolation, no env_file).
+    pub fn is_literal(&self) -> bool {
+        matches!(self, Origin::Literal)
+    }
+}
+
+impl Default for Node {
+    fn default() -> Self {
+        Node::new(NodeKind::Null, Location::file(""))
+    }
 }
 
 impl Node {

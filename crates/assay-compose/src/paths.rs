@@ -1,10 +1,12 @@
 //! Rebasing of relative paths written in an included or extended file, so that every relative
 //! path in the merged tree resolves against the main project directory (compose-go makes them
-//! absolute instead; keeping them relative keeps the values readable for reviewers).
+//! absolute instead; keeping them relative keeps the values readable for reviewers), and the
+//! lexical path syntax the other stages share: host path or named volume, remote resource,
+//! Windows drive, a short volume spec's parts, one path relative to another.
 
 use crate::node::{Node, NodeKind};
 use assay_core::normalize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Whether a build context or include path names a remote resource.
 pub(crate) fn is_remote(s: &str) -> bool {
@@ -25,6 +27,42 @@ pub(crate) fn is_windows_path(s: &str) -> bool {
         && b[0].is_ascii_alphabetic()
         && b[1] == b':'
         && (b.len() == 2 || b[2] == b'\\' || b[2] == b'/')
+}
+
+/// Splits a short volume spec on `:`, keeping a Windows drive letter with its path.
+pub(crate) fn split_volume_spec(spec: &str) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for piece in spec.split(':') {
+        let n = parts.len();
+        if let Some(last) = parts.last_mut() {
+            if n <= 2
+                && last.len() == 1
+                && last.as_bytes()[0].is_ascii_alphabetic()
+                && (piece.starts_with('\\') || piece.starts_with('/'))
+            {
+                let joined = format!("{last}:{piece}");
+                *last = joined;
+                continue;
+            }
+        }
+        parts.push(piece.to_string());
+    }
+    parts
+}
+
+/// `to` relative to `from` (both absolute and normalised), lexically.
+pub(crate) fn relative_to(to: &Path, from: &Path) -> PathBuf {
+    let t: Vec<_> = to.components().collect();
+    let f: Vec<_> = from.components().collect();
+    let common = t.iter().zip(&f).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..f.len() {
+        out.push("..");
+    }
+    for c in &t[common..] {
+        out.push(c.as_os_str());
+    }
+    out
 }
 
 fn rebase_text(text: &str, base: &Path) -> String {
@@ -164,7 +202,7 @@ fn rebase_service(svc: &mut Node, base: &Path) {
                 for item in items.iter_mut() {
                     match &mut item.kind {
                         NodeKind::Str(s) => {
-                            let parts = crate::canonical::split_volume_spec(s);
+                            let parts = split_volume_spec(s);
                             if parts.len() >= 2 && parts[0].starts_with('.') {
                                 let mut rebuilt = vec![rebase_text(&parts[0], base)];
                                 rebuilt.extend(parts[1..].iter().cloned());

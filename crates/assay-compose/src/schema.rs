@@ -1,6 +1,8 @@
-//! Validation of the merged tree against the compose schema's facts (`schema_data.rs`, generated
+//! Validation of the merged tree against the compose schema's facts (`schema/data.rs`, generated
 //! from the compose-spec JSON schema by `tools/gen_schema.py`): unknown keys and wrong types are
 //! located errors; near misses get a "did you mean" hint. Every problem is reported, not the first.
+
+mod data;
 
 use crate::node::{Node, NodeKind};
 use assay_core::Diagnostic;
@@ -63,7 +65,7 @@ const T_ARRAY: u8 = 64;
 
 /// Validates a whole project tree; appends one diagnostic per problem.
 pub(crate) fn validate(root: &Node, diags: &mut Vec<Diagnostic>) {
-    check(root, &crate::schema_data::ROOT, "", diags);
+    check(root, &data::ROOT, "", diags);
 }
 
 /// The schema of a service (for callers that validate one service, e.g. extends).

@@ -2,7 +2,8 @@
 //! tar stream that `docker import` turns into an image.
 
 use crate::engine::Engine;
-use crate::images::{io_err, ImageRef, ImagesError};
+use crate::image_ref::ImageRef;
+use crate::images_error::{io_err, ImagesError};
 use futures_util::StreamExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

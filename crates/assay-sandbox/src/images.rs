@@ -12,6 +12,9 @@
 //! matches is left alone, so a second run only inspects.
 
 use crate::engine::{Engine, EngineError};
+pub use crate::image_ref::ImageRef;
+use crate::images_error::io_err;
+pub use crate::images_error::ImagesError;
 use crate::labels;
 use bollard::query_parameters::BuildImageOptions;
 use sha2::{Digest, Sha256};
@@ -136,68 +139,6 @@ impl ImagesReport {
         self.images
             .iter()
             .all(|i| i.action == ImageAction::AlreadyPresent)
-    }
-}
-
-/// Why images could not be prepared.
-#[derive(Debug, thiserror::Error)]
-pub enum ImagesError {
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    #[error("debootstrap is not installed; install it (`apt-get install debootstrap`) or run `assay images` online")]
-    DebootstrapMissing,
-    #[error("debootstrap of {release} into {dir} failed ({status}):\n{tail}")]
-    Debootstrap {
-        release: String,
-        dir: PathBuf,
-        status: String,
-        tail: String,
-    },
-    #[error("{dir} has file systems mounted inside (a debootstrap was interrupted); unmount them before assay can remove it: {mounts}")]
-    MountedInsideTree { dir: PathBuf, mounts: String },
-    #[error("could not stream {dir} into `docker import`: {detail}")]
-    RootfsTar { dir: PathBuf, detail: String },
-    #[error("no `{name}` binary: looked at {searched}; build it with `cargo build -p {package}` or pass its path")]
-    MissingBinary {
-        name: String,
-        package: String,
-        searched: String,
-    },
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// Turn an I/O error into [`ImagesError::Io`] naming `path`.
-pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ImagesError + '_ {
-    move |source| ImagesError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// A `repo:tag` image reference.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ImageRef {
-    pub repo: String,
-    pub tag: String,
-}
-
-impl ImageRef {
-    pub fn new(repo: &str, tag: &str) -> Self {
-        ImageRef {
-            repo: repo.to_string(),
-            tag: tag.to_string(),
-        }
-    }
-}
-
-impl std::fmt::Display for ImageRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.repo, self.tag)
     }
 }
 

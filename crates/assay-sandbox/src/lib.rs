@@ -9,7 +9,9 @@
 
 mod debootstrap;
 pub mod engine;
+mod image_ref;
 pub mod images;
+mod images_error;
 pub mod labels;
 pub mod registry_memory;
 

@@ -14,6 +14,18 @@ pub enum Para<'a> {
     Table(Vec<Vec<&'a str>>),
 }
 
+/// Writes `count` copies of `byte` to `w`, a MiB at a time (a bomb's payload without holding
+/// it in memory).
+fn write_run(w: &mut impl Write, byte: u8, count: usize) {
+    let chunk = vec![byte; 1 << 20];
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        w.write_all(&chunk[..n]).unwrap();
+        left -= n;
+    }
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -103,13 +115,7 @@ pub fn docx_bomb(bytes: usize) -> Vec<u8> {
         .unwrap();
         z.write_all(b"<w:document xmlns:w=\"x\"><w:body><w:p><w:r><w:t>")
             .unwrap();
-        let chunk = vec![b'a'; 1 << 20];
-        let mut left = bytes;
-        while left > 0 {
-            let n = left.min(chunk.len());
-            z.write_all(&chunk[..n]).unwrap();
-            left -= n;
-        }
+        write_run(&mut z, b'a', bytes);
         z.write_all(b"</w:t></w:r></w:p></w:body></w:document>")
             .unwrap();
         z.finish().unwrap();
@@ -212,13 +218,7 @@ pub fn pdf_with_contents(contents: &[String]) -> Vec<u8> {
 pub fn pdf_flate_bomb(inflated: usize) -> Vec<u8> {
     let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(HELLO).unwrap();
-    let chunk = vec![b' '; 1 << 20];
-    let mut left = inflated;
-    while left > 0 {
-        let n = left.min(chunk.len());
-        enc.write_all(&chunk[..n]).unwrap();
-        left -= n;
-    }
+    write_run(&mut enc, b' ', inflated);
     pdf_one_stream("/FlateDecode", &enc.finish().unwrap())
 }
 
