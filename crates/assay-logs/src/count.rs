@@ -741,6 +741,27 @@ mod tests {
         out
     }
 
+    /// What the fast path said about a line agrees with the reference's account of it: the
+    /// same flags, or irrelevant for a line that changes no count, or no answer.
+    fn assert_fast_agrees(fast: Scan, reference: &Result<Option<Flags>, ParseError>, shown: &str) {
+        match fast {
+            Scan::Fallback => {}
+            Scan::Request(f) => assert_eq!(*reference, Ok(Some(f)), "{shown}"),
+            Scan::Irrelevant => {
+                let no_effect = match reference {
+                    Ok(None) => true,
+                    Ok(Some(f)) => {
+                        let mut c = Counts::default();
+                        c.add(*f);
+                        c == Counts::default()
+                    }
+                    Err(_) => false,
+                };
+                assert!(no_effect, "{shown}: {reference:?}");
+            }
+        }
+    }
+
     #[test]
     fn fast_path_agrees_with_the_reference_line_by_line() {
         for rule in rules() {
@@ -751,22 +772,7 @@ mod tests {
                     let reference = reference_line(&rule, RawLine::Line(l), n as u64 + 1);
                     let fast = matcher.scan(l);
                     let shown = String::from_utf8_lossy(l);
-                    match fast {
-                        Scan::Fallback => {}
-                        Scan::Request(f) => assert_eq!(reference, Ok(Some(f)), "{shown}"),
-                        Scan::Irrelevant => {
-                            let no_effect = match reference {
-                                Ok(None) => true,
-                                Ok(Some(f)) => {
-                                    let mut c = Counts::default();
-                                    c.add(f);
-                                    c == Counts::default()
-                                }
-                                Err(_) => false,
-                            };
-                            assert!(no_effect, "{shown}: {reference:?}");
-                        }
-                    }
+                    assert_fast_agrees(fast, &reference, &shown);
                     all += 1;
                     decided += u32::from(fast != Scan::Fallback);
                 }
@@ -788,6 +794,33 @@ mod tests {
             if matcher.scan(l.as_bytes()) == Scan::Fallback {
                 let r = reference_line(&rule, RawLine::Line(l.as_bytes()), n as u64 + 1);
                 assert!(r.is_err(), "a well-formed generated line fell back: {l}");
+            }
+        }
+    }
+
+    /// A line cut at every byte (a truncated write, the last line of a log without its end):
+    /// wherever the cut falls — inside the address, the request's method, target or protocol,
+    /// a `%`-escape, the user agent — the fast path agrees with the reference, and the
+    /// complete line is decided without it.
+    #[test]
+    fn every_prefix_of_a_line_is_judged_like_the_reference() {
+        let rule = Rule::from_endpoint("GET /api/notes")
+            .unwrap()
+            .with_own_networks(vec!["10.0.0.0/8".parse().unwrap()]);
+        let mut matcher = Matcher::new(&rule);
+        for l in [
+            "10.1.2.3 - - [25/Nov/2026:10:00:00 +0000] \"GET /api/notes HTTP/1.1\" 200 12 \"-\" \"curl/8\"",
+            "203.0.113.9 - - [t] \"GET /api/%6Eotes?x=%41 HTTP/1.1\" 200 - \"-\" \"Googlebot\" \"-\"",
+            "2001:db8::7 - - [t] \"GET http://h/api/notes/ HTTP/2.0\" 404 1 \"r\" \"-\"",
+            "192.168.100.200 - - [t] \"HEAD /api/notes HTTP/1.0\" 200 1 \"-\" \"x\"",
+            "1.2.3.4 - - [t] \"-\" 400 0 \"-\" \"-\"",
+        ] {
+            assert_ne!(matcher.scan(l.as_bytes()), Scan::Fallback, "{l}");
+            for cut in 0..=l.len() {
+                let prefix = &l.as_bytes()[..cut];
+                let reference = reference_line(&rule, RawLine::Line(prefix), 1);
+                let shown = format!("{cut}: {l}");
+                assert_fast_agrees(matcher.scan(prefix), &reference, &shown);
             }
         }
     }
