@@ -50,7 +50,7 @@ pub(crate) struct Matcher {
     /// normalising; `/a//` does not: it is the rule's path, but normalises to `/a/`).
     path_normal: bool,
     bots: Bots,
-    own: Vec<Cidr>,
+    own: OwnNets,
     request_buf: Vec<u8>,
     ua_buf: Vec<u8>,
     norm: String,
@@ -162,6 +162,48 @@ fn seen_slot(ua: &[u8]) -> usize {
     (h.wrapping_mul(K) >> 56) as usize % BOTS_SEEN
 }
 
+/// The own networks as (network, mask) pairs per family: a client is tested with an AND and a
+/// comparison per network, where [`Cidr::contains`] matches both addresses' kinds each time.
+/// The same answers (an IPv4-mapped IPv6 address is the IPv4 address it carries).
+#[derive(Debug, Clone, Default)]
+struct OwnNets {
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+impl OwnNets {
+    fn new(nets: &[Cidr]) -> OwnNets {
+        let mut own = OwnNets::default();
+        for net in nets {
+            let p = u32::from(net.prefix());
+            match net.addr() {
+                IpAddr::V4(a) => {
+                    let mask = u32::MAX.checked_shl(32 - p.min(32)).unwrap_or(0);
+                    own.v4.push((u32::from(a) & mask, mask));
+                }
+                IpAddr::V6(a) => {
+                    let mask = u128::MAX.checked_shl(128 - p.min(128)).unwrap_or(0);
+                    own.v6.push((u128::from(a) & mask, mask));
+                }
+            }
+        }
+        own
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        match ip.to_canonical() {
+            IpAddr::V4(a) => {
+                let a = u32::from(a);
+                self.v4.iter().any(|&(net, mask)| a & mask == net)
+            }
+            IpAddr::V6(a) => {
+                let a = u128::from(a);
+                self.v6.iter().any(|&(net, mask)| a & mask == net)
+            }
+        }
+    }
+}
+
 /// Where a quoted field's unescaped value is.
 enum Field {
     /// No escapes: the value is these bytes of the line.
@@ -208,7 +250,7 @@ impl Matcher {
                 automaton: bots,
                 seen: Vec::new(),
             },
-            own: rule.own_networks.clone(),
+            own: OwnNets::new(&rule.own_networks),
             request_buf: Vec::new(),
             ua_buf: Vec::new(),
             norm: String::new(),
@@ -362,7 +404,7 @@ impl Matcher {
             return Some(Scan::Irrelevant);
         }
         let bot = bot?;
-        let own = self.own.iter().any(|n| n.contains(addr));
+        let own = self.own.contains(addr);
         Some(Scan::Request(Flags {
             method_ok,
             path_ok,
@@ -671,43 +713,43 @@ fn find_in_words(hay: &[u8], flags: impl Fn(u64) -> u64, is: impl Fn(u8) -> bool
 /// no leading zero), with the index of the space. `None` for anything else, which is then
 /// std's to judge.
 fn ipv4_prefix(line: &[u8]) -> Option<(IpAddr, usize)> {
-    let mut parts = [0u8; 4];
-    let mut k = 0;
-    let mut value: u32 = 0;
-    let mut digits = 0;
-    // The longest address, 15 bytes, then its space.
-    for (i, &b) in line.iter().enumerate().take(16) {
-        match b {
-            b'.' => {
-                if digits == 0 || k == 3 {
-                    return None;
-                }
-                parts[k] = value as u8;
-                k += 1;
-                value = 0;
-                digits = 0;
-            }
-            b'0'..=b'9' => {
-                if digits > 0 && value == 0 {
-                    return None; // a leading zero
-                }
-                value = value * 10 + u32::from(b - b'0');
-                digits += 1;
-                if value > 255 {
-                    return None;
-                }
-            }
-            b' ' => {
-                if digits == 0 || k != 3 {
-                    return None;
-                }
-                parts[3] = value as u8;
-                return Some((IpAddr::V4(Ipv4Addr::from(parts)), i));
-            }
-            _ => return None,
+    // Four parts, an octet at a time (a byte loop deciding each byte's role costs more): each
+    // part then its separator, `.` after the first three and the space after the last.
+    let mut addr: u32 = 0;
+    let mut at = 0;
+    for sep in [b'.', b'.', b'.', b' '] {
+        let (octet, end) = ipv4_octet(line, at)?;
+        if *line.get(end)? != sep {
+            return None;
         }
+        addr = addr << 8 | octet;
+        at = end + 1;
     }
-    None
+    Some((IpAddr::V4(Ipv4Addr::from(addr)), at - 1))
+}
+
+/// The decimal part of a dotted quad at `at` as std reads it (1–3 digits, no leading zero, at
+/// most 255) and the index after it; `None` when there is none. A fourth digit is left for the
+/// caller's separator test to refuse.
+#[inline(always)]
+fn ipv4_octet(line: &[u8], at: usize) -> Option<(u32, usize)> {
+    let digit = |k: usize| {
+        line.get(k)
+            .map(|b| u32::from(b.wrapping_sub(b'0')))
+            .filter(|&d| d < 10)
+    };
+    let d0 = digit(at)?;
+    let Some(d1) = digit(at + 1) else {
+        return Some((d0, at + 1));
+    };
+    if d0 == 0 {
+        return None; // a leading zero
+    }
+    let Some(d2) = digit(at + 2) else {
+        return Some((d0 * 10 + d1, at + 2));
+    };
+    let v = d0 * 100 + d1 * 10 + d2;
+    (v <= 255).then_some((v, at + 3))
 }
 
 /// Where `$remote_user` ends: the index after the first `" ["` at or after `i`.
@@ -1056,6 +1098,78 @@ mod tests {
                 end: 25
             })
         );
+    }
+
+    /// Leading zeros, out-of-range and overlong parts, and an address the line ends with: the
+    /// octet-at-a-time read refuses what std refuses and reads what it reads.
+    #[test]
+    fn dotted_quads_at_the_edges() {
+        let read = |l: &[u8]| ipv4_prefix(l).map(|(a, sp)| (a.to_string(), sp));
+        assert_eq!(read(b"10.0.0.1 -"), Some(("10.0.0.1".into(), 8)));
+        assert_eq!(read(b"0.0.0.0 "), Some(("0.0.0.0".into(), 7)));
+        assert_eq!(
+            read(b"255.255.255.255 "),
+            Some(("255.255.255.255".into(), 15))
+        );
+        assert_eq!(
+            read(b"199.250.249.209 "),
+            Some(("199.250.249.209".into(), 15))
+        );
+        for refused in [
+            &b"010.0.0.1 "[..],
+            b"10.00.0.1 ",
+            b"10.0.0.01 ",
+            b"10.0.0.001 ",
+            b"256.0.0.1 ",
+            b"10.0.0.260 ",
+            b"10.0.0.1000 ",
+            b"10.0.0.1",
+            b"10.0.0.1\t",
+            b"10.0.0 ",
+            b"10.0.0.1.2 ",
+            b"10.0..1 ",
+            b"10.0.0. ",
+            b".10.0.0 ",
+            b"",
+        ] {
+            assert_eq!(read(refused), None, "{}", String::from_utf8_lossy(refused));
+        }
+    }
+
+    #[test]
+    fn own_networks_as_masks_agree_with_cidr_contains() {
+        let nets: Vec<Cidr> = [
+            "10.0.0.0/8",
+            "192.0.2.7/32",
+            "0.0.0.0/0",
+            "172.16.0.0/12",
+            "fd00::/8",
+            "2001:db8::/32",
+            "::/0",
+            "::1/128",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        let mut rng = crate::generate::SplitMix64::new(14);
+        for k in 0..nets.len() {
+            for pick in [&nets[k..k + 1], &nets[..k], &nets[k..]] {
+                let own = OwnNets::new(pick);
+                for _ in 0..20_000 {
+                    let r = rng.next_u64();
+                    let ip = match rng.below(4) {
+                        0 => IpAddr::V4(Ipv4Addr::from((r as u32) & 0x0fff_ffff | 0x0a00_0000)),
+                        1 => IpAddr::V4(Ipv4Addr::from(r as u32)),
+                        2 => IpAddr::V6(Ipv4Addr::from(r as u32).to_ipv6_mapped()),
+                        _ => IpAddr::V6(Ipv6Addr::from(
+                            u128::from(r) << 64 | u128::from(rng.next_u64()) | (0xfd << 120),
+                        )),
+                    };
+                    let reference = pick.iter().any(|n| n.contains(ip));
+                    assert_eq!(own.contains(ip), reference, "{ip} in {pick:?}");
+                }
+            }
+        }
     }
 
     #[test]
