@@ -4,76 +4,11 @@
 
 use std::io::{self, Read};
 
-use serde::{Deserialize, Serialize};
-
 use crate::parse::{parse_line, parse_request, ParseError, MAX_LINE};
 use crate::rule::{normalize_target, Rule};
 use crate::scan::{Matcher, Scan};
-
-/// How many malformed lines are remembered (their numbers and reasons) for the report.
-pub const MALFORMED_KEPT: usize = 5;
-
-/// The result of counting a log against a [`Rule`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// Lines read, malformed ones included.
-    pub total_lines: u64,
-    pub malformed_lines: u64,
-    /// Line numbers (1-based) of the first [`MALFORMED_KEPT`] malformed lines.
-    pub first_malformed: Vec<u64>,
-    /// The answer: requests to the endpoint, neither from own servers nor from bots.
-    pub matched: u64,
-    /// Requests to the endpoint from own servers (bots among them included: own wins).
-    pub excluded_own: u64,
-    /// Requests to the endpoint from bots outside own servers.
-    pub excluded_bots: u64,
-    /// What common mistakes would give.
-    pub alternatives: Alternatives,
-}
-
-/// Counts a candidate gets with one common mistake (or two, for `with_own_and_bots`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Alternatives {
-    /// Bots not excluded.
-    pub with_bots: u64,
-    /// Own servers not excluded (bots still are).
-    pub with_own: u64,
-    /// Neither excluded.
-    pub with_own_and_bots: u64,
-    /// Only targets exactly equal to the path: query strings, trailing slashes, encoded or
-    /// absolute-form variants not counted.
-    pub exact_target: u64,
-    /// Any method (HEAD, POST, … to the same path counted too).
-    pub any_method: u64,
-    /// Targets merely containing the path (`/api/notes/7`, `/api/notesx`, `/v2/api/notes`).
-    pub path_substring: u64,
-}
-
-impl Alternatives {
-    /// `(name, description, count)` for each mistake, in a stable order.
-    pub fn list(&self) -> [(&'static str, &'static str, u64); 6] {
-        [
-            ("with_bots", "the count with bots included", self.with_bots),
-            ("with_own", "the count with our own servers included", self.with_own),
-            (
-                "with_own_and_bots",
-                "the count with both our own servers and bots included",
-                self.with_own_and_bots,
-            ),
-            (
-                "exact_target",
-                "the count of exact target matches only (query-string, trailing-slash, encoded and absolute-form variants missed)",
-                self.exact_target,
-            ),
-            ("any_method", "the count with every HTTP method, not just the endpoint's", self.any_method),
-            (
-                "path_substring",
-                "the count of targets merely containing the path (e.g. /api/notes/7 counted as /api/notes)",
-                self.path_substring,
-            ),
-        ]
-    }
-}
+use crate::tally::Flags;
+pub use crate::tally::{Alternatives, Counts, MALFORMED_KEPT};
 
 /// One line out of a [`LineSplitter`].
 #[derive(Debug, PartialEq, Eq)]
@@ -297,42 +232,6 @@ pub(crate) fn reference_line(
         own: rule.is_own(entry.addr),
         bot: rule.is_bot(&entry.user_agent),
     }))
-}
-
-/// What one well-formed request is, relative to a rule. The generator builds these by
-/// construction; the counter derives them from the parsed line. Both sum with [`Counts::add`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Flags {
-    pub method_ok: bool,
-    pub path_ok: bool,
-    pub exact: bool,
-    pub contains: bool,
-    pub own: bool,
-    pub bot: bool,
-}
-
-impl Counts {
-    pub(crate) fn add(&mut self, f: Flags) {
-        let clean = !f.own && !f.bot;
-        let a = &mut self.alternatives;
-        if f.method_ok && f.path_ok {
-            if f.own {
-                self.excluded_own += 1;
-            } else if f.bot {
-                self.excluded_bots += 1;
-            } else {
-                self.matched += 1;
-            }
-            a.with_own_and_bots += 1;
-            a.with_bots += u64::from(!f.own);
-            a.with_own += u64::from(!f.bot);
-        }
-        if clean {
-            a.exact_target += u64::from(f.method_ok && f.exact);
-            a.any_method += u64::from(f.path_ok);
-            a.path_substring += u64::from(f.method_ok && f.contains);
-        }
-    }
 }
 
 /// How [`count_with`] splits its input. The defaults suit any file size; tests force tiny
@@ -758,6 +657,24 @@ mod tests {
                     Err(_) => false,
                 };
                 assert!(no_effect, "{shown}: {reference:?}");
+            }
+        }
+    }
+
+    /// The generator's answer key is built from how each line was made, not by counting: the
+    /// count of its text must equal it, for every rule and seed.
+    #[test]
+    fn count_agrees_with_the_answer_key() {
+        // The first four of `rules()` (the ones this test has always checked) and the
+        // exercise's endpoint without own networks.
+        let mut rules = rules();
+        rules.truncate(4);
+        rules.push(Rule::from_endpoint("GET /api/notes").unwrap());
+        for rule in &rules {
+            for seed in [0, 1, 2, 42, 1234, u64::MAX] {
+                let g = crate::generate::generate(rule, 2000, seed);
+                let c = count(g.text.as_bytes(), rule).unwrap();
+                assert_eq!(c, g.expected, "rule {rule:?} seed {seed}");
             }
         }
     }

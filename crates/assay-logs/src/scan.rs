@@ -19,11 +19,11 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use memchr::memmem;
 
-use crate::count::Flags;
 #[cfg(doc)]
 use crate::parse::parse_request;
 use crate::parse::{is_token, MAX_LINE};
 use crate::rule::{normalize_target_into, Cidr, Rule};
+use crate::tally::Flags;
 
 /// What the fast path says about one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
