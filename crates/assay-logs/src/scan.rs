@@ -454,7 +454,7 @@ enum Request {
     Parts(Range<usize>, Range<usize>, bool),
     /// Not a `METHOD TARGET HTTP/x` request.
     None,
-    /// A field with backslashes but no escapes, to split: these bytes of the line.
+    /// A field [`quoted`] read without unescaping anything, to split: these bytes of the line.
     Split(Range<usize>),
     /// A field with escapes, undone into the scratch buffer, to split there.
     Unescaped,
