@@ -4,76 +4,11 @@
 
 use std::io::{self, Read};
 
-use serde::{Deserialize, Serialize};
-
 use crate::parse::{parse_line, parse_request, ParseError, MAX_LINE};
 use crate::rule::{normalize_target, Rule};
 use crate::scan::{Matcher, Scan};
-
-/// How many malformed lines are remembered (their numbers and reasons) for the report.
-pub const MALFORMED_KEPT: usize = 5;
-
-/// The result of counting a log against a [`Rule`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// Lines read, malformed ones included.
-    pub total_lines: u64,
-    pub malformed_lines: u64,
-    /// Line numbers (1-based) of the first [`MALFORMED_KEPT`] malformed lines.
-    pub first_malformed: Vec<u64>,
-    /// The answer: requests to the endpoint, neither from own servers nor from bots.
-    pub matched: u64,
-    /// Requests to the endpoint from own servers (bots among them included: own wins).
-    pub excluded_own: u64,
-    /// Requests to the endpoint from bots outside own servers.
-    pub excluded_bots: u64,
-    /// What common mistakes would give.
-    pub alternatives: Alternatives,
-}
-
-/// Counts a candidate gets with one common mistake (or two, for `with_own_and_bots`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Alternatives {
-    /// Bots not excluded.
-    pub with_bots: u64,
-    /// Own servers not excluded (bots still are).
-    pub with_own: u64,
-    /// Neither excluded.
-    pub with_own_and_bots: u64,
-    /// Only targets exactly equal to the path: query strings, trailing slashes, encoded or
-    /// absolute-form variants not counted.
-    pub exact_target: u64,
-    /// Any method (HEAD, POST, … to the same path counted too).
-    pub any_method: u64,
-    /// Targets merely containing the path (`/api/notes/7`, `/api/notesx`, `/v2/api/notes`).
-    pub path_substring: u64,
-}
-
-impl Alternatives {
-    /// `(name, description, count)` for each mistake, in a stable order.
-    pub fn list(&self) -> [(&'static str, &'static str, u64); 6] {
-        [
-            ("with_bots", "the count with bots included", self.with_bots),
-            ("with_own", "the count with our own servers included", self.with_own),
-            (
-                "with_own_and_bots",
-                "the count with both our own servers and bots included",
-                self.with_own_and_bots,
-            ),
-            (
-                "exact_target",
-                "the count of exact target matches only (query-string, trailing-slash, encoded and absolute-form variants missed)",
-                self.exact_target,
-            ),
-            ("any_method", "the count with every HTTP method, not just the endpoint's", self.any_method),
-            (
-                "path_substring",
-                "the count of targets merely containing the path (e.g. /api/notes/7 counted as /api/notes)",
-                self.path_substring,
-            ),
-        ]
-    }
-}
+use crate::tally::Flags;
+pub use crate::tally::{Alternatives, Counts, MALFORMED_KEPT};
 
 /// One line out of a [`LineSplitter`].
 #[derive(Debug, PartialEq, Eq)]
@@ -297,42 +232,6 @@ pub(crate) fn reference_line(
         own: rule.is_own(entry.addr),
         bot: rule.is_bot(&entry.user_agent),
     }))
-}
-
-/// What one well-formed request is, relative to a rule. The generator builds these by
-/// construction; the counter derives them from the parsed line. Both sum with [`Counts::add`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Flags {
-    pub method_ok: bool,
-    pub path_ok: bool,
-    pub exact: bool,
-    pub contains: bool,
-    pub own: bool,
-    pub bot: bool,
-}
-
-impl Counts {
-    pub(crate) fn add(&mut self, f: Flags) {
-        let clean = !f.own && !f.bot;
-        let a = &mut self.alternatives;
-        if f.method_ok && f.path_ok {
-            if f.own {
-                self.excluded_own += 1;
-            } else if f.bot {
-                self.excluded_bots += 1;
-            } else {
-                self.matched += 1;
-            }
-            a.with_own_and_bots += 1;
-            a.with_bots += u64::from(!f.own);
-            a.with_own += u64::from(!f.bot);
-        }
-        if clean {
-            a.exact_target += u64::from(f.method_ok && f.exact);
-            a.any_method += u64::from(f.path_ok);
-            a.path_substring += u64::from(f.method_ok && f.contains);
-        }
-    }
 }
 
 /// How [`count_with`] splits its input. The defaults suit any file size; tests force tiny
@@ -741,6 +640,45 @@ mod tests {
         out
     }
 
+    /// What the fast path said about a line agrees with the reference's account of it: the
+    /// same flags, or irrelevant for a line that changes no count, or no answer.
+    fn assert_fast_agrees(fast: Scan, reference: &Result<Option<Flags>, ParseError>, shown: &str) {
+        match fast {
+            Scan::Fallback => {}
+            Scan::Request(f) => assert_eq!(*reference, Ok(Some(f)), "{shown}"),
+            Scan::Irrelevant => {
+                let no_effect = match reference {
+                    Ok(None) => true,
+                    Ok(Some(f)) => {
+                        let mut c = Counts::default();
+                        c.add(*f);
+                        c == Counts::default()
+                    }
+                    Err(_) => false,
+                };
+                assert!(no_effect, "{shown}: {reference:?}");
+            }
+        }
+    }
+
+    /// The generator's answer key is built from how each line was made, not by counting: the
+    /// count of its text must equal it, for every rule and seed.
+    #[test]
+    fn count_agrees_with_the_answer_key() {
+        // The first four of `rules()` (the ones this test has always checked) and the
+        // exercise's endpoint without own networks.
+        let mut rules = rules();
+        rules.truncate(4);
+        rules.push(Rule::from_endpoint("GET /api/notes").unwrap());
+        for rule in &rules {
+            for seed in [0, 1, 2, 42, 1234, u64::MAX] {
+                let g = crate::generate::generate(rule, 2000, seed);
+                let c = count(g.text.as_bytes(), rule).unwrap();
+                assert_eq!(c, g.expected, "rule {rule:?} seed {seed}");
+            }
+        }
+    }
+
     #[test]
     fn fast_path_agrees_with_the_reference_line_by_line() {
         for rule in rules() {
@@ -751,22 +689,7 @@ mod tests {
                     let reference = reference_line(&rule, RawLine::Line(l), n as u64 + 1);
                     let fast = matcher.scan(l);
                     let shown = String::from_utf8_lossy(l);
-                    match fast {
-                        Scan::Fallback => {}
-                        Scan::Request(f) => assert_eq!(reference, Ok(Some(f)), "{shown}"),
-                        Scan::Irrelevant => {
-                            let no_effect = match reference {
-                                Ok(None) => true,
-                                Ok(Some(f)) => {
-                                    let mut c = Counts::default();
-                                    c.add(f);
-                                    c == Counts::default()
-                                }
-                                Err(_) => false,
-                            };
-                            assert!(no_effect, "{shown}: {reference:?}");
-                        }
-                    }
+                    assert_fast_agrees(fast, &reference, &shown);
                     all += 1;
                     decided += u32::from(fast != Scan::Fallback);
                 }
@@ -788,6 +711,33 @@ mod tests {
             if matcher.scan(l.as_bytes()) == Scan::Fallback {
                 let r = reference_line(&rule, RawLine::Line(l.as_bytes()), n as u64 + 1);
                 assert!(r.is_err(), "a well-formed generated line fell back: {l}");
+            }
+        }
+    }
+
+    /// A line cut at every byte (a truncated write, the last line of a log without its end):
+    /// wherever the cut falls — inside the address, the request's method, target or protocol,
+    /// a `%`-escape, the user agent — the fast path agrees with the reference, and the
+    /// complete line is decided without it.
+    #[test]
+    fn every_prefix_of_a_line_is_judged_like_the_reference() {
+        let rule = Rule::from_endpoint("GET /api/notes")
+            .unwrap()
+            .with_own_networks(vec!["10.0.0.0/8".parse().unwrap()]);
+        let mut matcher = Matcher::new(&rule);
+        for l in [
+            "10.1.2.3 - - [25/Nov/2026:10:00:00 +0000] \"GET /api/notes HTTP/1.1\" 200 12 \"-\" \"curl/8\"",
+            "203.0.113.9 - - [t] \"GET /api/%6Eotes?x=%41 HTTP/1.1\" 200 - \"-\" \"Googlebot\" \"-\"",
+            "2001:db8::7 - - [t] \"GET http://h/api/notes/ HTTP/2.0\" 404 1 \"r\" \"-\"",
+            "192.168.100.200 - - [t] \"HEAD /api/notes HTTP/1.0\" 200 1 \"-\" \"x\"",
+            "1.2.3.4 - - [t] \"-\" 400 0 \"-\" \"-\"",
+        ] {
+            assert_ne!(matcher.scan(l.as_bytes()), Scan::Fallback, "{l}");
+            for cut in 0..=l.len() {
+                let prefix = &l.as_bytes()[..cut];
+                let reference = reference_line(&rule, RawLine::Line(prefix), 1);
+                let shown = format!("{cut}: {l}");
+                assert_fast_agrees(matcher.scan(prefix), &reference, &shown);
             }
         }
     }

@@ -24,6 +24,7 @@ pub mod parse;
 pub mod rule;
 pub mod sandboxed;
 mod scan;
+mod tally;
 
 pub use cli::{run, run_with, LogsCommand};
 pub use count::{

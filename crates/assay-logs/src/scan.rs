@@ -19,11 +19,11 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use memchr::memmem;
 
-use crate::count::Flags;
 #[cfg(doc)]
 use crate::parse::parse_request;
 use crate::parse::{is_token, MAX_LINE};
 use crate::rule::{normalize_target_into, Cidr, Rule};
+use crate::tally::Flags;
 
 /// What the fast path says about one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +50,7 @@ pub(crate) struct Matcher {
     /// normalising; `/a//` does not: it is the rule's path, but normalises to `/a/`).
     path_normal: bool,
     bots: Bots,
-    own: Vec<Cidr>,
+    own: OwnNets,
     request_buf: Vec<u8>,
     ua_buf: Vec<u8>,
     norm: String,
@@ -162,6 +162,48 @@ fn seen_slot(ua: &[u8]) -> usize {
     (h.wrapping_mul(K) >> 56) as usize % BOTS_SEEN
 }
 
+/// The own networks as (network, mask) pairs per family: a client is tested with an AND and a
+/// comparison per network, where [`Cidr::contains`] matches both addresses' kinds each time.
+/// The same answers (an IPv4-mapped IPv6 address is the IPv4 address it carries).
+#[derive(Debug, Clone, Default)]
+struct OwnNets {
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+impl OwnNets {
+    fn new(nets: &[Cidr]) -> OwnNets {
+        let mut own = OwnNets::default();
+        for net in nets {
+            let p = u32::from(net.prefix());
+            match net.addr() {
+                IpAddr::V4(a) => {
+                    let mask = u32::MAX.checked_shl(32 - p.min(32)).unwrap_or(0);
+                    own.v4.push((u32::from(a) & mask, mask));
+                }
+                IpAddr::V6(a) => {
+                    let mask = u128::MAX.checked_shl(128 - p.min(128)).unwrap_or(0);
+                    own.v6.push((u128::from(a) & mask, mask));
+                }
+            }
+        }
+        own
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        match ip.to_canonical() {
+            IpAddr::V4(a) => {
+                let a = u32::from(a);
+                self.v4.iter().any(|&(net, mask)| a & mask == net)
+            }
+            IpAddr::V6(a) => {
+                let a = u128::from(a);
+                self.v6.iter().any(|&(net, mask)| a & mask == net)
+            }
+        }
+    }
+}
+
 /// Where a quoted field's unescaped value is.
 enum Field {
     /// No escapes: the value is these bytes of the line.
@@ -208,7 +250,7 @@ impl Matcher {
                 automaton: bots,
                 seen: Vec::new(),
             },
-            own: rule.own_networks.clone(),
+            own: OwnNets::new(&rule.own_networks),
             request_buf: Vec::new(),
             ua_buf: Vec::new(),
             norm: String::new(),
@@ -259,7 +301,21 @@ impl Matcher {
         }
         i += time_len + 1;
         i = expect_space(line, i)?;
-        let (request, next) = quoted(line, i, &mut self.request_buf)?;
+        // The request, read once: its end, and its method and target when it has no backslash
+        // (else it is unescaped into the buffer and split there, later).
+        let (request, next) = match request_field(line, i)? {
+            RequestField::Parts {
+                method,
+                target,
+                percent,
+                end,
+            } => (Request::Parts(method, target, percent), end),
+            RequestField::Other { end } => (Request::None, end),
+            RequestField::Escaped => match quoted(line, i, &mut self.request_buf)? {
+                (Field::Raw(r), end) => (Request::Split(r), end),
+                (Field::Unescaped, end) => (Request::Unescaped, end),
+            },
+        };
         i = expect_space(line, next)?;
         // Exactly three digits, then a space.
         let status = line.get(i..i + 4)?;
@@ -292,19 +348,16 @@ impl Matcher {
         // The user agent and the end of the line (often remembered: then not read again).
         let bot = self.bots.user_agent(&line[i..], &mut self.ua_buf)?;
 
-        let request = match &request {
-            Field::Raw(r) => &line[r.clone()],
-            Field::Unescaped => &self.request_buf[..],
-        };
         // The reference splits the lossily decoded request; spaces, the method's characters and
         // `HTTP/` are ASCII, which lossy decoding keeps, so splitting the bytes agrees. A line
         // whose request is not `METHOD TARGET HTTP/x` is well-formed and counts nowhere.
-        let Some(RequestParts {
-            method,
-            target,
-            percent,
-        }) = request_parts(request)
-        else {
+        let parts = match request {
+            Request::Parts(m, t, percent) => Some((&line[m], &line[t], percent)),
+            Request::None => None,
+            Request::Split(r) => request_parts(&line[r]).map(RequestParts::into_tuple),
+            Request::Unescaped => request_parts(&self.request_buf).map(RequestParts::into_tuple),
+        };
+        let Some((method, target, percent)) = parts else {
             return Some(Scan::Irrelevant);
         };
         let path = self.path.as_bytes();
@@ -351,7 +404,7 @@ impl Matcher {
             return Some(Scan::Irrelevant);
         }
         let bot = bot?;
-        let own = self.own.iter().any(|n| n.contains(addr));
+        let own = self.own.contains(addr);
         Some(Scan::Request(Flags {
             method_ok,
             path_ok,
@@ -394,6 +447,99 @@ fn starts_with_ignore_case(text: &[u8], prefix: &[u8]) -> bool {
     text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
+/// Where the request of a line is, for [`Matcher::try_scan`].
+enum Request {
+    /// Read in one pass ([`request_field`]): the method and target (ranges of the line) and
+    /// whether the target holds a `%`.
+    Parts(Range<usize>, Range<usize>, bool),
+    /// Not a `METHOD TARGET HTTP/x` request.
+    None,
+    /// A field [`quoted`] read without unescaping anything, to split: these bytes of the line.
+    Split(Range<usize>),
+    /// A field with escapes, undone into the scratch buffer, to split there.
+    Unescaped,
+}
+
+/// What one pass over a request field found.
+#[derive(Debug, PartialEq, Eq)]
+enum RequestField {
+    /// A `METHOD TARGET HTTP/…` request without a backslash: its method and target (ranges of
+    /// the line), whether the target holds a `%`, and the index after the closing quote.
+    Parts {
+        method: Range<usize>,
+        target: Range<usize>,
+        percent: bool,
+        end: usize,
+    },
+    /// A field without a backslash that is not such a request; the index after its closing
+    /// quote.
+    Other { end: usize },
+    /// The field holds a backslash (maybe an escape): for [`quoted`] and [`request_parts`].
+    Escaped,
+}
+
+/// The request field starting at `i` (its opening quote) in one pass: the method's token
+/// characters, then the target up to its space (noting a `%`), then the protocol up to the
+/// closing quote — where [`quoted`] then [`request_parts`] read the field twice. It agrees
+/// with them on every field without a backslash (the value is then the raw bytes, and
+/// [`parse_request`] splits it at exactly two spaces); a backslash anywhere is left to them.
+/// `None` when there is no opening or no closing quote (malformed).
+fn request_field(line: &[u8], i: usize) -> Option<RequestField> {
+    if line.get(i) != Some(&b'"') {
+        return None;
+    }
+    let start = i + 1;
+    // The rest of a field that is not a request: its closing quote, unless a backslash comes
+    // first.
+    let other = |from: usize| {
+        let k = from + find_byte2(&line[from..], b'"', b'\\')?;
+        Some(if line[k] == b'"' {
+            RequestField::Other { end: k + 1 }
+        } else {
+            RequestField::Escaped
+        })
+    };
+    // The method: token characters (never a quote or a backslash), then one space.
+    let m = start + line[start..].iter().position(|&b| !is_token(b))?;
+    if m == start || line[m] != b' ' {
+        return other(m);
+    }
+    // The target: up to the next space, a quote or a backslash, noting a `%` on the way.
+    let t = m + 1;
+    let mut k = t;
+    let mut percent = false;
+    loop {
+        k += find_byte4(&line[k..], b' ', b'%', b'"', b'\\')?;
+        if line[k] != b'%' {
+            break;
+        }
+        percent = true;
+        k += 1;
+    }
+    match line[k] {
+        b'"' => return Some(RequestField::Other { end: k + 1 }),
+        b'\\' => return Some(RequestField::Escaped),
+        _ if k == t => return other(k), // an empty target
+        _ => {}
+    }
+    // The protocol: `HTTP/`, then anything but a space up to the closing quote.
+    let p = k + 1;
+    if line.get(p..p + 5) != Some(b"HTTP/") {
+        return other(p);
+    }
+    let e = p + 5 + find_byte3(&line[p + 5..], b' ', b'"', b'\\')?;
+    match line[e] {
+        b'"' => Some(RequestField::Parts {
+            method: start..m,
+            target: t..k,
+            percent,
+            end: e + 1,
+        }),
+        b'\\' => Some(RequestField::Escaped),
+        _ => other(e),
+    }
+}
+
 /// The parts of a request line the counting needs.
 struct RequestParts<'a> {
     method: &'a [u8],
@@ -401,6 +547,12 @@ struct RequestParts<'a> {
     /// Whether the target holds a `%` (then its normalised form may name the path without
     /// containing it).
     percent: bool,
+}
+
+impl<'a> RequestParts<'a> {
+    fn into_tuple(self) -> (&'a [u8], &'a [u8], bool) {
+        (self.method, self.target, self.percent)
+    }
 }
 
 /// [`parse_request`] on bytes: the method and target of a `METHOD TARGET HTTP/…` request
@@ -499,6 +651,33 @@ fn find_byte2(hay: &[u8], a: u8, b: u8) -> Option<usize> {
     )
 }
 
+/// [`find_byte`] for the first of three bytes.
+#[inline]
+fn find_byte3(hay: &[u8], a: u8, b: u8, c: u8) -> Option<usize> {
+    let (pa, pb, pc) = (
+        ONES * u64::from(a),
+        ONES * u64::from(b),
+        ONES * u64::from(c),
+    );
+    find_in_words(
+        hay,
+        |w| zero_bytes(w ^ pa) | zero_bytes(w ^ pb) | zero_bytes(w ^ pc),
+        |x| x == a || x == b || x == c,
+    )
+}
+
+/// [`find_byte`] for the first of four bytes.
+#[inline]
+fn find_byte4(hay: &[u8], a: u8, b: u8, c: u8, d: u8) -> Option<usize> {
+    let p = |x: u8| ONES * u64::from(x);
+    let (pa, pb, pc, pd) = (p(a), p(b), p(c), p(d));
+    find_in_words(
+        hay,
+        |w| zero_bytes(w ^ pa) | zero_bytes(w ^ pb) | zero_bytes(w ^ pc) | zero_bytes(w ^ pd),
+        |x| x == a || x == b || x == c || x == d,
+    )
+}
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 
 /// The high bit of each zero byte of `word` set. Bytes above a zero byte may be flagged
@@ -534,43 +713,43 @@ fn find_in_words(hay: &[u8], flags: impl Fn(u64) -> u64, is: impl Fn(u8) -> bool
 /// no leading zero), with the index of the space. `None` for anything else, which is then
 /// std's to judge.
 fn ipv4_prefix(line: &[u8]) -> Option<(IpAddr, usize)> {
-    let mut parts = [0u8; 4];
-    let mut k = 0;
-    let mut value: u32 = 0;
-    let mut digits = 0;
-    // The longest address, 15 bytes, then its space.
-    for (i, &b) in line.iter().enumerate().take(16) {
-        match b {
-            b'.' => {
-                if digits == 0 || k == 3 {
-                    return None;
-                }
-                parts[k] = value as u8;
-                k += 1;
-                value = 0;
-                digits = 0;
-            }
-            b'0'..=b'9' => {
-                if digits > 0 && value == 0 {
-                    return None; // a leading zero
-                }
-                value = value * 10 + u32::from(b - b'0');
-                digits += 1;
-                if value > 255 {
-                    return None;
-                }
-            }
-            b' ' => {
-                if digits == 0 || k != 3 {
-                    return None;
-                }
-                parts[3] = value as u8;
-                return Some((IpAddr::V4(Ipv4Addr::from(parts)), i));
-            }
-            _ => return None,
+    // Four parts, an octet at a time (a byte loop deciding each byte's role costs more): each
+    // part then its separator, `.` after the first three and the space after the last.
+    let mut addr: u32 = 0;
+    let mut at = 0;
+    for sep in [b'.', b'.', b'.', b' '] {
+        let (octet, end) = ipv4_octet(line, at)?;
+        if *line.get(end)? != sep {
+            return None;
         }
+        addr = addr << 8 | octet;
+        at = end + 1;
     }
-    None
+    Some((IpAddr::V4(Ipv4Addr::from(addr)), at - 1))
+}
+
+/// The decimal part of a dotted quad at `at` as std reads it (1–3 digits, no leading zero, at
+/// most 255) and the index after it; `None` when there is none. A fourth digit is left for the
+/// caller's separator test to refuse.
+#[inline(always)]
+fn ipv4_octet(line: &[u8], at: usize) -> Option<(u32, usize)> {
+    let digit = |k: usize| {
+        line.get(k)
+            .map(|b| u32::from(b.wrapping_sub(b'0')))
+            .filter(|&d| d < 10)
+    };
+    let d0 = digit(at)?;
+    let Some(d1) = digit(at + 1) else {
+        return Some((d0, at + 1));
+    };
+    if d0 == 0 {
+        return None; // a leading zero
+    }
+    let Some(d2) = digit(at + 2) else {
+        return Some((d0 * 10 + d1, at + 2));
+    };
+    let v = d0 * 100 + d1 * 10 + d2;
+    (v <= 255).then_some((v, at + 3))
 }
 
 /// Where `$remote_user` ends: the index after the first `" ["` at or after `i`.
@@ -830,6 +1009,165 @@ mod tests {
                     .strip_prefix(path.as_bytes())
                     .is_some_and(path_follows);
                 assert_eq!(fast, reference, "{path}: {lossy}");
+            }
+        }
+    }
+
+    /// The one-pass read of the request field against the two passes it replaces ([`quoted`]
+    /// then [`request_parts`]): the same end, the same method and target, the same `%`
+    /// note, on random fields — including ones the line ends inside (the end of a batch
+    /// never cuts a line, but a truncated line ends anywhere).
+    #[test]
+    fn reading_the_request_once_agrees_with_reading_it_twice() {
+        let mut rng = crate::generate::SplitMix64::new(13);
+        let pieces: [&[u8]; 16] = [
+            b"GET",
+            b"get",
+            b" ",
+            b"/api/notes",
+            b"%6E",
+            b"%",
+            b"?q=1",
+            b"HTTP/1.1",
+            b"HTTP/",
+            b"\\\"",
+            b"\\x20",
+            b"\\",
+            b"\"",
+            b"\xff",
+            b"-",
+            b"http://h",
+        ];
+        let mut buf = Vec::new();
+        for _ in 0..300_000 {
+            let mut line = b"1.2.3.4 \"".to_vec();
+            let start = line.len() - 1;
+            for _ in 0..rng.below(9) {
+                line.extend_from_slice(rng.pick::<&[u8]>(&pieces));
+            }
+            if rng.below(4) != 0 {
+                line.extend_from_slice(b"\" 200 1");
+            }
+            let shown = String::from_utf8_lossy(&line).into_owned();
+            let twice = quoted(&line, start, &mut buf).map(|(field, end)| {
+                let value = match field {
+                    Field::Raw(ref r) => line[r.clone()].to_vec(),
+                    Field::Unescaped => buf.clone(),
+                };
+                let parts = request_parts(&value)
+                    .map(|p| (p.method.to_vec(), p.target.to_vec(), p.percent));
+                (parts, end, matches!(field, Field::Unescaped))
+            });
+            match request_field(&line, start) {
+                None => assert_eq!(twice, None, "{shown}"),
+                Some(RequestField::Escaped) => {
+                    assert!(line[start..].contains(&b'\\'), "{shown}");
+                }
+                Some(RequestField::Other { end }) => {
+                    let (parts, e, _) = twice.expect(&shown);
+                    assert_eq!((parts, e), (None, end), "{shown}");
+                }
+                Some(RequestField::Parts {
+                    method,
+                    target,
+                    percent,
+                    end,
+                }) => {
+                    let (parts, e, unescaped) = twice.expect(&shown);
+                    assert!(!unescaped, "{shown}");
+                    let found = (line[method].to_vec(), line[target].to_vec(), percent);
+                    assert_eq!((parts, e), (Some(found), end), "{shown}");
+                }
+            }
+        }
+        // A target that runs to the end of the line: unterminated, for the reference.
+        for line in [
+            &b"\"GET /api/notes"[..],
+            b"\"GET /api/notes HTTP/1.1",
+            b"\"GET",
+            b"\"",
+        ] {
+            assert_eq!(request_field(line, 0), None);
+        }
+        assert_eq!(
+            request_field(b"\"GET /api/notes HTTP/1.1\"", 0),
+            Some(RequestField::Parts {
+                method: 1..4,
+                target: 5..15,
+                percent: false,
+                end: 25
+            })
+        );
+    }
+
+    /// Leading zeros, out-of-range and overlong parts, and an address the line ends with: the
+    /// octet-at-a-time read refuses what std refuses and reads what it reads.
+    #[test]
+    fn dotted_quads_at_the_edges() {
+        let read = |l: &[u8]| ipv4_prefix(l).map(|(a, sp)| (a.to_string(), sp));
+        assert_eq!(read(b"10.0.0.1 -"), Some(("10.0.0.1".into(), 8)));
+        assert_eq!(read(b"0.0.0.0 "), Some(("0.0.0.0".into(), 7)));
+        assert_eq!(
+            read(b"255.255.255.255 "),
+            Some(("255.255.255.255".into(), 15))
+        );
+        assert_eq!(
+            read(b"199.250.249.209 "),
+            Some(("199.250.249.209".into(), 15))
+        );
+        for refused in [
+            &b"010.0.0.1 "[..],
+            b"10.00.0.1 ",
+            b"10.0.0.01 ",
+            b"10.0.0.001 ",
+            b"256.0.0.1 ",
+            b"10.0.0.260 ",
+            b"10.0.0.1000 ",
+            b"10.0.0.1",
+            b"10.0.0.1\t",
+            b"10.0.0 ",
+            b"10.0.0.1.2 ",
+            b"10.0..1 ",
+            b"10.0.0. ",
+            b".10.0.0 ",
+            b"",
+        ] {
+            assert_eq!(read(refused), None, "{}", String::from_utf8_lossy(refused));
+        }
+    }
+
+    #[test]
+    fn own_networks_as_masks_agree_with_cidr_contains() {
+        let nets: Vec<Cidr> = [
+            "10.0.0.0/8",
+            "192.0.2.7/32",
+            "0.0.0.0/0",
+            "172.16.0.0/12",
+            "fd00::/8",
+            "2001:db8::/32",
+            "::/0",
+            "::1/128",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        let mut rng = crate::generate::SplitMix64::new(14);
+        for k in 0..nets.len() {
+            for pick in [&nets[k..k + 1], &nets[..k], &nets[k..]] {
+                let own = OwnNets::new(pick);
+                for _ in 0..20_000 {
+                    let r = rng.next_u64();
+                    let ip = match rng.below(4) {
+                        0 => IpAddr::V4(Ipv4Addr::from((r as u32) & 0x0fff_ffff | 0x0a00_0000)),
+                        1 => IpAddr::V4(Ipv4Addr::from(r as u32)),
+                        2 => IpAddr::V6(Ipv4Addr::from(r as u32).to_ipv6_mapped()),
+                        _ => IpAddr::V6(Ipv6Addr::from(
+                            u128::from(r) << 64 | u128::from(rng.next_u64()) | (0xfd << 120),
+                        )),
+                    };
+                    let reference = pick.iter().any(|n| n.contains(ip));
+                    assert_eq!(own.contains(ip), reference, "{ip} in {pick:?}");
+                }
             }
         }
     }
