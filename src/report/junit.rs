@@ -11,7 +11,7 @@
 //!   `<system-out>`; the suite has `verdict_before_overrides`.
 //! - A submission assay could not grade is one test case with an `<error>`.
 
-use super::summary::{CheckDigest, DigestStatus, DigestVerdict, Entry};
+use super::digest::{CheckDigest, DigestStatus, DigestVerdict, Entry};
 use assay_core::display::{xml_attr, xml_text};
 use std::fmt::Write;
 

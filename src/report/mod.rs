@@ -4,6 +4,7 @@
 
 mod annotations;
 pub mod diff;
+mod digest;
 pub use crate::excerpt;
 mod html;
 mod human;
