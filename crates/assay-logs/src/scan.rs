@@ -590,9 +590,15 @@ fn parse_addr(text: &[u8]) -> Option<IpAddr> {
 /// std accepts it: eight groups of one to four hex digits, or fewer around one `::` that
 /// stands for at least one zero group. `None` for anything else, which is then std's to judge.
 fn ipv6_hex(text: &[u8]) -> Option<Ipv6Addr> {
+    // Every byte classified by a table lookup, without stopping early: a comparison per byte
+    // whose outcome changes from digit to letter to colon mispredicts several times a line.
     if text.len() < 2
         || text.len() > 39
-        || !text.iter().all(|&b| b == b':' || b.is_ascii_hexdigit())
+        || text
+            .iter()
+            .fold(0, |roles, &b| roles | HEX_COLON[usize::from(b)])
+            & NOT_HEX_COLON
+            != 0
     {
         return None;
     }
@@ -607,7 +613,7 @@ fn ipv6_hex(text: &[u8]) -> Option<Ipv6Addr> {
                 return None;
             }
             out[n] = group.iter().fold(0u16, |v, &b| {
-                v << 4 | u16::from(crate::parse::hex_val(b).unwrap_or(0))
+                v << 4 | u16::from(HEX_COLON[usize::from(b)] & 0xf)
             });
             n += 1;
         }
@@ -630,6 +636,30 @@ fn ipv6_hex(text: &[u8]) -> Option<Ipv6Addr> {
     }
     Some(Ipv6Addr::from(all))
 }
+
+/// [`HEX_COLON`]'s entry for `:`.
+const COLON: u8 = 0x10;
+/// [`HEX_COLON`]'s flag of a byte that is neither a hex digit nor `:`.
+const NOT_HEX_COLON: u8 = 0x80;
+
+/// Each byte's role in the hex form of an IPv6 address: its value for a hex digit (either
+/// case), [`COLON`] for `:`, [`NOT_HEX_COLON`] for anything else.
+const HEX_COLON: [u8; 256] = {
+    let mut table = [NOT_HEX_COLON; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            b':' => COLON,
+            _ => NOT_HEX_COLON,
+        };
+        b += 1;
+    }
+    table
+};
 
 /// The index of the first `needle` in `hay`, eight bytes at a time: the fields of a log line
 /// are short, and for short spans a word-at-a-time loop costs less than a call into a vector
@@ -713,43 +743,45 @@ fn find_in_words(hay: &[u8], flags: impl Fn(u64) -> u64, is: impl Fn(u8) -> bool
 /// no leading zero), with the index of the space. `None` for anything else, which is then
 /// std's to judge.
 fn ipv4_prefix(line: &[u8]) -> Option<(IpAddr, usize)> {
-    // Four parts, an octet at a time (a byte loop deciding each byte's role costs more): each
-    // part then its separator, `.` after the first three and the space after the last.
+    // An address and its space fit in 16 bytes; a shorter line is padded with zero bytes
+    // (neither digits nor separators, as the end of the line is to the parts' tests).
+    let mut padded = [0u8; 16];
+    let head: &[u8; 16] = match line.get(..16) {
+        Some(h) => h.try_into().expect("sixteen bytes"),
+        None => {
+            padded[..line.len()].copy_from_slice(line);
+            &padded
+        }
+    };
+    // Four parts, each then its separator (`.` after the first three, the space after the
+    // last), read without a branch on how many digits each has: the digit counts change from
+    // line to line and such branches mispredict; one test of the whole at the end.
     let mut addr: u32 = 0;
     let mut at = 0;
+    let mut ok = true;
     for sep in [b'.', b'.', b'.', b' '] {
-        let (octet, end) = ipv4_octet(line, at)?;
-        if *line.get(end)? != sep {
-            return None;
-        }
+        let (octet, end, good) = ipv4_octet(head, at);
+        ok &= good & (head[end] == sep);
         addr = addr << 8 | octet;
         at = end + 1;
     }
-    Some((IpAddr::V4(Ipv4Addr::from(addr)), at - 1))
+    ok.then_some((IpAddr::V4(Ipv4Addr::from(addr)), at - 1))
 }
 
-/// The decimal part of a dotted quad at `at` as std reads it (1–3 digits, no leading zero, at
-/// most 255) and the index after it; `None` when there is none. A fourth digit is left for the
-/// caller's separator test to refuse.
+/// The decimal part of a dotted quad at `at` (at most 12) as std reads it (1–3 digits, no
+/// leading zero, at most 255): its value, the index after its digits (at most three of them)
+/// and whether it is one; computed without branches.
 #[inline(always)]
-fn ipv4_octet(line: &[u8], at: usize) -> Option<(u32, usize)> {
-    let digit = |k: usize| {
-        line.get(k)
-            .map(|b| u32::from(b.wrapping_sub(b'0')))
-            .filter(|&d| d < 10)
-    };
-    let d0 = digit(at)?;
-    let Some(d1) = digit(at + 1) else {
-        return Some((d0, at + 1));
-    };
-    if d0 == 0 {
-        return None; // a leading zero
-    }
-    let Some(d2) = digit(at + 2) else {
-        return Some((d0 * 10 + d1, at + 2));
-    };
-    let v = d0 * 100 + d1 * 10 + d2;
-    (v <= 255).then_some((v, at + 3))
+fn ipv4_octet(head: &[u8; 16], at: usize) -> (u32, usize, bool) {
+    let d = |k: usize| u32::from(head[at + k].wrapping_sub(b'0'));
+    let (d0, d1, d2, d3) = (d(0), d(1), d(2), d(3));
+    let is = |d: u32| u32::from(d < 10);
+    // Leading digits, 0 to 4.
+    let n = is(d0) * (1 + is(d1) * (1 + is(d2) * (1 + is(d3))));
+    let len = n.min(3) as usize;
+    let v = [0, d0, d0 * 10 + d1, d0 * 100 + d1 * 10 + d2][len];
+    let good = (n.wrapping_sub(1) < 3) & ((n == 1) | (d0 != 0)) & (v <= 255);
+    (v, at + len, good)
 }
 
 /// Where `$remote_user` ends: the index after the first `" ["` at or after `i`.
@@ -1131,6 +1163,12 @@ mod tests {
             b"10.0.0. ",
             b".10.0.0 ",
             b"",
+            // Read as sixteen bytes, padded with zero bytes when the line is shorter: neither a
+            // real zero byte nor a separator in the sixteenth byte passes.
+            b"10.0.0.1\0",
+            b"1.2.3.4\0 ",
+            b"255.255.255.255- - [t]",
+            b"255.255.255.2555 - [t]",
         ] {
             assert_eq!(read(refused), None, "{}", String::from_utf8_lossy(refused));
         }
