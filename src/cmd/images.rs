@@ -16,13 +16,7 @@ pub(super) fn run(rubric: &Rubric, offline: bool, rebuild: bool) -> Result<Exit,
                     eprintln!("warning: {w}");
                 }
                 for i in &report.images {
-                    println!(
-                        "{:<34} {:<16} {:>7.1}s{}",
-                        i.tag,
-                        format!("{:?}", i.action),
-                        i.seconds,
-                        if i.stand_in { "  (stand-in)" } else { "" }
-                    );
+                    println!("{i}");
                 }
                 for n in &nominal {
                     println!("{}", nominal_text(n));

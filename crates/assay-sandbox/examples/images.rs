@@ -44,13 +44,7 @@ async fn main() {
     match ensure_plan(&engine, &ImagePlan::default(), &opts, &progress).await {
         Ok(report) => {
             for s in &report.images {
-                println!(
-                    "{:<34} {:<15} stand-in={:<5} {:>6.1} s",
-                    s.tag,
-                    format!("{:?}", s.action),
-                    s.stand_in,
-                    s.seconds
-                );
+                println!("{s}");
             }
             for w in &report.warnings {
                 println!("warning: {w}");

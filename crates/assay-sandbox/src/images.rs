@@ -123,6 +123,21 @@ pub struct ImageStatus {
     pub seconds: f64,
 }
 
+impl std::fmt::Display for ImageStatus {
+    /// One line of the images table: tag, what was done, the time it took, and whether the
+    /// image is a stand-in.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:<34} {:<16} {:>7.1}s{}",
+            self.tag,
+            format!("{:?}", self.action),
+            self.seconds,
+            if self.stand_in { "  (stand-in)" } else { "" }
+        )
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ImagesReport {
     pub images: Vec<ImageStatus>,
