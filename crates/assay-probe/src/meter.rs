@@ -5,6 +5,12 @@
 //! (its disk-usage call walks every container of the host on some storage drivers), and the
 //! walk's cost is the probe container's, inside its limits.
 //!
+//! Each line also carries how much of the filesystem under the probe's own root is in use
+//! (`fs_used`, from `statvfs`): that is the filesystem of the Docker daemon's data root, where
+//! every container's writable layer lives. The runner reads its growth as a cheap upper bound
+//! of what the run's writable layers can have gained, and asks the daemon for the exact
+//! figures only when it grows (the daemon's answer walks whole container filesystems).
+//!
 //! The walk never follows a symbolic link, stays on the volume's filesystem, counts a file
 //! with several hard links once, and counts allocated blocks (a sparse file costs what it
 //! holds, not its length). A tree with more than [`ENTRY_CAP`] entries is counted up to the
@@ -34,13 +40,20 @@ pub struct Usage {
 }
 
 /// One line of the meter's output: `{"meter":1,"pass":N,"volumes":[{"bytes":…,"entries":…,
-/// "capped":…},…],"ms":…}`, the volumes in the order of `DIR`'s numbered entries.
+/// "capped":…},…],"ms":…,"fs_used":…,"fs_first":…}`, the volumes in the order of `DIR`'s
+/// numbered entries (`fs_used` and `fs_first` are left out when `statvfs` failed; a meter of
+/// an older probe image never prints them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterLine {
     pub pass: u64,
     pub volumes: Vec<Usage>,
     /// How long the pass took.
     pub ms: u64,
+    /// Bytes in use on the filesystem of the probe's root ([`fs_used`]).
+    pub fs_used: Option<u64>,
+    /// The same at the meter's first pass, taken as the meter started: the reference the
+    /// runner counts growth from (it reads only the latest lines).
+    pub fs_first: Option<u64>,
 }
 
 impl MeterLine {
@@ -57,13 +70,19 @@ impl MeterLine {
                 })
             })
             .collect();
-        serde_json::json!({
+        let mut line = serde_json::json!({
             "meter": 1,
             "pass": self.pass,
             "volumes": volumes,
             "ms": self.ms,
-        })
-        .to_string()
+        });
+        if let Some(used) = self.fs_used {
+            line["fs_used"] = used.into();
+        }
+        if let Some(first) = self.fs_first {
+            line["fs_first"] = first.into();
+        }
+        line.to_string()
     }
 
     /// Reads one printed line back; `None` for anything else (a line of another shape, or a
@@ -89,8 +108,25 @@ impl MeterLine {
             pass: v.get("pass")?.as_u64()?,
             volumes,
             ms: v.get("ms")?.as_u64()?,
+            fs_used: match v.get("fs_used") {
+                None => None,
+                Some(u) => Some(u.as_u64()?),
+            },
+            fs_first: match v.get("fs_first") {
+                None => None,
+                Some(u) => Some(u.as_u64()?),
+            },
         })
     }
+}
+
+/// Bytes in use on the filesystem holding `path` (blocks not free, as `df` counts them with
+/// the blocks reserved for root included); `None` when `statvfs` fails.
+pub fn fs_used(path: &Path) -> Option<u64> {
+    let st = rustix::fs::statvfs(path).ok()?;
+    st.f_blocks
+        .checked_sub(st.f_bfree)?
+        .checked_mul(st.f_frsize)
 }
 
 /// Walks `root` without following links or leaving its filesystem, up to `cap` entries.
@@ -153,12 +189,21 @@ fn volumes(dir: &Path) -> Vec<std::path::PathBuf> {
 pub fn run(dir: &Path, every: Duration) -> ! {
     let paths = volumes(dir);
     let mut out = std::io::stdout();
+    let mut first = None;
     for pass in 1.. {
         let started = Instant::now();
+        // First, before the walk: the first pass's figure is the run's reference, taken
+        // before the services start.
+        let used = fs_used(Path::new("/"));
+        if first.is_none() {
+            first = used;
+        }
         let line = MeterLine {
             pass,
             volumes: paths.iter().map(|p| measure(p, ENTRY_CAP)).collect(),
             ms: started.elapsed().as_millis() as u64,
+            fs_used: used,
+            fs_first: first,
         };
         if writeln!(out, "{}", line.to_json())
             .and_then(|_| out.flush())
@@ -248,14 +293,48 @@ mod tests {
             pass: 3,
             volumes: v.iter().map(|p| measure(p, ENTRY_CAP)).collect(),
             ms: 2,
+            fs_used: Some(7 << 30),
+            fs_first: Some(6 << 30),
         };
-        assert_eq!(MeterLine::parse(&line.to_json()), Some(line));
+        assert_eq!(MeterLine::parse(&line.to_json()), Some(line.clone()));
+        // An older probe's line, without the filesystem figure.
+        let old = MeterLine {
+            fs_used: None,
+            fs_first: None,
+            ..line
+        };
+        assert!(!old.to_json().contains("fs_used"));
+        assert_eq!(MeterLine::parse(&old.to_json()), Some(old));
+        assert_eq!(
+            MeterLine::parse("{\"meter\":1,\"pass\":1,\"volumes\":[],\"ms\":1,\"fs_used\":\"x\"}"),
+            None
+        );
         assert_eq!(MeterLine::parse("{\"meter\":2}"), None);
         assert_eq!(
             MeterLine::parse("{\"meter\":1,\"pass\":1,\"volumes\":[{\"bytes\":1}"),
             None
         );
         assert_eq!(MeterLine::parse("hello"), None);
+    }
+
+    #[test]
+    fn the_filesystem_figure_grows_with_what_is_written_to_it() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(fs_used(d.path()).expect("statvfs of a temp dir") > 0);
+        assert_eq!(fs_used(Path::new("/no/such/meter/dir")), None);
+        // Others may write or free on the same filesystem beside the test (Docker removing
+        // a volume): a clear growth must show in one of a few tries.
+        let grew = (0..5).any(|i| {
+            let before = fs_used(d.path()).unwrap();
+            let path = d.path().join(format!("grow{i}"));
+            let mut f = std::fs::File::create(&path).unwrap();
+            std::io::Write::write_all(&mut f, &vec![3u8; 64 << 20]).unwrap();
+            f.sync_all().unwrap();
+            let after = fs_used(d.path()).unwrap();
+            std::fs::remove_file(&path).unwrap();
+            after >= before + (32 << 20)
+        });
+        assert!(grew, "64 MiB written never showed in fs_used");
     }
 
     #[test]

@@ -171,38 +171,33 @@ async fn the_pids_limit_is_enforced_inside_a_run() {
     assert!(leftovers(&engine, &id).await.is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_volume_flood_past_the_disk_budget_stops_the_runs_naming_the_volume() {
-    let test = "a_volume_flood_past_the_disk_budget_stops_the_runs_naming_the_volume";
-    let Some(engine) = engine_or_skip(test).await else {
-        return;
-    };
+/// Grades a good project plus a side service `flood` that writes 400 MiB (into a named
+/// volume when `volume`, else into its own writable layer), then idles, under a 64 MiB disk
+/// budget; returns `runtime.up`'s evidence (the runs left nothing behind).
+async fn flood_past_the_budget(test: &str, volume: bool) -> Option<String> {
+    let engine = engine_or_skip(test).await?;
     let dir = tempfile::tempdir().unwrap();
     let mut project = testkit::good_project(dir.path());
-    // A side service that writes 400 MiB into a named volume, then idles: the disk meter
-    // (the probe container's main process) sees the volume grow past a 64 MiB budget.
+    let target = if volume { "/scratch/fill" } else { "/fill" };
     let mut flood = testkit::service("flood");
     flood.image = Some(testkit::l(assay_sandbox::images::probe_image().to_string()));
     flood.user = Some(testkit::l("0:0".to_string()));
-    flood.command = Some(testkit::l(
-        [
-            "sh",
-            "-c",
-            "dd if=/dev/zero of=/scratch/fill bs=1M count=400 2>/dev/null; exec sleep 600",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
-    ));
-    flood
-        .volumes
-        .push(testkit::named_volume("scratch", "/scratch"));
+    flood.command = Some(testkit::l(vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        format!("dd if=/dev/zero of={target} bs=1M count=400 2>/dev/null; exec sleep 600"),
+    ]));
+    if volume {
+        flood
+            .volumes
+            .push(testkit::named_volume("scratch", "/scratch"));
+        project
+            .volumes
+            .insert("scratch".into(), testkit::volume("scratch"));
+    }
     project.services.insert("flood".into(), flood);
-    project
-        .volumes
-        .insert("scratch".into(), testkit::volume("scratch"));
     let mut i = inputs("app", "s3cret-pw", "notes");
-    let prefix = run_id("tflood");
+    let prefix = run_id(if volume { "tflood" } else { "tlayer" });
     i.run_prefix = prefix.clone();
     i.timeout = Duration::from_secs(60);
     i.budget.disk_bytes = 64 << 20;
@@ -220,9 +215,32 @@ async fn a_volume_flood_past_the_disk_budget_stops_the_runs_naming_the_volume() 
     let up = up(&results);
     assert!(
         up.evidence.contains("over the grading budget of 64 MiB")
-            && up.evidence.contains("volume `scratch`")
             && up.evidence.contains("the runs were stopped"),
         "{}",
         up.evidence
     );
+    Some(up.evidence.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writable_layer_flood_past_the_disk_budget_stops_the_runs_naming_the_service() {
+    // No volume: no meter walks the layer. The meters' filesystem figure grows by 400 MiB,
+    // so the watch asks the daemon for the writable layers' sizes (at the latest when the
+    // short run ends) and sees the budget crossed.
+    let test = "a_writable_layer_flood_past_the_disk_budget_stops_the_runs_naming_the_service";
+    if let Some(evidence) = flood_past_the_budget(test, false).await {
+        assert!(
+            evidence.contains("service `flood` (writable layers)"),
+            "{evidence}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_volume_flood_past_the_disk_budget_stops_the_runs_naming_the_volume() {
+    // The disk meter (the probe container's main process) sees the volume grow.
+    let test = "a_volume_flood_past_the_disk_budget_stops_the_runs_naming_the_volume";
+    if let Some(evidence) = flood_past_the_budget(test, true).await {
+        assert!(evidence.contains("volume `scratch`"), "{evidence}");
+    }
 }

@@ -12,10 +12,15 @@
 //! them read-only and its main process (`assay-probe meter`) walks them every
 //! [`crate::plan::METER_EVERY`], printing one line to its log, which the watch reads every
 //! [`METER_READ_EVERY`]: a crossing is seen within about two seconds, without asking the
-//! daemon. The daemon is asked only every [`SIZED_EVERY`] — writable layers (`list` with
-//! sizes) and volumes the meter does not see (an image's own `VOLUME`s, `/system/df`) —
-//! because on this kind of host both make it walk every container's filesystem diff: a call
-//! takes seconds and slows every container start beside it. A service that abuses the host ([`Abuse`]: OOM
+//! daemon. The daemon is asked for writable layers (`list` with sizes) and volumes the meter
+//! does not see (an image's own `VOLUME`s, `/system/df`) only when [`Sizing`] says so,
+//! because on this kind of host both make it walk every container's whole filesystem (about a
+//! second of the daemon's CPU per Postgres container; asked every 10 s, this was a third of a
+//! `--jobs 4` batch's CPU). Each meter line carries the use of the daemon's data-root
+//! filesystem, where every writable layer lives: the daemon is asked when that use grew by an
+//! eighth of the budget beyond the metered volumes' growth (a flood into a writable layer is
+//! seen within about two seconds, like one into a volume), at least once a minute, and every
+//! [`SIZED_EVERY`] while no meter reports it. A service that abuses the host ([`Abuse`]: OOM
 //! kills, pids at the limit) has decided the verdict: the runs go on for [`ABUSE_WINDOW`] so
 //! the other services show what they do, then stop, so a fork bomb does not load the host for
 //! the whole deadline. What the watch saw becomes `runtime.up`'s finding or notes (smaller
@@ -36,9 +41,22 @@ pub const SAMPLE_EVERY: Duration = Duration::from_secs(2);
 /// Time between two readings of the runs' disk meters (a log call each).
 pub const METER_READ_EVERY: Duration = Duration::from_secs(1);
 
-/// Time between two measurements that make the daemon walk filesystems: writable layers and
-/// the volumes the meter does not see.
+/// Time between two measurements that make the daemon walk filesystems (writable layers and
+/// the volumes the meter does not see) when no meter reports the filesystem's use.
 pub const SIZED_EVERY: Duration = Duration::from_secs(10);
+
+/// With a meter reporting the filesystem's use: the daemon is asked again once the use grew,
+/// beyond what the grading's metered volumes explain, by this share of the disk budget since
+/// its last answer (1/8: the share from which the report notes disk use) ...
+pub const SIZED_GROWTH_SHARE: u64 = 8;
+
+/// ... but not sooner than this after its last answer (one answer takes the daemon about a
+/// second per container on this kind of host) ...
+pub const SIZED_GAP: Duration = Duration::from_secs(2);
+
+/// ... and in any case this long after it (space freed by others beside the grading can hide
+/// some of its writes from the filesystem's figure).
+pub const SIZED_AT_LEAST_EVERY: Duration = Duration::from_secs(60);
 
 /// A service throttled in at least this share of its CPU periods spins at its quota. A note,
 /// not an abuse: the quota already holds it (and a side service's share is small, so a heavy
@@ -101,6 +119,74 @@ struct MeterReading {
     pass: u64,
     /// The latest pass stopped at the meter's entry cap: its bytes are a lower bound.
     capped: bool,
+    /// Bytes in use on the daemon's data-root filesystem at the latest pass, and at the
+    /// meter's first (taken before the run's services started), when reported.
+    fs_used: Option<u64>,
+    fs_first: Option<u64>,
+    /// When the latest pass was read.
+    read_at: Option<std::time::Instant>,
+}
+
+/// When to ask the daemon for the sizes that make it walk filesystems (writable layers, the
+/// volumes no meter sees). Every write of a run lands on the daemon's data-root filesystem, so
+/// its use, which the meters report every pass at no cost to the daemon, bounds what the
+/// writable layers can have gained since the daemon's last answer: the use's growth beyond
+/// the growth of the metered volumes, from its lowest point since then (space freed beside
+/// the grading lowers the point, so a later write counts in full). Before the daemon's first
+/// answer the point is the meter's first figure, taken before the run's services started
+/// (its volumes were empty then). The daemon is asked when
+/// that growth reaches [`SIZED_GROWTH_SHARE`] of the budget (no sooner than [`SIZED_GAP`]
+/// after its last answer), at least every [`SIZED_AT_LEAST_EVERY`], and every [`SIZED_EVERY`]
+/// while no meter reports the filesystem.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Sizing {
+    /// When the daemon last answered (`None`: not yet; the watch's start counts then).
+    last: Option<std::time::Instant>,
+    /// The lowest `(filesystem use, metered bytes)` seen since then.
+    low: Option<(u64, u64)>,
+}
+
+impl Sizing {
+    /// Whether to ask the daemon now: `fs` is the latest filesystem use with the meters'
+    /// first figure, `metered` the metered volumes' bytes now, `since` the time since the
+    /// daemon's last answer (or the watch's start).
+    fn due(
+        &mut self,
+        fs: Option<(u64, Option<u64>)>,
+        metered: u64,
+        since: Duration,
+        trigger: u64,
+    ) -> bool {
+        match self.grown(fs, metered) {
+            None => since >= SIZED_EVERY,
+            Some(grown) => {
+                since >= SIZED_AT_LEAST_EVERY || (grown >= trigger && since >= SIZED_GAP)
+            }
+        }
+    }
+
+    /// How much the filesystem's use grew beyond the metered volumes since the daemon's last
+    /// answer (from the lowest point since then); `None` without a filesystem figure.
+    fn grown(&mut self, fs: Option<(u64, Option<u64>)>, metered: u64) -> Option<u64> {
+        let (used, first) = fs?;
+        let low = match (self.low, first) {
+            (Some((u, m)), _) if u <= used => (u, m),
+            (Some(_), _) => (used, metered),
+            (None, Some(f)) if f <= used => (f, 0),
+            (None, _) => (used, metered),
+        };
+        self.low = Some(low);
+        Some(
+            used.saturating_sub(low.0)
+                .saturating_sub(metered.saturating_sub(low.1)),
+        )
+    }
+
+    /// The daemon answered now; `fs_used` and `metered` are the readings it answered for.
+    fn answered(&mut self, fs_used: Option<u64>, metered: u64) {
+        self.last = Some(std::time::Instant::now());
+        self.low = fs_used.map(|u| (u, metered));
+    }
 }
 
 /// The watch over one grading's runs.
@@ -128,6 +214,8 @@ pub struct Watch {
     /// Volumes the meters do not see (an image's own `VOLUME`s), from the daemon's last disk
     /// usage answer: Docker name → (as shown, bytes).
     unmetered: Mutex<BTreeMap<String, (String, u64)>>,
+    /// When to ask the daemon for sizes next.
+    sizing: Mutex<Sizing>,
 }
 
 impl Watch {
@@ -145,6 +233,7 @@ impl Watch {
             unmeasured: Mutex::new(None),
             meters: Mutex::new(BTreeMap::new()),
             unmetered: Mutex::new(BTreeMap::new()),
+            sizing: Mutex::new(Sizing::default()),
         }
     }
 
@@ -181,26 +270,57 @@ impl Watch {
     }
 
     /// Samples until dropped (the caller selects it against the runs): the meters every
-    /// [`METER_READ_EVERY`], the containers every [`SAMPLE_EVERY`], the daemon's sizes every
-    /// [`SIZED_EVERY`].
+    /// [`METER_READ_EVERY`], the containers every [`SAMPLE_EVERY`], the daemon's sizes when
+    /// [`Sizing`] says.
     pub async fn watch(&self, engine: &Engine) {
         let tick = METER_READ_EVERY;
         let sample_every = (SAMPLE_EVERY.as_millis() / tick.as_millis()).max(1) as u32;
-        let sized_every = (SIZED_EVERY.as_millis() / tick.as_millis()).max(1) as u32;
+        let started = std::time::Instant::now();
         for n in 1u32.. {
             tokio::time::sleep(tick).await;
             if self.stop.is_cancelled() {
                 // Stopped: the runs are tearing down; nothing more to learn.
                 std::future::pending::<()>().await;
             }
-            let sized = n % sized_every == 0;
-            if n % sample_every == 0 {
+            self.read_meters(engine).await;
+            let (fs, metered) = self.fs_reading();
+            let sized = self.sizing.lock().is_ok_and(|mut s| {
+                let since = s.last.unwrap_or(started).elapsed();
+                s.due(
+                    fs,
+                    metered,
+                    since,
+                    self.budget.disk_bytes / SIZED_GROWTH_SHARE,
+                )
+            });
+            if sized || n % sample_every == 0 {
                 self.sample(engine, sized).await;
             }
-            self.read_meters(engine).await;
             self.measure_disk(engine, sized).await;
+            if sized {
+                if let Ok(mut s) = self.sizing.lock() {
+                    s.answered(fs.map(|f| f.0), metered);
+                }
+            }
             self.stop_after_abuse();
         }
+    }
+
+    /// The data-root filesystem's use as the meters last reported it (the latest pass read of
+    /// any run: they share the filesystem) with the lowest of their first figures, and the
+    /// bytes of the grading's metered volumes now.
+    fn fs_reading(&self) -> (Option<(u64, Option<u64>)>, u64) {
+        let Ok(m) = self.meters.lock() else {
+            return (None, 0);
+        };
+        let used = m
+            .values()
+            .filter(|r| r.fs_used.is_some())
+            .max_by_key(|r| r.read_at)
+            .and_then(|r| r.fs_used);
+        let first = m.values().filter_map(|r| r.fs_first).min();
+        let metered = m.values().flat_map(|r| r.bytes.values()).sum();
+        (used.map(|u| (u, first)), metered)
     }
 
     /// Reads the latest line of every run's disk meter.
@@ -242,6 +362,9 @@ impl Watch {
                     .collect();
                 r.pass = line.pass;
                 r.capped = line.volumes.iter().any(|u| u.capped);
+                r.fs_used = line.fs_used;
+                r.fs_first = line.fs_first;
+                r.read_at = Some(std::time::Instant::now());
             }
         }
     }
@@ -272,16 +395,30 @@ impl Watch {
         self.stop.cancel();
     }
 
-    /// One last look at run `run_id` before its teardown: `inspect` of each container (OOM
-    /// kills and restart counts; the periodic samples gave the stats), the `oom` events and
-    /// the disk meter.
-    /// Writable layers are not measured here: on a naive-diff storage driver (fuse-overlayfs)
-    /// the daemon walks each container's whole filesystem for that, seconds per run, and the
-    /// teardown would wait for it; the periodic samples keep the last figure.
+    /// One last look at run `run_id` before its teardown: the disk meter, `inspect` of each
+    /// container (OOM kills and restart counts; the periodic samples gave the stats) and the
+    /// `oom` events.
+    /// Writable layers are measured here only when the filesystem grew enough since the
+    /// daemon's last answer ([`Sizing`]; a short run can end before the periodic look asks):
+    /// on a naive-diff storage driver (fuse-overlayfs) the daemon walks each container's
+    /// whole filesystem for that, seconds per run, and the teardown waits for it.
     pub async fn finish_run(&self, engine: &Engine, run_id: &str) {
-        self.sample_run(engine, run_id, true, false).await;
         self.read_meters(engine).await;
-        self.measure_disk(engine, false).await;
+        let (fs, metered) = self.fs_reading();
+        let trigger = self.budget.disk_bytes / SIZED_GROWTH_SHARE;
+        let sized = self
+            .sizing
+            .lock()
+            .ok()
+            .and_then(|mut s| s.grown(fs, metered))
+            .is_some_and(|g| g >= trigger);
+        self.sample_run(engine, run_id, true, sized).await;
+        self.measure_disk(engine, sized).await;
+        if sized {
+            if let Ok(mut s) = self.sizing.lock() {
+                s.answered(fs.map(|f| f.0), metered);
+            }
+        }
         let silent = self.meters.lock().ok().and_then(|m| {
             let r = m.get(run_id)?;
             let meter = r.meter.as_ref()?;
@@ -759,6 +896,67 @@ fn judge(service: &str, s: &Signs, essential: bool) -> (Vec<Abuse>, Vec<Diagnost
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MIB: u64 = 1 << 20;
+    const GI: u64 = 10 << 30;
+    const T: u64 = 256 * MIB;
+
+    fn at(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    #[test]
+    fn without_a_filesystem_figure_the_daemon_is_asked_every_sized_every() {
+        let mut s = Sizing::default();
+        assert!(!s.due(None, 0, SIZED_EVERY - Duration::from_millis(1), T));
+        assert!(s.due(None, 0, SIZED_EVERY, T));
+    }
+
+    #[test]
+    fn the_daemon_is_asked_when_the_filesystem_grows_beyond_the_metered_volumes() {
+        let mut s = Sizing::default();
+        // The meter's first figure is the reference; nothing grew.
+        assert!(!s.due(Some((GI, Some(GI))), 0, at(5), T));
+        // 300 MiB more on the filesystem, all of it in a metered volume: explained.
+        assert!(!s.due(Some((GI + 300 * MIB, Some(GI))), 300 * MIB, at(6), T));
+        // 300 MiB more that no meter explains: a writable layer (or anyone) wrote it.
+        assert!(s.due(Some((GI + 600 * MIB, Some(GI))), 300 * MIB, at(7), T));
+        // ... but never sooner than SIZED_GAP after the daemon's last answer.
+        s.answered(Some(GI + 600 * MIB), 300 * MIB);
+        let more = Some((GI + 900 * MIB, Some(GI)));
+        assert!(!s.due(more, 300 * MIB, at(1), T));
+        assert!(s.due(more, 300 * MIB, SIZED_GAP, T));
+        // A quiet grading is measured anyway every SIZED_AT_LEAST_EVERY.
+        let mut q = Sizing::default();
+        assert!(!q.due(Some((GI, Some(GI))), 0, SIZED_AT_LEAST_EVERY - at(1), T));
+        assert!(q.due(Some((GI, Some(GI))), 0, SIZED_AT_LEAST_EVERY, T));
+    }
+
+    #[test]
+    fn a_flood_before_the_watch_first_reads_counts_from_the_meters_first_figure() {
+        // The services wrote 400 MiB into a writable layer before the watch read any line:
+        // the latest pass already holds it, the first one (before the services) does not.
+        let mut s = Sizing::default();
+        assert!(s.due(Some((GI + 400 * MIB, Some(GI))), 0, at(3), T));
+        // A meter without a first figure: the latest one is the reference.
+        let mut o = Sizing::default();
+        assert!(!o.due(Some((GI + 400 * MIB, None)), 0, at(3), T));
+    }
+
+    #[test]
+    fn space_freed_beside_the_grading_does_not_hide_its_writes() {
+        let mut s = Sizing::default();
+        assert!(!s.due(Some((GI, Some(GI))), 0, at(3), T));
+        // Another grading's teardown frees 1 GiB ...
+        assert!(!s.due(Some((GI - 1024 * MIB, Some(GI))), 0, at(4), T));
+        // ... then this grading writes 300 MiB into a writable layer: counted from the low.
+        assert!(s.due(Some((GI - 724 * MIB, Some(GI))), 0, at(5), T));
+        // A metered volume shrinking (a file deleted) is no growth either.
+        let mut v = Sizing::default();
+        assert!(!v.due(Some((GI, None)), 500 * MIB, at(3), T));
+        assert!(!v.due(Some((GI - 400 * MIB, None)), 100 * MIB, at(4), T));
+        assert!(!v.due(Some((GI - 300 * MIB, None)), 200 * MIB, at(5), T));
+    }
 
     #[test]
     fn a_fork_bomb_and_a_memory_hog_are_abuse() {
