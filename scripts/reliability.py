@@ -208,6 +208,7 @@ ROWS: list[Row] = [
         [(CONTAIN, "a_fork_bomb_is_held_by_the_pids_limit_and_reported"),
          (CONTAIN, "a_memory_hog_is_oom_killed_and_reported"),
          (ABUSE, "a_fork_bomb_a_memory_hog_a_disk_flood_and_a_spinner_fail_runtime_up_each_named"),
+         (CONTAIN, "a_writable_layer_flood_past_the_disk_budget_stops_the_runs_naming_the_service"),
          (RUNNER, "run::abuse::tests::a_fork_bomb_and_a_memory_hog_are_abuse"),
          (RUNNER, "plan::tests::hardening_is_on_every_container_including_the_probe"),
          (CORE, "display::mask::tests::tail_keeps_the_last_lines"),
@@ -338,11 +339,16 @@ ROWS: list[Row] = [
     # -- Issue 11: what got through ------------------------------------------------------------
     Row("I11.1", "A side service writes 4 GB into a named volume (in each of two runs)",
         "budget `limits.disk_bytes`: the run's volumes measured every second by its own disk "
-        "meter (the probe container mounts them read-only), writable layers every 10 s; the "
-        "runs stopped, `runtime.up` fails naming the volume",
+        "meter (the probe container mounts them read-only), writable layers when the meter's "
+        "filesystem figure grows past the metered volumes; the runs stopped, `runtime.up` "
+        "fails naming the volume or the service",
         [(ABUSE, "a_fork_bomb_a_memory_hog_a_disk_flood_and_a_spinner_fail_runtime_up_each_named"),
          (CONTAIN, "a_volume_flood_past_the_disk_budget_stops_the_runs_naming_the_volume"),
+         (CONTAIN, "a_writable_layer_flood_past_the_disk_budget_stops_the_runs_naming_the_service"),
          (PROBE, "meter::tests::files_are_counted_by_blocks_links_once_and_symlinks_never_followed"),
+         (PROBE, "meter::tests::the_filesystem_figure_grows_with_what_is_written_to_it"),
+         (RUNNER, "run::abuse::tests::a_flood_before_the_watch_first_reads_counts_from_the_meters_first_figure"),
+         (RUNNER, "run::abuse::tests::space_freed_beside_the_grading_does_not_hide_its_writes"),
          (RUNNER, "run::abuse::tests::volume_names_lose_the_run_prefix")],
         figures=(1,)),
     Row("I11.2", "12 memory hogs of 440 MiB as side services",
