@@ -40,8 +40,10 @@ pub(crate) enum Scan {
 /// A [`Rule`] compiled for the byte-level scan, with scratch buffers reused across lines.
 #[derive(Debug, Clone)]
 pub(crate) struct Matcher {
-    method: String,
-    path: String,
+    /// The method and the space after it: a request's method and its space start with it
+    /// exactly when the method is this one (a method is token characters, never a space).
+    method: Literal,
+    path: Literal,
     path_finder: memmem::Finder<'static>,
     /// Whether the path is ASCII (then a request without `%` and without the path is
     /// irrelevant before any decoding).
@@ -241,8 +243,8 @@ impl Matcher {
             )
         };
         Matcher {
-            method: rule.method.clone(),
-            path: rule.path.clone(),
+            method: Literal(format!("{} ", rule.method).into_bytes()),
+            path: Literal(rule.path.as_bytes().to_vec()),
             path_finder: memmem::Finder::new(rule.path.as_bytes()).into_owned(),
             path_is_ascii: rule.path.is_ascii(),
             path_normal: crate::rule::normalize_target(&rule.path).as_deref() == Some(&rule.path),
@@ -360,10 +362,13 @@ impl Matcher {
         let Some((method, target, percent)) = parts else {
             return Some(Scan::Irrelevant);
         };
-        let path = self.path.as_bytes();
-        let exact = target == path;
-        let method_ok = method == self.method.as_bytes();
-        let (contains, path_ok) = match target.strip_prefix(path) {
+        let path = &self.path;
+        // Both without a branch on the lengths (varying from line to line): a prefix test,
+        // then whether anything is left.
+        let method_ok = self.method.strip_from(method).is_some();
+        let after_path = path.strip_from(target);
+        let exact = after_path.is_some_and(<[u8]>::is_empty);
+        let (contains, path_ok) = match after_path {
             // The path followed by nothing, one slash, a query or a fragment is the path; the
             // path followed by anything else is not (normalising only cuts a query or fragment,
             // decodes escapes into one character each and drops one trailing slash), whether
@@ -387,13 +392,12 @@ impl Matcher {
                     // target names the path as its origin-form part does. A target that is not
                     // absolute and does not start with the path cannot name it (lossy decoding
                     // keeps the ASCII bytes, in order, and turns no other byte into one).
-                    origin_form(target)
-                        .strip_prefix(path)
+                    path.strip_from(origin_form(target))
                         .is_some_and(path_follows)
                 } else {
                     // Compared as the reference compares them: the target's bytes must be UTF-8.
                     let target = std::str::from_utf8(target).ok()?;
-                    normalize_target_into(target, &mut self.norm) && self.norm == self.path
+                    normalize_target_into(target, &mut self.norm) && path.is(self.norm.as_bytes())
                 };
                 (contains, path_ok)
             }
@@ -425,6 +429,44 @@ fn path_follows(rest: &[u8]) -> bool {
     )
 }
 
+/// A string of the rule the scan compares with every request (the method, the path), compared
+/// without a call into `memcmp` when it is short: a word or two of each side, where the call
+/// costs more than the comparison and mispredicts on the lengths.
+#[derive(Debug, Clone)]
+struct Literal(Vec<u8>);
+
+impl Literal {
+    /// Whether `text` is this string.
+    fn is(&self, text: &[u8]) -> bool {
+        text.len() == self.0.len() && same_bytes(text, &self.0)
+    }
+
+    /// What follows this string in `text`, when `text` starts with it.
+    #[inline]
+    fn strip_from<'t>(&self, text: &'t [u8]) -> Option<&'t [u8]> {
+        let n = self.0.len();
+        let head = text.get(..n)?;
+        same_bytes(head, &self.0).then(|| &text[n..])
+    }
+}
+
+/// Whether two slices of the same length hold the same bytes. Lengths up to 16 (those of
+/// methods and of most paths) are compared as two overlapping words (or half-words, or bytes)
+/// of each side; the branch on the length always goes the same way for one rule.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len();
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8"));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4"));
+    match n {
+        0..=3 => a.iter().zip(b).fold(0, |d, (x, y)| d | (x ^ y)) == 0,
+        4..=7 => (half(a, 0) ^ half(b, 0)) | (half(a, n - 4) ^ half(b, n - 4)) == 0,
+        8..=16 => (word(a, 0) ^ word(b, 0)) | (word(a, n - 8) ^ word(b, n - 8)) == 0,
+        _ => a == b,
+    }
+}
+
 /// The part of a target [`crate::rule::normalize_target`] keeps of an absolute-form target
 /// (`http://host/path?q`: from the first `/` after the authority, or `/` when a query, a
 /// fragment or the end comes first); any other target as it is.
@@ -449,8 +491,8 @@ fn starts_with_ignore_case(text: &[u8], prefix: &[u8]) -> bool {
 
 /// Where the request of a line is, for [`Matcher::try_scan`].
 enum Request {
-    /// Read in one pass ([`request_field`]): the method and target (ranges of the line) and
-    /// whether the target holds a `%`.
+    /// Read in one pass ([`request_field`]): the method with its space and the target (ranges
+    /// of the line) and whether the target holds a `%`.
     Parts(Range<usize>, Range<usize>, bool),
     /// Not a `METHOD TARGET HTTP/x` request.
     None,
@@ -463,8 +505,9 @@ enum Request {
 /// What one pass over a request field found.
 #[derive(Debug, PartialEq, Eq)]
 enum RequestField {
-    /// A `METHOD TARGET HTTP/…` request without a backslash: its method and target (ranges of
-    /// the line), whether the target holds a `%`, and the index after the closing quote.
+    /// A `METHOD TARGET HTTP/…` request without a backslash: its method with the space after it
+    /// and its target (ranges of the line), whether the target holds a `%`, and the index after
+    /// the closing quote.
     Parts {
         method: Range<usize>,
         target: Range<usize>,
@@ -530,7 +573,7 @@ fn request_field(line: &[u8], i: usize) -> Option<RequestField> {
     let e = p + 5 + find_byte3(&line[p + 5..], b' ', b'"', b'\\')?;
     match line[e] {
         b'"' => Some(RequestField::Parts {
-            method: start..m,
+            method: start..m + 1,
             target: t..k,
             percent,
             end: e + 1,
@@ -542,6 +585,7 @@ fn request_field(line: &[u8], i: usize) -> Option<RequestField> {
 
 /// The parts of a request line the counting needs.
 struct RequestParts<'a> {
+    /// The method and the space after it.
     method: &'a [u8],
     target: &'a [u8],
     /// Whether the target holds a `%` (then its normalised form may name the path without
@@ -555,7 +599,7 @@ impl<'a> RequestParts<'a> {
     }
 }
 
-/// [`parse_request`] on bytes: the method and target of a `METHOD TARGET HTTP/…` request
+/// [`parse_request`] on bytes: the method (with its space) and target of a `METHOD TARGET HTTP/…` request
 /// (exactly two spaces, a non-empty method of token characters and a non-empty target).
 fn request_parts(request: &[u8]) -> Option<RequestParts<'_>> {
     // The method is short: a byte loop beats a search call.
@@ -574,7 +618,7 @@ fn request_parts(request: &[u8]) -> Option<RequestParts<'_>> {
         return None;
     }
     Some(RequestParts {
-        method: &request[..a],
+        method: &request[..=a],
         target,
         percent,
     })
@@ -1124,7 +1168,7 @@ mod tests {
         assert_eq!(
             request_field(b"\"GET /api/notes HTTP/1.1\"", 0),
             Some(RequestField::Parts {
-                method: 1..4,
+                method: 1..5,
                 target: 5..15,
                 percent: false,
                 end: 25
@@ -1171,6 +1215,34 @@ mod tests {
             b"255.255.255.2555 - [t]",
         ] {
             assert_eq!(read(refused), None, "{}", String::from_utf8_lossy(refused));
+        }
+    }
+
+    #[test]
+    fn literals_compare_like_slices() {
+        let mut rng = crate::generate::SplitMix64::new(17);
+        for n in 0..40usize {
+            let lit: Vec<u8> = (0..n).map(|_| *rng.pick(b"ab/")).collect();
+            let literal = Literal(lit.clone());
+            for _ in 0..3000 {
+                // Texts near the literal: equal, one byte changed anywhere, shorter, longer.
+                let mut text = lit.clone();
+                match rng.below(4) {
+                    0 if n > 0 => {
+                        let k = rng.below(n as u64) as usize;
+                        text[k] = *rng.pick(b"ab/");
+                    }
+                    1 => text.truncate(rng.below(n as u64 + 1) as usize),
+                    2 => text.extend((0..rng.below(4)).map(|_| *rng.pick(b"ab/"))),
+                    _ => {}
+                }
+                assert_eq!(literal.is(&text), text == lit, "{lit:?} {text:?}");
+                assert_eq!(
+                    literal.strip_from(&text),
+                    text.strip_prefix(&lit[..]),
+                    "{lit:?} {text:?}"
+                );
+            }
         }
     }
 
