@@ -55,7 +55,7 @@ pub(crate) struct Matcher {
     own: OwnNets,
     request_buf: Vec<u8>,
     ua_buf: Vec<u8>,
-    norm: String,
+    norm: Vec<u8>,
 }
 
 /// The bot check of ASCII user agents, remembering what it found per line ending: a log repeats
@@ -255,7 +255,7 @@ impl Matcher {
             own: OwnNets::new(&rule.own_networks),
             request_buf: Vec::new(),
             ua_buf: Vec::new(),
-            norm: String::new(),
+            norm: Vec::new(),
         }
     }
 
@@ -395,9 +395,14 @@ impl Matcher {
                     path.strip_from(origin_form(target))
                         .is_some_and(path_follows)
                 } else {
-                    // Compared as the reference compares them: the target's bytes must be UTF-8.
-                    let target = std::str::from_utf8(target).ok()?;
-                    normalize_target_into(target, &mut self.norm) && path.is(self.norm.as_bytes())
+                    // Normalised as the reference normalises the lossily decoded target: the
+                    // same bytes for a UTF-8 target, and for an ASCII path the same answer on
+                    // any target (see normalize_target_into); a target that is not UTF-8 and a
+                    // path that is not ASCII are the reference's to judge.
+                    if !self.path_is_ascii {
+                        std::str::from_utf8(target).ok()?;
+                    }
+                    normalize_target_into(target, &mut self.norm) && path.is(&self.norm)
                 };
                 (contains, path_ok)
             }
@@ -1085,6 +1090,40 @@ mod tests {
                     .strip_prefix(path.as_bytes())
                     .is_some_and(path_follows);
                 assert_eq!(fast, reference, "{path}: {lossy}");
+            }
+        }
+    }
+
+    /// Normalising the bytes of a target, as the fast path does for an ASCII path: the same
+    /// answer as normalising the lossily decoded target (escapes, absolute forms, queries,
+    /// trailing slashes, bytes that are not UTF-8 anywhere).
+    #[test]
+    fn normalising_bytes_names_an_ascii_path_as_normalising_text_does() {
+        let mut rng = crate::generate::SplitMix64::new(18);
+        // Pieces between `|`.
+        let pieces: Vec<&[u8]> =
+            b"/api/notes|/|%6E|%6e|%2F|%|%4|%C3%A9|?|#|http://|HTTPS://h|h:1|\xff|\xc3|\xc3\xa9|otes|~"
+                .split(|&b| b == b'|')
+                .collect();
+        let mut out = Vec::new();
+        for path in ["/api/notes", "/", "/api/n%2Fotes", "/~x"] {
+            for _ in 0..200_000 {
+                let mut target = Vec::new();
+                for _ in 0..rng.below(6) {
+                    target.extend_from_slice(rng.pick::<&[u8]>(&pieces));
+                }
+                let lossy = String::from_utf8_lossy(&target);
+                let reference = crate::rule::normalize_target(&lossy);
+                let fast = normalize_target_into(&target, &mut out);
+                assert_eq!(
+                    fast && out == path.as_bytes(),
+                    reference.as_deref() == Some(path),
+                    "{path}: {lossy}"
+                );
+                if let Ok(text) = std::str::from_utf8(&target) {
+                    let bytes = fast.then(|| String::from_utf8(out.clone()).unwrap());
+                    assert_eq!(bytes, crate::rule::normalize_target(text), "{text}");
+                }
             }
         }
     }
