@@ -807,6 +807,12 @@ mod tests {
                     "Mozilla/5.0\" \"-",
                     "Mozilla/5.0\"\tx",
                     "Mozilla/5.0 (compatible; GoogleBot/2.1)\" \"-",
+                    // Remembered with capitals folded: `X` is not, so `\X62ot` stays no escape.
+                    "Mozilla/5.0 (compatible; gOOGLEbOT/2.1)",
+                    "say \\x62OT",
+                    "say \\X62ot",
+                    "say \\X62OT",
+                    "SAY \\x4FT",
                 ] {
                     for method in ["GET", "HEAD"] {
                         well_formed.push(ok(addr, &format!("{method} {target} HTTP/1.1"), ua));

@@ -66,17 +66,70 @@ struct Bots {
     /// Automaton over the bot markers (lower case), matching in any ASCII case; `None` when
     /// there are none.
     automaton: Option<AhoCorasick>,
-    /// Recent line endings (the user-agent field and whatever follows it), [`BOTS_SEEN`] slots
-    /// picked by a hash of the ending (one per slot, the last one seen), each with its bot
-    /// verdict (`None`: the user agent is not ASCII); only well-formed endings are kept. Empty
-    /// until the first lookup.
-    seen: Vec<Option<(Vec<u8>, Option<bool>)>>,
+    /// Recent line endings (the user-agent field and whatever follows it) as they are.
+    seen: Seen,
+    /// Recent line endings with their capitals folded ([`fold_case`]), asked when `seen` does
+    /// not know an ending: bots write their names in ever new mixes of case (`GoogleBot`,
+    /// `gOOglebot`), which fold to one ending.
+    seen_folded: Seen,
+    /// Scratch for the folded ending of the line at hand.
+    folded: Vec<u8>,
 }
 
-/// Slots of [`Bots::seen`].
+/// Remembered line endings, [`BOTS_SEEN`] slots picked by a hash of the ending, each with its
+/// bot verdict (`None`: the user agent is not ASCII); only well-formed endings are kept. A
+/// slot holds the last ending stored there, unless the ending in it was found again since it
+/// was last spared (a second chance): the few endings a log repeats stay, however many
+/// one-off endings (a bot's name in a new mix of case) come by. Empty until the first store.
+#[derive(Debug, Clone, Default)]
+struct Seen(Vec<Option<Slot>>);
+
+#[derive(Debug, Clone)]
+struct Slot {
+    ending: Vec<u8>,
+    verdict: Option<bool>,
+    /// Found again since stored or last spared.
+    used: bool,
+}
+
+impl Seen {
+    /// The verdict remembered for `tail` (whose slot is `k`), if `tail` is the ending there.
+    fn get(&mut self, k: usize, tail: &[u8]) -> Option<Option<bool>> {
+        match self.0.get_mut(k)? {
+            Some(slot) if slot.ending[..] == *tail => {
+                slot.used = true;
+                Some(slot.verdict)
+            }
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, k: usize, tail: &[u8], verdict: Option<bool>) {
+        if self.0.is_empty() {
+            self.0.resize(BOTS_SEEN, None);
+        }
+        match &mut self.0[k] {
+            Some(slot) if slot.used => slot.used = false,
+            Some(slot) => {
+                slot.ending.clear();
+                slot.ending.extend_from_slice(tail);
+                slot.verdict = verdict;
+            }
+            empty => {
+                *empty = Some(Slot {
+                    ending: tail.to_vec(),
+                    verdict,
+                    used: false,
+                })
+            }
+        }
+    }
+}
+
+/// Slots of [`Seen`].
 const BOTS_SEEN: usize = 256;
 /// Longer line endings are read and searched every time, so the slots hold at most 128 KiB per
-/// matcher.
+/// table.
 const BOTS_SEEN_LEN: usize = 512;
 
 impl Bots {
@@ -87,30 +140,31 @@ impl Bots {
     /// non-ASCII letter into an ASCII one: the reference's to judge).
     ///
     /// Both answers depend on the bytes of `tail` only, so a remembered ending equal to `tail`
-    /// byte for byte gives them without reading the field again.
+    /// byte for byte gives them without reading the field again; and they do not change when
+    /// capitals are folded as [`fold_case`] folds them, so a remembered folded ending equal to
+    /// the folded `tail` gives them too.
     fn user_agent(&mut self, tail: &[u8], buf: &mut Vec<u8>) -> Option<Option<bool>> {
         if tail.len() > BOTS_SEEN_LEN {
             return self.read_user_agent(tail, buf);
         }
-        if self.seen.is_empty() {
-            self.seen.resize(BOTS_SEEN, None);
-        }
         let k = seen_slot(tail);
-        if let Some((seen, verdict)) = &self.seen[k] {
-            if seen[..] == *tail {
-                return Some(*verdict);
-            }
+        if let Some(verdict) = self.seen.get(k, tail) {
+            return Some(verdict);
         }
-        let verdict = self.read_user_agent(tail, buf)?;
-        match &mut self.seen[k] {
-            Some((seen, v)) => {
-                seen.clear();
-                seen.extend_from_slice(tail);
-                *v = verdict;
-            }
-            slot => *slot = Some((tail.to_vec(), verdict)),
+        let mut folded = std::mem::take(&mut self.folded);
+        fold_case(tail, &mut folded);
+        let kf = seen_slot(&folded);
+        let verdict = match self.seen_folded.get(kf, &folded) {
+            Some(verdict) => Some(verdict),
+            None => self
+                .read_user_agent(tail, buf)
+                .inspect(|&verdict| self.seen_folded.put(kf, &folded, verdict)),
+        };
+        self.folded = folded;
+        if let Some(verdict) = verdict {
+            self.seen.put(k, tail, verdict);
         }
-        Some(verdict)
+        verdict
     }
 
     /// [`Bots::user_agent`] without the memory: the field read (unescaped into `buf` when it
@@ -162,6 +216,40 @@ fn seen_slot(ua: &[u8]) -> usize {
         word(last),
     );
     (h.wrapping_mul(K) >> 56) as usize % BOTS_SEEN
+}
+
+/// `text` into `out` with every ASCII capital but `X` in lower case, eight bytes at a time.
+///
+/// The bot verdict of a line ending does not change: markers are matched in any ASCII case,
+/// the structure of the quoted field (quotes, backslashes, the byte after it) and which bytes
+/// are ASCII stay; escapes read the same: `\"` and `\\` hold no letter, the hex digits of
+/// `\xHH` have one value in either case, and `X` is kept so that `\X41` (a backslash and
+/// three characters) does not become the escape `\x41`.
+fn fold_case(text: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(text.len());
+    let (words, rest) = text.as_chunks::<8>();
+    for w in words {
+        out.extend_from_slice(&fold_case_word(u64::from_le_bytes(*w)).to_le_bytes());
+    }
+    out.extend(
+        rest.iter()
+            .map(|&b| b | u8::from(b.is_ascii_uppercase() & (b != b'X')) << 5),
+    );
+}
+
+/// [`fold_case`] on the eight bytes of a word, without a branch per byte. Each byte's low seven
+/// bits are compared by adding to them (no carry reaches the next byte); a byte with its high
+/// bit set is no capital.
+fn fold_case_word(w: u64) -> u64 {
+    const LOW7: u64 = ONES * 0x7f;
+    const HIGH: u64 = ONES << 7;
+    let low = w & LOW7;
+    let from_a = low + ONES * u64::from(0x80 - b'A');
+    let past_z = low + ONES * u64::from(0x80 - b'Z' - 1);
+    let not_x = ((w ^ (ONES * u64::from(b'X'))) & LOW7) + LOW7;
+    let capital = from_a & !past_z & !w & not_x & HIGH;
+    w | capital >> 2
 }
 
 /// The own networks as (network, mask) pairs over clients written as IPv6 numbers
@@ -263,7 +351,9 @@ impl Matcher {
             path_normal: crate::rule::normalize_target(&rule.path).as_deref() == Some(&rule.path),
             bots: Bots {
                 automaton: bots,
-                seen: Vec::new(),
+                seen: Seen::default(),
+                seen_folded: Seen::default(),
+                folded: Vec::new(),
             },
             own: OwnNets::new(&rule.own_networks),
             request_buf: Vec::new(),
@@ -1297,6 +1387,79 @@ mod tests {
                     "{lit:?} {text:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn folding_case_a_word_at_a_time_agrees_with_a_byte_at_a_time() {
+        let one = |b: u8| {
+            if b.is_ascii_uppercase() && b != b'X' {
+                b | 0x20
+            } else {
+                b
+            }
+        };
+        let mut rng = crate::generate::SplitMix64::new(15);
+        let mut out = Vec::new();
+        for k in 0..20_000u64 {
+            let len = rng.below(30) as usize;
+            // Every byte value, in every place of a word, besides random ones.
+            let text: Vec<u8> = (0..len)
+                .map(|i| match k {
+                    0..=255 => (k as u8).wrapping_add(i as u8),
+                    _ => rng.next_u64() as u8,
+                })
+                .collect();
+            fold_case(&text, &mut out);
+            let expected: Vec<u8> = text.iter().map(|&b| one(b)).collect();
+            assert_eq!(out, expected, "{text:?}");
+        }
+    }
+
+    /// A remembered ending found again is spared once by a store to its slot, and gives way to
+    /// the next store unless found again in between.
+    #[test]
+    fn an_ending_found_again_gets_a_second_chance() {
+        let mut seen = Seen::default();
+        seen.put(7, b"a", Some(false));
+        seen.put(7, b"b", Some(true));
+        assert_eq!(seen.get(7, b"a"), None, "never found again: replaced");
+        assert_eq!(seen.get(7, b"b"), Some(Some(true)));
+        seen.put(7, b"c", Some(false));
+        assert_eq!(seen.get(7, b"c"), None, "b was found again: spared");
+        seen.put(7, b"c", Some(false));
+        assert_eq!(seen.get(7, b"c"), Some(Some(false)), "but only once");
+        assert_eq!(seen.get(7, b"b"), None);
+        assert_eq!(seen.get(8, b"c"), None);
+    }
+
+    /// What the folded memory of line endings relies on: folding an ending changes neither
+    /// whether it is well-formed nor its bot verdict, escapes included (`\X62ot` is no
+    /// escape, `\x62OT` is `bOT`).
+    #[test]
+    fn folded_line_endings_read_like_the_endings() {
+        let rule = Rule::from_endpoint("GET /api/notes")
+            .unwrap()
+            .with_bot_markers(&["bot", "x-b", "\\x"]);
+        let mut bots = Matcher::new(&rule).bots;
+        let mut rng = crate::generate::SplitMix64::new(16);
+        // Pieces between `|`.
+        let pieces: Vec<&[u8]> = b"\"|\\|\\x62|\\X62|\\x4F|\\X4f|bOt|BOT|X-B| |\t|\xc3\x89|ot|a"
+            .split(|&b| b == b'|')
+            .collect();
+        let (mut buf, mut folded) = (Vec::new(), Vec::new());
+        for _ in 0..200_000 {
+            let mut tail = b"\"".to_vec();
+            for _ in 0..rng.below(7) {
+                tail.extend_from_slice(rng.pick::<&[u8]>(&pieces));
+            }
+            fold_case(&tail, &mut folded);
+            let shown = String::from_utf8_lossy(&tail).into_owned();
+            assert_eq!(
+                bots.read_user_agent(&tail, &mut buf),
+                bots.read_user_agent(&folded, &mut buf),
+                "{shown}"
+            );
         }
     }
 
