@@ -581,7 +581,10 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 /// (`http://host/path?q`: from the first `/` after the authority, or `/` when a query, a
 /// fragment or the end comes first); any other target as it is.
 fn origin_form(target: &[u8]) -> &[u8] {
-    let n = if starts_with_ignore_case(target, b"http://") {
+    // Origin-form targets (nearly all) start with `/`: the schemes are not compared then.
+    let n = if target.first() == Some(&b'/') {
+        return target;
+    } else if starts_with_ignore_case(target, b"http://") {
         7
     } else if starts_with_ignore_case(target, b"https://") {
         8
@@ -589,7 +592,8 @@ fn origin_form(target: &[u8]) -> &[u8] {
         return target;
     };
     let after = &target[n..];
-    match after.iter().position(|&b| matches!(b, b'/' | b'?' | b'#')) {
+    // The authority is a host name or more: searched a word at a time.
+    match find_byte3(after, b'/', b'?', b'#') {
         Some(k) if after[k] == b'/' => &after[k..],
         _ => b"/",
     }
