@@ -382,7 +382,10 @@ impl Matcher {
                 let text = &line[..sp];
                 match ipv6_hex(text) {
                     Some(v6) => (u128::from(v6), sp),
-                    None => (client_number(parse_addr(text)?), sp),
+                    None => match mapped_ipv4(line, sp) {
+                        Some(client) => (client, sp),
+                        None => (client_number(parse_addr(text)?), sp),
+                    },
                 }
             }
         };
@@ -738,6 +741,16 @@ fn request_parts(request: &[u8]) -> Option<RequestParts<'_>> {
     })
 }
 
+/// The client number of an address written `::ffff:` and a dotted quad (how IPv4-mapped
+/// addresses are usually written), read in place, when `line` starts with one that ends at its
+/// first space `sp`: std reads such a text as that address. `None` for anything else, which is
+/// then std's to judge.
+fn mapped_ipv4(line: &[u8], sp: usize) -> Option<u128> {
+    const MAPPED_TEXT: &[u8] = b"::ffff:";
+    let (v4, end) = ipv4_prefix(line.strip_prefix(MAPPED_TEXT)?)?;
+    (MAPPED_TEXT.len() + end == sp).then(|| client_number(v4))
+}
+
 /// The reference's address parse (std's, on the lossy text; lossy text with a replacement
 /// character never parses, so invalid UTF-8 is simply `None`).
 fn parse_addr(text: &[u8]) -> Option<IpAddr> {
@@ -900,6 +913,9 @@ fn find_in_words(hay: &[u8], flags: impl Fn(u64) -> u64, is: impl Fn(u8) -> bool
 /// as std reads the text before that space (four decimal parts of 1–3 digits, each at most 255,
 /// no leading zero), with the index of the space. `None` for anything else, which is then
 /// std's to judge.
+// Inlined at both uses (the client's first read, and after `::ffff:`): as a call it costs a
+// quarter more.
+#[inline(always)]
 fn ipv4_prefix(line: &[u8]) -> Option<(IpAddr, usize)> {
     // An address and its space fit in 16 bytes; a shorter line is padded with zero bytes
     // (neither digits nor separators, as the end of the line is to the parts' tests).
@@ -1138,6 +1154,39 @@ mod tests {
                 ),
             }
         }
+    }
+
+    /// `::ffff:` and a dotted quad read in place as std reads the text before the first space.
+    #[test]
+    fn mapped_dotted_quads_agree_with_std() {
+        let mut rng = crate::generate::SplitMix64::new(19);
+        for _ in 0..200_000 {
+            let mut line = rng
+                .pick(&["::ffff:", "::FFFF:", "::fff:", "::ffff::", ""])
+                .to_string();
+            for _ in 0..rng.below(18) {
+                line.push(*rng.pick(&['1', '2', '5', '0', '9', '.', '.', ':', 'f']));
+            }
+            line.push_str(rng.pick::<&str>(&[" - - [t]", "", "  "]));
+            let sp = line.find(' ');
+            let text = &line[..sp.unwrap_or(line.len())];
+            let fast = sp.and_then(|sp| mapped_ipv4(line.as_bytes(), sp));
+            // Read in place: the lower-case prefix and a dotted quad, up to a space.
+            let form = text
+                .strip_prefix("::ffff:")
+                .and_then(|quad| quad.parse::<Ipv4Addr>().ok());
+            let expected = sp.and(form).map(|a| client_number(IpAddr::V4(a)));
+            assert_eq!(fast, expected, "{line}");
+            if fast.is_some() {
+                let std_says = text.parse::<Ipv6Addr>().ok().map(u128::from);
+                assert_eq!(fast, std_says, "{line}");
+            }
+        }
+        let line = b"::ffff:10.1.2.3 - - [t]";
+        assert_eq!(
+            mapped_ipv4(line, 15),
+            Some(client_number("10.1.2.3".parse().unwrap()))
+        );
     }
 
     #[test]
