@@ -948,8 +948,12 @@ fn ipv4_octet(head: &[u8; 16], at: usize) -> (u32, usize, bool) {
     let is = |d: u32| u32::from(d < 10);
     // Leading digits, 0 to 4.
     let n = is(d0) * (1 + is(d1) * (1 + is(d2) * (1 + is(d3))));
-    let len = n.min(3) as usize;
-    let v = [0, d0, d0 * 10 + d1, d0 * 100 + d1 * 10 + d2][len];
+    let len = n.min(3);
+    // The value of the first `len` digits, chosen by multiplying by 0 or 1 (digits past the
+    // part may be any byte: they are multiplied by 0).
+    let two = d0 * 10 + d1;
+    let v = d0 + u32::from(len >= 2) * (two - d0) + u32::from(len >= 3) * (two * 9 + d2);
+    let len = len as usize;
     let good = (n.wrapping_sub(1) < 3) & ((n == 1) | (d0 != 0)) & (v <= 255);
     (v, at + len, good)
 }
