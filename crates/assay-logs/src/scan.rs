@@ -76,13 +76,17 @@ struct Bots {
     folded: Vec<u8>,
 }
 
-/// Remembered line endings, [`BOTS_SEEN`] slots picked by a hash of the ending, each with its
+/// Remembered line endings, in a number of slots picked by a hash of the ending, each with its
 /// bot verdict (`None`: the user agent is not ASCII); only well-formed endings are kept. A
 /// slot holds the last ending stored there, unless the ending in it was found again since it
 /// was last spared (a second chance): the few endings a log repeats stay, however many
 /// one-off endings (a bot's name in a new mix of case) come by. Empty until the first store.
-#[derive(Debug, Clone, Default)]
-struct Seen(Vec<Option<Slot>>);
+#[derive(Debug, Clone)]
+struct Seen {
+    slots: Vec<Option<Slot>>,
+    /// log2 of the number of slots.
+    bits: u32,
+}
 
 #[derive(Debug, Clone)]
 struct Slot {
@@ -93,9 +97,21 @@ struct Slot {
 }
 
 impl Seen {
+    fn new(bits: u32) -> Seen {
+        Seen {
+            slots: Vec::new(),
+            bits,
+        }
+    }
+
+    /// The slot of an ending with the hash `h` ([`ending_hash`]).
+    fn slot(&self, h: u64) -> usize {
+        (h >> (64 - self.bits)) as usize
+    }
+
     /// The verdict remembered for `tail` (whose slot is `k`), if `tail` is the ending there.
     fn get(&mut self, k: usize, tail: &[u8]) -> Option<Option<bool>> {
-        match self.0.get_mut(k)? {
+        match self.slots.get_mut(k)? {
             Some(slot) if slot.ending[..] == *tail => {
                 slot.used = true;
                 Some(slot.verdict)
@@ -105,10 +121,10 @@ impl Seen {
     }
 
     fn put(&mut self, k: usize, tail: &[u8], verdict: Option<bool>) {
-        if self.0.is_empty() {
-            self.0.resize(BOTS_SEEN, None);
+        if self.slots.is_empty() {
+            self.slots.resize(1 << self.bits, None);
         }
-        match &mut self.0[k] {
+        match &mut self.slots[k] {
             Some(slot) if slot.used => slot.used = false,
             Some(slot) => {
                 slot.ending.clear();
@@ -126,10 +142,13 @@ impl Seen {
     }
 }
 
-/// Slots of [`Seen`].
-const BOTS_SEEN: usize = 256;
-/// Longer line endings are read and searched every time, so the slots hold at most 128 KiB per
-/// table.
+/// log2 of the slots of [`Bots::seen`]: a few hundred endings a log repeats.
+const BOTS_SEEN_BITS: u32 = 8;
+/// log2 of the slots of [`Bots::seen_folded`], asked only when `seen` does not know an ending:
+/// more slots, so that the endings a log's bots fold to seldom share one.
+const BOTS_SEEN_FOLDED_BITS: u32 = 10;
+/// Longer line endings are read and searched every time, so the slots hold at most 128 KiB
+/// and 512 KiB.
 const BOTS_SEEN_LEN: usize = 512;
 
 impl Bots {
@@ -147,13 +166,13 @@ impl Bots {
         if tail.len() > BOTS_SEEN_LEN {
             return self.read_user_agent(tail, buf);
         }
-        let k = seen_slot(tail);
+        let k = self.seen.slot(ending_hash(tail));
         if let Some(verdict) = self.seen.get(k, tail) {
             return Some(verdict);
         }
         let mut folded = std::mem::take(&mut self.folded);
         fold_case(tail, &mut folded);
-        let kf = seen_slot(&folded);
+        let kf = self.seen_folded.slot(ending_hash(&folded));
         let verdict = match self.seen_folded.get(kf, &folded) {
             Some(verdict) => Some(verdict),
             None => self
@@ -193,29 +212,35 @@ impl Bots {
     }
 }
 
-/// The slot of [`Bots::seen`] for a line ending: a hash of its length and of eight bytes at its
-/// start, middle and end (user agents differ there: product, platform, version), so picking a
-/// slot costs the same whatever the length. Not for hostile collisions: one only costs a
-/// search.
-fn seen_slot(ua: &[u8]) -> usize {
+/// The hash picking a line ending's slot of a [`Seen`] (its high bits): of the ending's length
+/// and of eight bytes at five places from its start to its end (user agents differ there:
+/// product, platform, version; and the same agent with its quotes escaped another way, as
+/// `\"` or `\x22`, differs near its start), so hashing costs the same whatever the length.
+/// Not for hostile collisions: one only costs a search.
+fn ending_hash(ua: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let word = |at: usize| match ua.get(at..at + 8) {
-        // A fixed-size read: no call to copy a piece of variable length.
-        Some(w) => u64::from_le_bytes(w.try_into().expect("eight bytes")),
+    let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
+    let len = ua.len() as u64;
+    let h = match ua.len().checked_sub(8) {
+        // Fixed-size reads, all within the ending.
+        Some(last) => [0, last / 4, last / 2, last / 4 * 3, last]
+            .into_iter()
+            .fold(len, |h, at| {
+                mix(
+                    h,
+                    u64::from_le_bytes(ua[at..at + 8].try_into().expect("eight bytes")),
+                )
+            }),
+        // `"-"`, `""`: shorter than a word.
         None => {
             let mut w = [0u8; 8];
-            let piece = &ua[at..];
-            w[..piece.len()].copy_from_slice(piece);
-            u64::from_le_bytes(w)
+            for (to, &b) in w.iter_mut().zip(ua) {
+                *to = b;
+            }
+            mix(len, u64::from_le_bytes(w))
         }
     };
-    let last = ua.len().saturating_sub(8);
-    let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
-    let h = mix(
-        mix(mix(ua.len() as u64, word(0)), word(last / 2)),
-        word(last),
-    );
-    (h.wrapping_mul(K) >> 56) as usize % BOTS_SEEN
+    h.wrapping_mul(K)
 }
 
 /// `text` into `out` with every ASCII capital but `X` in lower case, eight bytes at a time.
@@ -351,8 +376,8 @@ impl Matcher {
             path_normal: crate::rule::normalize_target(&rule.path).as_deref() == Some(&rule.path),
             bots: Bots {
                 automaton: bots,
-                seen: Seen::default(),
-                seen_folded: Seen::default(),
+                seen: Seen::new(BOTS_SEEN_BITS),
+                seen_folded: Seen::new(BOTS_SEEN_FOLDED_BITS),
                 folded: Vec::new(),
             },
             own: OwnNets::new(&rule.own_networks),
@@ -1501,11 +1526,30 @@ mod tests {
         }
     }
 
+    /// Endings the generator writes over and over, differing in one place only (a quote escaped
+    /// as `\"` or `\x22` near the start; the length of a short one), hash apart: sharing a
+    /// slot, two such endings pushed each other out on every line.
+    #[test]
+    fn endings_differing_near_their_start_hash_apart() {
+        let endings: [&[u8]; 6] = [
+            br#""Weird \"quoted\x22 agent \x5C with backslash""#,
+            br#""Weird \x22quoted\" agent \x5C with backslash""#,
+            br#""Weird \"quoted\" agent \x5C with backslash""#,
+            br#""-""#,
+            br#""""#,
+            br#""-" "-""#,
+        ];
+        let seen = Seen::new(BOTS_SEEN_BITS);
+        let slots: std::collections::HashSet<usize> =
+            endings.iter().map(|e| seen.slot(ending_hash(e))).collect();
+        assert_eq!(slots.len(), endings.len());
+    }
+
     /// A remembered ending found again is spared once by a store to its slot, and gives way to
     /// the next store unless found again in between.
     #[test]
     fn an_ending_found_again_gets_a_second_chance() {
-        let mut seen = Seen::default();
+        let mut seen = Seen::new(4);
         seen.put(7, b"a", Some(false));
         seen.put(7, b"b", Some(true));
         assert_eq!(seen.get(7, b"a"), None, "never found again: replaced");
