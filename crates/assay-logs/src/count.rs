@@ -121,10 +121,12 @@ impl Counter {
     pub fn push(&mut self, raw: RawLine<'_>) {
         self.counts.total_lines += 1;
         let no = self.counts.total_lines;
+        // The fast path's answers are added directly (no Result to build and take apart for
+        // each line); the reference's go through `record`.
         let decided = match raw {
             RawLine::Line(bytes) => match self.matcher.scan(bytes) {
-                Scan::Irrelevant => Ok(None),
-                Scan::Request(f) => Ok(Some(f)),
+                Scan::Irrelevant => return,
+                Scan::Request(f) => return self.counts.add(f),
                 Scan::Fallback => reference_line(&self.rule, raw, no),
             },
             RawLine::TooLong => reference_line(&self.rule, raw, no),
