@@ -705,10 +705,20 @@ fn request_field(line: &[u8], i: usize) -> Option<RequestField> {
     }
     // The protocol: `HTTP/`, then anything but a space up to the closing quote.
     let p = k + 1;
-    if line.get(p..p + 5) != Some(b"HTTP/") {
-        return other(p);
-    }
-    let e = p + 5 + find_byte3(&line[p + 5..], b' ', b'"', b'\\')?;
+    let e = match line.get(p..p + 9) {
+        // The usual protocols (`HTTP/1.1`, `HTTP/2.0`) and the closing quote, without a search.
+        Some(&[b'H', b'T', b'T', b'P', b'/', x, y, z, b'"'])
+            if ![x, y, z].iter().any(|b| matches!(b, b' ' | b'"' | b'\\')) =>
+        {
+            p + 8
+        }
+        _ => {
+            if line.get(p..p + 5) != Some(b"HTTP/") {
+                return other(p);
+            }
+            p + 5 + find_byte3(&line[p + 5..], b' ', b'"', b'\\')?
+        }
+    };
     match line[e] {
         b'"' => Some(RequestField::Parts {
             method: start..m + 1,
