@@ -201,64 +201,80 @@ impl Rule {
 ///
 /// `None` for targets that are not a path at all (`*`, `example.com:443`, junk).
 pub fn normalize_target(target: &str) -> Option<String> {
-    let mut out = String::new();
-    normalize_target_into(target, &mut out).then_some(out)
+    let mut out = Vec::new();
+    normalize_target_into(target.as_bytes(), &mut out).then(|| {
+        // Every step cuts or writes ASCII bytes only, between characters.
+        String::from_utf8(out).expect("normalising UTF-8 keeps it UTF-8")
+    })
 }
 
-/// [`normalize_target`] into a reused buffer (cleared first), so the hot counting path does not
-/// allocate per line. Returns `false` (and leaves `out` meaningless) when the target is not a
-/// path.
-pub fn normalize_target_into(target: &str, out: &mut String) -> bool {
+/// [`normalize_target`] on bytes into a reused buffer (cleared first), so the hot counting path
+/// neither allocates per line nor checks UTF-8 first. Returns `false` (and leaves `out`
+/// meaningless) when the target is not a path.
+///
+/// On the bytes of a UTF-8 target the result is [`normalize_target`]'s. On other bytes, every
+/// step still reads and writes ASCII bytes only and keeps each run of non-ASCII bytes whole, as
+/// it keeps a replacement character of lossy decoding: the result is ASCII (so equal to an
+/// ASCII path) exactly when the normal form of the lossily decoded target is, and then they are
+/// the same.
+pub(crate) fn normalize_target_into(target: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
     let mut t = target;
-    if let Some(i) = memchr::memchr2(b'?', b'#', t.as_bytes()) {
-        // ASCII: `i` is a character boundary.
+    if let Some(i) = t.iter().position(|&b| b == b'?' || b == b'#') {
         t = &t[..i];
     }
-    for scheme in ["http://", "https://"] {
+    // Origin-form targets (nearly all) start with `/`: the schemes are not compared then.
+    let schemes: &[&[u8]] = if t.first() == Some(&b'/') {
+        &[]
+    } else {
+        &[b"http://", b"https://"]
+    };
+    for &scheme in schemes {
         let n = scheme.len();
-        if t.len() >= n && t.as_bytes()[..n].eq_ignore_ascii_case(scheme.as_bytes()) {
-            // The prefix is ASCII, so `n` is a character boundary.
+        if t.len() >= n && t[..n].eq_ignore_ascii_case(scheme) {
             let after = &t[n..];
-            t = match after.find('/') {
+            t = match after.iter().position(|&b| b == b'/') {
                 Some(i) => &after[i..],
-                None => "/",
+                None => b"/",
             };
             break;
         }
     }
-    if !t.starts_with('/') {
+    if t.first() != Some(&b'/') {
         return false;
     }
-    let b = t.as_bytes();
+    // A byte at a time: targets are short, and a search call per run between escapes costs
+    // more than it saves.
     let mut i = 0;
-    while i < b.len() {
-        // Copy the run up to the next `%` as is (it is valid UTF-8: `t` is a &str and `%` is
-        // ASCII, so the run ends on a character boundary).
-        let run = memchr::memchr(b'%', &b[i..]).map_or(b.len(), |k| i + k);
-        out.push_str(&t[i..run]);
-        i = run;
-        if i >= b.len() {
-            break;
+    while i < t.len() {
+        let b = t[i];
+        i += 1;
+        if b != b'%' {
+            out.push(b);
+            continue;
         }
-        if i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex_val(b[i + 1]), hex_val(b[i + 2])) {
+        let escape = match t.get(i..i + 2) {
+            Some(&[h, l]) => hex_val(h).zip(hex_val(l)),
+            _ => None,
+        };
+        match escape {
+            Some((h, l)) => {
                 let v = h * 16 + l;
                 if v.is_ascii_alphanumeric() || b"-._~".contains(&v) {
-                    out.push(v as char);
+                    out.push(v);
                 } else {
-                    out.push('%');
-                    out.push(b[i + 1].to_ascii_uppercase() as char);
-                    out.push(b[i + 2].to_ascii_uppercase() as char);
+                    out.extend_from_slice(&[
+                        b'%',
+                        t[i].to_ascii_uppercase(),
+                        t[i + 1].to_ascii_uppercase(),
+                    ]);
                 }
-                i += 3;
-                continue;
+                i += 2;
             }
+            None => out.push(b'%'),
         }
-        out.push('%');
-        i += 1;
     }
-    if out.len() > 1 && out.ends_with('/') {
+    if out.len() > 1 && out.ends_with(b"/") {
         out.pop();
     }
     true

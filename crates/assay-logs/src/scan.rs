@@ -40,8 +40,10 @@ pub(crate) enum Scan {
 /// A [`Rule`] compiled for the byte-level scan, with scratch buffers reused across lines.
 #[derive(Debug, Clone)]
 pub(crate) struct Matcher {
-    method: String,
-    path: String,
+    /// The method and the space after it: a request's method and its space start with it
+    /// exactly when the method is this one (a method is token characters, never a space).
+    method: Literal,
+    path: Literal,
     path_finder: memmem::Finder<'static>,
     /// Whether the path is ASCII (then a request without `%` and without the path is
     /// irrelevant before any decoding).
@@ -53,7 +55,7 @@ pub(crate) struct Matcher {
     own: OwnNets,
     request_buf: Vec<u8>,
     ua_buf: Vec<u8>,
-    norm: String,
+    norm: Vec<u8>,
 }
 
 /// The bot check of ASCII user agents, remembering what it found per line ending: a log repeats
@@ -64,17 +66,89 @@ struct Bots {
     /// Automaton over the bot markers (lower case), matching in any ASCII case; `None` when
     /// there are none.
     automaton: Option<AhoCorasick>,
-    /// Recent line endings (the user-agent field and whatever follows it), [`BOTS_SEEN`] slots
-    /// picked by a hash of the ending (one per slot, the last one seen), each with its bot
-    /// verdict (`None`: the user agent is not ASCII); only well-formed endings are kept. Empty
-    /// until the first lookup.
-    seen: Vec<Option<(Vec<u8>, Option<bool>)>>,
+    /// Recent line endings (the user-agent field and whatever follows it) as they are.
+    seen: Seen,
+    /// Recent line endings with their capitals folded ([`fold_case`]), asked when `seen` does
+    /// not know an ending: bots write their names in ever new mixes of case (`GoogleBot`,
+    /// `gOOglebot`), which fold to one ending.
+    seen_folded: Seen,
+    /// Scratch for the folded ending of the line at hand.
+    folded: Vec<u8>,
 }
 
-/// Slots of [`Bots::seen`].
-const BOTS_SEEN: usize = 256;
-/// Longer line endings are read and searched every time, so the slots hold at most 128 KiB per
-/// matcher.
+/// Remembered line endings, in a number of slots picked by a hash of the ending, each with its
+/// bot verdict (`None`: the user agent is not ASCII); only well-formed endings are kept. A
+/// slot holds the last ending stored there, unless the ending in it was found again since it
+/// was last spared (a second chance): the few endings a log repeats stay, however many
+/// one-off endings (a bot's name in a new mix of case) come by. Empty until the first store.
+#[derive(Debug, Clone)]
+struct Seen {
+    slots: Vec<Option<Slot>>,
+    /// log2 of the number of slots.
+    bits: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    ending: Vec<u8>,
+    verdict: Option<bool>,
+    /// Found again since stored or last spared.
+    used: bool,
+}
+
+impl Seen {
+    fn new(bits: u32) -> Seen {
+        Seen {
+            slots: Vec::new(),
+            bits,
+        }
+    }
+
+    /// The slot of an ending with the hash `h` ([`ending_hash`]).
+    fn slot(&self, h: u64) -> usize {
+        (h >> (64 - self.bits)) as usize
+    }
+
+    /// The verdict remembered for `tail` (whose slot is `k`), if `tail` is the ending there.
+    fn get(&mut self, k: usize, tail: &[u8]) -> Option<Option<bool>> {
+        match self.slots.get_mut(k)? {
+            Some(slot) if slot.ending[..] == *tail => {
+                slot.used = true;
+                Some(slot.verdict)
+            }
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, k: usize, tail: &[u8], verdict: Option<bool>) {
+        if self.slots.is_empty() {
+            self.slots.resize(1 << self.bits, None);
+        }
+        match &mut self.slots[k] {
+            Some(slot) if slot.used => slot.used = false,
+            Some(slot) => {
+                slot.ending.clear();
+                slot.ending.extend_from_slice(tail);
+                slot.verdict = verdict;
+            }
+            empty => {
+                *empty = Some(Slot {
+                    ending: tail.to_vec(),
+                    verdict,
+                    used: false,
+                })
+            }
+        }
+    }
+}
+
+/// log2 of the slots of [`Bots::seen`]: a few hundred endings a log repeats.
+const BOTS_SEEN_BITS: u32 = 8;
+/// log2 of the slots of [`Bots::seen_folded`], asked only when `seen` does not know an ending:
+/// more slots, so that the endings a log's bots fold to seldom share one.
+const BOTS_SEEN_FOLDED_BITS: u32 = 10;
+/// Longer line endings are read and searched every time, so the slots hold at most 128 KiB
+/// and 512 KiB.
 const BOTS_SEEN_LEN: usize = 512;
 
 impl Bots {
@@ -85,30 +159,31 @@ impl Bots {
     /// non-ASCII letter into an ASCII one: the reference's to judge).
     ///
     /// Both answers depend on the bytes of `tail` only, so a remembered ending equal to `tail`
-    /// byte for byte gives them without reading the field again.
+    /// byte for byte gives them without reading the field again; and they do not change when
+    /// capitals are folded as [`fold_case`] folds them, so a remembered folded ending equal to
+    /// the folded `tail` gives them too.
     fn user_agent(&mut self, tail: &[u8], buf: &mut Vec<u8>) -> Option<Option<bool>> {
         if tail.len() > BOTS_SEEN_LEN {
             return self.read_user_agent(tail, buf);
         }
-        if self.seen.is_empty() {
-            self.seen.resize(BOTS_SEEN, None);
+        let k = self.seen.slot(ending_hash(tail));
+        if let Some(verdict) = self.seen.get(k, tail) {
+            return Some(verdict);
         }
-        let k = seen_slot(tail);
-        if let Some((seen, verdict)) = &self.seen[k] {
-            if seen[..] == *tail {
-                return Some(*verdict);
-            }
+        let mut folded = std::mem::take(&mut self.folded);
+        fold_case(tail, &mut folded);
+        let kf = self.seen_folded.slot(ending_hash(&folded));
+        let verdict = match self.seen_folded.get(kf, &folded) {
+            Some(verdict) => Some(verdict),
+            None => self
+                .read_user_agent(tail, buf)
+                .inspect(|&verdict| self.seen_folded.put(kf, &folded, verdict)),
+        };
+        self.folded = folded;
+        if let Some(verdict) = verdict {
+            self.seen.put(k, tail, verdict);
         }
-        let verdict = self.read_user_agent(tail, buf)?;
-        match &mut self.seen[k] {
-            Some((seen, v)) => {
-                seen.clear();
-                seen.extend_from_slice(tail);
-                *v = verdict;
-            }
-            slot => *slot = Some((tail.to_vec(), verdict)),
-        }
-        Some(verdict)
+        verdict
     }
 
     /// [`Bots::user_agent`] without the memory: the field read (unescaped into `buf` when it
@@ -137,38 +212,95 @@ impl Bots {
     }
 }
 
-/// The slot of [`Bots::seen`] for a line ending: a hash of its length and of eight bytes at its
-/// start, middle and end (user agents differ there: product, platform, version), so picking a
-/// slot costs the same whatever the length. Not for hostile collisions: one only costs a
-/// search.
-fn seen_slot(ua: &[u8]) -> usize {
+/// The hash picking a line ending's slot of a [`Seen`] (its high bits): of the ending's length
+/// and of eight bytes at five places from its start to its end (user agents differ there:
+/// product, platform, version; and the same agent with its quotes escaped another way, as
+/// `\"` or `\x22`, differs near its start), so hashing costs the same whatever the length.
+/// Not for hostile collisions: one only costs a search.
+fn ending_hash(ua: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let word = |at: usize| match ua.get(at..at + 8) {
-        // A fixed-size read: no call to copy a piece of variable length.
-        Some(w) => u64::from_le_bytes(w.try_into().expect("eight bytes")),
+    let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
+    let len = ua.len() as u64;
+    let h = match ua.len().checked_sub(8) {
+        // Fixed-size reads, all within the ending.
+        Some(last) => [0, last / 4, last / 2, last / 4 * 3, last]
+            .into_iter()
+            .fold(len, |h, at| {
+                mix(
+                    h,
+                    u64::from_le_bytes(ua[at..at + 8].try_into().expect("eight bytes")),
+                )
+            }),
+        // `"-"`, `""`: shorter than a word.
         None => {
             let mut w = [0u8; 8];
-            let piece = &ua[at..];
-            w[..piece.len()].copy_from_slice(piece);
-            u64::from_le_bytes(w)
+            for (to, &b) in w.iter_mut().zip(ua) {
+                *to = b;
+            }
+            mix(len, u64::from_le_bytes(w))
         }
     };
-    let last = ua.len().saturating_sub(8);
-    let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
-    let h = mix(
-        mix(mix(ua.len() as u64, word(0)), word(last / 2)),
-        word(last),
-    );
-    (h.wrapping_mul(K) >> 56) as usize % BOTS_SEEN
+    h.wrapping_mul(K)
 }
 
-/// The own networks as (network, mask) pairs per family: a client is tested with an AND and a
-/// comparison per network, where [`Cidr::contains`] matches both addresses' kinds each time.
-/// The same answers (an IPv4-mapped IPv6 address is the IPv4 address it carries).
+/// `text` into `out` with every ASCII capital but `X` in lower case, eight bytes at a time.
+///
+/// The bot verdict of a line ending does not change: markers are matched in any ASCII case,
+/// the structure of the quoted field (quotes, backslashes, the byte after it) and which bytes
+/// are ASCII stay; escapes read the same: `\"` and `\\` hold no letter, the hex digits of
+/// `\xHH` have one value in either case, and `X` is kept so that `\X41` (a backslash and
+/// three characters) does not become the escape `\x41`.
+fn fold_case(text: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(text.len());
+    let (words, rest) = text.as_chunks::<8>();
+    for w in words {
+        out.extend_from_slice(&fold_case_word(u64::from_le_bytes(*w)).to_le_bytes());
+    }
+    out.extend(
+        rest.iter()
+            .map(|&b| b | u8::from(b.is_ascii_uppercase() & (b != b'X')) << 5),
+    );
+}
+
+/// [`fold_case`] on the eight bytes of a word, without a branch per byte. Each byte's low seven
+/// bits are compared by adding to them (no carry reaches the next byte); a byte with its high
+/// bit set is no capital.
+fn fold_case_word(w: u64) -> u64 {
+    const LOW7: u64 = ONES * 0x7f;
+    const HIGH: u64 = ONES << 7;
+    let low = w & LOW7;
+    let from_a = low + ONES * u64::from(0x80 - b'A');
+    let past_z = low + ONES * u64::from(0x80 - b'Z' - 1);
+    let not_x = ((w ^ (ONES * u64::from(b'X'))) & LOW7) + LOW7;
+    let capital = from_a & !past_z & !w & not_x & HIGH;
+    w | capital >> 2
+}
+
+/// The own networks as (network, mask) pairs over clients written as IPv6 numbers
+/// ([`client_number`]: an IPv4 address as its IPv4-mapped form): a client is tested with an
+/// AND and a comparison per network, without a branch on its family (which varies from line
+/// to line), where [`Cidr::contains`] matches both addresses' kinds each time. The same answers:
+/// an IPv4 network `a/p` is `::ffff:a/96+p`, which holds the mapped forms only, and an IPv6
+/// network never holds a mapped address (the reference reads that as the IPv4 address it
+/// carries, outside every IPv6 network).
 #[derive(Debug, Clone, Default)]
 struct OwnNets {
-    v4: Vec<(u32, u32)>,
-    v6: Vec<(u128, u128)>,
+    /// (network, mask, whether the network is IPv6).
+    nets: Vec<(u128, u128, bool)>,
+}
+
+/// `::ffff:0:0/96`, the IPv4-mapped addresses.
+const MAPPED: u128 = 0xffff << 32;
+const MAPPED_MASK: u128 = u128::MAX << 32;
+
+/// A client address as the number [`OwnNets`] tests: an IPv6 address as it is, an IPv4 address
+/// as its IPv4-mapped form.
+fn client_number(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => MAPPED | u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    }
 }
 
 impl OwnNets {
@@ -176,31 +308,27 @@ impl OwnNets {
         let mut own = OwnNets::default();
         for net in nets {
             let p = u32::from(net.prefix());
-            match net.addr() {
+            own.nets.push(match net.addr() {
                 IpAddr::V4(a) => {
-                    let mask = u32::MAX.checked_shl(32 - p.min(32)).unwrap_or(0);
-                    own.v4.push((u32::from(a) & mask, mask));
+                    let mask =
+                        MAPPED_MASK | u128::from(u32::MAX.checked_shl(32 - p.min(32)).unwrap_or(0));
+                    (client_number(IpAddr::V4(a)) & mask, mask, false)
                 }
                 IpAddr::V6(a) => {
                     let mask = u128::MAX.checked_shl(128 - p.min(128)).unwrap_or(0);
-                    own.v6.push((u128::from(a) & mask, mask));
+                    (u128::from(a) & mask, mask, true)
                 }
-            }
+            });
         }
         own
     }
 
-    fn contains(&self, ip: IpAddr) -> bool {
-        match ip.to_canonical() {
-            IpAddr::V4(a) => {
-                let a = u32::from(a);
-                self.v4.iter().any(|&(net, mask)| a & mask == net)
-            }
-            IpAddr::V6(a) => {
-                let a = u128::from(a);
-                self.v6.iter().any(|&(net, mask)| a & mask == net)
-            }
-        }
+    /// Whether the client numbered `client` ([`client_number`]) is in one of the networks.
+    fn contains(&self, client: u128) -> bool {
+        let mapped = client & MAPPED_MASK == MAPPED;
+        self.nets.iter().fold(false, |found, &(net, mask, v6)| {
+            found | ((client & mask == net) & !(v6 & mapped))
+        })
     }
 }
 
@@ -241,19 +369,21 @@ impl Matcher {
             )
         };
         Matcher {
-            method: rule.method.clone(),
-            path: rule.path.clone(),
+            method: Literal(format!("{} ", rule.method).into_bytes()),
+            path: Literal(rule.path.as_bytes().to_vec()),
             path_finder: memmem::Finder::new(rule.path.as_bytes()).into_owned(),
             path_is_ascii: rule.path.is_ascii(),
             path_normal: crate::rule::normalize_target(&rule.path).as_deref() == Some(&rule.path),
             bots: Bots {
                 automaton: bots,
-                seen: Vec::new(),
+                seen: Seen::new(BOTS_SEEN_BITS),
+                seen_folded: Seen::new(BOTS_SEEN_FOLDED_BITS),
+                folded: Vec::new(),
             },
             own: OwnNets::new(&rule.own_networks),
             request_buf: Vec::new(),
             ua_buf: Vec::new(),
-            norm: String::new(),
+            norm: Vec::new(),
         }
     }
 
@@ -270,14 +400,17 @@ impl Matcher {
         // `$remote_addr` up to the first space; an empty, whitespace-led or unparsable one is
         // malformed (the reference says why). A dotted quad is read in place; anything else
         // goes through std's parser, as in the reference.
-        let (addr, sp) = match ipv4_prefix(line) {
-            Some(found) => found,
+        let (client, sp) = match ipv4_prefix(line) {
+            Some((v4, sp)) => (client_number(v4), sp),
             None => {
                 let sp = find_byte(line, b' ')?;
                 let text = &line[..sp];
                 match ipv6_hex(text) {
-                    Some(v6) => (IpAddr::V6(v6), sp),
-                    None => (parse_addr(text)?, sp),
+                    Some(v6) => (u128::from(v6), sp),
+                    None => match mapped_ipv4(line, sp) {
+                        Some(client) => (client, sp),
+                        None => (client_number(parse_addr(text)?), sp),
+                    },
                 }
             }
         };
@@ -328,11 +461,7 @@ impl Matcher {
         if line.get(i..i + 2) == Some(b"- ") {
             i += 2;
         } else {
-            let digits = line[i..]
-                .iter()
-                .take(20)
-                .take_while(|b| b.is_ascii_digit())
-                .count();
+            let digits = leading_digits(&line[i..]);
             if digits == 0 || digits > 19 || line.get(i + digits) != Some(&b' ') {
                 return None;
             }
@@ -360,10 +489,13 @@ impl Matcher {
         let Some((method, target, percent)) = parts else {
             return Some(Scan::Irrelevant);
         };
-        let path = self.path.as_bytes();
-        let exact = target == path;
-        let method_ok = method == self.method.as_bytes();
-        let (contains, path_ok) = match target.strip_prefix(path) {
+        let path = &self.path;
+        // Both without a branch on the lengths (varying from line to line): a prefix test,
+        // then whether anything is left.
+        let method_ok = self.method.strip_from(method).is_some();
+        let after_path = path.strip_from(target);
+        let exact = after_path.is_some_and(<[u8]>::is_empty);
+        let (contains, path_ok) = match after_path {
             // The path followed by nothing, one slash, a query or a fragment is the path; the
             // path followed by anything else is not (normalising only cuts a query or fragment,
             // decodes escapes into one character each and drops one trailing slash), whether
@@ -387,13 +519,17 @@ impl Matcher {
                     // target names the path as its origin-form part does. A target that is not
                     // absolute and does not start with the path cannot name it (lossy decoding
                     // keeps the ASCII bytes, in order, and turns no other byte into one).
-                    origin_form(target)
-                        .strip_prefix(path)
+                    path.strip_from(origin_form(target))
                         .is_some_and(path_follows)
                 } else {
-                    // Compared as the reference compares them: the target's bytes must be UTF-8.
-                    let target = std::str::from_utf8(target).ok()?;
-                    normalize_target_into(target, &mut self.norm) && self.norm == self.path
+                    // Normalised as the reference normalises the lossily decoded target: the
+                    // same bytes for a UTF-8 target, and for an ASCII path the same answer on
+                    // any target (see normalize_target_into); a target that is not UTF-8 and a
+                    // path that is not ASCII are the reference's to judge.
+                    if !self.path_is_ascii {
+                        std::str::from_utf8(target).ok()?;
+                    }
+                    normalize_target_into(target, &mut self.norm) && path.is(&self.norm)
                 };
                 (contains, path_ok)
             }
@@ -404,7 +540,7 @@ impl Matcher {
             return Some(Scan::Irrelevant);
         }
         let bot = bot?;
-        let own = self.own.contains(addr);
+        let own = self.own.contains(client);
         Some(Scan::Request(Flags {
             method_ok,
             path_ok,
@@ -425,11 +561,54 @@ fn path_follows(rest: &[u8]) -> bool {
     )
 }
 
+/// A string of the rule the scan compares with every request (the method, the path), compared
+/// without a call into `memcmp` when it is short: a word or two of each side, where the call
+/// costs more than the comparison and mispredicts on the lengths.
+#[derive(Debug, Clone)]
+struct Literal(Vec<u8>);
+
+impl Literal {
+    /// Whether `text` is this string.
+    #[inline(always)]
+    fn is(&self, text: &[u8]) -> bool {
+        text.len() == self.0.len() && same_bytes(text, &self.0)
+    }
+
+    /// What follows this string in `text`, when `text` starts with it.
+    // Inlined at each use: the branch on the length then always goes one way there.
+    #[inline(always)]
+    fn strip_from<'t>(&self, text: &'t [u8]) -> Option<&'t [u8]> {
+        let n = self.0.len();
+        let head = text.get(..n)?;
+        same_bytes(head, &self.0).then(|| &text[n..])
+    }
+}
+
+/// Whether two slices of the same length hold the same bytes. Lengths up to 16 (those of
+/// methods and of most paths) are compared as two overlapping words (or half-words, or bytes)
+/// of each side; the branch on the length always goes the same way for one rule.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len();
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8"));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4"));
+    match n {
+        0..=3 => a.iter().zip(b).fold(0, |d, (x, y)| d | (x ^ y)) == 0,
+        4..=7 => (half(a, 0) ^ half(b, 0)) | (half(a, n - 4) ^ half(b, n - 4)) == 0,
+        8..=16 => (word(a, 0) ^ word(b, 0)) | (word(a, n - 8) ^ word(b, n - 8)) == 0,
+        _ => a == b,
+    }
+}
+
 /// The part of a target [`crate::rule::normalize_target`] keeps of an absolute-form target
 /// (`http://host/path?q`: from the first `/` after the authority, or `/` when a query, a
 /// fragment or the end comes first); any other target as it is.
 fn origin_form(target: &[u8]) -> &[u8] {
-    let n = if starts_with_ignore_case(target, b"http://") {
+    // Origin-form targets (nearly all) start with `/`: the schemes are not compared then.
+    let n = if target.first() == Some(&b'/') {
+        return target;
+    } else if starts_with_ignore_case(target, b"http://") {
         7
     } else if starts_with_ignore_case(target, b"https://") {
         8
@@ -437,7 +616,8 @@ fn origin_form(target: &[u8]) -> &[u8] {
         return target;
     };
     let after = &target[n..];
-    match after.iter().position(|&b| matches!(b, b'/' | b'?' | b'#')) {
+    // The authority is a host name or more: searched a word at a time.
+    match find_byte3(after, b'/', b'?', b'#') {
         Some(k) if after[k] == b'/' => &after[k..],
         _ => b"/",
     }
@@ -449,8 +629,8 @@ fn starts_with_ignore_case(text: &[u8], prefix: &[u8]) -> bool {
 
 /// Where the request of a line is, for [`Matcher::try_scan`].
 enum Request {
-    /// Read in one pass ([`request_field`]): the method and target (ranges of the line) and
-    /// whether the target holds a `%`.
+    /// Read in one pass ([`request_field`]): the method with its space and the target (ranges
+    /// of the line) and whether the target holds a `%`.
     Parts(Range<usize>, Range<usize>, bool),
     /// Not a `METHOD TARGET HTTP/x` request.
     None,
@@ -463,8 +643,9 @@ enum Request {
 /// What one pass over a request field found.
 #[derive(Debug, PartialEq, Eq)]
 enum RequestField {
-    /// A `METHOD TARGET HTTP/…` request without a backslash: its method and target (ranges of
-    /// the line), whether the target holds a `%`, and the index after the closing quote.
+    /// A `METHOD TARGET HTTP/…` request without a backslash: its method with the space after it
+    /// and its target (ranges of the line), whether the target holds a `%`, and the index after
+    /// the closing quote.
     Parts {
         method: Range<usize>,
         target: Range<usize>,
@@ -524,13 +705,23 @@ fn request_field(line: &[u8], i: usize) -> Option<RequestField> {
     }
     // The protocol: `HTTP/`, then anything but a space up to the closing quote.
     let p = k + 1;
-    if line.get(p..p + 5) != Some(b"HTTP/") {
-        return other(p);
-    }
-    let e = p + 5 + find_byte3(&line[p + 5..], b' ', b'"', b'\\')?;
+    let e = match line.get(p..p + 9) {
+        // The usual protocols (`HTTP/1.1`, `HTTP/2.0`) and the closing quote, without a search.
+        Some(&[b'H', b'T', b'T', b'P', b'/', x, y, z, b'"'])
+            if ![x, y, z].iter().any(|b| matches!(b, b' ' | b'"' | b'\\')) =>
+        {
+            p + 8
+        }
+        _ => {
+            if line.get(p..p + 5) != Some(b"HTTP/") {
+                return other(p);
+            }
+            p + 5 + find_byte3(&line[p + 5..], b' ', b'"', b'\\')?
+        }
+    };
     match line[e] {
         b'"' => Some(RequestField::Parts {
-            method: start..m,
+            method: start..m + 1,
             target: t..k,
             percent,
             end: e + 1,
@@ -542,6 +733,7 @@ fn request_field(line: &[u8], i: usize) -> Option<RequestField> {
 
 /// The parts of a request line the counting needs.
 struct RequestParts<'a> {
+    /// The method and the space after it.
     method: &'a [u8],
     target: &'a [u8],
     /// Whether the target holds a `%` (then its normalised form may name the path without
@@ -555,7 +747,7 @@ impl<'a> RequestParts<'a> {
     }
 }
 
-/// [`parse_request`] on bytes: the method and target of a `METHOD TARGET HTTP/…` request
+/// [`parse_request`] on bytes: the method (with its space) and target of a `METHOD TARGET HTTP/…` request
 /// (exactly two spaces, a non-empty method of token characters and a non-empty target).
 fn request_parts(request: &[u8]) -> Option<RequestParts<'_>> {
     // The method is short: a byte loop beats a search call.
@@ -574,10 +766,20 @@ fn request_parts(request: &[u8]) -> Option<RequestParts<'_>> {
         return None;
     }
     Some(RequestParts {
-        method: &request[..a],
+        method: &request[..=a],
         target,
         percent,
     })
+}
+
+/// The client number of an address written `::ffff:` and a dotted quad (how IPv4-mapped
+/// addresses are usually written), read in place, when `line` starts with one that ends at its
+/// first space `sp`: std reads such a text as that address. `None` for anything else, which is
+/// then std's to judge.
+fn mapped_ipv4(line: &[u8], sp: usize) -> Option<u128> {
+    const MAPPED_TEXT: &[u8] = b"::ffff:";
+    let (v4, end) = ipv4_prefix(line.strip_prefix(MAPPED_TEXT)?)?;
+    (MAPPED_TEXT.len() + end == sp).then(|| client_number(v4))
 }
 
 /// The reference's address parse (std's, on the lossy text; lossy text with a replacement
@@ -742,6 +944,9 @@ fn find_in_words(hay: &[u8], flags: impl Fn(u64) -> u64, is: impl Fn(u8) -> bool
 /// as std reads the text before that space (four decimal parts of 1–3 digits, each at most 255,
 /// no leading zero), with the index of the space. `None` for anything else, which is then
 /// std's to judge.
+// Inlined at both uses (the client's first read, and after `::ffff:`): as a call it costs a
+// quarter more.
+#[inline(always)]
 fn ipv4_prefix(line: &[u8]) -> Option<(IpAddr, usize)> {
     // An address and its space fit in 16 bytes; a shorter line is padded with zero bytes
     // (neither digits nor separators, as the end of the line is to the parts' tests).
@@ -778,10 +983,46 @@ fn ipv4_octet(head: &[u8; 16], at: usize) -> (u32, usize, bool) {
     let is = |d: u32| u32::from(d < 10);
     // Leading digits, 0 to 4.
     let n = is(d0) * (1 + is(d1) * (1 + is(d2) * (1 + is(d3))));
-    let len = n.min(3) as usize;
-    let v = [0, d0, d0 * 10 + d1, d0 * 100 + d1 * 10 + d2][len];
+    let len = n.min(3);
+    // The value of the first `len` digits, chosen by multiplying by 0 or 1 (digits past the
+    // part may be any byte: they are multiplied by 0).
+    let two = d0 * 10 + d1;
+    let v = d0 + u32::from(len >= 2) * (two - d0) + u32::from(len >= 3) * (two * 9 + d2);
+    let len = len as usize;
     let good = (n.wrapping_sub(1) < 3) & ((n == 1) | (d0 != 0)) & (v <= 255);
     (v, at + len, good)
+}
+
+/// How many ASCII digits `text` starts with, counted up to 20. Eight bytes are read at once
+/// and the digits counted from a mask, without a branch per digit: body sizes have one to
+/// five digits, changing from line to line, and a loop's exit mispredicts then.
+fn leading_digits(text: &[u8]) -> usize {
+    let word = match text.get(..8) {
+        // A fixed-size read: no call to copy a piece of variable length.
+        Some(w) => u64::from_le_bytes(w.try_into().expect("eight bytes")),
+        None => {
+            let mut w = [0u8; 8];
+            w[..text.len()].copy_from_slice(text);
+            u64::from_le_bytes(w)
+        }
+    };
+    // A byte is a digit when it is `0` to `9`: XORed with `0`, under 10. The high bit of each
+    // byte of `not_digit` is set for the others (adding to the low seven bits carries into
+    // the high bit from 10 up, and never into the next byte).
+    let x = word ^ (ONES * u64::from(b'0'));
+    let low = x & (ONES * 0x7f);
+    let not_digit = ((low + ONES * 0x76) | x) & (ONES << 7);
+    // Padding (zero bytes) is no digit, so a short text is counted right.
+    let n = (not_digit.trailing_zeros() / 8) as usize;
+    if n < 8 {
+        n
+    } else {
+        8 + text[8..]
+            .iter()
+            .take(12)
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    }
 }
 
 /// Where `$remote_user` ends: the index after the first `" ["` at or after `i`.
@@ -982,6 +1223,39 @@ mod tests {
         }
     }
 
+    /// `::ffff:` and a dotted quad read in place as std reads the text before the first space.
+    #[test]
+    fn mapped_dotted_quads_agree_with_std() {
+        let mut rng = crate::generate::SplitMix64::new(19);
+        for _ in 0..200_000 {
+            let mut line = rng
+                .pick(&["::ffff:", "::FFFF:", "::fff:", "::ffff::", ""])
+                .to_string();
+            for _ in 0..rng.below(18) {
+                line.push(*rng.pick(&['1', '2', '5', '0', '9', '.', '.', ':', 'f']));
+            }
+            line.push_str(rng.pick::<&str>(&[" - - [t]", "", "  "]));
+            let sp = line.find(' ');
+            let text = &line[..sp.unwrap_or(line.len())];
+            let fast = sp.and_then(|sp| mapped_ipv4(line.as_bytes(), sp));
+            // Read in place: the lower-case prefix and a dotted quad, up to a space.
+            let form = text
+                .strip_prefix("::ffff:")
+                .and_then(|quad| quad.parse::<Ipv4Addr>().ok());
+            let expected = sp.and(form).map(|a| client_number(IpAddr::V4(a)));
+            assert_eq!(fast, expected, "{line}");
+            if fast.is_some() {
+                let std_says = text.parse::<Ipv6Addr>().ok().map(u128::from);
+                assert_eq!(fast, std_says, "{line}");
+            }
+        }
+        let line = b"::ffff:10.1.2.3 - - [t]";
+        assert_eq!(
+            mapped_ipv4(line, 15),
+            Some(client_number("10.1.2.3".parse().unwrap()))
+        );
+    }
+
     #[test]
     fn a_path_followed_by_a_rest_names_it_as_normalising_says() {
         let mut rng = crate::generate::SplitMix64::new(8);
@@ -1041,6 +1315,40 @@ mod tests {
                     .strip_prefix(path.as_bytes())
                     .is_some_and(path_follows);
                 assert_eq!(fast, reference, "{path}: {lossy}");
+            }
+        }
+    }
+
+    /// Normalising the bytes of a target, as the fast path does for an ASCII path: the same
+    /// answer as normalising the lossily decoded target (escapes, absolute forms, queries,
+    /// trailing slashes, bytes that are not UTF-8 anywhere).
+    #[test]
+    fn normalising_bytes_names_an_ascii_path_as_normalising_text_does() {
+        let mut rng = crate::generate::SplitMix64::new(18);
+        // Pieces between `|`.
+        let pieces: Vec<&[u8]> =
+            b"/api/notes|/|%6E|%6e|%2F|%|%4|%C3%A9|?|#|http://|HTTPS://h|h:1|\xff|\xc3|\xc3\xa9|otes|~"
+                .split(|&b| b == b'|')
+                .collect();
+        let mut out = Vec::new();
+        for path in ["/api/notes", "/", "/api/n%2Fotes", "/~x"] {
+            for _ in 0..200_000 {
+                let mut target = Vec::new();
+                for _ in 0..rng.below(6) {
+                    target.extend_from_slice(rng.pick::<&[u8]>(&pieces));
+                }
+                let lossy = String::from_utf8_lossy(&target);
+                let reference = crate::rule::normalize_target(&lossy);
+                let fast = normalize_target_into(&target, &mut out);
+                assert_eq!(
+                    fast && out == path.as_bytes(),
+                    reference.as_deref() == Some(path),
+                    "{path}: {lossy}"
+                );
+                if let Ok(text) = std::str::from_utf8(&target) {
+                    let bytes = fast.then(|| String::from_utf8(out.clone()).unwrap());
+                    assert_eq!(bytes, crate::rule::normalize_target(text), "{text}");
+                }
             }
         }
     }
@@ -1124,7 +1432,7 @@ mod tests {
         assert_eq!(
             request_field(b"\"GET /api/notes HTTP/1.1\"", 0),
             Some(RequestField::Parts {
-                method: 1..4,
+                method: 1..5,
                 target: 5..15,
                 percent: false,
                 end: 25
@@ -1175,6 +1483,148 @@ mod tests {
     }
 
     #[test]
+    fn literals_compare_like_slices() {
+        let mut rng = crate::generate::SplitMix64::new(17);
+        for n in 0..40usize {
+            let lit: Vec<u8> = (0..n).map(|_| *rng.pick(b"ab/")).collect();
+            let literal = Literal(lit.clone());
+            for _ in 0..3000 {
+                // Texts near the literal: equal, one byte changed anywhere, shorter, longer.
+                let mut text = lit.clone();
+                match rng.below(4) {
+                    0 if n > 0 => {
+                        let k = rng.below(n as u64) as usize;
+                        text[k] = *rng.pick(b"ab/");
+                    }
+                    1 => text.truncate(rng.below(n as u64 + 1) as usize),
+                    2 => text.extend((0..rng.below(4)).map(|_| *rng.pick(b"ab/"))),
+                    _ => {}
+                }
+                assert_eq!(literal.is(&text), text == lit, "{lit:?} {text:?}");
+                assert_eq!(
+                    literal.strip_from(&text),
+                    text.strip_prefix(&lit[..]),
+                    "{lit:?} {text:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn folding_case_a_word_at_a_time_agrees_with_a_byte_at_a_time() {
+        let one = |b: u8| {
+            if b.is_ascii_uppercase() && b != b'X' {
+                b | 0x20
+            } else {
+                b
+            }
+        };
+        let mut rng = crate::generate::SplitMix64::new(15);
+        let mut out = Vec::new();
+        for k in 0..20_000u64 {
+            let len = rng.below(30) as usize;
+            // Every byte value, in every place of a word, besides random ones.
+            let text: Vec<u8> = (0..len)
+                .map(|i| match k {
+                    0..=255 => (k as u8).wrapping_add(i as u8),
+                    _ => rng.next_u64() as u8,
+                })
+                .collect();
+            fold_case(&text, &mut out);
+            let expected: Vec<u8> = text.iter().map(|&b| one(b)).collect();
+            assert_eq!(out, expected, "{text:?}");
+        }
+    }
+
+    /// Endings the generator writes over and over, differing in one place only (a quote escaped
+    /// as `\"` or `\x22` near the start; the length of a short one), hash apart: sharing a
+    /// slot, two such endings pushed each other out on every line.
+    #[test]
+    fn endings_differing_near_their_start_hash_apart() {
+        let endings: [&[u8]; 6] = [
+            br#""Weird \"quoted\x22 agent \x5C with backslash""#,
+            br#""Weird \x22quoted\" agent \x5C with backslash""#,
+            br#""Weird \"quoted\" agent \x5C with backslash""#,
+            br#""-""#,
+            br#""""#,
+            br#""-" "-""#,
+        ];
+        let seen = Seen::new(BOTS_SEEN_BITS);
+        let slots: std::collections::HashSet<usize> =
+            endings.iter().map(|e| seen.slot(ending_hash(e))).collect();
+        assert_eq!(slots.len(), endings.len());
+    }
+
+    /// A remembered ending found again is spared once by a store to its slot, and gives way to
+    /// the next store unless found again in between.
+    #[test]
+    fn an_ending_found_again_gets_a_second_chance() {
+        let mut seen = Seen::new(4);
+        seen.put(7, b"a", Some(false));
+        seen.put(7, b"b", Some(true));
+        assert_eq!(seen.get(7, b"a"), None, "never found again: replaced");
+        assert_eq!(seen.get(7, b"b"), Some(Some(true)));
+        seen.put(7, b"c", Some(false));
+        assert_eq!(seen.get(7, b"c"), None, "b was found again: spared");
+        seen.put(7, b"c", Some(false));
+        assert_eq!(seen.get(7, b"c"), Some(Some(false)), "but only once");
+        assert_eq!(seen.get(7, b"b"), None);
+        assert_eq!(seen.get(8, b"c"), None);
+    }
+
+    /// What the folded memory of line endings relies on: folding an ending changes neither
+    /// whether it is well-formed nor its bot verdict, escapes included (`\X62ot` is no
+    /// escape, `\x62OT` is `bOT`).
+    #[test]
+    fn folded_line_endings_read_like_the_endings() {
+        let rule = Rule::from_endpoint("GET /api/notes")
+            .unwrap()
+            .with_bot_markers(&["bot", "x-b", "\\x"]);
+        let mut bots = Matcher::new(&rule).bots;
+        let mut rng = crate::generate::SplitMix64::new(16);
+        // Pieces between `|`.
+        let pieces: Vec<&[u8]> = b"\"|\\|\\x62|\\X62|\\x4F|\\X4f|bOt|BOT|X-B| |\t|\xc3\x89|ot|a"
+            .split(|&b| b == b'|')
+            .collect();
+        let (mut buf, mut folded) = (Vec::new(), Vec::new());
+        for _ in 0..200_000 {
+            let mut tail = b"\"".to_vec();
+            for _ in 0..rng.below(7) {
+                tail.extend_from_slice(rng.pick::<&[u8]>(&pieces));
+            }
+            fold_case(&tail, &mut folded);
+            let shown = String::from_utf8_lossy(&tail).into_owned();
+            assert_eq!(
+                bots.read_user_agent(&tail, &mut buf),
+                bots.read_user_agent(&folded, &mut buf),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn leading_digits_are_counted_like_a_byte_loop() {
+        let mut rng = crate::generate::SplitMix64::new(20);
+        for k in 0..100_000u64 {
+            let len = rng.below(30) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|i| match (k, rng.below(4)) {
+                    // Every byte value after digits, and random bytes.
+                    (0..=255, _) if i + 1 == len => k as u8,
+                    (_, 0) => rng.next_u64() as u8,
+                    _ => *rng.pick(b"0123456789"),
+                })
+                .collect();
+            let expected = text
+                .iter()
+                .take(20)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            assert_eq!(leading_digits(&text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
     fn own_networks_as_masks_agree_with_cidr_contains() {
         let nets: Vec<Cidr> = [
             "10.0.0.0/8",
@@ -1185,6 +1635,10 @@ mod tests {
             "2001:db8::/32",
             "::/0",
             "::1/128",
+            // IPv6 networks over the IPv4-mapped addresses: they hold none of them.
+            "::ffff:0:0/96",
+            "::ffff:10.0.0.0/104",
+            "::/64",
         ]
         .iter()
         .map(|s| s.parse().unwrap())
@@ -1195,16 +1649,20 @@ mod tests {
                 let own = OwnNets::new(pick);
                 for _ in 0..20_000 {
                     let r = rng.next_u64();
-                    let ip = match rng.below(4) {
+                    let ip = match rng.below(6) {
                         0 => IpAddr::V4(Ipv4Addr::from((r as u32) & 0x0fff_ffff | 0x0a00_0000)),
                         1 => IpAddr::V4(Ipv4Addr::from(r as u32)),
                         2 => IpAddr::V6(Ipv4Addr::from(r as u32).to_ipv6_mapped()),
+                        // Next to the mapped addresses: `::a.b.c.d` and `::fffe:a.b.c.d`.
+                        3 => IpAddr::V6(Ipv6Addr::from(u128::from(r as u32))),
+                        4 => IpAddr::V6(Ipv6Addr::from(0xfffe << 32 | u128::from(r as u32))),
                         _ => IpAddr::V6(Ipv6Addr::from(
                             u128::from(r) << 64 | u128::from(rng.next_u64()) | (0xfd << 120),
                         )),
                     };
                     let reference = pick.iter().any(|n| n.contains(ip));
-                    assert_eq!(own.contains(ip), reference, "{ip} in {pick:?}");
+                    let found = own.contains(client_number(ip));
+                    assert_eq!(found, reference, "{ip} in {pick:?}");
                 }
             }
         }
