@@ -192,8 +192,8 @@ pub fn run(dir: &Path, every: Duration) -> ! {
     let mut first = None;
     for pass in 1.. {
         let started = Instant::now();
-        // First, before the walk: the first pass's figure is the run's reference, taken
-        // before the services start.
+        // First, before the walk: the first pass's figure is the run's reference, taken as
+        // the probe starts (right after the run's first service).
         let used = fs_used(Path::new("/"));
         if first.is_none() {
             first = used;

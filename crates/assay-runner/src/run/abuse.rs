@@ -120,7 +120,7 @@ struct MeterReading {
     /// The latest pass stopped at the meter's entry cap: its bytes are a lower bound.
     capped: bool,
     /// Bytes in use on the daemon's data-root filesystem at the latest pass, and at the
-    /// meter's first (taken before the run's services started), when reported.
+    /// meter's first (taken as the probe started), when reported.
     fs_used: Option<u64>,
     fs_first: Option<u64>,
     /// When the latest pass was read.
@@ -133,8 +133,11 @@ struct MeterReading {
 /// writable layers can have gained since the daemon's last answer: the use's growth beyond
 /// the growth of the metered volumes, from its lowest point since then (space freed beside
 /// the grading lowers the point, so a later write counts in full). Before the daemon's first
-/// answer the point is the meter's first figure, taken before the run's services started
-/// (its volumes were empty then). The daemon is asked when
+/// answer the point is the meter's first figure, taken as the probe container started, right
+/// after the run's first service (the probe does not delay the db's start): what a service
+/// wrote before that moment is not in the growth, only in the daemon's answers. That cannot
+/// hide a crossing of the budget — the growth after the moment then reaches the trigger
+/// long before — but a smaller total may miss its note. The daemon is asked when
 /// that growth reaches [`SIZED_GROWTH_SHARE`] of the budget (no sooner than [`SIZED_GAP`]
 /// after its last answer), at least every [`SIZED_AT_LEAST_EVERY`], and every [`SIZED_EVERY`]
 /// while no meter reports the filesystem.
@@ -935,7 +938,7 @@ mod tests {
     #[test]
     fn a_flood_before_the_watch_first_reads_counts_from_the_meters_first_figure() {
         // The services wrote 400 MiB into a writable layer before the watch read any line:
-        // the latest pass already holds it, the first one (before the services) does not.
+        // the latest pass already holds it, the first one (as the probe started) does not.
         let mut s = Sizing::default();
         assert!(s.due(Some((GI + 400 * MIB, Some(GI))), 0, at(3), T));
         // A meter without a first figure: the latest one is the reference.

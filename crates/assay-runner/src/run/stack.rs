@@ -239,18 +239,9 @@ impl<'e> Stack<'e> {
     }
 
     /// Starts the probe container and opens a probe session in it (once;
-    /// [`Stack::start_services`] does it before the services). Without a session (it could
+    /// [`Stack::start_services`] does it alongside the services). Without a session (it could
     /// not be opened, or it ended) each probe is its own exec.
     pub async fn start_probe(&self) -> Result<(), RunError> {
-        self.start_probe_then(None).await
-    }
-
-    /// [`Stack::start_probe`], telling `container_started` as soon as the probe's container
-    /// runs (before the session opens).
-    async fn start_probe_then(
-        &self,
-        container_started: Option<&tokio::sync::Notify>,
-    ) -> Result<(), RunError> {
         use std::sync::atomic::Ordering;
         if self.probe_started.swap(true, Ordering::SeqCst) {
             return Ok(());
@@ -259,9 +250,6 @@ impl<'e> Stack<'e> {
             return Err(RunError::Probe(f.evidence));
         }
         self.engine.start_container(&self.plan.probe.name).await?;
-        if let Some(n) = container_started {
-            n.notify_one();
-        }
         match ProbeSession::open(self.engine, &self.plan.probe.name).await {
             Ok(session) => {
                 if let Ok(mut slot) = self.probe_session.lock() {
@@ -548,19 +536,16 @@ impl<'e> Stack<'e> {
     /// (running, healthy, exited) need no probe, and two containers starting at once slow
     /// each other down.
     pub async fn start_services(&self, hooks: &Hooks) -> Step {
-        // The probe's container runs before any service starts: its main process, the disk
-        // meter, takes the data-root filesystem's use at once, so the first figure the watch
-        // reads (`abuse::Sizing`) is from before anything of the candidate wrote.
-        let probe_up = tokio::sync::Notify::new();
+        let first_started = tokio::sync::Notify::new();
         let probe = async {
-            let r = self.start_probe_then(Some(&probe_up)).await;
-            // Also when it failed: the services start all the same (the error is returned).
-            probe_up.notify_one();
-            r
+            first_started.notified().await;
+            self.start_probe().await
         };
         let chain = async {
-            probe_up.notified().await;
-            self.start_chain(hooks).await
+            let r = self.start_chain(hooks, &first_started).await;
+            // Also when nothing started (the probe is still needed for the evidence).
+            first_started.notify_one();
+            r
         };
         let (created, probe, services) = tokio::join!(self.create_all(), probe, chain);
         created?;
@@ -568,9 +553,12 @@ impl<'e> Stack<'e> {
         services
     }
 
-    async fn start_chain(&self, hooks: &Hooks) -> Step {
+    async fn start_chain(&self, hooks: &Hooks, first_started: &tokio::sync::Notify) -> Step {
         let services = self.plan.services.clone();
-        for svc in &services {
+        for (i, svc) in services.iter().enumerate() {
+            if i == 1 {
+                first_started.notify_one();
+            }
             for (dep, cond) in &svc.depends_on {
                 let Some(dep_plan) = self.plan.service(dep).cloned() else {
                     continue;
