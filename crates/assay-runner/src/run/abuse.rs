@@ -123,7 +123,7 @@ struct MeterReading {
     /// meter's first (taken as the probe started), when reported.
     fs_used: Option<u64>,
     fs_first: Option<u64>,
-    /// When the latest pass was read.
+    /// When a new pass was last read.
     read_at: Option<std::time::Instant>,
 }
 
@@ -169,7 +169,9 @@ impl Sizing {
     }
 
     /// How much the filesystem's use grew beyond the metered volumes since the daemon's last
-    /// answer (from the lowest point since then); `None` without a filesystem figure.
+    /// answer (from the lowest point since then); `None` without a filesystem figure. A
+    /// metered volume that shrank explains no growth elsewhere: a file deleted in a volume
+    /// while a writable layer grows by as much still counts as growth.
     fn grown(&mut self, fs: Option<(u64, Option<u64>)>, metered: u64) -> Option<u64> {
         let (used, first) = fs?;
         let low = match (self.low, first) {
@@ -179,10 +181,9 @@ impl Sizing {
             (None, _) => (used, metered),
         };
         self.low = Some(low);
-        Some(
-            used.saturating_sub(low.0)
-                .saturating_sub(metered.saturating_sub(low.1)),
-        )
+        let fs_growth = i128::from(used) - i128::from(low.0);
+        let metered_growth = i128::from(metered) - i128::from(low.1);
+        Some(u64::try_from((fs_growth - metered_growth).max(0)).unwrap_or(u64::MAX))
     }
 
     /// The daemon answered now; `fs_used` and `metered` are the readings it answered for.
@@ -316,9 +317,12 @@ impl Watch {
         let Ok(m) = self.meters.lock() else {
             return (None, 0);
         };
+        // A meter whose passes stopped coming (a walk of a huge volume takes seconds) says
+        // nothing of now: without a fresh figure the daemon is asked every SIZED_EVERY.
         let used = m
             .values()
             .filter(|r| r.fs_used.is_some())
+            .filter(|r| r.read_at.is_some_and(|t| t.elapsed() < SIZED_EVERY))
             .max_by_key(|r| r.read_at)
             .and_then(|r| r.fs_used);
         let first = m.values().filter_map(|r| r.fs_first).min();
@@ -357,6 +361,9 @@ impl Watch {
                 if line.pass < r.pass {
                     continue;
                 }
+                if line.pass > r.pass {
+                    r.read_at = Some(std::time::Instant::now());
+                }
                 r.bytes = meter
                     .volumes
                     .iter()
@@ -367,7 +374,6 @@ impl Watch {
                 r.capped = line.volumes.iter().any(|u| u.capped);
                 r.fs_used = line.fs_used;
                 r.fs_first = line.fs_first;
-                r.read_at = Some(std::time::Instant::now());
             }
         }
     }
@@ -959,6 +965,11 @@ mod tests {
         assert!(!v.due(Some((GI, None)), 500 * MIB, at(3), T));
         assert!(!v.due(Some((GI - 400 * MIB, None)), 100 * MIB, at(4), T));
         assert!(!v.due(Some((GI - 300 * MIB, None)), 200 * MIB, at(5), T));
+        // But a file deleted in a metered volume while a writable layer grows by as much:
+        // the filesystem stands still, the growth is the layer's.
+        let mut d = Sizing::default();
+        assert!(!d.due(Some((GI, None)), 1024 * MIB, at(3), T));
+        assert!(d.due(Some((GI, None)), 0, at(4), T));
     }
 
     #[test]
