@@ -132,7 +132,8 @@ struct MeterReading {
 /// its use, which the meters report every pass at no cost to the daemon, bounds what the
 /// writable layers can have gained since the daemon's last answer: the use's growth beyond
 /// the growth of the metered volumes, from its lowest point since then (space freed beside
-/// the grading lowers the point, so a later write counts in full). Before the daemon's first
+/// the grading starts a new lowest point, keeping what had grown until then, so a free never
+/// hides a write before or after it). Before the daemon's first
 /// answer the point is the meter's first figure, taken as the probe container started, right
 /// after the run's first service (the probe does not delay the db's start): what a service
 /// wrote before that moment is not in the growth, only in the daemon's answers. That cannot
@@ -147,6 +148,11 @@ struct Sizing {
     last: Option<std::time::Instant>,
     /// The lowest `(filesystem use, metered bytes)` seen since then.
     low: Option<(u64, u64)>,
+    /// Growth counted before the use last fell below `low` (space freed beside the grading
+    /// starts a new low, but keeps what had grown until then).
+    carried: u64,
+    /// The growth at the previous reading.
+    previous: u64,
 }
 
 impl Sizing {
@@ -176,20 +182,27 @@ impl Sizing {
         let (used, first) = fs?;
         let low = match (self.low, first) {
             (Some((u, m)), _) if u <= used => (u, m),
-            (Some(_), _) => (used, metered),
+            (Some(_), _) => {
+                self.carried = self.previous;
+                (used, metered)
+            }
             (None, Some(f)) if f <= used => (f, 0),
             (None, _) => (used, metered),
         };
         self.low = Some(low);
         let fs_growth = i128::from(used) - i128::from(low.0);
         let metered_growth = i128::from(metered) - i128::from(low.1);
-        Some(u64::try_from((fs_growth - metered_growth).max(0)).unwrap_or(u64::MAX))
+        let since_low = u64::try_from((fs_growth - metered_growth).max(0)).unwrap_or(u64::MAX);
+        self.previous = self.carried.saturating_add(since_low);
+        Some(self.previous)
     }
 
     /// The daemon answered now; `fs_used` and `metered` are the readings it answered for.
     fn answered(&mut self, fs_used: Option<u64>, metered: u64) {
         self.last = Some(std::time::Instant::now());
         self.low = fs_used.map(|u| (u, metered));
+        self.carried = 0;
+        self.previous = 0;
     }
 }
 
@@ -960,6 +973,15 @@ mod tests {
         assert!(!s.due(Some((GI - 1024 * MIB, Some(GI))), 0, at(4), T));
         // ... then this grading writes 300 MiB into a writable layer: counted from the low.
         assert!(s.due(Some((GI - 724 * MIB, Some(GI))), 0, at(5), T));
+        // Growth before a free is kept: 200 MiB written, 1 GiB freed beside, 100 MiB more.
+        let mut k = Sizing::default();
+        assert!(!k.due(Some((GI, Some(GI))), 0, at(3), T));
+        assert!(!k.due(Some((GI + 200 * MIB, Some(GI))), 0, at(4), T));
+        assert!(!k.due(Some((GI - 824 * MIB, Some(GI))), 0, at(5), T));
+        assert!(k.due(Some((GI - 724 * MIB, Some(GI))), 0, at(6), T));
+        // An answer starts the count again.
+        k.answered(Some(GI - 724 * MIB), 0);
+        assert!(!k.due(Some((GI - 700 * MIB, Some(GI))), 0, at(3), T));
         // A metered volume shrinking (a file deleted) is no growth either.
         let mut v = Sizing::default();
         assert!(!v.due(Some((GI, None)), 500 * MIB, at(3), T));
