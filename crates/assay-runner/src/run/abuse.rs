@@ -19,8 +19,9 @@
 //! `--jobs 4` batch's CPU). Each meter line carries the use of the daemon's data-root
 //! filesystem, where every writable layer lives: the daemon is asked when that use grew by an
 //! eighth of the budget beyond the metered volumes' growth (a flood into a writable layer is
-//! seen within about two seconds, like one into a volume), at least once a minute, and every
-//! [`SIZED_EVERY`] while no meter reports it. A service that abuses the host ([`Abuse`]: OOM
+//! seen about two seconds after it passes that eighth, plus the daemon's answer: a second or
+//! two on this kind of host), at a run's end when it grew so, at least once a minute, and
+//! every [`SIZED_EVERY`] while no meter reports it. A service that abuses the host ([`Abuse`]: OOM
 //! kills, pids at the limit) has decided the verdict: the runs go on for [`ABUSE_WINDOW`] so
 //! the other services show what they do, then stop, so a fork bomb does not load the host for
 //! the whole deadline. What the watch saw becomes `runtime.up`'s finding or notes (smaller
@@ -45,10 +46,11 @@ pub const METER_READ_EVERY: Duration = Duration::from_secs(1);
 /// the volumes the meter does not see) when no meter reports the filesystem's use.
 pub const SIZED_EVERY: Duration = Duration::from_secs(10);
 
-/// With a meter reporting the filesystem's use: the daemon is asked again once the use grew,
-/// beyond what the grading's metered volumes explain, by this share of the disk budget since
-/// its last answer (1/8: the share from which the report notes disk use) ...
-pub const SIZED_GROWTH_SHARE: u64 = 8;
+/// One part in this many of the disk budget: from there the report notes the stack's disk use,
+/// and with a meter reporting the filesystem's use, the daemon is asked again once that use
+/// grew, beyond what the grading's metered volumes explain, by as much since its last answer
+/// ...
+pub const DISK_NOTE_SHARE: u64 = 8;
 
 /// ... but not sooner than this after its last answer (one answer takes the daemon about a
 /// second per container on this kind of host) ...
@@ -139,7 +141,7 @@ struct MeterReading {
 /// wrote before that moment is not in the growth, only in the daemon's answers. That cannot
 /// hide a crossing of the budget — the growth after the moment then reaches the trigger
 /// long before — but a smaller total may miss its note. The daemon is asked when
-/// that growth reaches [`SIZED_GROWTH_SHARE`] of the budget (no sooner than [`SIZED_GAP`]
+/// that growth reaches a [`DISK_NOTE_SHARE`] of the budget (no sooner than [`SIZED_GAP`]
 /// after its last answer), at least every [`SIZED_AT_LEAST_EVERY`], and every [`SIZED_EVERY`]
 /// while no meter reports the filesystem.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -300,26 +302,38 @@ impl Watch {
                 std::future::pending::<()>().await;
             }
             self.read_meters(engine).await;
-            let (fs, metered) = self.fs_reading();
-            let sized = self.sizing.lock().is_ok_and(|mut s| {
-                let since = s.last.unwrap_or(started).elapsed();
-                s.due(
-                    fs,
-                    metered,
-                    since,
-                    self.budget.disk_bytes / SIZED_GROWTH_SHARE,
-                )
-            });
+            let asked = self.sizes_due(Some(started));
+            let sized = asked.is_some();
             if sized || n % sample_every == 0 {
                 self.sample(engine, sized).await;
             }
             self.measure_disk(engine, sized).await;
-            if sized {
-                if let Ok(mut s) = self.sizing.lock() {
-                    s.answered(fs.map(|f| f.0), metered);
-                }
-            }
+            self.sizes_answered(asked);
             self.stop_after_abuse();
+        }
+    }
+
+    /// Whether to ask the daemon for sizes now, from the meters' latest readings (read them
+    /// first): by [`Sizing::due`] while the watch runs (`started`: when it started), on growth
+    /// alone at a run's end (`None`). `Some` holds the readings to give [`Watch::sizes_answered`].
+    fn sizes_due(&self, started: Option<std::time::Instant>) -> Option<(Option<u64>, u64)> {
+        let (fs, metered) = self.fs_reading();
+        let trigger = self.budget.disk_bytes / DISK_NOTE_SHARE;
+        let mut s = self.sizing.lock().ok()?;
+        let due = match started {
+            Some(t) => {
+                let since = s.last.unwrap_or(t).elapsed();
+                s.due(fs, metered, since, trigger)
+            }
+            None => s.grown(fs, metered).is_some_and(|g| g >= trigger),
+        };
+        due.then_some((fs.map(|f| f.0), metered))
+    }
+
+    /// The daemon answered the sizes [`Watch::sizes_due`] asked for (nothing when `None`).
+    fn sizes_answered(&self, asked: Option<(Option<u64>, u64)>) {
+        if let (Some((fs_used, metered)), Ok(mut s)) = (asked, self.sizing.lock()) {
+            s.answered(fs_used, metered);
         }
     }
 
@@ -426,21 +440,11 @@ impl Watch {
     /// whole filesystem for that, seconds per run, and the teardown waits for it.
     pub async fn finish_run(&self, engine: &Engine, run_id: &str) {
         self.read_meters(engine).await;
-        let (fs, metered) = self.fs_reading();
-        let trigger = self.budget.disk_bytes / SIZED_GROWTH_SHARE;
-        let sized = self
-            .sizing
-            .lock()
-            .ok()
-            .and_then(|mut s| s.grown(fs, metered))
-            .is_some_and(|g| g >= trigger);
+        let asked = self.sizes_due(None);
+        let sized = asked.is_some();
         self.sample_run(engine, run_id, true, sized).await;
         self.measure_disk(engine, sized).await;
-        if sized {
-            if let Ok(mut s) = self.sizing.lock() {
-                s.answered(fs.map(|f| f.0), metered);
-            }
-        }
+        self.sizes_answered(asked);
         let silent = self.meters.lock().ok().and_then(|m| {
             let r = m.get(run_id)?;
             let meter = r.meter.as_ref()?;
@@ -710,7 +714,9 @@ impl Watch {
         let disk = self.disk.lock().map(|d| d.clone()).unwrap_or_default();
         // Worth a reviewer's eye from an eighth of the budget on (Postgres's first start
         // writes ~40 MiB per run).
-        if disk.total * 8 > self.budget.disk_bytes && disk.total <= self.budget.disk_bytes {
+        if disk.total * DISK_NOTE_SHARE > self.budget.disk_bytes
+            && disk.total <= self.budget.disk_bytes
+        {
             let top: Vec<String> = disk
                 .holders
                 .iter()
