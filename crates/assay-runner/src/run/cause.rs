@@ -29,6 +29,19 @@ const OWN: &[&str] = &[
     "no pg_hba.conf entry",
 ];
 
+/// Texts of a refusal that the database's configuration settles, so a restart of the client
+/// meets it again: its credentials against a server that is up (only the real server, never
+/// the image's one-time setup server on the unix socket, answers over the network). A missing
+/// role or database is not here: another service may still be creating it.
+const SETTLED: &[&str] = &["password authentication failed", "no pg_hba.conf entry"];
+
+/// Whether `text` names a refusal a restart does not change ([`SETTLED`]): the fail-fast
+/// watch judges a service restarting for it at its first restart, not at the loop's third.
+pub fn settled_refusal(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    SETTLED.iter().any(|s| lower.contains(s))
+}
+
 /// Whether `text` names a cause that is the stack's own whatever else it says.
 pub fn mentions_own_cause(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
@@ -190,5 +203,21 @@ server stopped
             cause_kind("FATAL: unrecognized configuration parameter \"shared_bufers\""),
             CauseKind::Own
         );
+    }
+
+    #[test]
+    fn only_a_refusal_the_configuration_settles_is_final_at_the_first_restart() {
+        assert!(settled_refusal("could not connect to the database at db:5432 within 5 s: db error: FATAL: password authentication failed for user \"notes\""));
+        assert!(settled_refusal(
+            "FATAL: no pg_hba.conf entry for host \"172.18.0.3\", user \"app\""
+        ));
+        // Another service may still create a role or a database, and a refused connection
+        // is the database not being up yet.
+        assert!(!settled_refusal("FATAL: database \"notes\" does not exist"));
+        assert!(!settled_refusal("FATAL: role \"app\" does not exist"));
+        assert!(!settled_refusal(
+            "error connecting to server: Connection refused"
+        ));
+        assert!(!settled_refusal("config file /run/app.toml does not exist"));
     }
 }

@@ -1,6 +1,6 @@
 //! Readiness strategies, polled under the run's one deadline, and how a stop is described.
 
-use super::cause::{cause_kind, cause_line, CauseKind};
+use super::cause::{cause_kind, cause_line, settled_refusal, CauseKind};
 use super::*;
 use crate::evidence::LOG_LINES;
 use crate::plan::Condition;
@@ -427,8 +427,11 @@ impl Stack<'_> {
 
     /// Whether a container that Docker restarts will never come up: it was OOM-killed; it is
     /// the db and crashed (Postgres does not exit at start unless it cannot run: a bad
-    /// setting, a data directory it refuses); or it restarted [`RESTART_LOOP`] times for a
-    /// cause of its own (a wrong password, a crash). A service restarting because the db is
+    /// setting, a data directory it refuses); or it restarts for a refusal the db's
+    /// configuration settles (a wrong password, no pg_hba.conf entry: [`settled_refusal`]),
+    /// judged at its first restart since the next start meets the same refusal; or it
+    /// restarted [`RESTART_LOOP`] times for another cause of its own (a missing role another
+    /// service may still create, a crash). A service restarting because the db is
     /// not up yet ([`CauseKind::Timing`]) is waiting the compose way — until it restarted
     /// twice more after the db's real server was ready (`since_db_ready`): then it is looking
     /// in the wrong place.
@@ -458,6 +461,8 @@ impl Stack<'_> {
             format!("service `{service}` was killed for exceeding its memory limit (OOMKilled, exit {}) and is being restarted (restarted {times})", st.exit_code.unwrap_or(-1))
         } else if is_db && restarts >= 1 {
             format!("service `{service}` crashed and is being restarted (restarted {times})")
+        } else if restarts >= 1 && cause.as_deref().is_some_and(settled_refusal) {
+            format!("service `{service}` is being restarted for a refusal a restart does not change (restarted {times})")
         } else if restarts >= RESTART_LOOP && !timing {
             format!("service `{service}` restarts in a loop (restarted {times})")
         } else if restarts >= RESTART_LOOP && since_db_ready >= 2 {
