@@ -1131,7 +1131,7 @@ fn with_run_notes(
         if let (DbReady::After(r), Some(n)) = (db.ready, nominal) {
             if nominal::late(r, n) {
                 up.details.push(Diagnostic::info(format!(
-                    "the db became ready {:.1} s after it started; nominal for its image on this grader is {:.1} s (the grader was busy)",
+                    "the db became ready {:.1} s after it started; nominal for its image on this grader is {:.1} s, measured with no other stack starting beside the db",
                     r.as_secs_f64(),
                     n.as_secs_f64()
                 )));
