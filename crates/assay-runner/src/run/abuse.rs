@@ -228,6 +228,10 @@ pub struct Watch {
     crossed: Mutex<Option<Failure>>,
     /// Set when volumes could not be measured (not a local socket, or the call failed).
     unmeasured: Mutex<Option<String>>,
+    /// The first run's disk meter that ended without a reading (its probe container).
+    silent_meter: Mutex<Option<String>>,
+    /// How many times the daemon was asked for sizes (writable layers, volumes).
+    sized_asks: std::sync::atomic::AtomicU32,
     /// Per run: its disk meter and what it said last.
     meters: Mutex<BTreeMap<String, MeterReading>>,
     /// Volumes the meters do not see (an image's own `VOLUME`s), from the daemon's last disk
@@ -250,6 +254,8 @@ impl Watch {
             disk: Mutex::new(Disk::default()),
             crossed: Mutex::new(None),
             unmeasured: Mutex::new(None),
+            silent_meter: Mutex::new(None),
+            sized_asks: std::sync::atomic::AtomicU32::new(0),
             meters: Mutex::new(BTreeMap::new()),
             unmetered: Mutex::new(BTreeMap::new()),
             sizing: Mutex::new(Sizing::default()),
@@ -332,6 +338,10 @@ impl Watch {
 
     /// The daemon answered the sizes [`Watch::sizes_due`] asked for (nothing when `None`).
     fn sizes_answered(&self, asked: Option<(Option<u64>, u64)>) {
+        if asked.is_some() {
+            self.sized_asks
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         if let (Some((fs_used, metered)), Ok(mut s)) = (asked, self.sizing.lock()) {
             s.answered(fs_used, metered);
         }
@@ -450,11 +460,8 @@ impl Watch {
             let meter = r.meter.as_ref()?;
             (r.pass == 0 && !meter.volumes.is_empty()).then(|| meter.container.clone())
         });
-        if let Some(probe) = silent {
-            self.set_unmeasured(format!(
-                "the run's disk meter (container {probe}) gave no reading; its volumes were measured by the daemon every {} s",
-                SIZED_EVERY.as_secs()
-            ));
+        if let (Some(probe), Ok(mut s)) = (silent, self.silent_meter.lock()) {
+            s.get_or_insert(probe);
         }
     }
 
@@ -741,10 +748,33 @@ impl Watch {
                 assay_probe::meter::ENTRY_CAP
             )));
         }
+        // What was measured instead, said as it happened: a grading shorter than the daemon's
+        // first sample measured nothing that way.
+        let asked = match self.sized_asks.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            1 => Some("once".to_string()),
+            n => Some(format!("{n} times")),
+        };
+        if let Some(probe) = self.silent_meter.lock().ok().and_then(|m| m.clone()) {
+            notes.push(Diagnostic::info(match &asked {
+                Some(t) => format!(
+                    "disk budget: a run's disk meter (container {probe}) gave no reading; the daemon was asked for the sizes of volumes and writable layers instead ({t})"
+                ),
+                None => format!(
+                    "disk budget: a run's disk meter (container {probe}) gave no reading, and the grading ended before the daemon was asked for sizes (every {} s without a meter's reading): its disk use was not measured",
+                    SIZED_EVERY.as_secs()
+                ),
+            }));
+        }
         if let Some(u) = self.unmeasured.lock().ok().and_then(|u| u.clone()) {
-            notes.push(Diagnostic::info(format!(
-                "disk budget: {u}; writable layers were measured"
-            )));
+            notes.push(Diagnostic::info(match &asked {
+                Some(t) => format!(
+                    "disk budget: {u}; writable layers were measured (the daemon was asked {t})"
+                ),
+                None => format!(
+                    "disk budget: {u}; writable layers were not measured either (the grading ended before the daemon was asked)"
+                ),
+            }));
         }
         (abuses, notes)
     }
@@ -931,6 +961,35 @@ mod tests {
 
     fn at(s: u64) -> Duration {
         Duration::from_secs(s)
+    }
+
+    fn notes_of(w: &Watch) -> Vec<String> {
+        w.verdict().1.into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn a_silent_meter_is_reported_as_measured_only_when_the_daemon_was_asked() {
+        let w = Watch::new(RunBudget::default(), Vec::new(), CancellationToken::new());
+        *w.silent_meter.lock().unwrap() = Some("assay-r1-probe".into());
+        // A grading shorter than the daemon's first sample: nothing measured its disk.
+        let notes = notes_of(&w);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("assay-r1-probe"), "{notes:?}");
+        assert!(
+            notes[0].contains("its disk use was not measured"),
+            "{notes:?}"
+        );
+        w.sizes_answered(None);
+        assert!(notes_of(&w)[0].contains("not measured"));
+        w.sizes_answered(Some((Some(1), 0)));
+        let notes = notes_of(&w);
+        assert!(
+            notes[0].contains(
+                "the daemon was asked for the sizes of volumes and writable layers instead (once)"
+            ),
+            "{notes:?}"
+        );
+        assert!(!notes[0].contains("not measured"), "{notes:?}");
     }
 
     #[test]
