@@ -127,6 +127,8 @@ struct MeterReading {
     fs_first: Option<u64>,
     /// When a new pass was last read.
     read_at: Option<std::time::Instant>,
+    /// The daemon's sized answers of the grading when this run was registered.
+    asks_before: u32,
 }
 
 /// When to ask the daemon for the sizes that make it walk filesystems (writable layers, the
@@ -228,8 +230,9 @@ pub struct Watch {
     crossed: Mutex<Option<Failure>>,
     /// Set when volumes could not be measured (not a local socket, or the call failed).
     unmeasured: Mutex<Option<String>>,
-    /// The first run's disk meter that ended without a reading (its probe container).
-    silent_meter: Mutex<Option<String>>,
+    /// The first run's disk meter that ended without a reading (its probe container), and
+    /// how many times the daemon answered sizes while that run lasted.
+    silent_meter: Mutex<Option<(String, u32)>>,
     /// How many times the daemon was asked for sizes (writable layers, volumes).
     sized_asks: std::sync::atomic::AtomicU32,
     /// Per run: its disk meter and what it said last.
@@ -275,6 +278,7 @@ impl Watch {
                 run_id.to_string(),
                 MeterReading {
                     meter,
+                    asks_before: self.sized_asks.load(std::sync::atomic::Ordering::Relaxed),
                     ..Default::default()
                 },
             );
@@ -458,7 +462,11 @@ impl Watch {
         let silent = self.meters.lock().ok().and_then(|m| {
             let r = m.get(run_id)?;
             let meter = r.meter.as_ref()?;
-            (r.pass == 0 && !meter.volumes.is_empty()).then(|| meter.container.clone())
+            let asks = self
+                .sized_asks
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .saturating_sub(r.asks_before);
+            (r.pass == 0 && !meter.volumes.is_empty()).then(|| (meter.container.clone(), asks))
         });
         if let (Some(probe), Ok(mut s)) = (silent, self.silent_meter.lock()) {
             s.get_or_insert(probe);
@@ -750,13 +758,15 @@ impl Watch {
         }
         // What was measured instead, said as it happened: a grading shorter than the daemon's
         // first sample measured nothing that way.
-        let asked = match self.sized_asks.load(std::sync::atomic::Ordering::Relaxed) {
+        let times = |n: u32| match n {
             0 => None,
             1 => Some("once".to_string()),
             n => Some(format!("{n} times")),
         };
-        if let Some(probe) = self.silent_meter.lock().ok().and_then(|m| m.clone()) {
-            notes.push(Diagnostic::info(match &asked {
+        let asked = times(self.sized_asks.load(std::sync::atomic::Ordering::Relaxed));
+        if let Some((probe, asks)) = self.silent_meter.lock().ok().and_then(|m| m.clone()) {
+            // Only the answers while that run lasted measured it.
+            notes.push(Diagnostic::info(match times(asks) {
                 Some(t) => format!(
                     "disk budget: a run's disk meter (container {probe}) gave no reading; the daemon was asked for the sizes of volumes and writable layers instead ({t})"
                 ),
@@ -970,8 +980,8 @@ mod tests {
     #[test]
     fn a_silent_meter_is_reported_as_measured_only_when_the_daemon_was_asked() {
         let w = Watch::new(RunBudget::default(), Vec::new(), CancellationToken::new());
-        *w.silent_meter.lock().unwrap() = Some("assay-r1-probe".into());
-        // A grading shorter than the daemon's first sample: nothing measured its disk.
+        *w.silent_meter.lock().unwrap() = Some(("assay-r1-probe".into(), 0));
+        // A run shorter than the daemon's first sample: nothing measured its disk.
         let notes = notes_of(&w);
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(notes[0].contains("assay-r1-probe"), "{notes:?}");
@@ -979,9 +989,11 @@ mod tests {
             notes[0].contains("its disk use was not measured"),
             "{notes:?}"
         );
+        // Answers the grading had, but not while that run lasted, measured nothing of it.
         w.sizes_answered(None);
-        assert!(notes_of(&w)[0].contains("not measured"));
         w.sizes_answered(Some((Some(1), 0)));
+        assert!(notes_of(&w)[0].contains("not measured"));
+        *w.silent_meter.lock().unwrap() = Some(("assay-r1-probe".into(), 1));
         let notes = notes_of(&w);
         assert!(
             notes[0].contains(

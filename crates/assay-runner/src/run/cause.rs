@@ -21,13 +21,9 @@ const TIMING: &[&str] = &[
     "the database system is not yet accepting connections",
 ];
 
-/// Texts that settle a cause as the stack's own even when a timing text is also present.
-const OWN: &[&str] = &[
-    "password authentication failed",
-    "does not exist",
-    "oomkilled, exit",
-    "no pg_hba.conf entry",
-];
+/// Texts that settle a cause as the stack's own even when a timing text is also present,
+/// besides a refusal the configuration settles ([`SETTLED`]), which always is.
+const OWN: &[&str] = &["does not exist", "oomkilled, exit"];
 
 /// Texts of a refusal that the database's configuration settles, so a restart of the client
 /// meets it again: its credentials against a server that is up (only the real server, never
@@ -45,7 +41,7 @@ pub fn settled_refusal(text: &str) -> bool {
 /// Whether `text` names a cause that is the stack's own whatever else it says.
 pub fn mentions_own_cause(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
-    OWN.iter().any(|o| lower.contains(o))
+    settled_refusal(&lower) || OWN.iter().any(|o| lower.contains(o))
 }
 
 /// Whether `text` (evidence or a log line) reads as a timing cause.
