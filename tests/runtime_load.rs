@@ -155,7 +155,8 @@ fn verdicts_in_a_jobs_4_batch_equal_those_graded_alone() {
 /// and left running through it. Each is a cgroup of its own under the daemon's, as every
 /// container of a run is, so it takes the db's CPU the way a neighbour's stack would (a busy
 /// process outside Docker's cgroup could take at most the other half of the host). No
-/// network, a small memory and pids limit; removed when dropped, whatever the test did.
+/// network, a small memory and pids limit; removed when dropped, whatever the test did, and
+/// gone after 10 minutes even if the test was killed (its first process exits, `--rm`).
 struct Tenant(Vec<String>);
 
 impl Tenant {
@@ -180,7 +181,7 @@ impl Tenant {
                 .args([
                     &image,
                     "-c",
-                    "for t in 1 2; do (while :; do :; done) & done; wait",
+                    "for t in 1 2; do (while :; do :; done) & done; sleep 600",
                 ])
                 .output()
                 .expect("docker run");
